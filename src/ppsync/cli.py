@@ -1,0 +1,170 @@
+"""Command line: parse arguments, call one engine function, turn errors into exit codes.
+
+``main`` is the console entry point. ``handle_error`` is the one place where an exception
+becomes a message and an exit code; no traceback reaches the user for anything we expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ppsync import __version__
+from ppsync.client import PhotoPrismClient
+from ppsync.config import Settings, load_config
+from ppsync.errors import ConfigError, PpsyncError
+from ppsync.lock import TargetLock
+from ppsync.logs import setup_logging
+from ppsync.models import Action
+from ppsync.progress import Progress
+from ppsync.redact import redact
+from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
+from ppsync.state import State
+from ppsync.sync import guard_target, run_sync
+from ppsync.verify import verify_mirror
+
+EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ppsync",
+        description="Keep a complete, verified copy of a PhotoPrism library on local disk.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, help="config file (default: $PPSYNC_CONFIG, "
+                        "./ppsync.toml, /etc/ppsync/config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"ppsync {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sync = commands.add_parser("sync", help="one pass: mirror every original, then exit")
+    sync.add_argument("--dry-run", action="store_true", help="show what would happen, change "
+                      "nothing")
+    commands.add_parser("plan", help="what a sync would do, without doing it")
+    status = commands.add_parser("status", help="what the last runs did")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    verify = commands.add_parser("verify", help="re-hash the mirror against the recorded "
+                                 "server hashes")
+    verify.add_argument("--repair", action="store_true", help="set damaged files aside and "
+                        "download missing or damaged originals again")
+    commands.add_parser("check", help="validate config, reach the server, log in, report "
+                        "version and counts")
+    return parser
+
+
+def handle_error(exc: BaseException) -> int:
+    """Print what went wrong, without a traceback or a secret; return the exit code."""
+    if isinstance(exc, ConfigError):
+        print("ppsync: configuration problem" + ("s:" if len(exc.problems) > 1 else ":"),
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {redact(problem)}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, PpsyncError):
+        print(f"ppsync: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        print("ppsync: interrupted", file=sys.stderr)
+        return 130
+    raise exc
+
+
+def _print(lines: Sequence[str]) -> None:
+    print("\n".join(lines), flush=True)
+
+
+def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    dry_run = args.command == "plan" or getattr(args, "dry_run", False)
+
+    def printer(action: Action) -> None:
+        print(action.describe(), flush=True)
+
+    with Progress.for_stream(sys.stderr, settings.log.format) as progress:
+        report = run_sync(settings, command="plan" if dry_run else "sync", dry_run=dry_run,
+                          on_action=printer, on_progress=progress.tick)
+    _print(summary_lines(report))
+    return report.exit_code
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    path = settings.mirror.state_path
+    if not path.is_file():
+        runs, totals = [], {"files": 0, "bytes": 0}
+    else:
+        state = State.open(path)
+        try:
+            runs = state.last_runs(args.limit)
+            totals = {"files": state.count_active(), "bytes": state.active_bytes()}
+        finally:
+            state.close()
+    if args.json:
+        print(to_json({"mirror": totals, "runs": runs}))
+    else:
+        _print(status_lines(runs, totals))
+    return 0
+
+
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    layout = guard_target(settings.mirror)
+    with TargetLock(layout.meta / "lock"):
+        state = State.open(settings.mirror.state_path)
+        try:
+            result = verify_mirror(state, layout, repair=args.repair)
+        finally:
+            state.close()
+    _print([f"verify: {result.checked} files, {result.ok} ok, {len(result.missing)} missing, "
+            f"{len(result.damaged)} damaged ({result.duration:.1f} s)"]
+           + [f"  missing: {p}" for p in result.missing]
+           + [f"  damaged: {p}" for p in result.damaged]
+           + [f"  set aside: {f.path} -> {f.reason}" for f in result.set_aside])
+    if not args.repair:
+        return 1 if result.problems else 0
+    report = run_sync(settings, command="repair")
+    _print(summary_lines(report))
+    return report.exit_code
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    client = PhotoPrismClient(settings.server)
+    try:
+        session = client.login()
+        counts = client.fetch_counts()
+    finally:
+        client.close()
+    target = settings.mirror.target
+    _print([
+        f"config: ok ({settings.server.url}, target {target})",
+        f"server: PhotoPrism {session.server_version}, logged in as {session.user_name or '?'} "
+        f"({session.provider})",
+        "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "unknown"),
+        f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
+    ])
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "sync": cmd_sync, "plan": cmd_sync, "status": cmd_status, "verify": cmd_verify,
+    "check": cmd_check,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_config(args.config, log_level="debug" if args.verbose else None)
+        setup_logging(settings.log.level, settings.log.format)
+        return COMMANDS[args.command](settings, args)
+    except (PpsyncError, KeyboardInterrupt) as exc:
+        return handle_error(exc)
+
+
+def entry() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

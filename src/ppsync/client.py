@@ -1,0 +1,408 @@
+"""The only module that knows PhotoPrism's URLs (see ../shared/photoprism-api.md).
+
+Owns: login and the session token, the download token and its refresh, search paging, streaming
+downloads with Range resume, and the retry policy. httpx errors and HTTP status codes become
+``ppsync.errors`` types here and nowhere else. Never logs a password or token: URLs that carry the
+download token are logged through ``ppsync.redact``.
+
+Auth rules that keep PhotoPrism's limiter happy (10 failed logins per IP, then 1 per minute; 60
+bad-token requests lock out even valid tokens): one login per 401, a second 401 in a row is fatal,
+a 429 on login is never retried, and a configured token (app password) is never logged out.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import structlog
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from ppsync import __version__
+from ppsync.config import ServerConfig
+from ppsync.errors import (
+    AuthError,
+    RemoteFileMissing,
+    ServerBusy,
+    ServerDataError,
+    ServerUnreachable,
+    TransientHTTPError,
+)
+from ppsync.redact import redact, register_secret
+
+log = structlog.get_logger("ppsync.client")
+
+CHUNK_SIZE = 1 << 20
+_TRANSIENT = (httpx.TransportError, TransientHTTPError)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    user_uid: str
+    user_name: str
+    server_version: str
+    provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    rows: list[dict[str, Any]]
+    x_count: int  # file rows in this page (not JSON elements in merged mode)
+    x_limit: int
+
+
+class DownloadSink(Protocol):
+    """Where a download's bytes go; lets the client resume without knowing about files."""
+
+    def offset(self) -> int:
+        """Bytes already held, to ask the server for the rest with Range."""
+        ...
+
+    def restart(self) -> None:
+        """Drop what is held; the server is sending the whole file again."""
+        ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+
+class _DownloadTokenRejected(Exception):
+    """403 from /dl: the server forgot the token (restart) or it rotated."""
+
+
+def _status_error(response: httpx.Response, what: str) -> Exception:
+    """Map a non-success status to our exception tree (keyed on status, never on text)."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        return TransientHTTPError(f"{what}: HTTP {status}", status)
+    if status == 401:
+        return AuthError(f"{what}: not logged in (HTTP 401)")
+    if status == 403:
+        return AuthError(f"{what}: permission denied (HTTP 403); check the account's role/scope")
+    return ServerDataError(f"{what}: unexpected HTTP {status}")
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ServerDataError(f"{what}: the server did not answer with JSON") from None
+
+
+def _int_header(response: httpx.Response, name: str, what: str) -> int:
+    value = response.headers.get(name)
+    try:
+        return int(value) if value is not None else -1
+    except ValueError:
+        raise ServerDataError(f"{what}: header {name} is not a number") from None
+
+
+class PhotoPrismClient:
+    """A logged-in conversation with one PhotoPrism server. Thread-safe for downloads."""
+
+    def __init__(self, server: ServerConfig, transport: httpx.BaseTransport | None = None) -> None:
+        self._server = server
+        verify: ssl.SSLContext | bool = server.verify_tls
+        if server.verify_tls and server.ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(server.ca_file))
+        self._http = httpx.Client(
+            base_url=server.api_url,
+            timeout=httpx.Timeout(server.timeout, connect=min(server.timeout, 15.0)),
+            verify=verify,
+            headers={"User-Agent": f"ppsync/{__version__}"},
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=transport,
+        )
+        self._lock = threading.Lock()
+        self._session_token = server.token.get_secret_value()
+        register_secret(self._session_token)
+        register_secret(server.password.get_secret_value())
+        self._logged_in_with_password = False
+        self._download_token = ""
+        self._token_generation = 0
+        self.session: SessionInfo | None = None
+        self.server_config: dict[str, Any] = {}
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _retrying(self) -> Retrying:
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("retrying", attempt=state.attempt_number, error=str(exc))
+
+        return Retrying(
+            retry=retry_if_exception_type(_TRANSIENT),
+            wait=wait_random_exponential(multiplier=self._server.retry_backoff, max=60),
+            stop=stop_after_attempt(self._server.retries + 1),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    def _translate_final(self, exc: Exception, what: str) -> Exception:
+        if isinstance(exc, TransientHTTPError):
+            return ServerBusy(f"{what}: server kept failing ({exc}) after retries")
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerUnreachable(f"{what}: timed out after retries")
+        if isinstance(exc, httpx.TransportError):
+            return ServerUnreachable(f"{what}: cannot reach {self._server.url}: {exc}")
+        return exc
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._session_token}"} if self._session_token else {}
+
+    def _send(
+        self, method: str, path: str, what: str, *, retry_429: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request with transient retries (timeouts, resets, 5xx and, unless told not to,
+        429). Returns the final response whatever its status."""
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    response = self._http.request(
+                        method, path, headers=self._auth_headers(), **kwargs
+                    )
+                    status = response.status_code
+                    if (status == 429 and retry_429) or status >= 500:
+                        raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
+                                                 response.status_code)
+        except _TRANSIENT as exc:
+            raise self._translate_final(exc, what) from None
+        return response
+
+    def _api(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
+        """An authenticated API call: on 401, log in again once, then give up (exit 3)."""
+        token_before = self._session_token
+        response = self._send(method, path, what, **kwargs)
+        if response.status_code == 401:
+            self._relogin(token_before, what)
+            response = self._send(method, path, what, **kwargs)
+            if response.status_code == 401:
+                raise AuthError(f"{what}: session rejected again right after logging in")
+        if not response.is_success:
+            raise _status_error(response, what)
+        self._note_download_token(response)
+        return response
+
+    def _relogin(self, token_before: str, what: str) -> None:
+        with self._lock:
+            if self._session_token != token_before:
+                return  # another thread already logged in again
+            if not self._server.password.get_secret_value():
+                raise AuthError(f"{what}: the configured token was rejected (HTTP 401)")
+            log.info("session expired; logging in again")
+            self._login_with_password()
+
+    def _note_download_token(self, response: httpx.Response) -> None:
+        token = response.headers.get("X-Download-Token")
+        if token and token != self._download_token:
+            register_secret(token)
+            with self._lock:
+                self._download_token = token
+                self._token_generation += 1
+
+    # --- session -----------------------------------------------------------------------------
+
+    def login(self) -> SessionInfo:
+        """Authenticate (password login or configured token) and fetch the download token.
+
+        Raises ``AuthError`` (bad credentials, 2FA, rate limit), ``ServerUnreachable``,
+        ``ServerDataError``.
+        """
+        if self._session_token:
+            response = self._api("GET", "/session", "checking the configured token")
+            self._adopt_session(_json(response, "session"), "application")
+        else:
+            self._login_with_password()
+        if not self._download_token:
+            self.refresh_download_token()
+        assert self.session is not None
+        return self.session
+
+    def _login_with_password(self) -> None:
+        body = {
+            "username": self._server.username,
+            "password": self._server.password.get_secret_value(),
+        }
+        # A 429 here is PhotoPrism's login limiter: retrying would only dig the hole deeper.
+        response = self._send("POST", "/session", "logging in", retry_429=False, json=body)
+        payload = _json(response, "login") if response.content else {}
+        if not isinstance(payload, dict):
+            raise ServerDataError("login: the answer is not a JSON object")
+        if response.status_code == 401:
+            if isinstance(payload, dict) and payload.get("code") == 32:
+                raise AuthError("login needs a 2FA passcode; create an app password for ppsync "
+                                "and set it as server.token")
+            raise AuthError(f"login as {self._server.username!r} refused: wrong username or "
+                            "password (HTTP 401)")
+        if response.status_code == 429:
+            raise AuthError("PhotoPrism's login rate limit is exhausted for this address; "
+                            "wait a few minutes before trying again")
+        if not response.is_success:
+            raise _status_error(response, "logging in")
+        # Servers before Jan 2024 only send "id", which is the same token.
+        token = payload.get("access_token") or payload.get("id")
+        if not isinstance(token, str) or not token:
+            raise ServerDataError("login: the answer has no access_token or id")
+        register_secret(token)
+        self._session_token = token
+        self._logged_in_with_password = True
+        self._adopt_session(payload, "local")
+
+    def _adopt_session(self, payload: Any, default_provider: str) -> None:
+        if not isinstance(payload, dict):
+            raise ServerDataError("session: the answer is not a JSON object")
+        user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+        config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
+        assert isinstance(user, dict) and isinstance(config, dict)
+        self.server_config = config
+        token = config.get("downloadToken")
+        if isinstance(token, str) and token:
+            register_secret(token)
+            with self._lock:
+                self._download_token = token
+                self._token_generation += 1
+        self.session = SessionInfo(
+            user_uid=str(user.get("UID", "")),
+            user_name=str(user.get("Name", "")),
+            server_version=str(config.get("version", "unknown")),
+            provider=str(payload.get("provider") or default_provider),
+        )
+
+    def refresh_download_token(self) -> None:
+        """Load the session again (the server forgets download tokens on restart) and re-read
+        the token; narrowly scoped tokens get it only from the X-Download-Token header."""
+        response = self._api("GET", "/session", "refreshing the download token")
+        self._adopt_session(_json(response, "session"), self.session.provider
+                            if self.session else "local")
+        if not self._download_token:
+            self._api("GET", "/photos", "reading the download token",
+                      params={"count": 1, "merged": "true"})
+        if not self._download_token:
+            raise AuthError("the server gave no download token; the account or token may lack "
+                            "download rights")
+
+    def fetch_counts(self) -> dict[str, int]:
+        """The server's own library totals (``config.count``), for judging a walk."""
+        response = self._api("GET", "/config", "reading the server config")
+        payload = _json(response, "config")
+        counts = payload.get("count") if isinstance(payload, dict) else None
+        if not isinstance(counts, dict):
+            return {}
+        return {k: v for k, v in counts.items() if isinstance(v, int)}
+
+    def close(self) -> None:
+        """Log out password sessions; never a configured token (that would delete an app
+        password on the server)."""
+        try:
+            if self._logged_in_with_password and self._session_token:
+                self._http.delete("/session", headers=self._auth_headers())
+        except httpx.HTTPError:
+            pass  # logging out is a courtesy; the session expires on its own
+        finally:
+            self._http.close()
+
+    # --- search ------------------------------------------------------------------------------
+
+    def search_page(self, params: Mapping[str, str | int], offset: int, count: int) -> SearchPage:
+        """One page of ``GET /photos``. Raises ``ServerDataError`` on malformed answers."""
+        query = {**params, "count": count, "offset": offset}
+        response = self._api("GET", "/photos", "listing photos", params=query)
+        rows = _json(response, "listing photos")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ServerDataError("listing photos: the answer is not a list of photos")
+        x_count = _int_header(response, "X-Count", "listing photos")
+        x_limit = _int_header(response, "X-Limit", "listing photos")
+        if x_count < 0:
+            raise ServerDataError("listing photos: the answer has no X-Count header")
+        return SearchPage(rows=rows, x_count=x_count, x_limit=x_limit if x_limit >= 0 else count)
+
+    # --- downloads ---------------------------------------------------------------------------
+
+    def download(self, sha1: str, sink: DownloadSink) -> str | None:
+        """Stream the original with this SHA-1 into ``sink``, resuming with Range.
+
+        Returns the ``Last-Modified`` header (or None). Retries transient failures (timeouts,
+        resets, truncated bodies, 429, 5xx); on 403 refreshes the download token once.
+        Raises ``RemoteFileMissing`` (404), ``ServerBusy``/``ServerUnreachable`` after retries,
+        ``AuthError`` if the token stays invalid.
+        """
+        refreshed = False
+        while True:
+            generation = self._token_generation
+            try:
+                return self._download_with_retries(sha1, sink)
+            except _DownloadTokenRejected:
+                if refreshed:
+                    raise AuthError("download token rejected again after refreshing it") from None
+                refreshed = True
+                with self._lock:
+                    stale = generation == self._token_generation
+                if stale:
+                    log.info("download token rejected; refreshing it")
+                    self.refresh_download_token()
+
+    def _download_with_retries(self, sha1: str, sink: DownloadSink) -> str | None:
+        what = f"downloading {sha1}"
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    return self._download_once(sha1, sink)
+        except _TRANSIENT as exc:
+            raise self._translate_final(exc, what) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def _stream(self, sha1: str, offset: int) -> Iterator[httpx.Response]:
+        # identity: default Docker setups gzip /dl otherwise, dropping Content-Length and
+        # making Range offsets meaningless against the compressed body.
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        with self._http.stream(
+            "GET", f"/dl/{sha1}", params={"t": self._download_token}, headers=headers
+        ) as response:
+            yield response
+
+    def _download_once(self, sha1: str, sink: DownloadSink) -> str | None:
+        offset = sink.offset()
+        with self._stream(sha1, offset) as response:
+            status = response.status_code
+            log.debug("download response", url=redact(str(response.url)), status=status)
+            if status == 403:
+                raise _DownloadTokenRejected()
+            if status == 404:
+                raise RemoteFileMissing("the server no longer has this file (HTTP 404)")
+            if status == 416:
+                sink.restart()  # our partial is longer than the file: start over
+                raise TransientHTTPError("range not satisfiable; restarting", status)
+            if status == 429 or status >= 500:
+                raise TransientHTTPError(f"download: HTTP {status}", status)
+            if status not in (200, 206):
+                raise RemoteFileMissing(f"unexpected HTTP {status} for a download")
+            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+            if status == 206 and (encoded or not self._range_matches(response, offset)):
+                sink.restart()  # a compressed or misaligned partial answer cannot be appended
+                raise TransientHTTPError("unusable partial response; restarting", status)
+            if status == 200 and offset:
+                sink.restart()
+            for chunk in response.iter_bytes(CHUNK_SIZE):
+                sink.write(chunk)
+            last_modified: str | None = response.headers.get("Last-Modified")
+            return last_modified
+
+    @staticmethod
+    def _range_matches(response: httpx.Response, offset: int) -> bool:
+        match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+        return match is not None and int(match.group(1)) == offset
+

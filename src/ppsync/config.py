@@ -1,0 +1,228 @@
+"""The one typed configuration model: TOML file < env ``PPSYNC_<SECTION>__<KEY>`` < CLI flags.
+
+``load_config`` is the only entry point. It reports every problem at once, each with its key path
+(``server.url: ...``), as a single ``ConfigError``; it never lets a pydantic traceback through.
+Secrets may come from the file, from ``*_file`` keys, or from systemd's ``$CREDENTIALS_DIRECTORY``
+(credential names ``password`` and ``token``); they are held as ``SecretStr`` so that printing a
+config never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ppsync.errors import ConfigError
+
+DEFAULT_CONFIG_PATHS = (Path("ppsync.toml"), Path("/etc/ppsync/config.toml"))
+MAX_PAGE_SIZE = 100_000  # the server clamps silently above this and the walk would end early
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Section):
+    url: str
+    username: str = "admin"
+    password: SecretStr = SecretStr("")
+    password_file: Path | None = None
+    token: SecretStr = SecretStr("")
+    token_file: Path | None = None
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=5, ge=0, le=20)  # extra attempts for timeouts, resets, 429, 5xx
+    retry_backoff: float = Field(default=1.0, gt=0)  # seconds; doubles per attempt, with jitter
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+
+class MirrorConfig(_Section):
+    target: Path
+    state: Path | None = None
+    delete: Literal["keep", "trash", "mirror"] = "keep"
+    max_delete: int = Field(default=100, ge=0)
+    max_delete_percent: float = Field(default=50.0, ge=0, le=100)
+    workers: int = Field(default=4, ge=1, le=32)
+    page_size: int = Field(default=1000, ge=1, le=MAX_PAGE_SIZE)
+    include_archived: bool = False
+    include_private: bool = True
+    query: str = ""
+    require_mount: bool = False
+
+    @property
+    def meta_dir(self) -> Path:
+        """ppsync's own files (state, trash, in-flight downloads) live here."""
+        return self.target / ".ppsync"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state if self.state is not None else self.meta_dir / "state.db"
+
+
+class LogConfig(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "console", "json"] = "auto"
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with ``load_config``, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PPSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    server: ServerConfig
+    mirror: MirrorConfig
+    log: LogConfig = LogConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment must win over it.
+        return (env_settings, init_settings)
+
+
+def find_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file to read: --config, else $PPSYNC_CONFIG, else the first default that exists.
+
+    An explicitly named file that does not exist is an error; with no file at all the config may
+    still come entirely from the environment.
+    """
+    named = explicit or (Path(environ["PPSYNC_CONFIG"]) if environ.get("PPSYNC_CONFIG") else None)
+    if named is not None:
+        if not named.is_file():
+            raise ConfigError(f"config file {named} does not exist or is not a file")
+        return named
+    return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _format_validation_errors(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append(f"{key}: {message}")
+    return problems
+
+
+def _read_secret_file(key: str, path: Path, problems: list[str]) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        problems.append(f"{key}: cannot read {path}: {exc.strerror}")
+        return ""
+
+
+def _resolve_secret(
+    section: str, name: str, raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> None:
+    """Fill ``raw[name]`` from ``raw[name_file]`` or $CREDENTIALS_DIRECTORY/<name> when unset."""
+    file_key = f"{name}_file"
+    inline, from_file = raw.get(name), raw.get(file_key)
+    if inline and from_file:
+        problems.append(f"{section}.{file_key}: set either {name} or {file_key}, not both")
+        return
+    if from_file:
+        raw[name] = _read_secret_file(f"{section}.{file_key}", Path(from_file), problems)
+        return
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if not inline and credentials and (Path(credentials) / name).is_file():
+        raw[name] = _read_secret_file(f"{section}.{name}", Path(credentials) / name, problems)
+
+
+def _absolute(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path).absolute()
+
+
+def load_config(
+    explicit_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    log_level: str | None = None,
+) -> Settings:
+    """Read, merge and validate the configuration.
+
+    Takes the --config path (or None), the environment, and CLI overrides. Returns a frozen
+    ``Settings``. Raises ``ConfigError`` listing every problem found, each with its key.
+    """
+    environ = os.environ if environ is None else environ
+    path = find_config_path(explicit_path, environ)
+    data = _read_toml(path) if path is not None else {}
+    base_dir = path.parent.absolute() if path is not None else Path.cwd()
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_errors(exc)) from None
+    return _finish(settings, environ, base_dir, log_level)
+
+
+def _finish(
+    settings: Settings, environ: Mapping[str, str], base_dir: Path, log_level: str | None
+) -> Settings:
+    """Resolve secrets and relative paths, then apply CLI overrides; all problems at once."""
+    problems: list[str] = []
+    server = settings.server.model_dump()
+    server["password"] = settings.server.password.get_secret_value()
+    server["token"] = settings.server.token.get_secret_value()
+    _resolve_secret("server", "password", server, environ, problems)
+    _resolve_secret("server", "token", server, environ, problems)
+    if not server["password"] and not server["token"]:
+        problems.append("server.password: no password or token configured (set password, "
+                        "password_file, token or token_file)")
+    if server["ca_file"] is not None:
+        server["ca_file"] = _absolute(Path(server["ca_file"]), base_dir)
+        if not server["ca_file"].is_file():
+            problems.append(f"server.ca_file: {server['ca_file']} does not exist")
+    mirror = settings.mirror.model_dump()
+    mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
+    if mirror["state"] is not None:
+        mirror["state"] = _absolute(Path(mirror["state"]), base_dir)
+    log = settings.log.model_dump()
+    if log_level is not None:
+        log["level"] = log_level
+    if problems:
+        raise ConfigError(problems)
+    return settings.model_copy(
+        update={
+            "server": ServerConfig(**server),
+            "mirror": MirrorConfig(**mirror),
+            "log": LogConfig(**log),
+        }
+    )

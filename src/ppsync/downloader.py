@@ -1,0 +1,129 @@
+"""Worker side of a download: bytes into ``.ppsync/partial/``, hashed while streaming, verified.
+
+Runs on worker threads and never touches a final path or the state: it returns a verified,
+fsynced partial file (or notes that the file already present is the right one), and the
+coordinator puts it in place. A partial file is named by FileUID and SHA-1, so an interrupted
+download, even one killed with SIGKILL, resumes with Range in the same or the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ppsync.client import PhotoPrismClient
+from ppsync.errors import IntegrityError
+from ppsync.fsutil import READ_CHUNK, existing_path, sha1_of
+from ppsync.models import RemoteFile
+
+VERIFY_ATTEMPTS = 3  # whole-file attempts when the bytes do not match the server's hash
+
+
+class PartFile:
+    """A partial download: appends, tracks its SHA-1 and length, can be restarted.
+
+    Implements ``client.DownloadSink``. Raises ``IntegrityError`` as soon as it grows past the
+    expected size, so a misbehaving server cannot fill the disk.
+    """
+
+    def __init__(self, path: Path, expected_size: int) -> None:
+        self.path = path
+        self.expected_size = expected_size
+        self.received = 0  # bytes that came over the network in this run
+        self._digest = hashlib.sha1()
+        self._length = 0
+        self._handle = path.open("ab")
+        if self._handle.tell():  # resume: re-hash what an earlier attempt left
+            with path.open("rb") as existing:
+                while chunk := existing.read(READ_CHUNK):
+                    self._digest.update(chunk)
+                    self._length += len(chunk)
+
+    def offset(self) -> int:
+        return self._length
+
+    def restart(self) -> None:
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._digest = hashlib.sha1()
+        self._length = 0
+
+    def write(self, chunk: bytes) -> None:
+        if self.expected_size >= 0 and self._length + len(chunk) > self.expected_size:
+            raise IntegrityError(f"the server sent more than the expected {self.expected_size} "
+                                 "bytes")
+        self._handle.write(chunk)
+        self._digest.update(chunk)
+        self._length += len(chunk)
+        self.received += len(chunk)
+
+    def finish(self) -> tuple[int, str]:
+        """Flush and fsync; return (length, sha1 hex)."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        return self._length, self._digest.hexdigest()
+
+    def discard(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A verified file ready to be put in place (``part`` is None when adopted in place)."""
+
+    remote: RemoteFile
+    part: Path | None
+    last_modified: str | None
+    bytes_received: int
+
+
+def partial_path(partial_dir: Path, remote: RemoteFile) -> Path:
+    return partial_dir / f"{remote.file_uid}-{remote.sha1}.part"
+
+
+def local_copy_matches(target: Path, rel: str, remote: RemoteFile) -> bool:
+    """Is the file already at ``target/rel`` exactly this original? (adoption, no download)"""
+    existing = existing_path(target, rel)
+    if existing is None:
+        return False
+    if remote.size >= 0 and existing.stat().st_size != remote.size:
+        return False
+    return sha1_of(existing) == remote.sha1
+
+
+def fetch(
+    client: PhotoPrismClient, remote: RemoteFile, partial_dir: Path, target: Path, rel: str,
+    *, adopt: bool,
+) -> Fetched:
+    """Download ``remote`` into a verified partial file, or adopt the copy already at ``rel``.
+
+    Raises ``IntegrityError`` when every attempt produced bytes that do not match the server's
+    size and SHA-1 (the partial is removed), and the client's errors for network failures (the
+    partial is kept for resuming).
+    """
+    if adopt and local_copy_matches(target, rel, remote):
+        return Fetched(remote, None, None, 0)
+    path = partial_path(partial_dir, remote)
+    received = 0
+    for _ in range(VERIFY_ATTEMPTS):
+        part = PartFile(path, remote.size)
+        try:
+            last_modified = client.download(remote.sha1, part)
+        except IntegrityError:
+            part.discard()
+            continue
+        except BaseException:
+            part.finish()  # keep what arrived: the next attempt or run resumes from it
+            raise
+        received += part.received
+        length, digest = part.finish()
+        if digest == remote.sha1 and (remote.size < 0 or length == remote.size):
+            return Fetched(remote, path, last_modified, received)
+        part.discard()
+    raise IntegrityError(f"downloaded bytes did not match the server's SHA-1 {remote.sha1} "
+                         f"after {VERIFY_ATTEMPTS} attempts")

@@ -1,0 +1,266 @@
+"""Carries out actions. Downloads run on worker threads; everything that changes a final path
+or the state happens here, on the coordinating thread, after the side effect succeeded.
+
+Layout under ``<target>/.ppsync/``::
+
+    partial/    in-flight downloads (<FileUID>-<SHA-1>.part), resumable across runs
+    replaced/   superseded versions of edited files, displaced and untracked files that stood
+                where a new original had to go (kept unless delete = "mirror")
+    trash/      files removed by delete = "trash", under their relative path
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
+from pathlib import Path
+
+from ppsync.client import PhotoPrismClient
+from ppsync.downloader import Fetched, fetch
+from ppsync.errors import ItemError, PpsyncError, ServerBusy, ServerError
+from ppsync.fsutil import (
+    ensure_parent_dirs,
+    existing_path,
+    fsync_dir,
+    move_into,
+    set_mtime_from_http,
+)
+from ppsync.logs import get_logger
+from ppsync.models import Action, ActionKind, Failure, LocalRecord, RecordStatus, RunReport
+from ppsync.redact import redact
+from ppsync.state import State
+
+log = get_logger("ppsync.executor")
+
+
+class Layout:
+    """Where ppsync keeps its own files for one target."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.meta = target / ".ppsync"
+        self.partial = self.meta / "partial"
+        self.replaced = self.meta / "replaced"
+        self.trash = self.meta / "trash"
+
+    def create(self) -> None:
+        for folder in (self.meta, self.partial):
+            folder.mkdir(mode=0o700, exist_ok=True)
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.target).as_posix()
+
+
+class Executor:
+    """Apply actions for one run. Call ``apply`` per action, then ``drain`` before removals."""
+
+    def __init__(
+        self, *, layout: Layout, state: State, client: PhotoPrismClient, report: RunReport,
+        workers: int, keep_replaced: bool, on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self._layout = layout
+        self._state = state
+        self._client = client
+        self._report = report
+        self._keep_replaced = keep_replaced
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-dl")
+        self._window = workers * 4  # bounded in-flight work keeps memory flat
+        self._pending: dict[Future[Fetched], Action] = {}
+        self._fatal: ServerError | None = None
+        self._on_progress = on_progress or (lambda: None)
+
+    # --- entry points ------------------------------------------------------------------------
+
+    def apply(self, action: Action) -> None:
+        """Carry out (or start) one action from the listing. Item failures are recorded."""
+        try:
+            if action.kind is ActionKind.CHECK:
+                self._check(action)
+            elif action.kind is ActionKind.MOVE:
+                self._move(action)
+            elif action.kind is ActionKind.DOWNLOAD:
+                self._start_download(action, adopt=action.record is None)
+            elif action.kind is ActionKind.REFUSE:
+                self._fail(action.path, action.reason)
+            else:
+                self.remove(action)
+        except (ItemError, OSError) as exc:
+            self._fail(action.path, _reason(exc))
+
+    def remove(self, action: Action) -> None:
+        """Trash, delete or forget a tracked file that left the server (after the verdict)."""
+        record = action.record
+        assert record is not None
+        source = existing_path(self._layout.target, record.path)
+        try:
+            if action.kind is ActionKind.FORGET:
+                self._state.set_status(record.file_uid, RecordStatus.GONE)
+                self._report.forgotten += 1
+                return
+            if source is not None and action.kind is ActionKind.TRASH:
+                move_into(source, self._layout.trash, _outside_meta(record.path))
+                fsync_dir(source.parent)
+            elif source is not None:
+                source.unlink()
+                fsync_dir(source.parent)
+            self._state.drop(record.file_uid)
+            if action.kind is ActionKind.TRASH:
+                self._report.trashed += 1
+            else:
+                self._report.deleted += 1
+            log.info(action.kind.value, path=record.path)
+        except OSError as exc:
+            self._fail(record.path, _reason(exc))
+
+    def drain(self) -> None:
+        """Wait for every download, put each in place. Raises the first run-level server error
+        (unreachable, auth) after everything in flight has settled."""
+        while self._pending:
+            self._collect(block=True)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # --- listing actions ---------------------------------------------------------------------
+
+    def _check(self, action: Action) -> None:
+        record, remote = action.record, action.remote
+        assert record is not None and remote is not None
+        local = existing_path(self._layout.target, record.path)
+        if local is not None and (remote.size < 0 or local.stat().st_size == remote.size):
+            self._report.unchanged += 1
+            self._on_progress()
+            return
+        log.warning("local copy missing or changed; downloading again", path=record.path)
+        self._start_download(action, adopt=False)
+
+    def _move(self, action: Action) -> None:
+        record, remote = action.record, action.remote
+        assert record is not None and remote is not None
+        source = existing_path(self._layout.target, record.path)
+        if source is None:
+            log.warning("file to move is gone locally; downloading it", path=record.path)
+            self._start_download(replace(action, record=None), adopt=True)
+            return
+        final = ensure_parent_dirs(self._layout.target, action.path)
+        self._clear_destination(action.path, final, remote.file_uid)
+        os.replace(source, final)
+        fsync_dir(final.parent)
+        fsync_dir(source.parent)
+        self._state.save(replace(record, path=action.path, photo_uid=remote.photo_uid,
+                                 status=RecordStatus.ACTIVE))
+        self._report.moved += 1
+        self._on_progress()
+        log.info("moved", source=record.path, path=action.path)
+
+    def _start_download(self, action: Action, *, adopt: bool) -> None:
+        if self._fatal is not None:
+            self._fail(action.path, "skipped: the run stopped after a server error")
+            return
+        remote = action.remote
+        assert remote is not None
+        while len(self._pending) >= self._window:
+            self._collect(block=True)
+        future = self._pool.submit(fetch, self._client, remote, self._layout.partial,
+                                   self._layout.target, action.path, adopt=adopt)
+        self._pending[future] = action
+        self._collect(block=False)
+
+    def _collect(self, *, block: bool) -> None:
+        if not self._pending:
+            return
+        done, _ = wait(list(self._pending), timeout=None if block else 0,
+                       return_when=FIRST_COMPLETED)
+        for future in done:
+            action = self._pending.pop(future)
+            try:
+                self._place(action, future.result())
+            except ServerBusy as exc:
+                self._fail(action.path, _reason(exc))
+            except ServerError as exc:
+                self._fatal = self._fatal or exc
+                self._fail(action.path, _reason(exc))
+            except (PpsyncError, OSError) as exc:
+                self._fail(action.path, _reason(exc))
+
+    # --- putting a verified file in place ----------------------------------------------------
+
+    def _place(self, action: Action, fetched: Fetched) -> None:
+        remote = fetched.remote
+        final = ensure_parent_dirs(self._layout.target, action.path)
+        old = action.record  # same FileUID, older content (edited on the server)
+        if fetched.part is None:
+            self._report.adopted += 1
+            log.info("adopted existing copy", path=action.path)
+        else:
+            self._clear_destination(action.path, final, remote.file_uid)
+            if old is not None:
+                self._set_aside_old_version(old)
+            os.replace(fetched.part, final)
+            fsync_dir(final.parent)
+            set_mtime_from_http(final, fetched.last_modified)
+            self._report.downloaded += 1
+            self._report.bytes_downloaded += fetched.bytes_received
+            log.info("downloaded", path=action.path, size=remote.size)
+        self._state.save(LocalRecord(
+            file_uid=remote.file_uid, photo_uid=remote.photo_uid, path=action.path,
+            sha1=remote.sha1, size=remote.size if remote.size >= 0 else final.stat().st_size,
+            status=RecordStatus.ACTIVE, last_seen_run=self._report.run_id,
+        ))
+        self._on_progress()
+
+    def _clear_destination(self, rel: str, final: Path, file_uid: str) -> None:
+        """Make room at ``final`` without losing anything: another tracked file there is moved
+        to ``replaced/`` (its record follows it, so a later move in this walk still finds it),
+        and untracked content is kept aside too."""
+        owner = self._state.active_owner_of(rel)
+        other_owner = owner is not None and owner.file_uid != file_uid
+        if owner is not None and other_owner and existing_path(self._layout.target, rel):
+            aside = move_into(final, self._layout.replaced, rel, f"~{owner.file_uid}")
+            self._state.save(replace(owner, path=self._layout.relative(aside)))
+            self._report.kept_aside += 1
+            log.info("displaced tracked file", path=rel, kept_at=self._layout.relative(aside))
+        if (final.exists() or final.is_symlink()) and (owner is None or other_owner):
+            aside = move_into(final, self._layout.replaced, rel, "~untracked")
+            self._report.kept_aside += 1
+            log.info("kept untracked file aside", path=rel, kept_at=self._layout.relative(aside))
+
+    def _set_aside_old_version(self, old: LocalRecord) -> None:
+        source = existing_path(self._layout.target, old.path)
+        if source is None:
+            return
+        if self._keep_replaced:
+            aside = move_into(source, self._layout.replaced, _outside_meta(old.path),
+                              f"~{old.sha1[:12]}")
+            self._report.kept_aside += 1
+            log.info("kept previous version aside", path=old.path,
+                     kept_at=self._layout.relative(aside))
+        else:
+            source.unlink()
+            log.info("removed previous version", path=old.path)
+        fsync_dir(source.parent)
+
+    def _fail(self, path: str, reason: str) -> None:
+        self._report.failures.append(Failure(redact(path), redact(reason)))
+        log.error("failed", path=redact(path), reason=redact(reason))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}" + (f": {exc.filename}" if exc.filename
+                                                          else "")
+    return str(exc) or type(exc).__name__
+
+
+def _outside_meta(rel: str) -> str:
+    """Paths of displaced files already live under .ppsync/; keep their tail only."""
+    prefix = ".ppsync/replaced/"
+    return rel[len(prefix):] if rel.startswith(prefix) else rel

@@ -1,0 +1,101 @@
+"""Filesystem steps that keep the mirror's invariants: nothing written outside the target,
+nothing half-written at a final path, nothing replaced without being kept aside first.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import os
+from pathlib import Path
+
+from ppsync.errors import UnsafePathError
+
+READ_CHUNK = 1 << 20
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def ensure_parent_dirs(target: Path, rel: str) -> Path:
+    """Create the directories above ``target/rel`` and return the final path.
+
+    Walks the components one by one so that nothing is created through a symlink that leads out
+    of the target (a symlink to elsewhere inside the target is followed). Raises
+    ``UnsafePathError`` otherwise, or when a component exists and is not a directory.
+    """
+    root = target.resolve()
+    current = root
+    parts = rel.split("/")
+    for part in parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            resolved = current.resolve()
+            if not is_inside(resolved, root):
+                raise UnsafePathError(f"{rel}: folder {part!r} is a symlink leading out of the "
+                                      "target")
+            current = resolved
+        if not current.exists():
+            current.mkdir(mode=0o755)
+        elif not current.is_dir():
+            raise UnsafePathError(f"{rel}: {part!r} exists and is not a folder")
+    return current / parts[-1]
+
+
+def existing_path(target: Path, rel: str) -> Path | None:
+    """``target/rel`` if it is a regular file reached without leaving the target, else None."""
+    root = target.resolve()
+    candidate = target / rel
+    if candidate.is_symlink() or not candidate.is_file():
+        return None
+    if not is_inside(candidate.parent.resolve(), root):
+        return None
+    return candidate
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha1_of(path: Path) -> str:
+    digest = hashlib.sha1()
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def unique_path(path: Path) -> Path:
+    """``path``, or ``path~1``, ``path~2``… whichever does not exist yet."""
+    if not path.exists() and not path.is_symlink():
+        return path
+    n = 1
+    while True:
+        candidate = path.with_name(f"{path.name}~{n}")
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+        n += 1
+
+
+def move_into(source: Path, area: Path, rel: str, suffix: str = "") -> Path:
+    """Move ``source`` to ``area/rel`` (+suffix), never overwriting; return where it went."""
+    destination = unique_path((area / rel).with_name((area / rel).name + suffix))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, destination)
+    fsync_dir(destination.parent)
+    return destination
+
+
+def set_mtime_from_http(path: Path, last_modified: str | None) -> None:
+    if not last_modified:
+        return
+    try:
+        when = email.utils.parsedate_to_datetime(last_modified).timestamp()
+    except (TypeError, ValueError):
+        return  # an odd header is not worth failing a verified file for
+    os.utime(path, (when, when))

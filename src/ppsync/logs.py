@@ -1,0 +1,86 @@
+"""structlog setup: JSON lines off a TTY (journald, Docker), console lines on a TTY.
+
+Every line carries the run id (bound with contextvars) and passes through ``redact`` last, so no
+password or token is ever written. Standard-library loggers (httpx, apscheduler) are routed
+through the same pipeline; httpx's own request lines are silenced because they carry the
+download token in the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from ppsync.redact import redact_value
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR}
+
+
+def _redact_processor(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    return {key: redact_value(value) for key, value in event_dict.items()}
+
+
+def _stringify_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    exc = event_dict.pop("exc_info", None)
+    if exc and exc is not True and isinstance(exc, BaseException):
+        event_dict["exception"] = f"{type(exc).__name__}: {exc}"
+    return event_dict
+
+
+def use_json(fmt: str, stream: TextIO) -> bool:
+    return fmt == "json" or (fmt == "auto" and not stream.isatty())
+
+
+def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    """Configure structlog and stdlib logging once per process (safe to call again)."""
+    stream = stream if stream is not None else sys.stderr
+    numeric = LEVELS.get(level, logging.INFO)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _stringify_exception,
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if use_json(fmt, stream)
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, _redact_processor, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        _redact_processor, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    # httpx logs every request URL at INFO; download URLs carry the token.
+    for noisy in ("httpx", "httpcore", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def bind_run(run_id: int, command: str) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(run_id=run_id, command=command)
+
+
+def unbind_run() -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

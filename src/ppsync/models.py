@@ -1,0 +1,122 @@
+"""Frozen data passed between the walker, the planner, the executor and the state.
+
+Nothing here does I/O. Actions are plain values, so a plan can be printed (``ppsync plan``),
+tested without fakes, and carried out by a separate loop.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """One original as the server lists it (merged search result, ``Root == "/"``)."""
+
+    file_uid: str
+    photo_uid: str
+    name: str  # the server's FileName: data, not yet a trusted path
+    sha1: str
+    size: int
+    photo_updated_at: str = ""
+    mime: str = ""
+
+
+class RecordStatus(enum.StrEnum):
+    ACTIVE = "active"  # mirrored at ``path`` and still on the server as far as we know
+    GONE = "gone"  # left on the server; kept on disk by ``delete = "keep"``, no longer tracked
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRecord:
+    """What the state knows about a mirrored file."""
+
+    file_uid: str
+    photo_uid: str
+    path: str  # relative POSIX path inside the target
+    sha1: str
+    size: int
+    status: RecordStatus = RecordStatus.ACTIVE
+    last_seen_run: int = 0
+
+
+class ActionKind(enum.StrEnum):
+    DOWNLOAD = "download"  # new file, or content changed (``replaces`` holds the old record)
+    MOVE = "move"  # same content, new name on the server: rename locally, download nothing
+    CHECK = "check"  # unchanged in the listing: make sure the local copy is still there
+    REFUSE = "refuse"  # unsafe name or conflicting path: reported, nothing written
+    TRASH = "trash"  # gone from a complete walk, delete = "trash"
+    DELETE = "delete"  # gone from a complete walk, delete = "mirror"
+    FORGET = "forget"  # gone from a complete walk, delete = "keep": stop tracking, leave the file
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing to do to one path. ``path`` is the relative destination (or victim) path."""
+
+    kind: ActionKind
+    path: str
+    remote: RemoteFile | None = None
+    record: LocalRecord | None = None  # the state's view before the action
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.kind is ActionKind.MOVE and self.record is not None:
+            return f"move     {self.record.path} -> {self.path}"
+        if self.kind is ActionKind.DOWNLOAD and self.record is not None:
+            return f"update   {self.path} (content changed; old version kept aside)"
+        if self.kind is ActionKind.REFUSE:
+            return f"refuse   {self.path!r}: {self.reason}"
+        return f"{self.kind.value:<8} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class WalkSummary:
+    """What the walk saw, and whether it can be trusted as a complete listing."""
+
+    rows: int  # file rows the server reported (X-Count summed)
+    photos: int  # distinct photos seen
+    originals: int  # distinct Root "/" files seen
+    complete: bool
+    reason: str = ""  # why it is not complete
+
+
+@dataclass(slots=True)
+class Failure:
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class RunReport:
+    """Counters for one run; written to the state and printed at the end."""
+
+    command: str
+    run_id: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    listed: int = 0
+    downloaded: int = 0
+    adopted: int = 0
+    moved: int = 0
+    kept_aside: int = 0
+    trashed: int = 0
+    deleted: int = 0
+    forgotten: int = 0
+    unchanged: int = 0
+    bytes_downloaded: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    walk_complete: bool = False
+    safety_stop: str = ""
+    error: str = ""
+    exit_code: int = 0
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)

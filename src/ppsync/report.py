@@ -1,0 +1,82 @@
+"""Turns run reports into the text people read (summary, status table) and JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+from ppsync.models import RunReport
+
+EXIT_MEANINGS = {
+    0: "everything done",
+    1: "finished, but some items failed",
+    2: "bad config or usage",
+    3: "cannot reach or authenticate to the server",
+    4: "safety stop: nothing was removed",
+    5: "another ppsync run holds the lock",
+}
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def summary_lines(report: RunReport) -> list[str]:
+    prefix = "would " if report.dry_run else ""
+    lines = [
+        f"{report.command} run {report.run_id}: exit {report.exit_code} "
+        f"({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in {report.duration:.1f} s",
+        f"  listed {report.listed} originals; {prefix}downloaded {report.downloaded} "
+        f"({_size(report.bytes_downloaded)}), adopted {report.adopted}, moved {report.moved}, "
+        f"unchanged {report.unchanged}",
+        f"  kept aside {report.kept_aside}, trashed {report.trashed}, deleted {report.deleted}, "
+        f"no longer tracked {report.forgotten}, failed {report.failed}",
+    ]
+    if report.safety_stop:
+        lines.append(f"  SAFETY STOP: {report.safety_stop}")
+    if report.error:
+        lines.append(f"  ERROR: {report.error}")
+    for failure in report.failures[:50]:
+        lines.append(f"  failed: {failure.path}: {failure.reason}")
+    if len(report.failures) > 50:
+        lines.append(f"  ... and {len(report.failures) - 50} more failures (see status --json)")
+    return lines
+
+
+def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str]:
+    lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}", ""]
+    if not runs:
+        return [*lines, "no runs yet"]
+    lines.append(f"{'run':>5}  {'command':<8} {'started (UTC)':<20} {'secs':>7} {'exit':>4}  "
+                 "listed  new  moved  removed  failed  note")
+    for run in runs:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(run.get("started_at", 0)))
+        if not run.get("finished"):
+            lines.append(f"{run['run_id']:>5}  {run['command']:<8} {started:<20} "
+                         "(running or interrupted)")
+            continue
+        duration = run.get("finished_at", 0) - run.get("started_at", 0)
+        removed = run.get("trashed", 0) + run.get("deleted", 0)
+        note = run.get("safety_stop") or run.get("error") or ""
+        lines.append(
+            f"{run['run_id']:>5}  {run['command']:<8} {started:<20} {duration:>7.1f} "
+            f"{run.get('exit_code', '?'):>4}  {run.get('listed', 0):>6} "
+            f"{run.get('downloaded', 0):>4} {run.get('moved', 0):>6} {removed:>8} "
+            f"{len(run.get('failures', [])):>7}  {note}"
+        )
+    return lines
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(payload, indent=2, sort_keys=True, default=str)
+
+
+def report_dict(report: RunReport) -> dict[str, Any]:
+    return asdict(report)

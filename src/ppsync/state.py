@@ -1,0 +1,276 @@
+"""The only module with SQL: ppsync's local state in SQLite (via sqlite-utils).
+
+Tables (schema version in ``meta``; forward migrations in ``MIGRATIONS``)::
+
+    files  one row per mirrored original, keyed by the server's FileUID
+    walk   the FileUIDs (and the paths they claim) seen by the current walk: deduplication and
+           "what is missing from the listing" without holding the listing in memory
+    runs   one row per run: command, times, exit code and the JSON run report
+
+Writes happen only on the coordinating thread, and only after the side effect they record has
+succeeded on disk. The database file is created 0600 and uses WAL so ``status`` can read while a
+run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ppsync.errors import ConfigError
+from ppsync.models import LocalRecord, RecordStatus, RunReport
+
+SCHEMA_VERSION = 1
+_BATCH = 500  # SQLite's variable limit is 32766; stay far below it
+
+
+def _migrate_to_1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS files (
+               file_uid TEXT PRIMARY KEY,
+               photo_uid TEXT NOT NULL,
+               path TEXT NOT NULL,
+               sha1 TEXT NOT NULL,
+               size INTEGER NOT NULL,
+               status TEXT NOT NULL,
+               last_seen_run INTEGER NOT NULL DEFAULT 0,
+               updated_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS files_path ON files(path)")
+    db.execute("CREATE INDEX IF NOT EXISTS files_sha1 ON files(sha1)")
+    db.execute("CREATE INDEX IF NOT EXISTS files_status_seen ON files(status, last_seen_run)")
+    db.execute("CREATE TABLE IF NOT EXISTS walk (file_uid TEXT PRIMARY KEY, path TEXT)")
+    db.execute("CREATE INDEX IF NOT EXISTS walk_path ON walk(path)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS runs (
+               id INTEGER PRIMARY KEY AUTOINCREMENT,
+               command TEXT NOT NULL,
+               started_at REAL NOT NULL,
+               finished_at REAL,
+               exit_code INTEGER,
+               report TEXT)"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_to_1]
+
+
+def _record(row: dict[str, Any]) -> LocalRecord:
+    return LocalRecord(
+        file_uid=row["file_uid"],
+        photo_uid=row["photo_uid"],
+        path=row["path"],
+        sha1=row["sha1"],
+        size=row["size"],
+        status=RecordStatus(row["status"]),
+        last_seen_run=row["last_seen_run"],
+    )
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+class State:
+    """Handle on the state database. Open with ``State.open``; close with ``close``."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> State:
+        """Open (creating 0600 if needed) and migrate the state at ``path``.
+
+        Raises ``ConfigError`` if the file cannot be created or is not a ppsync state.
+        """
+        try:
+            # Create the file ourselves so that it is 0600 before SQLite writes a byte into it;
+            # the -wal and -shm companions inherit the umask set here.
+            old_umask = os.umask(0o077)
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+                conn = sqlite3.connect(str(path), timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+            finally:
+                os.umask(old_umask)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            db = sqlite_utils.Database(conn)
+            state = cls(db, path)
+            state._migrate()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
+        return state
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"mirror.state: {self.path} was written by a newer ppsync "
+                f"(schema {version} > {SCHEMA_VERSION}); upgrade ppsync"
+            )
+        with self.db.conn:
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](self.db)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                [str(SCHEMA_VERSION)],
+            )
+
+    # --- files -------------------------------------------------------------------------------
+
+    def records_for(self, file_uids: Iterable[str]) -> dict[str, LocalRecord]:
+        """The records (any status) for these FileUIDs, keyed by FileUID."""
+        found: dict[str, LocalRecord] = {}
+        for chunk in _chunks(list(file_uids)):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(f"SELECT * FROM files WHERE file_uid IN ({marks})", chunk):
+                found[row["file_uid"]] = _record(row)
+        return found
+
+    def active_owners_of(self, paths: Iterable[str]) -> dict[str, LocalRecord]:
+        """The active records occupying these relative paths, keyed by path."""
+        found: dict[str, LocalRecord] = {}
+        for chunk in _chunks(list(paths)):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT * FROM files WHERE status = 'active' AND path IN ({marks})"
+            for row in self.db.query(sql, chunk):
+                found[row["path"]] = _record(row)
+        return found
+
+    def active_owner_of(self, path: str) -> LocalRecord | None:
+        return self.active_owners_of([path]).get(path)
+
+    # --- the current walk --------------------------------------------------------------------
+
+    def begin_walk(self) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM walk")
+
+    def unwalked(self, file_uids: list[str]) -> set[str]:
+        """Which of these FileUIDs the current walk has not seen yet."""
+        seen: set[str] = set()
+        for chunk in _chunks(file_uids):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT file_uid FROM walk WHERE file_uid IN ({marks})"
+            seen.update(row[0] for row in self.db.execute(sql, chunk).fetchall())
+        return set(file_uids) - seen
+
+    def claims_on(self, paths: Iterable[str]) -> dict[str, str]:
+        """FileUIDs that already claimed these paths in the current walk, keyed by path."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(paths)):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT path, file_uid FROM walk WHERE path IN ({marks})"
+            found.update({row[0]: row[1] for row in self.db.execute(sql, chunk).fetchall()})
+        return found
+
+    def record_walked(self, claims: list[tuple[str, str | None]], run_id: int) -> None:
+        """Note (FileUID, claimed path or None) pairs as seen by this walk."""
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO walk (file_uid, path) VALUES (?, ?)", claims
+            )
+            for chunk in _chunks([uid for uid, _ in claims]):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    f"UPDATE files SET last_seen_run = ? WHERE file_uid IN ({marks})",
+                    [run_id, *chunk],
+                )
+
+    def save(self, record: LocalRecord) -> None:
+        """Insert or replace the record for ``record.file_uid``."""
+        row = asdict(record)
+        row["status"] = record.status.value
+        row["updated_at"] = time.time()
+        with self.db.conn:
+            self.db.table("files").upsert(row, pk="file_uid")
+
+    def set_status(self, file_uid: str, status: RecordStatus) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE files SET status = ?, updated_at = ? WHERE file_uid = ?",
+                [status.value, time.time(), file_uid],
+            )
+
+    def drop(self, file_uid: str) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM files WHERE file_uid = ?", [file_uid])
+
+    _UNSEEN = "status = 'active' AND file_uid NOT IN (SELECT file_uid FROM walk)"
+
+    def unwalked_active(self) -> Iterator[LocalRecord]:
+        """Active records the current walk did not see, streamed in path order."""
+        # Materialised first: the caller changes these rows while iterating.
+        uids = [r[0] for r in self.db.execute(f"SELECT file_uid FROM files WHERE {self._UNSEEN}")]
+        for chunk in _chunks(uids):
+            yield from self.records_for(chunk).values()
+
+    def count_unwalked_active(self) -> int:
+        return int(self.db.execute(f"SELECT COUNT(*) FROM files WHERE {self._UNSEEN}")
+                   .fetchone()[0])
+
+    def active_records(self) -> Iterator[LocalRecord]:
+        for row in self.db.query("SELECT * FROM files WHERE status = 'active' ORDER BY path"):
+            yield _record(row)
+
+    def count_active(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM files WHERE status = 'active'").fetchone()
+        return int(row[0])
+
+    def active_bytes(self) -> int:
+        row = self.db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE status = 'active'")
+        return int(row.fetchone()[0])
+
+    def active_with_sha1(self, sha1: str) -> LocalRecord | None:
+        row = next(
+            self.db.query(
+                "SELECT * FROM files WHERE status = 'active' AND sha1 = ? LIMIT 1", [sha1]
+            ),
+            None,
+        )
+        return _record(row) if row else None
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def start_run(self, command: str) -> int:
+        with self.db.conn:
+            cursor = self.db.execute(
+                "INSERT INTO runs (command, started_at) VALUES (?, ?)", [command, time.time()]
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, report: RunReport) -> None:
+        payload = asdict(report)
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ?, report = ? WHERE id = ?",
+                [report.finished_at, report.exit_code, json.dumps(payload), report.run_id],
+            )
+
+    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest runs first, each as its stored report (or a stub for an unfinished run)."""
+        runs = []
+        sql = "SELECT * FROM runs ORDER BY id DESC LIMIT ?"
+        for row in self.db.query(sql, [limit]):
+            report = json.loads(row["report"]) if row["report"] else {}
+            report.setdefault("run_id", row["id"])
+            report.setdefault("command", row["command"])
+            report.setdefault("started_at", row["started_at"])
+            report["finished"] = row["finished_at"] is not None
+            runs.append(report)
+        return runs
