@@ -12,13 +12,23 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from ppsync.errors import ConfigError
+
+# The environment load_config was given (tests pass their own; the CLI passes os.environ).
+_ENVIRON: ContextVar[Mapping[str, str]] = ContextVar("ppsync_environ")
 
 DEFAULT_CONFIG_PATHS = (Path("ppsync.toml"), Path("/etc/ppsync/config.toml"))
 MAX_PAGE_SIZE = 100_000  # the server clamps silently above this and the walk would end early
@@ -81,6 +91,15 @@ class LogConfig(_Section):
     format: Literal["auto", "console", "json"] = "auto"
 
 
+class _GivenEnvSource(EnvSettingsSource):
+    """pydantic-settings' env source, reading the mapping given to ``load_config``."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get(os.environ)
+        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty,
+                              self.env_parse_none_str)
+
+
 class Settings(BaseSettings):
     """The whole configuration. Build it with ``load_config``, not directly."""
 
@@ -105,7 +124,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML file arrives as init kwargs; the environment must win over it.
-        return (env_settings, init_settings)
+        return (_GivenEnvSource(settings_cls), init_settings)
 
 
 def find_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
@@ -186,10 +205,13 @@ def load_config(
     path = find_config_path(explicit_path, environ)
     data = _read_toml(path) if path is not None else {}
     base_dir = path.parent.absolute() if path is not None else Path.cwd()
+    token = _ENVIRON.set(environ)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_errors(exc)) from None
+    finally:
+        _ENVIRON.reset(token)
     return _finish(settings, environ, base_dir, log_level)
 
 
