@@ -83,10 +83,10 @@ def test_secret_files_and_systemd_credentials(tmp_path: Path) -> None:
 def test_missing_secret_and_both_forms_are_errors(tmp_path: Path) -> None:
     path = write(tmp_path, '[server]\nurl = "http://a"\npassword = "x"\n'
                            'password_file = "/nonexistent"\n[mirror]\ntarget = "/m"\n')
-    with pytest.raises(ConfigError, match="server.password_file"):
+    with pytest.raises(ConfigError, match=r"server\.password_file"):
         load_config(path, {})
     path = write(tmp_path, '[server]\nurl = "http://a"\n[mirror]\ntarget = "/m"\n')
-    with pytest.raises(ConfigError, match="server.password"):
+    with pytest.raises(ConfigError, match=r"server\.password"):
         load_config(path, {})
 
 

@@ -124,7 +124,7 @@ class PhotoPrismClient:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             transport=transport,
         )
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # relogin holds it while adopting the new session
         self._session_token = server.token.get_secret_value()
         register_secret(self._session_token)
         register_secret(server.password.get_secret_value())

@@ -142,10 +142,18 @@ class Executor:
         log.warning("local copy missing or changed; downloading again", path=record.path)
         self._start_download(action, adopt=False)
 
+    def _current(self, action: Action) -> LocalRecord | None:
+        """The record as it stands now: an earlier action of this page may have displaced it
+        (a swap of two names), so the planned copy can be stale."""
+        assert action.remote is not None
+        return self._state.records_for([action.remote.file_uid]).get(action.remote.file_uid)
+
     def _move(self, action: Action) -> None:
-        record, remote = action.record, action.remote
+        record, remote = self._current(action), action.remote
         assert record is not None and remote is not None
         source = existing_path(self._layout.target, record.path)
+        if source is not None and source.stat().st_size != record.size:
+            source = None  # not the file we recorded there: never move the wrong bytes
         if source is None:
             log.warning("file to move is gone locally; downloading it", path=record.path)
             self._start_download(replace(action, record=None), adopt=True)
@@ -196,7 +204,7 @@ class Executor:
     def _place(self, action: Action, fetched: Fetched) -> None:
         remote = fetched.remote
         final = ensure_parent_dirs(self._layout.target, action.path)
-        old = action.record  # same FileUID, older content (edited on the server)
+        old = self._current(action) if action.record is not None else None  # edited on server
         if fetched.part is None:
             self._report.adopted += 1
             log.info("adopted existing copy", path=action.path)

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Speed and memory of ppsync against a bare client, side by side on the same fake server.
+
+Prints, in one run:
+  1. no-op re-sync of a 20,000-file library vs a bare client paging the same listing (curl),
+     with ppsync's peak RSS; then peak RSS of no-op re-syncs at 10,000 and 100,000 files.
+  2. full mirror of 40 x 8 MB files vs 4 parallel curl downloads of the same URLs.
+  3. bytes served across repeated SIGKILLs of a large sync vs the library size (resume works).
+
+Targets (issue 2): ratio 1 <= 1.5 with RSS <= 200 MB, RSS(100k)/RSS(10k) <= 1.2; ratio 2 <= 1.25;
+ratio 3 <= 1.2. Usage: python3 benchmarks/bench_sync.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fake_photoprism import FakePhotoPrism  # noqa: E402
+
+PASSWORD = "bench-password"
+PAGE_SIZE = 1000
+
+
+def write_config(work: Path, server: FakePhotoPrism, target: Path, workers: int = 4) -> Path:
+    config = work / "ppsync.toml"
+    config.write_text(
+        f'[server]\nurl = "{server.url}"\npassword = "{PASSWORD}"\n'
+        f'[mirror]\ntarget = "{target}"\nworkers = {workers}\npage_size = {PAGE_SIZE}\n'
+        '[log]\nlevel = "warning"\nformat = "json"\n'
+    )
+    return config
+
+
+def run_ppsync(config: Path, *args: str) -> tuple[float, int, int]:
+    """Run ppsync as its own process; return (seconds, exit code, peak RSS in bytes)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, proc.returncode, usage.ru_maxrss * 1024
+
+
+def bearer(server: FakePhotoPrism) -> tuple[str, str]:
+    response = httpx.post(f"{server.url}/api/v1/session",
+                          json={"username": "admin", "password": PASSWORD})
+    body = response.json()
+    return body["access_token"], body["config"]["downloadToken"]
+
+
+def bare_listing(server: FakePhotoPrism, files: int) -> float:
+    """curl paging the same listing: the floor any client pays for the walk (incl. login)."""
+    started = time.perf_counter()
+    token, _ = bearer(server)
+    pages = files // PAGE_SIZE + 1
+    urls = [f"{server.url}/api/v1/photos?merged=true&count={PAGE_SIZE}&offset={n * PAGE_SIZE}"
+            for n in range(pages)]
+    args = ["curl", "-sf", "-H", f"Authorization: Bearer {token}"]
+    for url in urls:
+        args += ["-o", "/dev/null", url]
+    subprocess.run(args, check=True)
+    # the two config reads ppsync makes to judge the walk
+    subprocess.run(["curl", "-sf", "-H", f"Authorization: Bearer {token}", "-o", "/dev/null",
+                    f"{server.url}/api/v1/config"], check=True)
+    return time.perf_counter() - started
+
+
+def prepare_library(work: Path, files: int) -> tuple[FakePhotoPrism, Path, Path]:
+    """A synthetic library of ``files`` originals, mirrored once (by adoption: the bytes are
+    written locally first, so the setup does not take 100,000 downloads)."""
+    server = FakePhotoPrism(password=PASSWORD)
+    server.start()
+    server.add_synthetic_photos(files, 1, size=64)
+    target = work / f"mirror-{files}"
+    target.mkdir()
+    for f in server.files(root="/"):
+        path = target / f.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(server.read_file(f.uid))
+    config = write_config(work, server, target)
+    _, code, _ = run_ppsync(config, "sync")
+    assert code == 0, f"setup sync failed with exit {code}"
+    return server, target, config
+
+
+def bench_noop(work: Path, files: int) -> dict[str, float]:
+    server, target, config = prepare_library(work, files)
+    try:
+        bare = min(bare_listing(server, files) for _ in range(3))
+        runs = [run_ppsync(config, "sync") for _ in range(3)]
+        assert all(code == 0 for _, code, _ in runs)
+        ours = min(seconds for seconds, _, _ in runs)
+        rss = max(r for _, _, r in runs)
+        return {"files": files, "ppsync_s": ours, "bare_s": bare, "ratio": ours / bare,
+                "rss_mb": rss / 2**20}
+    finally:
+        server.stop()
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def big_library(work: Path, count: int, size: int) -> FakePhotoPrism:
+    server = FakePhotoPrism(password=PASSWORD)
+    server.start()
+    blobs = work / "blobs"
+    blobs.mkdir(exist_ok=True)
+    for n in range(count):
+        path = blobs / f"{n}.mp4"
+        with path.open("wb") as handle:
+            handle.write(os.urandom(size))
+        photo = server.add_photo([], type="video")
+        server.add_file(photo.uid, f"videos/{n:03d}.mp4", path=str(path))
+    return server
+
+
+def bench_full_mirror(work: Path, count: int, size: int) -> dict[str, float]:
+    server = big_library(work, count, size)
+    try:
+        _, download_token = bearer(server)
+        out = work / "curl-out"
+        bare_times = []
+        ours_times = []
+        for _ in range(2):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            urls = "\n".join(f"{server.url}/api/v1/dl/{f.sha1}?t={download_token}"
+                             for f in server.files(root="/"))
+            started = time.perf_counter()
+            subprocess.run(["xargs", "-P", "4", "-n", "1", "sh", "-c",
+                            f'curl -sf -H "Accept-Encoding: identity" -o "{out}/$(basename '
+                            '"${0%%\\?*}")" "$0"'], input=urls, text=True, check=True)
+            bare_times.append(time.perf_counter() - started)
+            target = work / "mirror-big"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            seconds, code, _ = run_ppsync(write_config(work, server, target), "sync")
+            assert code == 0
+            ours_times.append(seconds)
+        ours, bare = min(ours_times), min(bare_times)
+        return {"files": count, "mb": count * size / 2**20, "ppsync_s": ours, "curl4_s": bare,
+                "ratio": ours / bare}
+    finally:
+        server.stop()
+        shutil.rmtree(work / "blobs", ignore_errors=True)
+
+
+def bench_kills(work: Path, count: int, size: int, interval: float) -> dict[str, float]:
+    server = big_library(work, count, size)
+    server.faults.download_rate = 40 * 2**20  # slow enough for kills to land mid-file
+    try:
+        target = work / "mirror-kills"
+        target.mkdir()
+        config = write_config(work, server, target)
+        kills = 0
+        while True:
+            proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config),
+                                     "sync"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                code = proc.wait(timeout=interval)
+                if code == 0:
+                    break
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+        library = count * size
+        return {"kills": kills, "served_mb": server.bytes_served / 2**20,
+                "library_mb": library / 2**20, "ratio": server.bytes_served / library}
+    finally:
+        server.stop()
+        shutil.rmtree(work / "blobs", ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    if not shutil.which("curl"):
+        print("benchmark needs curl as the bare client (apt-get install curl)", file=sys.stderr)
+        return 2
+    scale = 10 if args.quick else 1
+    memory_gib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**30
+    results: dict[str, object] = {"machine": f"{os.cpu_count()} cores, {memory_gib} GiB"}
+    with tempfile.TemporaryDirectory(prefix="ppsync-bench-") as tmp:
+        work = Path(tmp)
+        noop = bench_noop(work, 20_000 // scale)
+        results["noop"] = noop
+        print(f"1. no-op re-sync, {noop['files']:.0f} files: ppsync {noop['ppsync_s']:.2f} s vs "
+              f"curl paging {noop['bare_s']:.2f} s -> ratio {noop['ratio']:.2f} (target <= 1.5); "
+              f"peak RSS {noop['rss_mb']:.0f} MB (target <= 200)", flush=True)
+        small = bench_noop(work, 10_000 // scale)
+        large = bench_noop(work, 100_000 // scale)
+        growth = large["rss_mb"] / small["rss_mb"]
+        results["rss"] = {"small": small, "large": large, "ratio": growth}
+        print(f"   RSS at {large['files']:.0f} files {large['rss_mb']:.0f} MB vs "
+              f"{small['files']:.0f} files {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
+              f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync {large['ppsync_s']:.2f} s "
+              f"vs curl {large['bare_s']:.2f} s (ratio {large['ratio']:.2f})", flush=True)
+        full = bench_full_mirror(work, 40 // (4 if args.quick else 1), 8 * 2**20)
+        results["full"] = full
+        print(f"2. full mirror, {full['files']:.0f} x 8 MB: ppsync {full['ppsync_s']:.2f} s vs "
+              f"4 parallel curl {full['curl4_s']:.2f} s -> ratio {full['ratio']:.2f} "
+              "(target <= 1.25)", flush=True)
+        kills = bench_kills(work, 12 // (3 if args.quick else 1), 8 * 2**20, 0.8)
+        results["kills"] = kills
+        print(f"3. resume across {kills['kills']:.0f} SIGKILLs: served "
+              f"{kills['served_mb']:.0f} MB for a {kills['library_mb']:.0f} MB library -> "
+              f"ratio {kills['ratio']:.2f} (target <= 1.2)", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Shared fixtures: a fake PhotoPrism on loopback and a config that points a mirror at it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ppsync.config import Settings, load_config
+from ppsync.models import RunReport
+from ppsync.sync import run_sync
+from tests.fake_photoprism import FakePhotoPrism
+
+PASSWORD = "insecure-pw"
+
+
+@pytest.fixture
+def server() -> Iterator[FakePhotoPrism]:
+    with FakePhotoPrism(password=PASSWORD) as fake:
+        yield fake
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    path = tmp_path / "mirror"
+    path.mkdir()
+    return path
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
+    lines = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in values.items())
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+ConfigFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, server: FakePhotoPrism, target: Path) -> ConfigFactory:
+    """Write a config for ``server`` and ``target``; keyword sections override defaults."""
+
+    def factory(**sections: dict[str, Any]) -> Path:
+        merged: dict[str, dict[str, Any]] = {
+            "server": {"url": server.url, "username": "admin", "password": PASSWORD,
+                       "timeout": 10, "retries": 4, "retry_backoff": 0.01},
+            "mirror": {"target": str(target), "workers": 4, "page_size": 50},
+            "log": {"level": "debug", "format": "json"},
+        }
+        for name, values in sections.items():
+            merged.setdefault(name, {}).update(values)
+        return write_config(tmp_path / "ppsync.toml", merged)
+
+    return factory
+
+
+@pytest.fixture
+def sync(make_config: ConfigFactory) -> Callable[..., RunReport]:
+    """Run one real sync pass in-process with the given config overrides."""
+
+    def run(**sections: dict[str, Any]) -> RunReport:
+        settings: Settings = load_config(make_config(**sections), {})
+        return run_sync(settings)
+
+    return run
+
+
+def run_cli(config: Path, *args: str, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``ppsync`` command line in a subprocess."""
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ppsync", "--config", str(config), *args],
+        capture_output=True, text=True, env=full_env, timeout=timeout,
+    )
+
+
+def mirrored_files(target: Path) -> dict[str, bytes]:
+    """Every regular file in the mirror outside .ppsync, by relative path."""
+    found = {}
+    for path in target.rglob("*"):
+        rel = path.relative_to(target).as_posix()
+        if path.is_file() and not rel.startswith(".ppsync"):
+            found[rel] = path.read_bytes()
+    return found

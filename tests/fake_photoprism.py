@@ -1,0 +1,3416 @@
+"""A fake PhotoPrism server over real loopback HTTP, for ppsync's tests and benchmarks.
+
+The behaviour follows ``shared/photoprism-api.md`` (server as of Dec 2024, the default) and
+``shared/photoprism-api-changes.md`` (``new_api=True``: a mid-2026 server). Only the standard
+library is used. Typical use::
+
+    with FakePhotoPrism() as pp:
+        photo = pp.add_photo([("2024/05/IMG_1.jpg", b"...")])
+        ...  # point the client at pp.url, log in as admin / insecure-pw
+
+What is modelled:
+
+* sessions (48-hex tokens, app passwords as bearer or as login password), the login and
+  bad-token rate limiters, per-user download tokens that live in an in-memory map which a
+  ``restart()`` empties;
+* ``GET /api/v1/photos`` with the default ``media_id`` order, file-row paging, the 100000 cap,
+  per-page merging, ``X-Count`` = rows, and the common filters;
+* ``/api/v1/dl/<hash>`` served like Go's ``http.ServeFile`` (Range, 416, Last-Modified, no ETag),
+  optionally gzip-compressed like old servers behind ``PHOTOPRISM_HTTP_COMPRESSION=gzip``;
+* upload (POST + PUT), server-side import, albums, batch archive/restore/delete, photo edits;
+* fault switches in ``FakePhotoPrism.faults``.
+
+Library rows are kept per photo; the sorted listing is rebuilt lazily after a change and page
+JSON is generated on demand, so 100,000 files are cheap. File bodies come from memory, from a
+path on disk, or are synthesised from the file UID. Change the library only through the
+methods (``edit_file``, ``archive_photo``, ``update_photo`` …): assigning to FakePhoto or
+FakeFile attributes directly bypasses the listing cache.
+
+``config.count`` (``FakePhotoPrism.counts()``) is computed like ``Config.ClientUser`` in
+``internal/config/client_config.go`` with the Private, Review and Archive features on:
+
+* ``photos``/``videos``/``live`` (new servers also ``animated``/``audio``/``documents`` and
+  ``media`` = animated+live+videos+audio): PHOTOS, not files; only photos that are not
+  archived, have quality > -1 and are not private. ``photos`` is every type other than the
+  listed ones (image, raw, vector, ... and, on old servers, animated);
+* ``all`` = photos + live + videos (new: photos + media + documents) MINUS ``review``
+  (quality 0..2, private ones included), so private and review photos are not in it;
+* ``archived``: archived photos with quality > -1; ``hidden``: quality == -1 (not archived);
+  ``private``: private, quality > -1, not archived; ``favorites``: not private;
+* ``files``: FILE rows with Root "/" (not missing, not deleted): metadata sidecars such as
+  ``.xmp`` and files of archived and private photos are counted, sidecar-root previews are
+  not. It is therefore not the number of rows a default search walk returns;
+* ``albums``/``moments``/``months``/``states``/``folders`` by album type (not deleted);
+  cameras, lenses, countries, people, places, labels are 0 in the fake.
+
+Without a session, ``GET /config`` returns the public config: all counts 0 and
+``downloadToken``/``previewToken`` the literal ``"public"`` (``ClientPublic``), which is not a
+valid download token outside public mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.message
+import functools
+import hashlib
+import json
+import os
+import re
+import secrets
+import select
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+from urllib.parse import parse_qs, quote_plus, unquote, urlsplit
+
+__all__ = [
+    "MAX_RESULTS",
+    "NEW_VERSION",
+    "OLD_VERSION",
+    "FakeAlbum",
+    "FakeFile",
+    "FakePhoto",
+    "FakePhotoPrism",
+    "Faults",
+    "RateLimits",
+    "RequestRecord",
+    "is_app_password",
+    "make_app_password",
+]
+
+OLD_VERSION = "241213-382ffa899"
+NEW_VERSION = "260630-4b33d3bd1"
+MAX_RESULTS = 100_000
+CHUNK_SIZE = 64 * 1024
+SESSION_MAX_AGE = 1_209_600
+MAX_LOGIN_BODY = 64 * 1024
+SYNTHETIC_INLINE_MAX = 64 * 1024
+
+UTC = UTC
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_BASE62 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_HEX48 = re.compile(r"[0-9a-fA-F]{48}")
+_SHA1_RE = re.compile(r"[0-9a-fA-F]{40}")
+_UID_RE = re.compile(r"[a-z][0-9a-z]{15}")
+_TOKEN_JUNK = re.compile(r"[^0-9A-Za-z_:\-]")
+_QUERY_TERM = re.compile(r'(\w+):(?:"([^"]*)"|(\S*))')
+
+_IMAGE_MIME = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "heic": "image/heic",
+    "heif": "image/heif",
+    "avif": "image/avif",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "jxl": "image/jxl",
+    "svg": "image/svg+xml",
+}
+_VIDEO_MIME = {
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "m4v": "video/x-m4v",
+    "avi": "video/x-msvideo",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
+    "3gp": "video/3gpp",
+}
+_RAW_MIME = {
+    "dng": "image/dng",
+    "cr2": "image/x-canon-cr2",
+    "cr3": "image/x-canon-cr3",
+    "nef": "image/x-nikon-nef",
+    "arw": "image/x-sony-arw",
+    "raf": "image/x-fuji-raf",
+    "orf": "image/x-olympus-orf",
+    "rw2": "image/x-panasonic-rw2",
+}
+_SIDECAR_MIME = {
+    "xmp": "application/xml",
+    "json": "application/json",
+    "aae": "application/xml",
+    "yml": "text/yaml",
+    "yaml": "text/yaml",
+}
+_MEDIA_EXT = set(_IMAGE_MIME) | set(_VIDEO_MIME) | set(_RAW_MIME)
+_IMPORTABLE_EXT = _MEDIA_EXT | set(_SIDECAR_MIME)
+_NATIVE_EXT = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
+_FILE_TYPE = {"jpeg": "jpg", "tif": "tiff", "yml": "yaml"}
+
+# Sort orders the real search accepts (sortby constants); "favorites" is rejected for photos.
+_ORDERS_OLD = {
+    "",
+    "added",
+    "imported",
+    "newest",
+    "oldest",
+    "name",
+    "title",
+    "size",
+    "relevance",
+    "duration",
+    "similar",
+    "edited",
+    "updated",
+    "archived",
+    "random",
+}
+_ORDERS_NEW = _ORDERS_OLD | {"updated_at"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Public data types
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class FakeFile:
+    """One row of the files table.
+
+    ``root`` is ``"/"`` (originals) or ``"sidecar"`` (generated previews). ``sidecar=True`` marks
+    a metadata sidecar such as ``.xmp``: never in search results, only in photo details.
+    Exactly one of ``content`` / ``path`` holds the body, unless ``synthetic`` is set (the body
+    is ``f"{uid}\\n"`` repeated up to ``size`` bytes).
+    """
+
+    uid: str
+    photo_uid: str
+    name: str
+    root: str
+    sha1: str
+    size: int
+    primary: bool
+    sidecar: bool
+    mime: str
+    content: bytes | None
+    path: str | None
+    mtime: float
+    id: int = 0
+    original_name: str = ""
+    synthetic: bool = False
+    width: int = 0
+    height: int = 0
+    created_at: datetime = _EPOCH
+    updated_at: datetime = _EPOCH
+
+
+@dataclass(eq=False, slots=True)
+class FakePhoto:
+    """One row of the photos table. ``archived`` mirrors ``deleted_at`` being set."""
+
+    uid: str
+    id: int
+    type: str
+    title: str
+    caption: str
+    favorite: bool
+    private: bool
+    archived: bool
+    quality: int
+    created_at: datetime
+    updated_at: datetime
+    taken_at: datetime
+    files: list[FakeFile] = field(default_factory=list)
+    album_uids: list[str] = field(default_factory=list)
+    original_name: str = ""
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class FakeAlbum:
+    """A manual album (or another album type, for listing only)."""
+
+    uid: str
+    id: int
+    title: str
+    type: str
+    photo_uids: list[str]
+    created_at: datetime
+    updated_at: datetime
+    favorite: bool = False
+    private: bool = False
+    deleted_at: datetime | None = None
+
+    @property
+    def slug(self) -> str:
+        return _slug(self.title)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the fake saw it (headers lower-cased; first value of each query key)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body_size: int
+    time: float
+
+
+@dataclass
+class Faults:
+    """Fault switches; all off by default. Counters count down as they fire."""
+
+    fail_next_requests: int = 0
+    fail_status: int = 500
+    fail_path_contains: str = ""
+    truncate_downloads: int = 0
+    corrupt_downloads: int = 0
+    corrupt_hash: str = ""
+    reset_connections: int = 0
+    download_delay: float = 0.0
+    download_rate: int = 0
+    expire_sessions_after: int = 0
+    listing_limit_rows: int | None = None
+    empty_listing: bool = False
+    malformed_listing: bool = False
+    # "invalid_json" (truncated JSON text) or "wrong_shape" (a JSON object instead of a list).
+    malformed_listing_mode: str = "invalid_json"
+    count_drift: int = 0
+    drop_download_token_in_config: bool = False
+
+
+@dataclass
+class RateLimits:
+    """Token buckets of ``internal/server/limiter`` (per client IP; here: one bucket)."""
+
+    login_burst: int = 10
+    login_refill_seconds: float = 60.0
+    auth_burst: int = 60
+    auth_refill_seconds: float = 10.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _crc_char(data: bytes) -> str:
+    """``checksum.Char``: CRC-32 (IEEE) mod 62 in the base62 charset."""
+    return _BASE62[zlib.crc32(data) % 62]
+
+
+def make_app_password() -> str:
+    """Return a new app password in PhotoPrism's format, e.g. ``OXiV72-wTtiL9-d04jO7-X7XP4p``."""
+    chars: list[str] = []
+    for i in range(26):
+        if (i + 1) % 7 == 0:
+            chars.append("-")
+        else:
+            chars.append(secrets.choice(_BASE62))
+    body = "".join(chars)
+    return body + _crc_char(body.encode())
+
+
+def is_app_password(s: str, verify_checksum: bool = False) -> bool:
+    """``rnd.IsAppPassword``: 27 chars, base62 plus three dashes, optional checksum check."""
+    if len(s) != 27:
+        return False
+    seps = 0
+    for ch in s:
+        if ch == "-":
+            seps += 1
+        elif not ("0" <= ch <= "9" or "A" <= ch <= "Z" or "a" <= ch <= "z"):
+            return False
+    if seps != 3:
+        return False
+    return not verify_checksum or s[26] == _crc_char(s[:26].encode())
+
+
+def _is_auth_any(s: str) -> bool:
+    return bool(_HEX48.fullmatch(s)) or is_app_password(s)
+
+
+def _b36(n: int, width: int) -> str:
+    out: list[str] = []
+    while n:
+        n, r = divmod(n, 36)
+        out.append(_BASE36[r])
+    return "".join(reversed(out)).rjust(width, "0")
+
+
+def _rand36(n: int) -> str:
+    return "".join(secrets.choice(_BASE36) for _ in range(n))
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "-", title.lower()).strip("-")
+
+
+def _ext(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    if "." not in base:
+        return ""
+    return base.rsplit(".", 1)[1].lower()
+
+
+def _strip_ext(name: str) -> str:
+    """Strip one extension from the base name."""
+    head, _, base = name.rpartition("/")
+    if "." in base.lstrip("."):
+        base = base[: base.rfind(".")]
+    return f"{head}/{base}" if head else base
+
+
+def _stem(name: str) -> str:
+    """Base name without any known extensions (``IMG_1.HEIC.xmp`` -> ``IMG_1``)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    while "." in base.lstrip(".") and _ext(base) in _IMPORTABLE_EXT:
+        base = base[: base.rfind(".")]
+    return base
+
+
+def _mime_for(name: str) -> str:
+    ext = _ext(name)
+    for table in (_IMAGE_MIME, _VIDEO_MIME, _RAW_MIME, _SIDECAR_MIME):
+        if ext in table:
+            return table[ext]
+    return "application/octet-stream"
+
+
+def _media_type(name: str, sidecar: bool) -> str:
+    ext = _ext(name)
+    if sidecar or ext in _SIDECAR_MIME:
+        return "sidecar"
+    if ext in _VIDEO_MIME:
+        return "video"
+    if ext in _RAW_MIME:
+        return "raw"
+    if ext == "svg":
+        return "vector"
+    return "image"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _go_time(dt: datetime | None) -> str:
+    """Go's ``time.Time`` JSON encoding (RFC 3339 with trimmed nanoseconds), always UTC."""
+    if dt is None:
+        return "0001-01-01T00:00:00Z"
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
+    s = f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    if dt.microsecond:
+        s += ("." + f"{dt.microsecond:06d}").rstrip("0")
+    return s + "Z"
+
+
+def _go_time_or_null(dt: datetime | None) -> str | None:
+    return None if dt is None else _go_time(dt)
+
+
+def _synthetic_bytes(uid: str, start: int, length: int) -> bytes:
+    pattern = f"{uid}\n".encode()
+    n = len(pattern)
+    off = start % n
+    reps = (off + length) // n + 1
+    return (pattern * reps)[off : off + length]
+
+
+def _parse_bool(value: str) -> bool:
+    """Go ``strconv.ParseBool`` (gin form binding treats "" as false)."""
+    if value in ("", "0", "f", "F", "false", "FALSE", "False"):
+        return False
+    if value in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    raise ValueError(value)
+
+
+def _parse_int(value: str) -> int:
+    if value == "":
+        return 0
+    if not re.fullmatch(r"[+-]?\d+", value):
+        raise ValueError(value)
+    return int(value)
+
+
+def _parse_time(value: str) -> datetime | None:
+    if value == "":
+        return None
+    dt = datetime.fromisoformat(value.replace("z", "Z"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _like(pattern: str, value: str) -> bool:
+    """``OrLike``: ``|``-separated alternatives, ``*``/``%`` wildcards, case-insensitive."""
+    for alt in pattern.split("|"):
+        alt = alt.strip()
+        if not alt:
+            continue
+        rx = "".join(".*" if ch in "*%" else re.escape(ch) for ch in alt)
+        if re.fullmatch(rx, value, flags=re.IGNORECASE | re.DOTALL):
+            return True
+    return False
+
+
+def _header_safe(s: str) -> str:
+    return "".join(" " if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in s)
+
+
+def _content_disposition(name: str) -> str:
+    """gin ``FileAttachment``: ASCII names quoted, others as ``filename*=UTF-8''…``."""
+    base = name.rsplit("/", 1)[-1] or name
+    if base.isascii():
+        escaped = _header_safe(base).replace("\\", "\\\\").replace('"', '\\"')
+        return f'attachment; filename="{escaped}"'
+    return "attachment; filename*=UTF-8''" + quote_plus(base.encode("utf-8", "replace"), safe="")
+
+
+def _json_bytes(obj: Any, indent: int | None = None) -> bytes:
+    text = json.dumps(
+        obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":")
+    )
+    return text.encode("utf-8", "replace")
+
+
+_BROKEN_SVG = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+    b'viewBox="0 0 24 24" width="24" height="24"><path d="M21 5v6.59l-3-3.01-4 4.01-4-4-4 '
+    b'4-3-3.01V5c0-1.1.9-2 2-2h14c1.1 0 2 .9 2 2z" fill="#ccc"/></svg>\n'
+)
+
+
+class _Bucket:
+    """A token bucket like ``golang.org/x/time/rate`` with burst ``burst``."""
+
+    def __init__(self, burst: int, refill_seconds: float) -> None:
+        self.burst = float(burst)
+        self.refill_seconds = refill_seconds
+        self.tokens = float(burst)
+        self.last = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        if self.refill_seconds > 0:
+            self.tokens = min(self.burst, self.tokens + (now - self.last) / self.refill_seconds)
+        self.last = now
+
+    def available(self) -> float:
+        self._refill()
+        return self.tokens
+
+    def take(self, n: float) -> bool:
+        self._refill()
+        if self.tokens < n:
+            return False
+        self.tokens -= n
+        return True
+
+    def give(self, n: float) -> None:
+        self._refill()
+        self.tokens = min(self.burst, self.tokens + n)
+
+
+@dataclass
+class _Session:
+    token: str
+    id: str
+    ref_id: str
+    provider: str
+    scope: str
+    expires_in: int
+    created: float
+    requests: int = 0
+    app_password: str | None = None  # pseudo-session of an app password used as bearer
+    parent_app_password: str | None = None  # child session created by logging in with one
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    def accepts_gzip(self) -> bool:
+        return "gzip" in self.header("accept-encoding").lower()
+
+
+@dataclass
+class _Stream:
+    """A planned download body: ``length`` bytes from ``start`` of one file version."""
+
+    uid: str
+    content: bytes | None
+    path: str | None
+    synthetic: bool
+    start: int
+    length: int
+    gzip: bool
+    truncate: bool
+    corrupt: bool
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    compress: bool = False
+    stream: _Stream | None = None
+    delay: float = 0.0
+
+
+class _Problem(Exception):
+    """Raised inside route code to answer with a prepared response."""
+
+    def __init__(self, response: _Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+@dataclass
+class _SearchForm:
+    count: int
+    limit_header: str
+    offset: int
+    offset_header: str
+    merged: bool
+    order: str
+    archived: bool = False
+    public: bool = False
+    private: bool = False
+    review: bool = False
+    hidden: bool = False
+    error: bool = False
+    primary: bool = False
+    quality: int = 0
+    favorite: bool | None = None
+    hashes: list[str] | None = None
+    photo_uids: list[str] | None = None
+    file_uids: list[str] | None = None
+    types: list[str] | None = None
+    path: str = ""
+    name: str = ""
+    filename: str = ""
+    original: str = ""
+    title: str = ""
+    words: list[str] = field(default_factory=list)
+    added: datetime | None = None
+    updated: datetime | None = None
+    edited: datetime | None = None
+    album: FakeAlbum | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The fake server
+# ---------------------------------------------------------------------------------------------
+
+
+class FakePhotoPrism:
+    """An in-process PhotoPrism look-alike on ``127.0.0.1:<ephemeral port>``.
+
+    Library-building methods are thread-safe. Attributes such as ``readonly``,
+    ``upload_enabled``, ``import_dir``, ``import_busy``, ``passcode`` and ``faults`` can be
+    changed at any time.
+    """
+
+    def __init__(
+        self,
+        *,
+        username: str = "admin",
+        password: str = "insecure-pw",
+        app_passwords: Iterable[str] = (),
+        new_api: bool = False,
+        gzip_downloads: bool = False,
+        version: str | None = None,
+    ) -> None:
+        self.username = username
+        self.password = password
+        self.app_passwords: set[str] = set(app_passwords)
+        self.new_api = new_api
+        self.gzip_downloads = gzip_downloads
+        self.version = version or (NEW_VERSION if new_api else OLD_VERSION)
+        self.url = ""
+
+        # Server settings a test may flip.
+        self.readonly = False
+        self.upload_enabled = True
+        self.import_enabled = True
+        self.delete_enabled = True
+        self.app_passwords_enabled = True  # new_api only: features.appPasswords
+        self.passcode: str | None = None  # set to require 2FA for password logins
+        self.import_dir: str | None = None
+        self.import_busy = False
+        self.app_password_deleted = False
+
+        self.faults = Faults()
+        self.limits = RateLimits()
+
+        # Observation.
+        self.requests: list[RequestRecord] = []
+        self.login_attempts = 0
+        self.bytes_served = 0
+        self.download_count = 0
+
+        self._lock = threading.RLock()
+        self._salt = _rand36(5)
+        self._uid_seq = 0
+        self._next_photo_id = 1
+        self._next_file_id = 1
+        self._next_album_id = 1
+        self._last_ts = _EPOCH
+        self._photos: dict[str, FakePhoto] = {}
+        self._files: dict[str, FakeFile] = {}
+        self._by_hash: dict[str, list[FakeFile]] = {}
+        self._albums: dict[str, FakeAlbum] = {}
+        self._row_cache: dict[str, list[FakeFile]] = {}
+        self._counts_cache: dict[str, int] | None = None
+
+        # Users, sessions and tokens.
+        self.user_uid = self._new_uid("u")
+        self.download_token = _rand36(8)
+        self.preview_token = _rand36(8)
+        self._user_created = self._now()
+        self._sessions: dict[str, _Session] = {}
+        self._app_sessions: dict[str, _Session] = {}
+        self._valid_tokens: set[str] = set()
+        self._uploads: dict[tuple[str, str], dict[str, tuple[str, bytes]]] = {}
+        self._login_bucket = _Bucket(self.limits.login_burst, self.limits.login_refill_seconds)
+        self._auth_bucket = _Bucket(self.limits.auth_burst, self.limits.auth_refill_seconds)
+
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Bind ``127.0.0.1:0``, serve in a daemon thread, and return the site URL."""
+        if self._server is not None:
+            return self.url
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        port = server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-photoprism",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and drop every open connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakePhotoPrism:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def restart(self, *, keep_sessions: bool = False) -> None:
+        """Simulate a server restart on the same port.
+
+        Open connections are dropped, pending uploads and the in-memory download-token map are
+        cleared, and (by default) all sessions are forgotten. ``keep_sessions=True`` models the
+        real server more closely (sessions live in the database): old bearer tokens keep
+        working, but ``/dl`` answers 403 until an authenticated API request loads a session.
+        """
+        with self._lock:
+            if not keep_sessions:
+                self._sessions.clear()
+            self._app_sessions.clear()
+            self._valid_tokens.clear()
+            self._uploads.clear()
+        self.reset_rate_limits()  # the limiter buckets live in memory too
+        if self._server is not None:
+            self._server.drop_connections()
+
+    def reset_rate_limits(self) -> None:
+        """Refill both limiter buckets (re-reading ``self.limits``)."""
+        with self._lock:
+            self._login_bucket = _Bucket(self.limits.login_burst, self.limits.login_refill_seconds)
+            self._auth_bucket = _Bucket(self.limits.auth_burst, self.limits.auth_refill_seconds)
+
+    def rotate_download_token(self) -> None:
+        """Model a password change: new user tokens, other sessions deleted.
+
+        The old token stays valid until a restart, as on the real server.
+        """
+        with self._lock:
+            self.download_token = _rand36(8)
+            self.preview_token = _rand36(8)
+            self._sessions.clear()
+
+    # -- observation ------------------------------------------------------------------------------
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.login_attempts = 0
+            self.bytes_served = 0
+            self.download_count = 0
+
+    def requests_to(self, path_contains: str, method: str | None = None) -> list[RequestRecord]:
+        """Recorded requests whose path contains ``path_contains`` (and matching ``method``)."""
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if path_contains in r.path and (method is None or r.method == method)
+            ]
+
+    @property
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    # -- internal id / time helpers ---------------------------------------------------------------
+
+    def _new_uid(self, prefix: str) -> str:
+        self._uid_seq += 1
+        return prefix + "s" + self._salt + _b36(self._uid_seq, 9)
+
+    def _now(self) -> datetime:
+        """A strictly increasing UTC timestamp (so ``updated_at`` always moves forward)."""
+        now = datetime.now(UTC)
+        if now <= self._last_ts:
+            now = self._last_ts + timedelta(microseconds=1)
+        self._last_ts = now
+        return now
+
+    def _invalidate(self) -> None:
+        self._row_cache.clear()
+        self._counts_cache = None
+
+    # -- library building -------------------------------------------------------------------------
+
+    def _create_photo(
+        self,
+        *,
+        title: str,
+        private: bool,
+        archived: bool,
+        type: str,
+        quality: int,
+        taken_at: datetime | None,
+        original_name: str = "",
+        now: datetime | None = None,
+    ) -> FakePhoto:
+        now = now or self._now()
+        pid = self._next_photo_id
+        self._next_photo_id += 1
+        photo = FakePhoto(
+            uid=self._new_uid("p"),
+            id=pid,
+            type=type,
+            title=title,
+            caption="",
+            favorite=False,
+            private=private,
+            archived=archived,
+            quality=quality,
+            created_at=now,
+            updated_at=now,
+            taken_at=taken_at or now,
+            original_name=original_name,
+            deleted_at=now if archived else None,
+        )
+        self._photos[photo.uid] = photo
+        return photo
+
+    def _attach_file(
+        self,
+        photo: FakePhoto,
+        name: str,
+        *,
+        content: bytes | None,
+        path: str | None,
+        synthetic_size: int | None = None,
+        root: str = "/",
+        primary: bool = False,
+        sidecar: bool = False,
+        mime: str | None = None,
+        original_name: str = "",
+        now: datetime | None = None,
+    ) -> FakeFile:
+        now = now or self._now()
+        uid = self._new_uid("f")
+        synthetic = False
+        if synthetic_size is not None and synthetic_size <= SYNTHETIC_INLINE_MAX:
+            # Small synthetic bodies are simply kept: ``content`` stays usable by tests.
+            content, path = _synthetic_bytes(uid, 0, synthetic_size), None
+            synthetic_size = None
+        if synthetic_size is not None:
+            data = _synthetic_bytes(uid, 0, synthetic_size)
+            sha1, size, mtime = hashlib.sha1(data).hexdigest(), synthetic_size, now.timestamp()
+            content, path, synthetic = None, None, True
+        elif path is not None:
+            h = hashlib.sha1()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            st = os.stat(path)
+            sha1, size, mtime = h.hexdigest(), st.st_size, st.st_mtime
+        else:
+            if content is None:
+                content = f"fake file {uid} {name}\n".encode()
+            sha1, size, mtime = hashlib.sha1(content).hexdigest(), len(content), now.timestamp()
+        f = FakeFile(
+            uid=uid,
+            photo_uid=photo.uid,
+            name=name,
+            root=root,
+            sha1=sha1,
+            size=size,
+            primary=False,
+            sidecar=sidecar,
+            mime=mime or _mime_for(name),
+            content=None if path is not None else content,
+            path=path,
+            mtime=float(int(mtime)),
+            id=self._next_file_id,
+            original_name=original_name,
+            synthetic=synthetic,
+            created_at=now,
+            updated_at=now,
+        )
+        self._next_file_id += 1
+        photo.files.append(f)
+        self._files[uid] = f
+        self._by_hash.setdefault(sha1, []).append(f)
+        if primary and not sidecar:
+            for other in photo.files:
+                other.primary = False
+            f.primary = True
+        return f
+
+    def add_photo(
+        self,
+        files: Sequence[tuple[str, bytes]] | None = None,
+        *,
+        title: str = "",
+        private: bool = False,
+        archived: bool = False,
+        type: str = "image",
+        quality: int = 3,
+        taken_at: datetime | None = None,
+        with_preview: bool = False,
+    ) -> FakePhoto:
+        """Add a photo whose files are Root "/" originals; the first one is primary.
+
+        ``files=None`` creates one JPEG with generated content. ``with_preview=True`` also adds
+        a generated JPEG in the sidecar root (``<first name>.jpg``) that becomes the primary, as
+        the real server does for videos, RAW, HEIC and vector files.
+        """
+        with self._lock:
+            now = self._now()
+            photo = self._create_photo(
+                title=title,
+                private=private,
+                archived=archived,
+                type=type,
+                quality=quality,
+                taken_at=taken_at,
+                now=now,
+            )
+            if files is None:
+                t = photo.taken_at
+                files = [(f"{t:%Y}/{t:%m}/IMG_{photo.id:06d}.jpg", f"photo {photo.uid}\n".encode())]
+            for i, (name, content) in enumerate(files):
+                self._attach_file(photo, name, content=content, path=None, primary=i == 0, now=now)
+            if files:
+                photo.original_name = _strip_ext(files[0][0].rsplit("/", 1)[-1])
+            if with_preview and photo.files:
+                first = photo.files[0]
+                self._attach_file(
+                    photo,
+                    first.name + ".jpg",
+                    content=b"\xff\xd8\xff\xe0 preview of " + first.sha1.encode(),
+                    path=None,
+                    root="sidecar",
+                    primary=True,
+                    now=now,
+                )
+            self._invalidate()
+            return photo
+
+    def add_file(
+        self,
+        photo_uid: str,
+        name: str,
+        content: bytes | None = None,
+        *,
+        path: str | None = None,
+        root: str = "/",
+        primary: bool = False,
+        sidecar: bool = False,
+        mime: str | None = None,
+    ) -> FakeFile:
+        """Add a file to an existing photo (content in memory, or ``path`` on disk).
+
+        ``primary=True`` demotes the previous primary. A video photo, for example, is an
+        original ``2024/05/VID.mp4`` (root "/") plus a preview ``2024/05/VID.mp4.jpg`` with
+        ``root="sidecar", primary=True``. Metadata sidecars use ``sidecar=True``.
+        """
+        with self._lock:
+            photo = self._photos[photo_uid]
+            now = self._now()
+            f = self._attach_file(
+                photo,
+                name,
+                content=content,
+                path=path,
+                root=root,
+                primary=primary,
+                sidecar=sidecar,
+                mime=mime,
+                now=now,
+            )
+            if not any(x.primary for x in photo.files) and not sidecar:
+                f.primary = True
+            if not photo.original_name and root == "/" and not sidecar:
+                photo.original_name = _strip_ext(name.rsplit("/", 1)[-1])
+            photo.updated_at = now
+            self._invalidate()
+            return f
+
+    def add_synthetic_photos(
+        self, n_photos: int, files_per_photo: int = 1, *, size: int = 64
+    ) -> None:
+        """Bulk-add photos fast (100k in ~2 s), for benchmarks.
+
+        Each body is ``f"{file_uid}\\n"`` repeated up to ``size`` bytes. Bodies up to 64 KiB are
+        kept in ``content``; larger ones are generated on demand (``synthetic=True``).
+        Names are ``YYYY/MM/SYN_<photo id>.jpg`` (+ ``_<n>.jpg`` for further files).
+        """
+        with self._lock:
+            now = self._now()
+            base = datetime(2020, 1, 1, tzinfo=UTC)
+            for _ in range(n_photos):
+                pid = self._next_photo_id
+                taken = base + timedelta(minutes=pid)
+                photo = self._create_photo(
+                    title="",
+                    private=False,
+                    archived=False,
+                    type="image",
+                    quality=3,
+                    taken_at=taken,
+                    original_name=f"SYN_{pid:07d}",
+                    now=now,
+                )
+                prefix = f"{taken:%Y}/{taken:%m}/SYN_{pid:07d}"
+                for j in range(files_per_photo):
+                    name = f"{prefix}.jpg" if j == 0 else f"{prefix}_{j}.jpg"
+                    self._attach_file(
+                        photo,
+                        name,
+                        content=None,
+                        path=None,
+                        synthetic_size=size,
+                        primary=j == 0,
+                        mime="image/jpeg",
+                        now=now,
+                    )
+            self._invalidate()
+
+    def edit_file(self, file_uid: str, content: bytes) -> None:
+        """Replace a file's content in place: same UID and name, new hash, size and mtime."""
+        with self._lock:
+            f = self._files[file_uid]
+            self._unindex_hash(f)
+            now = self._now()
+            f.content, f.path, f.synthetic = content, None, False
+            f.sha1 = hashlib.sha1(content).hexdigest()
+            f.size = len(content)
+            f.mtime = float(max(int(now.timestamp()), int(f.mtime) + 1))
+            f.updated_at = now
+            self._by_hash.setdefault(f.sha1, []).append(f)
+            self._photos[f.photo_uid].updated_at = now
+            self._invalidate()
+
+    def rename_file(self, file_uid: str, new_name: str) -> None:
+        """Move a file: same UID and hash, new name; the photo's ``updated_at`` moves."""
+        with self._lock:
+            f = self._files[file_uid]
+            now = self._now()
+            f.name = new_name
+            f.updated_at = now
+            self._photos[f.photo_uid].updated_at = now
+            self._invalidate()
+
+    def set_file_name_raw(self, file_uid: str, name: str) -> None:
+        """Set any name, unvalidated (``../../etc/x``, ``/abs``, ``a\\x00b``, very long …)."""
+        with self._lock:
+            self._files[file_uid].name = name
+            self._invalidate()
+
+    def _unindex_hash(self, f: FakeFile) -> None:
+        lst = self._by_hash.get(f.sha1)
+        if lst is not None:
+            lst[:] = [x for x in lst if x is not f]
+            if not lst:
+                del self._by_hash[f.sha1]
+
+    def delete_file(self, file_uid: str) -> None:
+        """Hard-delete one file. A photo left without files is deleted too; a deleted primary
+        is replaced by the next non-sidecar file (as re-indexing would do)."""
+        with self._lock:
+            f = self._files.pop(file_uid)
+            self._unindex_hash(f)
+            photo = self._photos[f.photo_uid]
+            photo.files = [x for x in photo.files if x is not f]
+            if not photo.files:
+                self._drop_photo(photo)
+            else:
+                if f.primary:
+                    for cand in sorted(photo.files, key=lambda x: (x.root != "/", x.uid)):
+                        if not cand.sidecar:
+                            cand.primary = True
+                            break
+                photo.updated_at = self._now()
+            self._invalidate()
+
+    def _drop_photo(self, photo: FakePhoto) -> None:
+        for f in photo.files:
+            self._files.pop(f.uid, None)
+            self._unindex_hash(f)
+        photo.files = []
+        self._photos.pop(photo.uid, None)
+        for album in self._albums.values():
+            if photo.uid in album.photo_uids:
+                album.photo_uids.remove(photo.uid)
+
+    def delete_photo(self, photo_uid: str) -> None:
+        """Hard-delete a photo and its files (gone from search; ``/dl`` gives 404 JSON)."""
+        with self._lock:
+            self._drop_photo(self._photos[photo_uid])
+            self._invalidate()
+
+    def archive_photo(self, photo_uid: str) -> None:
+        with self._lock:
+            photo = self._photos[photo_uid]
+            if not photo.archived:
+                now = self._now()
+                photo.archived, photo.deleted_at, photo.updated_at = True, now, now
+                self._invalidate()
+
+    def restore_photo(self, photo_uid: str) -> None:
+        with self._lock:
+            photo = self._photos[photo_uid]
+            if photo.archived:
+                photo.archived, photo.deleted_at, photo.updated_at = False, None, self._now()
+                self._invalidate()
+
+    def update_photo(self, photo_uid: str, **changes: Any) -> None:
+        """Set FakePhoto attributes (title, caption, favorite, private, quality, type, taken_at)
+        and bump ``updated_at`` / ``edited_at``; use this rather than assigning directly."""
+        with self._lock:
+            photo = self._photos[photo_uid]
+            for key, value in changes.items():
+                if key not in {
+                    "title",
+                    "caption",
+                    "favorite",
+                    "private",
+                    "quality",
+                    "type",
+                    "taken_at",
+                }:
+                    raise AttributeError(key)
+                setattr(photo, key, value)
+            now = self._now()
+            photo.updated_at = photo.edited_at = now
+            self._invalidate()
+
+    # -- accessors --------------------------------------------------------------------------------
+
+    def photos(self) -> list[FakePhoto]:
+        """All photos (archived included), oldest first."""
+        with self._lock:
+            return list(self._photos.values())
+
+    def photo(self, photo_uid: str) -> FakePhoto:
+        with self._lock:
+            return self._photos[photo_uid]
+
+    def file_by_uid(self, uid: str) -> FakeFile:
+        with self._lock:
+            return self._files[uid]
+
+    def file_by_hash(self, sha1: str) -> FakeFile | None:
+        with self._lock:
+            lst = self._by_hash.get(sha1)
+            return lst[0] if lst else None
+
+    def files(
+        self,
+        root: str | None = "/",
+        *,
+        include_sidecars: bool = False,
+        include_archived: bool = False,
+    ) -> list[FakeFile]:
+        """Files in ``root`` (``None``: any root).
+
+        By default this is what a default search walk returns for that root: metadata
+        sidecars and files of archived photos are left out (private photos are included).
+        """
+        with self._lock:
+            out: list[FakeFile] = []
+            for photo in self._photos.values():
+                if photo.archived and not include_archived:
+                    continue
+                for f in photo.files:
+                    if (root is None or f.root == root) and (include_sidecars or not f.sidecar):
+                        out.append(f)
+            return out
+
+    def read_file(self, file_uid: str) -> bytes:
+        """The full body the server would send for this file."""
+        with self._lock:
+            f = self._files[file_uid]
+            content, path, synthetic, size, uid = f.content, f.path, f.synthetic, f.size, f.uid
+        return b"".join(_iter_body(uid, content, path, synthetic, 0, size))
+
+    # -- albums -----------------------------------------------------------------------------------
+
+    def add_album(self, title: str, type: str = "album", photo_uids: Iterable[str] = ()) -> str:
+        """Create an album and return its UID (``a…``)."""
+        with self._lock:
+            now = self._now()
+            album = FakeAlbum(
+                uid=self._new_uid("a"),
+                id=self._next_album_id,
+                title=title,
+                type=type,
+                photo_uids=[],
+                created_at=now,
+                updated_at=now,
+            )
+            self._next_album_id += 1
+            self._albums[album.uid] = album
+            self._add_members(album, photo_uids)
+            self._invalidate()
+            return album.uid
+
+    def _add_members(self, album: FakeAlbum, photo_uids: Iterable[str]) -> list[str]:
+        added: list[str] = []
+        for uid in photo_uids:
+            photo = self._photos.get(uid)
+            if photo is None or uid in album.photo_uids:
+                continue
+            album.photo_uids.append(uid)
+            if album.uid not in photo.album_uids:
+                photo.album_uids.append(album.uid)
+            added.append(uid)
+        if added:
+            album.updated_at = self._now()
+        return added
+
+    def _remove_members(self, album: FakeAlbum, photo_uids: Iterable[str]) -> list[str]:
+        removed: list[str] = []
+        for uid in photo_uids:
+            if uid in album.photo_uids:
+                album.photo_uids.remove(uid)
+                removed.append(uid)
+                photo = self._photos.get(uid)
+                if photo is not None and album.uid in photo.album_uids:
+                    photo.album_uids.remove(album.uid)
+        if removed:
+            album.updated_at = self._now()
+        return removed
+
+    def set_album_members(self, album_uid: str, photo_uids: Iterable[str]) -> None:
+        with self._lock:
+            album = self._albums[album_uid]
+            self._remove_members(album, list(album.photo_uids))
+            self._add_members(album, photo_uids)
+            self._invalidate()
+
+    def rename_album(self, album_uid: str, title: str) -> None:
+        with self._lock:
+            album = self._albums[album_uid]
+            album.title, album.updated_at = title, self._now()
+            self._invalidate()
+
+    def delete_album(self, album_uid: str) -> None:
+        """Soft-delete (hidden from the album list; ``s=`` on it still resolves)."""
+        with self._lock:
+            album = self._albums[album_uid]
+            album.deleted_at = album.updated_at = self._now()
+            self._invalidate()
+
+    def albums(self, include_deleted: bool = False) -> list[FakeAlbum]:
+        with self._lock:
+            return [a for a in self._albums.values() if include_deleted or a.deleted_at is None]
+
+    def album(self, album_uid: str) -> FakeAlbum:
+        with self._lock:
+            return self._albums[album_uid]
+
+    # -- listing ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _file_order(f: FakeFile) -> tuple[int, str]:
+        return (0 if f.primary else 1, f.uid)
+
+    def _rows(self, archived: bool) -> list[FakeFile]:
+        """Search rows (non-sidecar files) in the default ``media_id`` order. Cached."""
+        key = "archived" if archived else "live"
+        rows = self._row_cache.get(key)
+        if rows is None:
+            rows = []
+            for photo in reversed(list(self._photos.values())):
+                if photo.archived != archived:
+                    continue
+                fs = [f for f in photo.files if not f.sidecar]
+                if len(fs) > 1:
+                    fs.sort(key=self._file_order)
+                rows.extend(fs)
+            self._row_cache[key] = rows
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        """``config.count`` as the real ``ClientUser`` computes it (features private, review and
+        archive on; no missing or broken primaries in the fake). See the module docs."""
+        with self._lock:
+            if self._counts_cache is None:
+                self._counts_cache = self._compute_counts()
+            counts = dict(self._counts_cache)
+        drift = self.faults.count_drift
+        if drift:
+            counts = {k: v + drift for k, v in counts.items()}
+        return counts
+
+    def _compute_counts(self) -> dict[str, int]:
+        c = dict.fromkeys(
+            [
+                "all",
+                "photos",
+                "live",
+                "videos",
+                "cameras",
+                "lenses",
+                "countries",
+                "hidden",
+                "archived",
+                "favorites",
+                "review",
+                "stories",
+                "private",
+                "albums",
+                "private_albums",
+                "moments",
+                "private_moments",
+                "months",
+                "private_months",
+                "states",
+                "private_states",
+                "folders",
+                "private_folders",
+                "files",
+                "people",
+                "places",
+                "labels",
+                "labelMaxPhotos",
+            ],
+            0,
+        )
+        if self.new_api:
+            c.update(media=0, animated=0, audio=0, documents=0)
+        other_types = (
+            ("live", "video", "animated", "audio", "document")
+            if self.new_api
+            else ("live", "video")
+        )
+        for p in self._photos.values():
+            for f in p.files:
+                if f.root == "/":
+                    c["files"] += 1
+            if p.archived:
+                if p.quality > -1:
+                    c["archived"] += 1
+                continue
+            q_ok = p.quality > -1
+            if p.quality == -1:
+                c["hidden"] += 1
+            if 0 <= p.quality <= 2:
+                c["review"] += 1
+            if p.private and q_ok:
+                c["private"] += 1
+            if not q_ok or p.private:
+                continue
+            if p.favorite:
+                c["favorites"] += 1
+            if p.type == "video":
+                c["videos"] += 1
+            elif p.type == "live":
+                c["live"] += 1
+            elif self.new_api and p.type in ("animated", "audio"):
+                c[p.type] += 1
+            elif self.new_api and p.type == "document":
+                c["documents"] += 1
+            elif p.type not in other_types:
+                c["photos"] += 1
+        for a in self._albums.values():
+            if a.deleted_at is not None:
+                continue
+            key = {
+                "album": "albums",
+                "moment": "moments",
+                "month": "months",
+                "state": "states",
+                "folder": "folders",
+            }.get(a.type)
+            if key:
+                c[key] += 1
+                if a.private:
+                    c["private_" + key] += 1
+        if self.new_api:
+            c["media"] = c["animated"] + c["live"] + c["videos"] + c["audio"]
+            c["all"] = c["photos"] + c["media"] + c["documents"]
+        else:
+            c["all"] = c["photos"] + c["live"] + c["videos"]
+        c["all"] -= c["review"]
+        return c
+
+    # -- request plumbing (called by the handler) -------------------------------------------------
+
+    def _record(self, req: _Request) -> None:
+        rec = RequestRecord(
+            req.method, req.path, dict(req.query), dict(req.headers), len(req.body), time.time()
+        )
+        with self._lock:
+            self.requests.append(rec)
+
+    def _take_counter(self, name: str) -> bool:
+        with self._lock:
+            n = int(getattr(self.faults, name))
+            if n > 0:
+                setattr(self.faults, name, n - 1)
+                return True
+            return False
+
+    def _take_failure(self, method: str, path: str) -> int | None:
+        """Consume one ``fail_next_requests`` if this request qualifies.
+
+        A 429 on a login is, by definition, PhotoPrism's login limiter (not a transient
+        condition), so a generic 429 fault spares ``POST /session`` unless
+        ``fail_path_contains`` names it explicitly.
+        """
+        with self._lock:
+            f = self.faults
+            if f.fail_next_requests <= 0:
+                return None
+            if f.fail_path_contains and f.fail_path_contains not in path:
+                return None
+            is_login = method == "POST" and path.rstrip("/") in (
+                "/api/v1/session",
+                "/api/v1/sessions",
+            )
+            if is_login and f.fail_status == 429 and not f.fail_path_contains:
+                return None
+            f.fail_next_requests -= 1
+            return f.fail_status
+
+    def _add_bytes(self, n: int) -> None:
+        with self._lock:
+            self.bytes_served += n
+
+    # -- responses --------------------------------------------------------------------------------
+
+    def _json(
+        self,
+        status: int,
+        obj: Any,
+        req: _Request | None = None,
+        *,
+        indent: int | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> _Response:
+        resp = _Response(
+            status,
+            [("Content-Type", "application/json; charset=utf-8"), *headers],
+            _json_bytes(obj, indent),
+        )
+        if req is not None and self.gzip_downloads and req.accepts_gzip():
+            resp.compress = True
+        return resp
+
+    def _err(
+        self, status: int, message: str, req: _Request | None = None, *, code: int | None = None
+    ) -> _Response:
+        """An ``i18n.Response`` error body (new servers add ``messageId``)."""
+        body: dict[str, Any] = {"code": status if code is None else code, "error": message}
+        if self.new_api:
+            body["messageId"] = message
+        return self._json(status, body, req)
+
+    def _unauthorized(self, req: _Request) -> _Response:
+        return self._err(401, "Please log in to your account", req)
+
+    # -- authentication ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _token_of(req: _Request) -> str | None:
+        for name in ("x-auth-token", "x-session-id"):
+            value = req.header(name).strip()
+            if value:
+                return value if _is_auth_any(value) else None
+        auth = req.header("authorization")
+        if auth:
+            scheme, _, token = auth.strip().partition(" ")
+            token = token.strip()
+            if scheme.lower() == "bearer" and token and _is_auth_any(token):
+                return token
+        return None
+
+    def _session(self, req: _Request) -> _Session | None:
+        """``api.Session``: resolve the request's token, consuming the bad-token limiter."""
+        token = self._token_of(req)
+        if token is None:
+            return None
+        with self._lock:
+            if self._auth_bucket.available() < 1:
+                return None
+            sess = self._sessions.get(token)
+            if sess is not None and sess.app_password is None:
+                limit = self.faults.expire_sessions_after
+                if (limit and sess.requests >= limit) or (
+                    sess.parent_app_password and sess.parent_app_password not in self.app_passwords
+                ):
+                    del self._sessions[token]
+                    sess = None
+            if sess is None and token in self.app_passwords:
+                sess = self._app_sessions.get(token)
+                if sess is None:
+                    sess = _Session(
+                        token=token,
+                        id=hashlib.sha256(token.encode()).hexdigest(),
+                        ref_id="sess" + _rand36(8),
+                        provider="application",
+                        scope="*",
+                        expires_in=0,
+                        created=time.time(),
+                        app_password=token,
+                    )
+                    self._app_sessions[token] = sess
+            if sess is None:
+                self._auth_bucket.take(1)
+                return None
+            sess.requests += 1
+            # Loading a session puts the user's tokens into the in-memory map.
+            self._valid_tokens.add(self.download_token)
+            self._valid_tokens.add(self.preview_token)
+            return sess
+
+    def _require(self, req: _Request) -> _Session:
+        sess = self._session(req)
+        if sess is None:
+            raise _Problem(self._unauthorized(req))
+        if sess.app_password is not None and self.new_api and not self.app_passwords_enabled:
+            raise _Problem(self._err(403, "Permission denied", req))
+        return sess
+
+    def _new_session(self, provider: str, parent: str | None) -> _Session:
+        token = secrets.token_hex(24)
+        sess = _Session(
+            token=token,
+            id=hashlib.sha256(token.encode()).hexdigest(),
+            ref_id="sess" + _rand36(8),
+            provider=provider,
+            scope="",
+            expires_in=SESSION_MAX_AGE,
+            created=time.time(),
+            parent_app_password=parent,
+        )
+        self._sessions[token] = sess
+        self._valid_tokens.add(self.download_token)
+        self._valid_tokens.add(self.preview_token)
+        return sess
+
+    def _user_json(self) -> dict[str, Any]:
+        now = _go_time(self._last_ts)
+        d: dict[str, Any] = {
+            "ID": 1,
+            "UID": self.user_uid,
+            "AuthProvider": "local",
+            "AuthMethod": "",
+            "AuthID": "",
+            "Name": self.username,
+            "DisplayName": self.username.title(),
+            "Email": "",
+            "Role": "admin",
+            "Attr": "",
+            "SuperAdmin": True,
+            "CanLogin": True,
+            "LoginAt": now,
+            "WebDAV": True,
+            "BasePath": "",
+            "UploadPath": "",
+            "CanInvite": True,
+            "Thumb": "",
+            "ThumbSrc": "",
+            "CreatedAt": _go_time(self._user_created),
+            "UpdatedAt": now,
+        }
+        if self.new_api:
+            d["Scope"] = ""
+        return d
+
+    def _session_json(self, sess: _Session, req: _Request) -> dict[str, Any]:
+        expires = sess.expires_in
+        if expires:
+            expires = max(0, int(sess.created + expires - time.time()))
+        return {
+            "status": "success",
+            "id": sess.token,
+            "session_id": sess.id,
+            "access_token": sess.token,
+            "token_type": "Bearer",
+            "expires_in": expires,
+            "provider": sess.provider,
+            "scope": sess.scope,
+            "user": self._user_json(),
+            "data": {"tokens": None, "shares": None},
+            "config": self._config_json(True),
+        }
+
+    def _settings_json(self, full: bool) -> dict[str, Any]:
+        features = {
+            "account": True,
+            "albums": True,
+            "archive": True,
+            "delete": self.delete_enabled,
+            "download": True,
+            "edit": True,
+            "estimates": True,
+            "favorites": True,
+            "files": True,
+            "folders": True,
+            "import": self.import_enabled and not self.readonly,
+            "labels": True,
+            "library": True,
+            "logs": True,
+            "moments": True,
+            "people": True,
+            "places": True,
+            "private": True,
+            "ratings": True,
+            "reactions": True,
+            "review": True,
+            "search": True,
+            "services": True,
+            "settings": True,
+            "share": True,
+            "upload": self.upload_enabled and not self.readonly,
+            "videos": True,
+        }
+        if self.new_api:
+            features["appPasswords"] = self.app_passwords_enabled
+        if not full:
+            features = {
+                k: v
+                for k, v in features.items()
+                if k in ("albums", "download", "private", "search", "videos")
+            }
+        return {
+            "ui": {
+                "scrollbar": True,
+                "zoom": False,
+                "theme": "default",
+                "language": "en",
+                "timeZone": "",
+            },
+            "search": {"batchSize": 0},
+            "features": features,
+            "import": {"path": "/", "move": False},
+            "index": {"path": "/", "convert": True, "rescan": False, "skipArchived": False},
+            "download": {
+                "name": "file",
+                "disabled": False,
+                "originals": True,
+                "mediaRaw": False,
+                "mediaSidecar": False,
+            },
+        }
+
+    def _config_json(self, with_session: bool) -> dict[str, Any]:
+        site = (self.url or "http://localhost:2342") + "/"
+        cfg: dict[str, Any] = {
+            "mode": "user" if with_session else "public",
+            "name": "PhotoPrism",
+            "about": "PhotoPrism®",
+            "edition": "ce",
+            "version": self.version,
+            "copyright": "(c) 2018-2026 PhotoPrism UG. All rights reserved.",
+            "flags": "settings",
+            "baseUri": "",
+            "staticUri": "/static",
+            "cssUri": "/static/build/app.css",
+            "jsUri": "/static/build/app.js",
+            "manifestUri": "/manifest.json",
+            "apiUri": "/api/v1",
+            "contentUri": "/api/v1",
+            "videoUri": "/api/v1",
+            "siteUrl": site,
+            "siteDomain": "127.0.0.1",
+            "siteAuthor": "",
+            "siteTitle": "PhotoPrism",
+            "siteCaption": "AI-Powered Photos App",
+            "siteDescription": "",
+            "sitePreview": site + "static/img/preview.jpg",
+            "legalInfo": "",
+            "legalUrl": "",
+            "appName": "PhotoPrism",
+            "appMode": "standalone",
+            "appIcon": "logo",
+            "appColor": "#000000",
+            "wallpaperUri": "",
+            "restart": False,
+            "debug": False,
+            "trace": False,
+            "test": False,
+            "demo": False,
+            "sponsor": False,
+            "readonly": self.readonly,
+            "uploadNSFW": True,
+            "public": False,
+            "authMode": "password",
+            "usersPath": "users",
+            "loginUri": "/library/login",
+            "registerUri": "",
+            "passwordLength": 8,
+            "passwordResetUri": "",
+            "develop": False,
+            "experimental": False,
+            "albumCategories": [],
+            "albums": [],
+            "cameras": [],
+            "lenses": [],
+            "countries": [],
+            "people": [],
+            "thumbs": [],
+            "tier": 0,
+            "membership": "ce",
+            "customer": "",
+            "mapKey": "",
+            "downloadToken": "public",
+            "previewToken": "public",
+            "disable": {
+                "backups": False,
+                "webdav": False,
+                "settings": False,
+                "places": False,
+                "exiftool": False,
+                "ffmpeg": False,
+                "raw": False,
+                "tensorflow": False,
+                "faces": False,
+                "classification": False,
+            },
+            "count": dict.fromkeys(self.counts(), 0),
+            "pos": {"uid": "", "cid": "", "utc": "0001-01-01T00:00:00Z", "lat": 0, "lng": 0},
+            "years": [],
+            "colors": [],
+            "categories": [],
+            "clip": 160,
+            "server": {},
+            "settings": self._settings_json(with_session),
+            "acl": {},
+            "ext": {},
+        }
+        if with_session:
+            counts = self.counts()
+            cfg["count"] = counts
+            with self._lock:
+                years = sorted(
+                    {p.taken_at.year for p in self._photos.values() if not p.archived}, reverse=True
+                )
+            cfg["years"] = years
+            cfg["downloadToken"] = self.download_token
+            cfg["previewToken"] = self.preview_token
+            if self.faults.drop_download_token_in_config:
+                del cfg["downloadToken"]
+        return cfg
+
+    # -- routing ----------------------------------------------------------------------------------
+
+    def _handle(self, req: _Request) -> _Response:
+        try:
+            return self._route(req)
+        except _Problem as problem:
+            return problem.response
+
+    def _route(self, req: _Request) -> _Response:
+        m, path = req.method, req.path
+        if path in ("/health", "/livez", "/healthz", "/readyz") and m == "GET":
+            if self.new_api:
+                return self._json(200, {"status": "ok", "time": _go_time(datetime.now(UTC))})
+            if path != "/health":
+                return self._not_found(req)
+            return _Response(200, [("Content-Type", "text/plain; charset=utf-8")], b"OK")
+        if not path.startswith("/api/v1/"):
+            return self._not_found(req)
+        rest = path[len("/api/v1") :]
+        seg = [unquote(s) for s in rest.strip("/").split("/")] if rest.strip("/") else []
+        n = len(seg)
+        if m == "OPTIONS" and self.new_api:
+            return _Response(204)
+        if m == "HEAD":
+            return self._not_found(req)
+
+        if rest == "/status" and m == "GET":
+            return self._json(200, {"status": "operational"}, req)
+        if n >= 1 and seg[0] in ("session", "sessions"):
+            return self._route_session(req, seg)
+        if rest == "/config" and m == "GET":
+            sess = self._session(req)
+            return self._json(200, self._config_json(sess is not None), req)
+        if n == 2 and seg[0] == "dl" and m == "GET":
+            return self._download(req, seg[1])
+        if seg[:1] == ["photos"]:
+            return self._route_photos(req, seg)
+        if n == 2 and seg[0] == "files" and m == "GET":
+            self._require(req)
+            with self._lock:
+                lst = self._by_hash.get(seg[1])
+                if not lst:
+                    return self._err(404, "Entity not found", req)
+                f = lst[0]
+                return self._json(200, self._file_entity_json(f, self._photos[f.photo_uid]), req)
+        if seg[:1] == ["albums"]:
+            return self._route_albums(req, seg)
+        if n == 4 and seg[0] == "users" and seg[2] == "upload" and m in ("POST", "PUT"):
+            return self._upload(req, seg[1], seg[3])
+        if seg[:1] == ["import"] and m == "POST":
+            if not rest.startswith("/import/"):
+                return _Response(
+                    307,
+                    [("Location", "/api/v1/import/"), ("Content-Type", "text/html; charset=utf-8")],
+                    b'<a href="/api/v1/import/">Temporary Redirect</a>.\n\n',
+                )
+            return self._import(req)
+        if rest == "/index" and m == "POST":
+            self._require(req)
+            return self._json(200, {"code": 200, "message": "Indexing completed in 0 s"}, req)
+        if n == 3 and seg[:2] == ["batch", "photos"] and m == "POST":
+            return self._batch(req, seg[2])
+        return self._not_found(req)
+
+    def _not_found(self, req: _Request) -> _Response:
+        if req.path.startswith("/api/") or "json" in req.header("accept"):
+            return self._err(404, "Not found", req)
+        return _Response(
+            404,
+            [("Content-Type", "text/html; charset=utf-8")],
+            b"<html><body>404 page not found</body></html>\n",
+        )
+
+    # -- session routes ---------------------------------------------------------------------------
+
+    def _route_session(self, req: _Request, seg: list[str]) -> _Response:
+        if req.header("cdn-host"):
+            return self._not_found(req)
+        if req.method == "POST" and len(seg) == 1:
+            return self._login(req)
+        if req.method == "GET" and seg == ["session"]:
+            sess = self._require(req)
+            return self._json(200, self._session_json(sess, req), req)
+        if req.method == "DELETE" and len(seg) <= 2:
+            sess = self._require(req)
+            if len(seg) == 2 and seg[1] != sess.id:
+                return self._err(403, "Permission denied", req)
+            with self._lock:
+                if sess.app_password is not None:
+                    self.app_password_deleted = True
+                    self.app_passwords.discard(sess.app_password)
+                    self._app_sessions.pop(sess.app_password, None)
+                    for tok in [
+                        t
+                        for t, s in self._sessions.items()
+                        if s.parent_app_password == sess.app_password
+                    ]:
+                        del self._sessions[tok]
+                else:
+                    self._sessions.pop(sess.token, None)
+            return self._json(200, {"status": "deleted", "session_id": sess.id}, req)
+        return self._not_found(req)
+
+    def _login(self, req: _Request) -> _Response:
+        with self._lock:
+            self.login_attempts += 1
+        if self.new_api and len(req.body) > MAX_LOGIN_BODY:
+            return self._err(413, "Request too large", req)
+        try:
+            form = json.loads(req.body or b"null")
+            if not isinstance(form, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return self._err(400, "Unable to do that", req)
+        username = str(form.get("username") or "")
+        password = str(form.get("password") or "")
+        code = str(form.get("code") or "")
+        cost = 3 if code else 1
+        with self._lock:
+            if self._auth_bucket.available() < 1 or not self._login_bucket.take(cost):
+                return self._json(429, {"error": "rate limit exceeded", "code": 429}, req)
+            provider: str | None = None
+            parent: str | None = None
+            if username and username == self.username and password == self.password:
+                provider = "local"
+            elif username and username == self.username and password in self.app_passwords:
+                provider, parent = "application", password
+            if provider is None:
+                if self.new_api:
+                    return self._err(401, "Invalid credentials", req)
+                return self._json(401, {"error": "Invalid credentials"}, req)
+            if provider == "local" and self.passcode is not None:
+                if not code:
+                    body: dict[str, Any] = {"code": 32, "message": "Enter verification code"}
+                    if self.new_api:
+                        body["messageId"] = "Enter verification code"
+                    else:
+                        body = {"error": "passcode required", **body}
+                    return self._json(401, body, req)
+                if code != self.passcode:
+                    msg = (
+                        "Invalid verification code, please try again"
+                        if self.new_api
+                        else "invalid passcode"
+                    )
+                    return self._err(401, msg, req)
+            self._login_bucket.give(cost)
+            sess = self._new_session(provider, parent)
+        return self._json(200, self._session_json(sess, req), req)
+
+    # -- photos routes ----------------------------------------------------------------------------
+
+    def _route_photos(self, req: _Request, seg: list[str]) -> _Response:
+        m, n = req.method, len(seg)
+        if n == 1 and m == "GET":
+            return self._search(req)
+        if n == 3 and seg[2] == "dl" and m == "GET":
+            with self._lock:
+                photo = self._photos.get(seg[1])
+                prim = next((f for f in photo.files if f.primary), None) if photo else None
+            if not self._token_ok(req.query.get("t", "")):
+                return _Response(403, [("Content-Type", "image/svg+xml")], _BROKEN_SVG)
+            if prim is None:
+                return self._err(404, "Entity not found", req)
+            return self._download(req, prim.sha1)
+        if n == 2 and m in ("GET", "PUT"):
+            self._require(req)
+            with self._lock:
+                photo = self._photos.get(seg[1])
+                if photo is None:
+                    return self._err(404, "Entity not found", req)
+                if m == "PUT":
+                    if self.readonly:
+                        return self._err(403, "Not available in read-only mode", req)
+                    try:
+                        form = json.loads(req.body or b"{}")
+                        if not isinstance(form, dict):
+                            raise ValueError
+                    except ValueError:
+                        return self._err(400, "Unable to do that", req)
+                    self._apply_photo_form(photo, form)
+                return self._json(200, self._photo_entity_json(photo), req, indent=4)
+        if n == 4 and seg[2] == "files" and m == "DELETE":
+            self._require(req)
+            with self._lock:
+                photo = self._photos.get(seg[1])
+                f = self._files.get(seg[3])
+                if photo is None or f is None or f.photo_uid != photo.uid:
+                    return self._err(404, "Entity not found", req)
+                if f.primary:
+                    return self._err(500, "Failed to delete file", req)
+                self.delete_file(f.uid)
+                return self._json(200, self._photo_entity_json(photo), req, indent=4)
+        return self._not_found(req)
+
+    def _apply_photo_form(self, photo: FakePhoto, form: dict[str, Any]) -> None:
+        lower = {str(k).lower(): v for k, v in form.items()}
+        if "title" in lower:
+            photo.title = str(lower["title"])
+        for key in ("caption", "description"):
+            if key in lower:
+                photo.caption = str(lower[key])
+        if "favorite" in lower:
+            photo.favorite = bool(lower["favorite"])
+        if "private" in lower:
+            photo.private = bool(lower["private"])
+        if lower.get("type"):
+            photo.type = str(lower["type"])
+        if "quality" in lower and isinstance(lower["quality"], int):
+            photo.quality = lower["quality"]
+        if "takenat" in lower and isinstance(lower["takenat"], str):
+            taken = _parse_time(lower["takenat"])
+            if taken is not None:
+                photo.taken_at = taken
+        now = self._now()
+        photo.updated_at = photo.edited_at = now
+        self._invalidate()
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def _parse_search(self, req: _Request) -> _SearchForm:
+        q = req.query
+
+        def bad(msg: str = "Unable to do that") -> _Problem:
+            return _Problem(self._err(400, msg, req))
+
+        try:
+            count = _parse_int(q.get("count", ""))
+            offset = _parse_int(q.get("offset", ""))
+            merged = _parse_bool(q.get("merged", ""))
+            form = _SearchForm(
+                count=count,
+                limit_header=str(count),
+                offset=offset,
+                offset_header=str(offset),
+                merged=merged,
+                order=q.get("order", ""),
+            )
+            form.archived = _parse_bool(q.get("archived", ""))
+            form.public = _parse_bool(q.get("public", ""))
+            form.private = _parse_bool(q.get("private", ""))
+            form.review = _parse_bool(q.get("review", ""))
+            form.hidden = _parse_bool(q.get("hidden", ""))
+            form.error = _parse_bool(q.get("error", ""))
+            form.primary = _parse_bool(q.get("primary", ""))
+            form.quality = _parse_int(q.get("quality", ""))
+            form.added = _parse_time(q.get("added", ""))
+            form.updated = _parse_time(q.get("updated", ""))
+            form.edited = _parse_time(q.get("edited", ""))
+            for flag, typ in (
+                ("video", "video"),
+                ("raw", "raw"),
+                ("live", "live"),
+                ("vector", "vector"),
+                ("animated", "animated"),
+            ):
+                if _parse_bool(q.get(flag, "")):
+                    form.types = [typ]
+            if _parse_bool(q.get("photo", "")) and form.types is None:
+                form.types = (
+                    ["image", "raw", "live"]
+                    if self.new_api
+                    else ["image", "live", "animated", "vector", "raw"]
+                )
+        except ValueError:
+            raise bad() from None
+        if count == 0:
+            raise bad()
+        fav = q.get("favorite", "")
+        if fav:
+            form.favorite = fav.lower() not in ("false", "no", "0", "off")
+        params = {
+            k: v
+            for k, v in q.items()
+            if k in ("hash", "uid", "path", "name", "filename", "original", "title", "type")
+        }
+        text = q.get("q", "")
+        for mt in _QUERY_TERM.finditer(text):
+            key = mt.group(1).lower()
+            value = mt.group(2) if mt.group(2) is not None else mt.group(3)
+            if key in ("hash", "uid", "path", "name", "filename", "original", "title", "type"):
+                params[key] = value
+            elif key == "favorite":
+                form.favorite = value.lower() not in ("false", "no", "0", "off")
+            elif key == "archived":
+                form.archived = value.lower() in ("true", "yes", "1")
+            elif key == "private":
+                form.private = value.lower() in ("true", "yes", "1")
+        form.words = [w.lower() for w in _QUERY_TERM.sub(" ", text).split()]
+        if params.get("hash"):
+            form.hashes = [h.strip().lower() for h in params["hash"].split("|") if h.strip()]
+        if params.get("uid"):
+            ids = [u.strip().lower() for u in params["uid"].split("|") if u.strip()]
+            if all(_SHA1_RE.fullmatch(u) for u in ids):
+                form.hashes = ids
+            elif all(_UID_RE.fullmatch(u) and u[0] == "p" for u in ids):
+                form.photo_uids = ids
+            elif all(_UID_RE.fullmatch(u) and u[0] == "f" for u in ids):
+                form.file_uids = ids
+            else:
+                raise bad("Invalid ID specified")
+        if params.get("type"):
+            form.types = [t.strip().lower() for t in params["type"].split("|")]
+        form.path = params.get("path", "")
+        form.name = params.get("name", "")
+        form.filename = params.get("filename", "")
+        form.original = params.get("original", "")
+        form.title = params.get("title", "")
+        scope = q.get("s", "")
+        if scope:
+            album = self._albums.get(scope.lower())
+            if not scope.lower().startswith("a") or album is None:
+                raise _Problem(self._json(400, {"error": "Invalid ID specified"}, req))
+            form.album = album
+        orders = _ORDERS_NEW if self.new_api else _ORDERS_OLD
+        if form.order not in orders:
+            raise _Problem(self._json(400, {"error": "Invalid sort order"}, req))
+        return form
+
+    def _photo_matches(self, p: FakePhoto, form: _SearchForm) -> bool:
+        if form.hidden:
+            if p.quality != -1 or p.archived:
+                return False
+        elif form.archived:
+            if p.quality <= -1 or not p.archived:
+                return False
+        else:
+            if p.archived:
+                return False
+            if form.review:
+                if p.quality >= 3:
+                    return False
+            elif form.quality != 0 and not form.private and p.quality < form.quality:
+                return False
+        if form.public and p.private:
+            return False
+        if form.private and not form.public and not p.private:
+            return False
+        if form.favorite is not None and p.favorite != form.favorite:
+            return False
+        if form.photo_uids is not None and p.uid not in form.photo_uids:
+            return False
+        if form.types is not None and p.type not in form.types:
+            return False
+        if form.album is not None and p.uid not in form.album.photo_uids:
+            return False
+        if form.added is not None and p.created_at < form.added.replace(microsecond=0):
+            return False
+        if form.updated is not None and p.updated_at < form.updated.replace(microsecond=0):
+            return False
+        if form.edited is not None and (
+            p.edited_at is None or p.edited_at < form.edited.replace(microsecond=0)
+        ):
+            return False
+        if form.order == "edited" and p.edited_at is None:
+            return False
+        if form.order in ("updated", "updated_at") and p.updated_at <= p.created_at:
+            return False
+        if form.path or form.name:
+            ppath, pname = self._photo_path_name(p)
+            if form.path:
+                want = form.path[1:] if form.path.startswith("/") else form.path
+                if want.endswith("/"):
+                    if ppath != want[:-1]:
+                        return False
+                elif not _like(want, ppath):
+                    return False
+            if form.name and not _like(
+                "|".join(_strip_ext(x.rsplit("/", 1)[-1]) for x in form.name.split("|")), pname
+            ):
+                return False
+        if form.original and not _like(form.original, p.original_name):
+            return False
+        if form.title and not _like(form.title, p.title):
+            return False
+        if form.words:
+            hay = f"{p.title} {p.caption}".lower()
+            if not all(w in hay for w in form.words):
+                return False
+        return True
+
+    def _search_rows(self, form: _SearchForm) -> list[FakeFile]:
+        """All matching rows in the requested order (lock held by caller)."""
+        plain = (
+            form.hashes is None
+            and form.photo_uids is None
+            and form.file_uids is None
+            and form.types is None
+            and form.album is None
+            and not (form.path or form.name or form.filename or form.original or form.title)
+            and not form.words
+            and form.added is None
+            and form.updated is None
+            and form.edited is None
+            and form.favorite is None
+            and not (form.public or form.private or form.review or form.hidden)
+            and form.quality == 0
+            and not form.primary
+            and not form.error
+            and form.order in ("", "added", "imported")
+        )
+        if plain:
+            return self._rows(form.archived)
+        if form.error:
+            return []
+        if form.hashes is not None or form.file_uids is not None:
+            cand: list[FakeFile] = []
+            if form.hashes is not None:
+                for h in form.hashes:
+                    cand.extend(self._by_hash.get(h, []))
+            else:
+                cand = [self._files[u] for u in form.file_uids or [] if u in self._files]
+            if form.hashes is not None and form.file_uids is not None:
+                cand = [f for f in cand if f.uid in form.file_uids]
+            seen: set[str] = set()
+            base: list[FakeFile] = []
+            for f in cand:
+                if f.uid not in seen:
+                    seen.add(f.uid)
+                    base.append(f)
+            base.sort(key=lambda f: (-self._photos[f.photo_uid].id, 0 if f.primary else 1, f.uid))
+        elif form.hidden:
+            base = self._rows(False)
+        else:
+            base = self._rows(form.archived)
+        out: list[FakeFile] = []
+        verdict: dict[str, bool] = {}
+        for f in base:
+            ok = verdict.get(f.photo_uid)
+            if ok is None:
+                ok = verdict[f.photo_uid] = self._photo_matches(self._photos[f.photo_uid], form)
+            if not ok:
+                continue
+            if f.sidecar and form.order not in ("size", "similar", "random") and not form.primary:
+                continue
+            if form.primary and not f.primary:
+                continue
+            if form.order == "size" and (f.root == "sidecar" or f.sidecar):
+                continue
+            if form.filename and not _like(form.filename, f.name):
+                continue
+            out.append(f)
+        self._apply_order(out, form.order)
+        return out
+
+    def _apply_order(self, rows: list[FakeFile], order: str) -> None:
+        if order in (
+            "",
+            "added",
+            "imported",
+            "edited",
+            "updated",
+            "updated_at",
+            "archived",
+            "random",
+            "similar",
+            "relevance",
+            "duration",
+        ):
+            if order in ("edited", "updated", "updated_at", "archived"):
+
+                def ts(f: FakeFile) -> float:
+                    p = self._photos[f.photo_uid]
+                    d = {"edited": p.edited_at, "archived": p.deleted_at}.get(order, p.updated_at)
+                    return -(d or _EPOCH).timestamp()
+
+                rows.sort(key=ts)  # stable: media_id order kept within equal keys
+            return
+        photos = self._photos
+        if order == "newest":
+            rows.sort(key=lambda f: -photos[f.photo_uid].taken_at.timestamp())
+        elif order == "oldest":
+            rows.sort(key=lambda f: photos[f.photo_uid].taken_at.timestamp())
+        elif order == "name":
+            rows.sort(key=lambda f: self._photo_path_name(photos[f.photo_uid]))
+        elif order == "title":
+            rows.sort(
+                key=lambda f: (
+                    photos[f.photo_uid].title,
+                    self._photo_path_name(photos[f.photo_uid])[1],
+                )
+            )
+        elif order == "size":
+            rows.sort(key=lambda f: -f.size)
+
+    def _search(self, req: _Request) -> _Response:
+        self._require(req)
+        with self._lock:
+            form = self._parse_search(req)
+            faults = self.faults
+            limit = MAX_RESULTS if form.count < 0 or form.count > MAX_RESULTS else form.count
+            offset = max(form.offset, 0)
+            if faults.empty_listing:
+                page: list[FakeFile] = []
+            else:
+                rows = self._search_rows(form)
+                if faults.listing_limit_rows is not None:
+                    rows = rows[: max(faults.listing_limit_rows, 0)]
+                page = rows[offset : offset + limit]
+            if form.merged:
+                body: list[dict[str, Any]] = self._merged_json(page)
+            else:
+                body = [self._row_json(self._photos[f.photo_uid], f) for f in page]
+            headers = [
+                ("Cache-Control", "no-store"),
+                ("X-Count", str(len(page))),
+                ("X-Limit", form.limit_header),
+                ("X-Offset", form.offset_header),
+                ("X-Preview-Token", self.preview_token),
+                ("X-Download-Token", self.download_token),
+            ]
+            malformed = faults.malformed_listing
+            mode = faults.malformed_listing_mode
+        if malformed:
+            if mode == "wrong_shape":
+                return self._json(
+                    200, {"photos": body[:1], "count": len(page)}, req, headers=headers
+                )
+            text = _json_bytes(body[:2] or [{"UID": "p"}])
+            resp = self._json(200, None, req, headers=headers)
+            resp.body = text[: max(1, len(text) // 2)]
+            return resp
+        return self._json(200, body, req, headers=headers)
+
+    # -- JSON shapes ------------------------------------------------------------------------------
+
+    def _photo_path_name(self, p: FakePhoto) -> tuple[str, str]:
+        """Photo ``Path``/``Name`` from its main original (Root "/", not a sidecar)."""
+        best: FakeFile | None = None
+        for f in p.files:
+            if (
+                f.root == "/"
+                and not f.sidecar
+                and (best is None or (f.primary, best.uid) > (best.primary, f.uid))
+            ):
+                best = f
+        if best is None:
+            best = p.files[0] if p.files else None
+        if best is None:
+            return "", ""
+        head, _, base = best.name.rpartition("/")
+        return head, _strip_ext(base)
+
+    def _photo_fields(self, p: FakePhoto) -> dict[str, Any]:
+        path, name = self._photo_path_name(p)
+        t = p.taken_at
+        return {
+            "ID": str(p.id),
+            "UID": p.uid,
+            "Type": p.type,
+            "TypeSrc": "",
+            "TakenAt": _go_time(t),
+            "TakenAtLocal": _go_time(t),
+            "TakenSrc": "meta",
+            "TimeZone": "UTC",
+            "Path": path,
+            "Name": name,
+            "OriginalName": p.original_name,
+            "Title": p.title,
+            ("Caption" if self.new_api else "Description"): p.caption,
+            "Year": t.year,
+            "Month": t.month,
+            "Day": t.day,
+            "Country": "zz",
+            "Stack": 0,
+            "Favorite": p.favorite,
+            "Private": p.private,
+            "Iso": 0,
+            "FocalLength": 0,
+            "FNumber": 0,
+            "Exposure": "",
+            "Quality": p.quality,
+            "Resolution": 0,
+            "Color": 0,
+            "Scan": False,
+            "Panorama": False,
+            "CameraID": 1,
+            "CameraModel": "Unknown",
+            "LensID": 1,
+            "LensModel": "Unknown",
+            "Lat": 0,
+            "Lng": 0,
+            "CellID": "zz",
+            "PlaceID": "zz",
+            "PlaceSrc": "",
+            "PlaceLabel": "Unknown",
+            "PlaceCity": "Unknown",
+            "PlaceState": "Unknown",
+            "PlaceCountry": "zz",
+            "InstanceID": "",
+        }
+
+    def _row_json(self, p: FakePhoto, f: FakeFile) -> dict[str, Any]:
+        d = self._photo_fields(p)
+        d.update(
+            FileUID=f.uid,
+            FileRoot=f.root,
+            FileName=f.name,
+            Hash=f.sha1,
+            Width=f.width,
+            Height=f.height,
+            Portrait=f.height > f.width,
+        )
+        if self.new_api:
+            d["OriginalName"] = f.original_name
+        d["Merged"] = False
+        d["CreatedAt"] = _go_time(p.created_at)
+        d["UpdatedAt"] = _go_time(p.updated_at)
+        d["EditedAt"] = _go_time(p.edited_at)
+        d["CheckedAt"] = _go_time(p.updated_at)
+        if p.deleted_at is not None:
+            d["DeletedAt"] = _go_time(p.deleted_at)
+        d["Files"] = None
+        return d
+
+    def _merged_json(self, page: list[FakeFile]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        last_photo = ""
+        for f in page:
+            p = self._photos[f.photo_uid]
+            if out and p.uid == last_photo:
+                out[-1]["Files"].append(self._file_search_json(p, f))
+                out[-1]["Merged"] = True
+                continue
+            last_photo = p.uid
+            d = self._row_json(p, f)
+            d["ID"] = f"{p.id}-{f.id}"
+            d["Files"] = [self._file_search_json(p, f)]
+            out.append(d)
+        return out
+
+    def _file_common(self, f: FakeFile) -> dict[str, Any]:
+        ext = _ext(f.name)
+        d: dict[str, Any] = {
+            "UID": f.uid,
+            "PhotoUID": f.photo_uid,
+            "Name": f.name,
+            "Root": f.root,
+            "Hash": f.sha1,
+            "Size": f.size,
+            "Primary": f.primary,
+        }
+        d["FileType"] = _FILE_TYPE.get(ext, ext)
+        d["MediaType"] = _media_type(f.name, f.sidecar)
+        if f.mime:
+            d["Mime"] = f.mime
+        if f.sidecar:
+            d["Sidecar"] = True
+        if d["MediaType"] == "video":
+            d["Video"] = True
+        if f.width:
+            d["Width"] = f.width
+        if f.height:
+            d["Height"] = f.height
+        return d
+
+    def _file_search_json(self, p: FakePhoto, f: FakeFile) -> dict[str, Any]:
+        """A merged ``Files[]`` element: timestamps (and, on old servers, OriginalName) are
+        copied from the photo row by deepcopier."""
+        d = self._file_common(f)
+        original = f.original_name if self.new_api else p.original_name
+        if original:
+            d["OriginalName"] = original
+        d["CreatedAt"] = _go_time(p.created_at)
+        d["UpdatedAt"] = _go_time(p.updated_at)
+        if p.deleted_at is not None:
+            d["DeletedAt"] = _go_time(p.deleted_at)
+        d["Markers"] = []
+        return d
+
+    def _file_entity_json(self, f: FakeFile, p: FakePhoto) -> dict[str, Any]:
+        d = self._file_common(f)
+        media_id = f"{10_000_000_000 - p.id}-{1 + int(f.sidecar) - int(f.primary)}-{f.uid}"
+        d["TimeIndex"] = f"{99999999999999 - int(p.taken_at.timestamp())}-{media_id}"
+        d["MediaID"] = media_id
+        d["MediaUTC"] = int(p.taken_at.timestamp() * 1000)
+        if f.original_name:
+            d["OriginalName"] = f.original_name
+        d["ModTime"] = int(f.mtime)
+        d["CreatedAt"] = _go_time(f.created_at)
+        d["UpdatedAt"] = _go_time(f.updated_at)
+        d["Markers"] = []
+        return d
+
+    def _album_json(self, a: FakeAlbum) -> dict[str, Any]:
+        count = sum(1 for u in a.photo_uids if u in self._photos and not self._photos[u].archived)
+        d: dict[str, Any] = {
+            "UID": a.uid,
+            "ParentUID": "",
+            "Thumb": "",
+            "Slug": a.slug,
+            "Type": a.type,
+            "Title": a.title,
+            "Location": "",
+            "Category": "",
+            "Caption": "",
+            "Description": "",
+            "Notes": "",
+            "Filter": "",
+            "Order": "oldest",
+            "Template": "",
+            "Path": "",
+            "State": "",
+            "Country": "zz",
+            "Year": 0,
+            "Month": 0,
+            "Day": 0,
+            "Favorite": a.favorite,
+            "Private": a.private,
+            "PhotoCount": count,
+            "LinkCount": 0,
+            "CreatedBy": self.user_uid,
+            "CreatedAt": _go_time(a.created_at),
+            "UpdatedAt": _go_time(a.updated_at),
+        }
+        if self.new_api or a.deleted_at is not None:
+            d["DeletedAt"] = _go_time_or_null(a.deleted_at)
+        return d
+
+    def _photo_entity_json(self, p: FakePhoto) -> dict[str, Any]:
+        path, name = self._photo_path_name(p)
+        t = p.taken_at
+        cap = "Caption" if self.new_api else "Description"
+        return {
+            "ID": p.id,
+            "TakenAt": _go_time(t),
+            "TakenAtLocal": _go_time(t),
+            "TakenSrc": "meta",
+            "UID": p.uid,
+            "Type": p.type,
+            "TypeSrc": "",
+            "Title": p.title,
+            "TitleSrc": "",
+            cap: p.caption,
+            cap + "Src": "",
+            "Path": path,
+            "Name": name,
+            "OriginalName": p.original_name,
+            "Stack": 0,
+            "Favorite": p.favorite,
+            "Private": p.private,
+            "Scan": False,
+            "Panorama": False,
+            "TimeZone": "UTC",
+            "PlaceID": "zz",
+            "PlaceSrc": "",
+            "CellID": "zz",
+            "CellAccuracy": 0,
+            "Altitude": 0,
+            "Lat": 0,
+            "Lng": 0,
+            "Country": "zz",
+            "Year": t.year,
+            "Month": t.month,
+            "Day": t.day,
+            "Iso": 0,
+            "Exposure": "",
+            "FNumber": 0,
+            "FocalLength": 0,
+            "Quality": p.quality,
+            "Resolution": 0,
+            "Color": 0,
+            "CameraID": 1,
+            "CameraSerial": "",
+            "CameraSrc": "",
+            "LensID": 1,
+            "Details": {
+                "PhotoID": p.id,
+                "Keywords": "",
+                "KeywordsSrc": "",
+                "Notes": "",
+                "NotesSrc": "",
+                "Subject": "",
+                "SubjectSrc": "",
+                "Artist": "",
+                "ArtistSrc": "",
+                "Copyright": "",
+                "CopyrightSrc": "",
+                "License": "",
+                "LicenseSrc": "",
+                "Software": "",
+                "SoftwareSrc": "",
+                "CreatedAt": _go_time(p.created_at),
+                "UpdatedAt": _go_time(p.updated_at),
+            },
+            "Camera": {"ID": 1, "Slug": "zz", "Name": "Unknown", "Make": "", "Model": "Unknown"},
+            "Lens": {
+                "ID": 1,
+                "Slug": "zz",
+                "Name": "Unknown",
+                "Make": "",
+                "Model": "Unknown",
+                "Type": "",
+            },
+            "Albums": [
+                self._album_json(self._albums[u]) for u in p.album_uids if u in self._albums
+            ],
+            "Files": [
+                self._file_entity_json(f, p)
+                for f in sorted(p.files, key=lambda f: f.name, reverse=True)
+            ],
+            "Labels": [],
+            "CreatedAt": _go_time(p.created_at),
+            "UpdatedAt": _go_time(p.updated_at),
+            "EditedAt": _go_time_or_null(p.edited_at),
+            "CheckedAt": _go_time(p.updated_at),
+            "DeletedAt": _go_time_or_null(p.deleted_at),
+        }
+
+    # -- downloads --------------------------------------------------------------------------------
+
+    def _token_ok(self, token: str) -> bool:
+        with self._lock:
+            return bool(token) and token in self._valid_tokens
+
+    def _download(self, req: _Request, sha1: str) -> _Response:
+        """``/dl/<hash>``: token, DB lookup, then ``http.ServeFile`` semantics."""
+        if not self._token_ok(req.query.get("t", "")):
+            return _Response(403, [("Content-Type", "image/svg+xml")], _BROKEN_SVG)
+        with self._lock:
+            lst = self._by_hash.get(sha1)
+            f = lst[0] if lst else None
+            if f is None:
+                if self.new_api:
+                    return self._err(404, "File not found", req)
+                return self._json(404, {"error": "record not found"}, req)
+            content, path, synthetic, uid, name, mime = (
+                f.content,
+                f.path,
+                f.synthetic,
+                f.uid,
+                f.name,
+                f.mime,
+            )
+            size, mtime = f.size, f.mtime
+        if path is not None:
+            try:
+                st = os.stat(path)
+                size, mtime = st.st_size, float(int(st.st_mtime))
+            except OSError:
+                return _Response(404, [("Content-Type", "image/svg+xml")], _BROKEN_SVG)
+        last_modified = formatdate(mtime, usegmt=True)
+        headers: list[tuple[str, str]] = [("Content-Disposition", _content_disposition(name))]
+        # Conditional requests (no ETag on this server).
+        ims = req.header("if-modified-since")
+        if ims and not req.header("if-none-match"):
+            try:
+                if int(mtime) <= int(parsedate_to_datetime(ims).timestamp()):
+                    return _Response(304, [*headers, ("Last-Modified", last_modified)])
+            except (TypeError, ValueError):
+                pass
+        start, length, status = 0, size, 200
+        range_header = req.header("range")
+        if_range = req.header("if-range")
+        if range_header and if_range:
+            try:
+                if int(parsedate_to_datetime(if_range).timestamp()) != int(mtime):
+                    range_header = ""
+            except (TypeError, ValueError):
+                range_header = ""
+        if range_header:
+            parsed = _parse_range(range_header, size)
+            if parsed is None:
+                return _Response(
+                    416,
+                    [
+                        ("Content-Range", f"bytes */{size}"),
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("X-Content-Type-Options", "nosniff"),
+                    ],
+                    b"invalid range: failed to overlap\n",
+                )
+            if len(parsed) == 1:
+                start, length = parsed[0]
+                status = 206
+        use_gzip = self.gzip_downloads and not self.new_api and req.accepts_gzip()
+        headers += [("Accept-Ranges", "bytes")]
+        if not use_gzip:
+            headers.append(("Content-Length", str(length)))
+        if status == 206:
+            headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
+        headers += [
+            ("Content-Type", mime or "application/octet-stream"),
+            ("Last-Modified", last_modified),
+        ]
+        if use_gzip:
+            headers += [
+                ("Content-Encoding", "gzip"),
+                ("Vary", "Accept-Encoding"),
+                ("Transfer-Encoding", "chunked"),
+            ]
+        with self._lock:
+            self.download_count += 1
+            corrupt_hash = bool(self.faults.corrupt_hash) and self.faults.corrupt_hash == sha1
+            delay = self.faults.download_delay
+        truncate = self._take_counter("truncate_downloads")
+        corrupt = self._take_counter("corrupt_downloads") or corrupt_hash
+        stream = _Stream(uid, content, path, synthetic, start, length, use_gzip, truncate, corrupt)
+        return _Response(status, headers, stream=stream, delay=delay)
+
+    # -- albums routes ----------------------------------------------------------------------------
+
+    def _route_albums(self, req: _Request, seg: list[str]) -> _Response:
+        self._require(req)
+        m, n = req.method, len(seg)
+        tokens = [
+            ("X-Preview-Token", self.preview_token),
+            ("X-Download-Token", self.download_token),
+        ]
+        if n == 1 and m == "GET":
+            q = req.query
+            try:
+                count = _parse_int(q.get("count", ""))
+                offset = max(_parse_int(q.get("offset", "")), 0)
+            except ValueError:
+                return self._err(400, "Unable to do that", req)
+            if count == 0:
+                return self._err(400, "Unable to do that", req)
+            limit = MAX_RESULTS if count < 0 or count > MAX_RESULTS else count
+            types = [t for t in q.get("type", "").split("|") if t]
+            text = q.get("q", "").lower()
+            with self._lock:
+                albums = [
+                    a
+                    for a in self._albums.values()
+                    if a.deleted_at is None
+                    and (not types or a.type in types)
+                    and text in a.title.lower()
+                ]
+                if q.get("order", "") == "added":
+                    albums.sort(key=lambda a: a.uid, reverse=True)
+                else:
+                    albums.sort(key=lambda a: a.uid, reverse=True)
+                    albums.sort(key=lambda a: a.title)
+                    albums.sort(key=lambda a: not a.favorite)
+                page = albums[offset : offset + limit]
+                body = [self._album_json(a) for a in page]
+            headers = [
+                ("X-Count", str(len(page))),
+                ("X-Limit", str(count)),
+                ("X-Offset", str(offset)),
+                *tokens,
+            ]
+            return self._json(200, body, req, headers=headers)
+        if n == 1 and m == "POST":
+            try:
+                form = json.loads(req.body or b"null")
+                title = (
+                    str(form.get("Title") or form.get("title") or "").strip()
+                    if isinstance(form, dict)
+                    else ""
+                )
+            except ValueError:
+                title = ""
+            if not title:
+                return self._err(400, "Unable to do that", req)
+            with self._lock:
+                for a in self._albums.values():
+                    if a.type == "album" and a.slug == _slug(title):
+                        if a.deleted_at is not None:
+                            a.deleted_at = None
+                            a.updated_at = self._now()
+                            self._invalidate()
+                        return self._json(200, self._album_json(a), req)
+                uid = self.add_album(title)
+                status = 201 if self.new_api else 200
+                extra = [("Location", f"/api/v1/albums/{uid}")] if self.new_api else []
+                return self._json(status, self._album_json(self._albums[uid]), req, headers=extra)
+        with self._lock:
+            album = self._albums.get(seg[1]) if n >= 2 else None
+            if album is None:
+                return self._err(404, "Album not found", req)
+            if n == 2 and m == "GET":
+                return self._json(200, self._album_json(album), req)
+            if n == 2 and m == "PUT":
+                try:
+                    form = json.loads(req.body or b"{}")
+                except ValueError:
+                    return self._err(400, "Unable to do that", req)
+                if isinstance(form, dict) and form.get("Title"):
+                    self.rename_album(album.uid, str(form["Title"]))
+                return self._json(200, self._album_json(album), req)
+            if n == 2 and m == "DELETE":
+                self.delete_album(album.uid)
+                return self._json(200, self._album_json(album), req)
+            if n == 3 and seg[2] == "photos" and m in ("POST", "DELETE"):
+                try:
+                    form = json.loads(req.body or b"{}")
+                    uids = (
+                        [str(u) for u in form.get("photos", [])] if isinstance(form, dict) else []
+                    )
+                except (ValueError, TypeError):
+                    return self._err(400, "Unable to do that", req)
+                if not uids:
+                    return self._err(400, "No items selected", req)
+                if m == "POST":
+                    changed = self._add_members(album, uids)
+                    msg = f"Selection added to {album.title}"
+                else:
+                    changed = self._remove_members(album, uids)
+                    msg = f"Entries removed from {album.title}"
+                self._invalidate()
+                body2: dict[str, Any] = {
+                    "code": 200,
+                    "message": msg,
+                    "album": self._album_json(album),
+                    "photos": changed,
+                }
+                if m == "POST":
+                    body2["added"] = changed
+                return self._json(200, body2, req)
+        return self._not_found(req)
+
+    def _albums_for(self, names: Sequence[str]) -> list[FakeAlbum]:
+        """Album UIDs are used as-is; other strings are titles (missing albums are created)."""
+        out: list[FakeAlbum] = []
+        for raw in names:
+            name = str(raw).strip()
+            if not name:
+                continue
+            album = self._albums.get(name)
+            if album is None:
+                album = next(
+                    (
+                        a
+                        for a in self._albums.values()
+                        if a.type == "album" and a.slug == _slug(name) and a.deleted_at is None
+                    ),
+                    None,
+                )
+            if album is None:
+                album = self._albums[self.add_album(name)]
+            out.append(album)
+        return out
+
+    # -- upload and import ------------------------------------------------------------------------
+
+    def _upload(self, req: _Request, user_uid: str, raw_token: str) -> _Response:
+        sess = self._require(req)
+        if user_uid != self.user_uid:
+            return self._err(403, "Permission denied", req)
+        token = _TOKEN_JUNK.sub("", raw_token)
+        key = (sess.ref_id, token)
+        if req.method == "POST":
+            if self.readonly or not self.upload_enabled:
+                return self._err(403, "Not available in read-only mode", req)
+            try:
+                parts = _parse_multipart(req.header("content-type"), req.body)
+            except ValueError:
+                return self._err(400, "Upload failed", req)
+            accepted = 0
+            with self._lock:
+                folder = self._uploads.setdefault(key, {})
+                for field_name, filename, data in parts:
+                    if field_name != "files" or filename is None:
+                        continue
+                    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+                    if not base or base in (".", ".."):
+                        continue
+                    if self.new_api and _ext(base) not in _IMPORTABLE_EXT:
+                        continue  # rejected silently, not counted
+                    folder[base] = (filename, data)
+                    accepted += 1
+            return self._json(
+                200, {"code": 200, "message": f"{accepted} files uploaded in 0 s"}, req
+            )
+        # PUT: import the upload folder of this session + token, synchronously.
+        if self.readonly or not self.import_enabled:
+            return self._err(403, "Feature disabled", req)
+        if self.new_api and len(req.body) > 256 * 1024:
+            return self._err(413, "Request too large", req)
+        try:
+            form = json.loads(req.body or b"{}")
+            albums = [str(a) for a in form.get("albums") or []] if isinstance(form, dict) else []
+        except (ValueError, TypeError):
+            return self._err(400, "Unable to do that", req)
+        with self._lock:
+            folder = self._uploads.pop(key, {})
+            items = [("", base, data) for base, (_, data) in sorted(folder.items())]
+            self._import_items(items, albums)
+        return self._json(200, {"code": 200, "message": "Upload has been processed"}, req)
+
+    def _import(self, req: _Request) -> _Response:
+        self._require(req)
+        if self.readonly or not self.import_enabled:
+            return self._err(403, "Feature disabled", req)
+        try:
+            form = json.loads(req.body)
+            if not isinstance(form, dict):
+                raise ValueError
+        except ValueError:
+            return self._err(400, "Unable to do that", req)
+        if self.import_busy or not self.import_dir:
+            return self._json(200, {"code": 200, "message": "Import completed in 0 s"}, req)
+        sub = str(form.get("path") or "/").strip("/")
+        root = os.path.realpath(os.path.join(self.import_dir, sub))
+        if not root.startswith(os.path.realpath(self.import_dir)):
+            return self._err(400, "Unable to do that", req)
+        move = bool(form.get("move"))
+        albums = [str(a) for a in form.get("albums") or []]
+        items: list[tuple[str, str, bytes]] = []
+        sources: dict[tuple[str, str], str] = {}
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                if fn.startswith("."):
+                    continue
+                full = os.path.join(dirpath, fn)
+                try:
+                    with open(full, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+                rel = os.path.relpath(dirpath, root)
+                items.append((rel, fn, data))
+                sources[(rel, fn)] = full
+        with self._lock:
+            done = self._import_items(items, albums)
+        if move:
+            for key in done:
+                with contextlib.suppress(OSError):
+                    os.remove(sources[key])
+        return self._json(200, {"code": 200, "message": "Import completed in 0 s"}, req)
+
+    def _import_items(
+        self, items: Sequence[tuple[str, str, bytes]], albums: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """Import (dir, client name, bytes) items; returns the keys handled (imported or
+        duplicate). Related files (same dir and stem) become one photo. Lock held."""
+        now = self._now()
+        handled: list[tuple[str, str]] = []
+        touched: list[str] = []
+        groups: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
+        for d, name, data in items:
+            if _ext(name) not in _IMPORTABLE_EXT:
+                continue  # non-media: ignored and left behind
+            groups.setdefault((d, _stem(name).lower()), []).append((name, data))
+        batch_hashes: set[str] = set()
+        for (d, _), members in groups.items():
+            new_media: list[tuple[str, bytes, str]] = []
+            for name, data in members:
+                if _ext(name) in _SIDECAR_MIME:
+                    continue
+                sha1 = hashlib.sha1(data).hexdigest()
+                dup = self._by_hash.get(sha1)
+                if dup:
+                    handled.append((d, name))
+                    if dup[0].photo_uid not in touched:
+                        touched.append(dup[0].photo_uid)
+                    continue
+                if sha1 in batch_hashes:
+                    handled.append((d, name))
+                    continue
+                batch_hashes.add(sha1)
+                new_media.append((name, data, sha1))
+            if not new_media:
+                continue
+            new_media.sort(
+                key=lambda x: (_ext(x[0]) not in _NATIVE_EXT, _ext(x[0]) in _VIDEO_MIME, x[0])
+            )
+            main_name, main_data, main_sha1 = new_media[0]
+            exts = {_ext(x[0]) for x in new_media}
+            if exts & set(_RAW_MIME):
+                ptype = "raw"
+            elif exts & set(_VIDEO_MIME) and exts - set(_VIDEO_MIME):
+                ptype = "live"
+            elif exts & set(_VIDEO_MIME):
+                ptype = "video"
+            elif exts == {"svg"}:
+                ptype = "vector"
+            elif exts <= {"gif"}:
+                ptype = "animated"
+            else:
+                ptype = "image"
+            base = f"{now:%Y/%m}/{now:%Y%m%d_%H%M%S}_{zlib.crc32(main_data):08X}"
+            taken = {f.name for f in self._files.values() if f.name.startswith(base)}
+            suffix = 0
+            while any(
+                n.startswith(base + ("" if not suffix else f".{suffix}") + ".") for n in taken
+            ):
+                suffix += 1
+            if suffix:
+                base = f"{base}.{suffix}"
+            photo = self._create_photo(
+                title="",
+                private=False,
+                archived=False,
+                type=ptype,
+                quality=3,
+                taken_at=now,
+                original_name=_strip_ext(main_name.rsplit("/", 1)[-1]),
+                now=now,
+            )
+            needs_preview = _ext(main_name) not in _NATIVE_EXT
+            for name, data, _sha in new_media:
+                self._attach_file(
+                    photo,
+                    f"{base}.{_ext(name)}",
+                    content=data,
+                    path=None,
+                    primary=name == main_name and not needs_preview,
+                    original_name=name,
+                    now=now,
+                )
+                handled.append((d, name))
+            if needs_preview:
+                self._attach_file(
+                    photo,
+                    f"{base}.{_ext(main_name)}.jpg",
+                    content=b"\xff\xd8\xff\xe0 preview of " + main_sha1.encode(),
+                    path=None,
+                    root="sidecar",
+                    primary=True,
+                    now=now,
+                )
+            for name, data in members:
+                if _ext(name) in _SIDECAR_MIME:
+                    self._attach_file(
+                        photo,
+                        f"{base}.{_ext(name)}",
+                        content=data,
+                        path=None,
+                        sidecar=True,
+                        original_name=name,
+                        now=now,
+                    )
+                    handled.append((d, name))
+            touched.append(photo.uid)
+        for album in self._albums_for(albums):
+            self._add_members(album, touched)
+        self._invalidate()
+        return handled
+
+    # -- batch ------------------------------------------------------------------------------------
+
+    def _batch(self, req: _Request, action: str) -> _Response:
+        self._require(req)
+        if action not in ("archive", "restore", "delete", "private", "approve"):
+            return self._not_found(req)
+        if self.readonly:
+            return self._err(403, "Not available in read-only mode", req)
+        try:
+            form = json.loads(req.body or b"{}")
+            if not isinstance(form, dict):
+                raise ValueError
+        except ValueError:
+            return self._err(400, "Unable to do that", req)
+        uids = [str(u) for u in form.get("photos") or []]
+        with self._lock:
+            if action == "delete" and form.get("all"):
+                uids = [p.uid for p in self._photos.values() if p.archived]
+            if not uids:
+                return self._err(400, "No items selected", req)
+            if action == "delete" and not self.delete_enabled:
+                return self._err(403, "Feature disabled", req)
+            for uid in uids:
+                if uid not in self._photos:
+                    continue
+                if action == "archive":
+                    self.archive_photo(uid)
+                elif action == "restore":
+                    self.restore_photo(uid)
+                elif action == "delete":
+                    self.delete_photo(uid)
+                elif action == "private":
+                    p = self._photos[uid]
+                    self.update_photo(uid, private=not p.private)
+                elif action == "approve":
+                    self.update_photo(uid, quality=max(self._photos[uid].quality, 3))
+        message = {
+            "archive": "Selection archived",
+            "restore": "Selection restored",
+            "delete": "Permanently deleted",
+            "private": "Selection marked as private",
+            "approve": "Selection approved",
+        }[action]
+        return self._json(200, {"code": 200, "message": message}, req)
+
+
+# ---------------------------------------------------------------------------------------------
+# Body helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _iter_body(
+    uid: str, content: bytes | None, path: str | None, synthetic: bool, start: int, length: int
+) -> Iterator[bytes]:
+    """Yield ``length`` bytes from ``start`` in chunks of at most ``CHUNK_SIZE``."""
+    if length <= 0:
+        return
+    if synthetic:
+        pos, end = start, start + length
+        while pos < end:
+            n = min(CHUNK_SIZE, end - pos)
+            yield _synthetic_bytes(uid, pos, n)
+            pos += n
+    elif path is not None:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            left = length
+            while left > 0:
+                block = fh.read(min(CHUNK_SIZE, left))
+                if not block:
+                    break
+                left -= len(block)
+                yield block
+    else:
+        view = memoryview(content or b"")
+        end = min(start + length, len(view))
+        for pos in range(start, end, CHUNK_SIZE):
+            yield bytes(view[pos : min(pos + CHUNK_SIZE, end)])
+
+
+def _parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
+    """Go ``net/http.parseRange``: (start, length) pairs, or None for 416.
+
+    A set whose total exceeds the size is ignored (full body); several ranges are answered
+    with the full body too (the fake does not build multipart/byteranges).
+    """
+    if not header.startswith("bytes="):
+        return None
+    ranges: list[tuple[int, int]] = []
+    no_overlap = False
+    for ra in header[len("bytes=") :].split(","):
+        ra = ra.strip()
+        if not ra:
+            continue
+        first, sep, last = ra.partition("-")
+        if not sep:
+            return None
+        first, last = first.strip(), last.strip()
+        if first == "":
+            if not last.isdigit():
+                return None
+            n = int(last)
+            if n > size:
+                n = size
+            ranges.append((size - n, n))
+        else:
+            if not first.isdigit():
+                return None
+            i = int(first)
+            if i >= size:
+                no_overlap = True
+                continue
+            if last == "":
+                ranges.append((i, size - i))
+            else:
+                if not last.isdigit() or i > int(last):
+                    return None
+                j = min(int(last), size - 1)
+                ranges.append((i, j - i + 1))
+    if no_overlap and not ranges:
+        return None
+    if sum(n for _, n in ranges) > size or len(ranges) > 1:
+        return []
+    return ranges
+
+
+def _parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, bytes]]:
+    """Split a multipart/form-data body into (field name, filename, data)."""
+    msg = email.message.Message()
+    msg["content-type"] = content_type
+    if msg.get_content_type() != "multipart/form-data":
+        raise ValueError("not multipart")
+    boundary = msg.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise ValueError("no boundary")
+    delim = b"\r\n--" + boundary.encode("latin-1")
+    chunks = (b"\r\n" + body).split(delim)
+    if len(chunks) < 2:
+        raise ValueError("no parts")
+    out: list[tuple[str, str | None, bytes]] = []
+    for raw in chunks[1:]:
+        if raw.startswith(b"--"):
+            break
+        raw = raw.split(b"\r\n", 1)[1] if b"\r\n" in raw else b""
+        head, sep, data = raw.partition(b"\r\n\r\n")
+        if not sep:
+            raise ValueError("bad part")
+        part = email.message.Message()
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, colon, value = line.partition(":")
+            if colon:
+                part[key.strip()] = value.strip()
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        out.append((name if isinstance(name, str) else "", filename, data))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP server and handler
+# ---------------------------------------------------------------------------------------------
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    fake: FakePhotoPrism
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+
+    def track(self, conn: socket.socket) -> None:
+        with self._conns_lock:
+            self._conns.add(conn)
+
+    def untrack(self, conn: socket.socket) -> None:
+        with self._conns_lock:
+            self._conns.discard(conn)
+
+    def drop_connections(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "PhotoPrism"
+    sys_version = ""
+
+    def _srv(self) -> _Server:
+        return cast(_Server, self.server)
+
+    def setup(self) -> None:
+        super().setup()
+        self._srv().track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self._srv().untrack(self.connection)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (OSError, ValueError, _ClientGone):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_GET
+    do_PUT = do_GET
+    do_DELETE = do_GET
+    do_PATCH = do_GET
+    do_OPTIONS = do_GET
+    do_HEAD = do_GET
+
+    # -- request ----------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    raise _ClientGone()
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline(65537)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        fake = self._srv().fake
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            body = self._read_body()
+        except ValueError:
+            self._write(_Response(400, [("Content-Type", "text/plain")], b"bad request body\n"))
+            return
+        req = _Request(self.command, parts.path, query, headers, body)
+        fake._record(req)
+        if fake._take_counter("reset_connections"):
+            self._reset()
+            return
+        if parts.path.startswith("/api/"):
+            status = fake._take_failure(self.command, parts.path)
+            if status is not None:
+                self._write(_failure(status, fake, req))
+                return
+        try:
+            resp = fake._handle(req)
+        except Exception as exc:  # a bug in the fake: answer 500 rather than hang the client
+            resp = fake._json(500, {"code": 500, "error": f"fake server error: {exc!r}"})
+        self._write(resp, head_only=self.command == "HEAD")
+
+    # -- response ---------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        """Close the socket with RST and no response."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.wfile.close()
+            self.rfile.close()
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _abort(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _write(self, resp: _Response, head_only: bool = False) -> None:
+        if resp.delay > 0:
+            time.sleep(resp.delay)
+        body = resp.body
+        headers = list(resp.headers)
+        chunked = False
+        if resp.compress and body and resp.status not in (204, 304):
+            body = _gzip(body)
+            headers += [
+                ("Content-Encoding", "gzip"),
+                ("Vary", "Accept-Encoding"),
+                ("Transfer-Encoding", "chunked"),
+            ]
+            chunked = True
+        self.send_response(resp.status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if resp.stream is None and not chunked and resp.status not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if head_only:
+            return
+        if resp.stream is not None:
+            self._write_stream(resp.stream)
+            return
+        if chunked:
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        elif body:
+            self.wfile.write(body)
+
+    def _send(self, data: bytes, chunked: bool, rate: int) -> None:
+        if not data:
+            return
+        fake = self._srv().fake
+        step = len(data) if rate <= 0 else max(512, min(CHUNK_SIZE, rate // 20))
+        for pos in range(0, len(data), step):
+            piece = data[pos : pos + step]
+            if self._peer_closed():
+                # A write into a socket whose peer already left still "succeeds" once; do not
+                # count such bytes as served.
+                raise ConnectionResetError("client went away")
+            if chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            else:
+                self.wfile.write(piece)
+            fake._add_bytes(len(piece))
+            if rate > 0:
+                time.sleep(len(piece) / rate)
+
+    def _peer_closed(self) -> bool:
+        """True if the client closed its end (EOF or reset waiting on the socket)."""
+        sock: socket.socket = self.connection
+        try:
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            if not poller.poll(0):
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _write_stream(self, st: _Stream) -> None:
+        fake = self._srv().fake
+        gz = zlib.compressobj(6, zlib.DEFLATED, 31) if st.gzip else None
+        limit = st.length // 2 if st.truncate else st.length
+        sent = 0
+        first = True
+        try:
+            for chunk in _iter_body(st.uid, st.content, st.path, st.synthetic, st.start, st.length):
+                if st.corrupt and first and chunk:
+                    chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+                first = False
+                if sent + len(chunk) > limit:
+                    chunk = chunk[: limit - sent]
+                sent += len(chunk)
+                rate = fake.faults.download_rate
+                self._send(gz.compress(chunk) if gz else chunk, st.gzip, rate)
+                if sent >= limit:
+                    break
+            if st.truncate:
+                if gz is not None:
+                    self._send(gz.flush(zlib.Z_SYNC_FLUSH), True, 0)
+                self._abort()
+                return
+            if gz is not None:
+                self._send(gz.flush(), True, 0)
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+
+
+def _gzip(data: bytes) -> bytes:
+    gz = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return gz.compress(data) + gz.flush()
+
+
+def _failure(status: int, fake: FakePhotoPrism, req: _Request) -> _Response:
+    """A response for ``faults.fail_next_requests``."""
+    if status == 429:
+        return fake._json(status, {"error": "rate limit exceeded", "code": 429})
+    if status in (502, 503, 504):
+        title = {
+            502: "502 Bad Gateway",
+            503: "503 Service Temporarily Unavailable",
+            504: "504 Gateway Time-out",
+        }[status]
+        html = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+        return _Response(status, [("Content-Type", "text/html")], html.encode())
+    if status == 401:
+        return fake._unauthorized(req)
+    reasons = {
+        400: "Unable to do that",
+        403: "Permission denied",
+        404: "Not found",
+        500: "Internal server error",
+    }
+    return fake._err(status, reasons.get(status, "Something went wrong, try again"))
