@@ -14,6 +14,7 @@ run writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -63,16 +64,13 @@ def _migrate_to_1(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_to_1]
 
 
-def _record(row: dict[str, Any]) -> LocalRecord:
-    return LocalRecord(
-        file_uid=row["file_uid"],
-        photo_uid=row["photo_uid"],
-        path=row["path"],
-        sha1=row["sha1"],
-        size=row["size"],
-        status=RecordStatus(row["status"]),
-        last_seen_run=row["last_seen_run"],
-    )
+_FILE_COLUMNS = "file_uid, photo_uid, path, sha1, size, status, last_seen_run"
+
+
+def _record(row: tuple[Any, ...]) -> LocalRecord:
+    """A ``files`` row selected as ``_FILE_COLUMNS`` (plain tuples: this is the hot path)."""
+    uid, photo_uid, path, sha1, size, status, last_seen_run = row
+    return LocalRecord(uid, photo_uid, path, sha1, size, RecordStatus(status), last_seen_run)
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -99,7 +97,9 @@ class State:
             old_umask = os.umask(0o077)
             try:
                 os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-                conn = sqlite3.connect(str(path), timeout=30)
+                # Autocommit mode: transactions are explicit (``transaction``), so a page of
+                # writes can be one commit with each write a savepoint inside it.
+                conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
             finally:
                 os.umask(old_umask)
@@ -112,7 +112,12 @@ class State:
         return state
 
     def close(self) -> None:
+        self.db.commit()
         self.db.conn.close()
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
+        """A transaction, or a savepoint when one is already open (nested writes)."""
+        return self.db.atomic()
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -123,7 +128,7 @@ class State:
                 f"mirror.state: {self.path} was written by a newer ppsync "
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade ppsync"
             )
-        with self.db.conn:
+        with self.transaction():
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](self.db)
             self.db.execute(
@@ -138,8 +143,9 @@ class State:
         found: dict[str, LocalRecord] = {}
         for chunk in _chunks(list(file_uids)):
             marks = ",".join("?" * len(chunk))
-            for row in self.db.query(f"SELECT * FROM files WHERE file_uid IN ({marks})", chunk):
-                found[row["file_uid"]] = _record(row)
+            sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE file_uid IN ({marks})"
+            for row in self.db.execute(sql, chunk).fetchall():
+                found[row[0]] = _record(row)
         return found
 
     def active_owners_of(self, paths: Iterable[str]) -> dict[str, LocalRecord]:
@@ -147,9 +153,9 @@ class State:
         found: dict[str, LocalRecord] = {}
         for chunk in _chunks(list(paths)):
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT * FROM files WHERE status = 'active' AND path IN ({marks})"
-            for row in self.db.query(sql, chunk):
-                found[row["path"]] = _record(row)
+            sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' AND path IN ({marks})"
+            for row in self.db.execute(sql, chunk).fetchall():
+                found[row[2]] = _record(row)
         return found
 
     def active_owner_of(self, path: str) -> LocalRecord | None:
@@ -158,7 +164,7 @@ class State:
     # --- the current walk --------------------------------------------------------------------
 
     def begin_walk(self) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("DELETE FROM walk")
 
     def unwalked(self, file_uids: list[str]) -> set[str]:
@@ -179,36 +185,32 @@ class State:
             found.update({row[0]: row[1] for row in self.db.execute(sql, chunk).fetchall()})
         return found
 
-    def record_walked(self, claims: list[tuple[str, str | None]], run_id: int) -> None:
+    def record_walked(self, claims: list[tuple[str, str | None]]) -> None:
         """Note (FileUID, claimed path or None) pairs as seen by this walk."""
-        with self.db.conn:
+        with self.transaction():
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO walk (file_uid, path) VALUES (?, ?)", claims
             )
-            for chunk in _chunks([uid for uid, _ in claims]):
-                marks = ",".join("?" * len(chunk))
-                self.db.execute(
-                    f"UPDATE files SET last_seen_run = ? WHERE file_uid IN ({marks})",
-                    [run_id, *chunk],
-                )
 
     def save(self, record: LocalRecord) -> None:
         """Insert or replace the record for ``record.file_uid``."""
-        row = asdict(record)
-        row["status"] = record.status.value
-        row["updated_at"] = time.time()
-        with self.db.conn:
-            self.db.table("files").upsert(row, pk="file_uid")
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO files (file_uid, photo_uid, path, sha1, size, status, "
+                "last_seen_run, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [record.file_uid, record.photo_uid, record.path, record.sha1, record.size,
+                 record.status.value, record.last_seen_run, time.time()],
+            )
 
     def set_status(self, file_uid: str, status: RecordStatus) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "UPDATE files SET status = ?, updated_at = ? WHERE file_uid = ?",
                 [status.value, time.time(), file_uid],
             )
 
     def drop(self, file_uid: str) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("DELETE FROM files WHERE file_uid = ?", [file_uid])
 
     _UNSEEN = "status = 'active' AND file_uid NOT IN (SELECT file_uid FROM walk)"
@@ -225,7 +227,8 @@ class State:
                    .fetchone()[0])
 
     def active_records(self) -> Iterator[LocalRecord]:
-        for row in self.db.query("SELECT * FROM files WHERE status = 'active' ORDER BY path"):
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' ORDER BY path"
+        for row in self.db.execute(sql):
             yield _record(row)
 
     def count_active(self) -> int:
@@ -237,18 +240,14 @@ class State:
         return int(row.fetchone()[0])
 
     def active_with_sha1(self, sha1: str) -> LocalRecord | None:
-        row = next(
-            self.db.query(
-                "SELECT * FROM files WHERE status = 'active' AND sha1 = ? LIMIT 1", [sha1]
-            ),
-            None,
-        )
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' AND sha1 = ? LIMIT 1"
+        row = self.db.execute(sql, [sha1]).fetchone()
         return _record(row) if row else None
 
     # --- runs --------------------------------------------------------------------------------
 
     def start_run(self, command: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO runs (command, started_at) VALUES (?, ?)", [command, time.time()]
             )
@@ -256,7 +255,7 @@ class State:
 
     def finish_run(self, report: RunReport) -> None:
         payload = asdict(report)
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, exit_code = ?, report = ? WHERE id = ?",
                 [report.finished_at, report.exit_code, json.dumps(payload), report.run_id],

@@ -87,13 +87,14 @@ class SyncRun:
         self.policy = Policy(self.mirror.delete, self.mirror.max_delete,
                              self.mirror.max_delete_percent)
 
-    def walk(self, apply: ActionSink) -> tuple[bool, str]:
+    def walk(self, apply: ActionSink, after_page: Callable[[], None]) -> tuple[bool, str]:
         """Walk every page, planning each file against the state; returns (complete, reason)."""
-        counts_before = self.client.fetch_counts()
+        counts_before = self.client.login_counts()
         self.state.begin_walk()
         walker = Walker(self.client, self.mirror, _dedupe(self.state))
         for files in walker.pages():
             self._plan_page(files, apply)
+            after_page()
         counts_after = self.client.fetch_counts()
         self.report.listed = walker.stats.originals
         return judge_walk(walker.stats, counts_before, counts_after, self.mirror)
@@ -110,7 +111,7 @@ class SyncRun:
                 claims[claimed] = remote.file_uid
             walked.append((remote.file_uid, claimed))
             actions.append(action)
-        self.state.record_walked(walked, self.report.run_id)
+        self.state.record_walked(walked)
         for action in actions:
             apply(action)
 
@@ -177,7 +178,7 @@ def _run_locked(
         tracked_before = state.count_active()
         session = client.login()
         log.info("logged in", server_version=session.server_version, user=session.user_name)
-        complete, reason = run.walk(apply)
+        complete, reason = run.walk(apply, (lambda: None) if dry_run else executor.sync_dirs)
         executor.drain()
         run.remove_missing(complete, reason, tracked_before,
                            apply if dry_run else executor.remove)

@@ -11,16 +11,19 @@ generated previews. Memory holds one page, never the listing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ppsync.client import PhotoPrismClient
+from ppsync.client import PhotoPrismClient, SearchPage
 from ppsync.config import MirrorConfig
 from ppsync.errors import ServerDataError
 from ppsync.models import RemoteFile
 
 ORIGINALS_ROOT = "/"
+_SHA1 = re.compile(r"[0-9a-f]{40}")
 Dedupe = Callable[[list[RemoteFile]], list[RemoteFile]]
 
 
@@ -33,26 +36,36 @@ class WalkStats:
     anomalies: list[str] = field(default_factory=list)
 
 
-def _text(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise ServerDataError(f"{where}: field {key!r} is missing or not text")
-    return value
-
-
-def _files_of(element: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+def _files_of(element: Mapping[str, Any]) -> list[Any]:
     """The per-file dicts of a merged result (or the row itself when ``Files`` is null)."""
     files = element.get("Files")
     if isinstance(files, list) and files:
-        if not all(isinstance(f, dict) for f in files):
-            raise ServerDataError(f"{where}: Files holds something other than objects")
         return files
     # Unmerged shape: the file fields sit at the top level, without Size.
     return [{
         "UID": element.get("FileUID"), "Name": element.get("FileName"),
         "Root": element.get("FileRoot"), "Hash": element.get("Hash"), "Size": -1,
-        "PhotoUID": element.get("UID"),
     }]
+
+
+def _original(data: Any, photo_uid: str, updated: str, where: str) -> RemoteFile | None:
+    """One ``Files`` entry → a RemoteFile if it is an original, None for other roots."""
+    if not isinstance(data, dict):
+        raise ServerDataError(f"{where}: a file entry is not an object")
+    if data.get("Root") != ORIGINALS_ROOT:
+        return None
+    uid, name, sha1, size = data.get("UID"), data.get("Name"), data.get("Hash"), data.get(
+        "Size", -1)
+    if type(uid) is not str or type(name) is not str or type(sha1) is not str:
+        raise ServerDataError(f"{where}: UID, Name or Hash missing or not text")
+    sha1 = sha1.lower()
+    if not _SHA1.fullmatch(sha1):
+        raise ServerDataError(f"{where}: Hash is not a SHA-1")
+    if type(size) is not int:
+        raise ServerDataError(f"{where}: Size is not a number")
+    mime = data.get("Mime")
+    return RemoteFile(uid, photo_uid, name, sha1, size, updated,
+                      mime if type(mime) is str else "")
 
 
 def parse_element(element: Any, where: str) -> tuple[str, int, list[RemoteFile]]:
@@ -62,29 +75,17 @@ def parse_element(element: Any, where: str) -> tuple[str, int, list[RemoteFile]]
     """
     if not isinstance(element, dict):
         raise ServerDataError(f"{where}: a search result is not an object")
-    photo_uid = _text(element, "UID", where)
-    updated = element.get("UpdatedAt") if isinstance(element.get("UpdatedAt"), str) else ""
-    files = _files_of(element, where)
+    photo_uid = element.get("UID")
+    if type(photo_uid) is not str:
+        raise ServerDataError(f"{where}: field 'UID' is missing or not text")
+    updated = element.get("UpdatedAt")
+    updated = updated if type(updated) is str else ""
+    files = _files_of(element)
     originals = []
-    for index, data in enumerate(files):
-        spot = f"{where}, file {index}"
-        if data.get("Root") != ORIGINALS_ROOT:
-            continue
-        sha1 = _text(data, "Hash", spot).lower()
-        if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
-            raise ServerDataError(f"{spot}: Hash is not a SHA-1")
-        size = data.get("Size", -1)
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise ServerDataError(f"{spot}: Size is not a number")
-        originals.append(RemoteFile(
-            file_uid=_text(data, "UID", spot),
-            photo_uid=photo_uid,
-            name=_text(data, "Name", spot),
-            sha1=sha1,
-            size=size,
-            photo_updated_at=str(updated),
-            mime=str(data.get("Mime") or ""),
-        ))
+    for data in files:
+        original = _original(data, photo_uid, updated, where)
+        if original is not None:
+            originals.append(original)
     return photo_uid, len(files), originals
 
 
@@ -118,28 +119,41 @@ class Walker:
         count = self._mirror.page_size
         offset = 0
         previous_last_photo = ""
-        while True:
-            page = self._client.search_page(params, offset, count)
-            where = f"search page at offset {offset}"
-            rows_in_body = 0
-            found: list[RemoteFile] = []
-            for index, element in enumerate(page.rows):
-                photo_uid, rows, originals = parse_element(element, f"{where}, result {index}")
-                rows_in_body += rows
-                # A photo cut by the page edge continues as the first result of this page.
-                if not (index == 0 and photo_uid == previous_last_photo):
-                    self.stats.photos += 1
-                previous_last_photo = photo_uid
-                found.extend(originals)
-            if rows_in_body != page.x_count:
-                self.stats.anomalies.append(
-                    f"{where}: X-Count says {page.x_count} rows but the body holds {rows_in_body}"
-                )
-            self.stats.rows += page.x_count
-            self.stats.pages += 1
-            fresh = self._dedupe(found)
-            self.stats.originals += len(fresh)
-            yield fresh
-            if page.x_count < page.x_limit or page.x_count == 0:
-                return
-            offset += page.x_count
+        # The next page is fetched while this one is planned: the server's time to build a
+        # page and ours to plan it overlap instead of adding up. Two pages in memory at most.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ppsync-walk") as prefetch:
+            upcoming: Future[SearchPage] | None = prefetch.submit(
+                self._client.search_page, params, offset, count)
+            while upcoming is not None:
+                page = upcoming.result()
+                last = page.x_count < page.x_limit or page.x_count == 0
+                next_offset = offset + page.x_count
+                upcoming = None if last else prefetch.submit(
+                    self._client.search_page, params, next_offset, count)
+                previous_last_photo = yield from self._page(page, offset, previous_last_photo)
+                offset = next_offset
+
+    def _page(self, page: SearchPage, offset: int,
+              previous_last_photo: str) -> Generator[list[RemoteFile], None, str]:
+        """Parse one page and yield its new originals; returns the page's last photo UID."""
+        where = f"search page at offset {offset}"
+        rows_in_body = 0
+        found: list[RemoteFile] = []
+        for index, element in enumerate(page.rows):
+            photo_uid, rows, originals = parse_element(element, f"{where}, result {index}")
+            rows_in_body += rows
+            # A photo cut by the page edge continues as the first result of this page.
+            if not (index == 0 and photo_uid == previous_last_photo):
+                self.stats.photos += 1
+            previous_last_photo = photo_uid
+            found.extend(originals)
+        if rows_in_body != page.x_count:
+            self.stats.anomalies.append(
+                f"{where}: X-Count says {page.x_count} rows but the body holds {rows_in_body}"
+            )
+        self.stats.rows += page.x_count
+        self.stats.pages += 1
+        fresh = self._dedupe(found)
+        self.stats.originals += len(fresh)
+        yield fresh
+        return previous_last_photo
