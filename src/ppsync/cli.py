@@ -22,7 +22,7 @@ from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
 from ppsync.state import State
-from ppsync.sync import guard_target, run_sync
+from ppsync.sync import PassOptions, guard_target, run_sync
 from ppsync.verify import verify_mirror
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
@@ -84,8 +84,9 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
         print(action.describe(), flush=True)
 
     with Progress.for_stream(sys.stderr, settings.log.format) as progress:
-        report = run_sync(settings, command="plan" if dry_run else "sync", dry_run=dry_run,
-                          on_action=printer, on_progress=progress.tick)
+        report = run_sync(settings, PassOptions(
+            command="plan" if dry_run else "sync", dry_run=dry_run, on_action=printer,
+            on_progress=progress.tick))
     _print(summary_lines(report))
     return report.exit_code
 
@@ -123,7 +124,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
            + [f"  set aside: {f.path} -> {f.reason}" for f in result.set_aside])
     if not args.repair:
         return 1 if result.problems else 0
-    report = run_sync(settings, command="repair")
+    report = run_sync(settings, PassOptions(command="repair"))
     _print(summary_lines(report))
     return report.exit_code
 

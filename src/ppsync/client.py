@@ -55,6 +55,7 @@ class SessionInfo:
     user_name: str
     server_version: str
     provider: str
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class SearchPage:
     rows: list[dict[str, Any]]
     x_count: int  # file rows in this page (not JSON elements in merged mode)
     x_limit: int
+    server_date: str = ""  # the HTTP Date header: the server's clock, for change cursors
 
 
 class DownloadSink(Protocol):
@@ -226,6 +228,10 @@ class PhotoPrismClient:
 
     # --- session -----------------------------------------------------------------------------
 
+    @property
+    def logged_in(self) -> bool:
+        return self.session is not None
+
     def login(self) -> SessionInfo:
         """Authenticate (password login or configured token) and fetch the download token.
 
@@ -290,6 +296,7 @@ class PhotoPrismClient:
             user_name=str(user.get("Name", "")),
             server_version=str(config.get("version", "unknown")),
             provider=str(payload.get("provider") or default_provider),
+            role=str(user.get("Role", "")),
         )
 
     def refresh_download_token(self) -> None:
@@ -315,6 +322,10 @@ class PhotoPrismClient:
         """The totals the session's config carried at login (saves a request per pass)."""
         return _counts(self.server_config) if self.server_config else self.fetch_counts()
 
+    def abort(self) -> None:
+        """Close every connection now: in-flight downloads fail at once and stay resumable."""
+        self._http.close()
+
     def close(self) -> None:
         """Log out password sessions; never a configured token (that would delete an app
         password on the server)."""
@@ -339,7 +350,8 @@ class PhotoPrismClient:
         x_limit = _int_header(response, "X-Limit", "listing photos")
         if x_count < 0:
             raise ServerDataError("listing photos: the answer has no X-Count header")
-        return SearchPage(rows=rows, x_count=x_count, x_limit=x_limit if x_limit >= 0 else count)
+        return SearchPage(rows=rows, x_count=x_count, x_limit=x_limit if x_limit >= 0 else count,
+                          server_date=response.headers.get("Date", ""))
 
     # --- downloads ---------------------------------------------------------------------------
 

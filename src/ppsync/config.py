@@ -10,13 +10,22 @@ config never shows them.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -86,6 +95,90 @@ class MirrorConfig(_Section):
         return self.state if self.state is not None else self.meta_dir / "state.db"
 
 
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"`` or combinations like ``"1h30m"`` → seconds.
+
+    Raises ``ValueError`` for anything else.
+    """
+    cleaned = text.strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not cleaned or _DURATION.sub("", cleaned).strip():
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 2h, 1d or 1h30m")
+    return float(sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
+
+
+class ScheduleConfig(_Section):
+    interval: str = ""  # a duration; default 15m when cron is not set either
+    cron: str = ""  # a 5-field crontab expression, instead of interval
+    full_every: str = "24h"  # a fast change pass is replaced by a full walk this often
+    jitter: str = "0s"  # random delay added to each pass
+
+    @field_validator("interval", "full_every", "jitter")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        if value:
+            parse_duration(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _is_cron(cls, value: str) -> str:
+        if value:
+            from apscheduler.triggers.cron import CronTrigger  # only when a cron is configured
+
+            if len(value.split()) != 5:
+                raise ValueError("needs 5 fields: minute hour day month weekday")
+            CronTrigger.from_crontab(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_of_interval_or_cron(self) -> ScheduleConfig:
+        if self.interval and self.cron:
+            raise ValueError("set either interval or cron, not both")
+        if self.interval and parse_duration(self.interval) < 1:
+            raise ValueError("interval must be at least 1s")
+        return self
+
+    @property
+    def interval_seconds(self) -> float:
+        return parse_duration(self.interval or "15m")
+
+    @property
+    def full_every_seconds(self) -> float:
+        return parse_duration(self.full_every)
+
+    @property
+    def jitter_seconds(self) -> float:
+        return parse_duration(self.jitter)
+
+
+class MonitorConfig(_Section):
+    listen: str = ""  # "127.0.0.1:9108" serves /healthz and /metrics; empty = off
+    ping_url: str = ""  # Healthchecks.io / Uptime Kuma: gets /start, success and /fail
+    notify_command: str = ""  # run on failure and on recovery; the summary on stdin
+    notify_url: str = ""  # POSTed a JSON summary on failure and on recovery
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("must look like 127.0.0.1:9108")
+        return value
+
+    @field_validator("ping_url", "notify_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "console", "json"] = "auto"
@@ -113,6 +206,8 @@ class Settings(BaseSettings):
     server: ServerConfig
     mirror: MirrorConfig
     log: LogConfig = LogConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
     @classmethod
     def settings_customise_sources(

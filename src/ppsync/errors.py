@@ -13,6 +13,7 @@ Each top-level class carries the process exit code it maps to::
     ├── ServerDataError              exit 3  the server answered, but not in a shape we understand
     ├── SafetyStop                   exit 4  a guard stopped the run; nothing was removed
     ├── LockHeld                     exit 5  another ppsync run holds the lock on this target
+    ├── Interrupted                  exit 130 a signal asked the run to stop (daemon shutdown)
     └── ItemError                    (one file failed; recorded in the report, run exits 1)
         ├── IntegrityError                   bytes on disk do not match the server's SHA-1 or size
         ├── UnsafePathError                  a server file name that would leave the target
@@ -75,6 +76,12 @@ class LockHeld(PpsyncError):
     """Another ppsync process holds the lock on this target."""
 
     exit_code = 5
+
+
+class Interrupted(PpsyncError):
+    """A stop was requested (SIGTERM/SIGINT); in-flight downloads stay resumable."""
+
+    exit_code = 130
 
 
 class ItemError(PpsyncError):

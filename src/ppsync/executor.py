@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -60,6 +61,7 @@ class Executor:
     def __init__(
         self, *, layout: Layout, state: State, client: PhotoPrismClient, report: RunReport,
         workers: int, keep_replaced: bool, on_progress: Callable[[], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self._layout = layout
         self._target_str = str(layout.target)
@@ -72,6 +74,7 @@ class Executor:
         self._pending: dict[Future[Fetched], Action] = {}
         self._fatal: ServerError | None = None
         self._on_progress = on_progress or (lambda: None)
+        self._stop = stop or threading.Event()
         # Folders whose new entries still need an fsync. Batched: one fsync per folder per
         # drain, not per file (a directory fsync commits the filesystem journal, ~10 ms). Until
         # then a power cut can only lose the rename, and the next run downloads that file again.
@@ -120,10 +123,16 @@ class Executor:
         except OSError as exc:
             self._fail(record.path, _reason(exc))
 
-    def drain(self) -> None:
+    def drain(self, grace: float = 5.0) -> None:
         """Wait for every download, put each in place. Raises the first run-level server error
-        (unreachable, auth) after everything in flight has settled."""
+        (unreachable, auth) after everything in flight has settled. Once a stop is requested,
+        downloads get ``grace`` seconds to finish; then their connections are closed and they
+        stay resumable in partial/."""
         while self._pending:
+            if self._stop.is_set():
+                done, _ = wait(list(self._pending), timeout=grace)
+                if len(done) < len(self._pending):
+                    self._client.abort()
             self._collect(block=True)
         self.sync_dirs()
         if self._fatal is not None:
@@ -192,6 +201,8 @@ class Executor:
         log.info("moved", source=record.path, path=action.path)
 
     def _start_download(self, action: Action, *, adopt: bool) -> None:
+        if self._stop.is_set():
+            return  # shutting down: the next pass picks this file up
         if self._fatal is not None:
             self._fail(action.path, "skipped: the run stopped after a server error")
             return
@@ -213,13 +224,18 @@ class Executor:
             action = self._pending.pop(future)
             try:
                 self._place(action, future.result())
-            except ServerBusy as exc:
-                self._fail(action.path, _reason(exc))
-            except ServerError as exc:
-                self._fatal = self._fatal or exc
-                self._fail(action.path, _reason(exc))
             except (PpsyncError, OSError) as exc:
-                self._fail(action.path, _reason(exc))
+                self._record_download_error(action, exc)
+
+    def _record_download_error(self, action: Action, exc: PpsyncError | OSError) -> None:
+        if self._stop.is_set():
+            log.info("download abandoned for shutdown; it will resume", path=action.path,
+                     error=_reason(exc))
+        elif isinstance(exc, ServerError) and not isinstance(exc, ServerBusy):
+            self._fatal = self._fatal or exc  # unreachable or locked out: stop the pass
+            self._fail(action.path, _reason(exc))
+        else:
+            self._fail(action.path, _reason(exc))
 
     # --- putting a verified file in place ----------------------------------------------------
 

@@ -244,6 +244,16 @@ class State:
         row = self.db.execute(sql, [sha1]).fetchone()
         return _record(row) if row else None
 
+    # --- small named values (change cursor, last full walk) ---------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
     # --- runs --------------------------------------------------------------------------------
 
     def start_run(self, command: str) -> int:

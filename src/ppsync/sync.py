@@ -9,14 +9,18 @@ logs. Configuration problems found before the run starts (missing target, lock) 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import os
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ppsync.client import PhotoPrismClient
 from ppsync.config import MirrorConfig, Settings
-from ppsync.errors import ConfigError, PpsyncError, SafetyStop
+from ppsync.errors import ConfigError, Interrupted, PpsyncError, SafetyStop
 from ppsync.executor import Executor, Layout
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
@@ -28,6 +32,26 @@ from ppsync.walker import Walker
 
 log = get_logger("ppsync.sync")
 ActionSink = Callable[[Action], None]
+
+# A change pass asks for photos updated since the last good pass began, minus this margin:
+# imports that were being written as that pass started, and the gap between the server's HTTP
+# clock and its database timestamps, fall inside it.
+CHANGE_MARGIN = timedelta(minutes=5)
+CURSOR_KEY = "change_cursor"
+LAST_FULL_KEY = "last_full_walk"
+
+
+@dataclass
+class PassOptions:
+    """How to run one pass. The defaults are ``ppsync sync``."""
+
+    command: str = "sync"
+    dry_run: bool = False
+    changes_only: bool = False  # a change pass: only what changed since the stored cursor
+    client: PhotoPrismClient | None = None  # a logged-in client to reuse (the daemon's)
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_action: ActionSink | None = None
+    on_progress: Callable[[], None] | None = None
 
 
 def guard_target(mirror: MirrorConfig) -> Layout:
@@ -77,27 +101,36 @@ class SyncRun:
     """The steps of one pass, sharing the run's state, client and report."""
 
     def __init__(self, settings: Settings, state: State, client: PhotoPrismClient,
-                 report: RunReport, layout: Layout) -> None:
-        self.settings = settings
+                 report: RunReport, options: PassOptions) -> None:
         self.mirror = settings.mirror
         self.state = state
         self.client = client
         self.report = report
-        self.layout = layout
+        self.options = options
         self.policy = Policy(self.mirror.delete, self.mirror.max_delete,
                              self.mirror.max_delete_percent)
+        self.server_date = ""
 
-    def walk(self, apply: ActionSink, after_page: Callable[[], None]) -> tuple[bool, str]:
-        """Walk every page, planning each file against the state; returns (complete, reason)."""
-        counts_before = self.client.login_counts()
+    def walk(self, apply: ActionSink, after_page: Callable[[], None],
+             since: str = "") -> tuple[bool, str]:
+        """Walk every page (or, with ``since``, the photos changed since then), planning each
+        file against the state. Returns (complete, reason if not)."""
+        counts_before = self.client.login_counts() if not since else {}
         self.state.begin_walk()
-        walker = Walker(self.client, self.mirror, _dedupe(self.state))
+        walker = Walker(self.client, self.mirror, _dedupe(self.state), updated_since=since)
         for files in walker.pages():
+            if self.options.stop.is_set():
+                raise Interrupted("stop requested; the pass ends here")
             self._plan_page(files, apply)
             after_page()
-        counts_after = self.client.fetch_counts()
         self.report.listed = walker.stats.originals
-        return judge_walk(walker.stats, counts_before, counts_after, self.mirror)
+        self.server_date = walker.stats.server_date
+        if since:
+            return False, "a change pass never removes files"
+        counts_after = self.client.fetch_counts()
+        session = self.client.session
+        admin = session is not None and session.role == "admin"
+        return judge_walk(walker.stats, counts_before, counts_after, self.mirror, admin=admin)
 
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
         records = self.state.records_for(f.file_uid for f in files)
@@ -129,10 +162,20 @@ class SyncRun:
         for record in self.state.unwalked_active():
             apply(removal_action(record, self.policy))
 
-    def clean_partials(self) -> None:
-        """After a complete, failure-free pass nothing in partial/ will be resumed."""
-        for leftover in self.layout.partial.glob("*.part"):
-            leftover.unlink(missing_ok=True)
+    def change_cursor(self) -> str:
+        """Where the next change pass starts: this pass's start on the server's clock (its
+        Date header; the local clock when absent), minus the margin, in RFC 3339."""
+        started = datetime.fromtimestamp(self.report.started_at, UTC)
+        if self.server_date:
+            with contextlib.suppress(TypeError, ValueError):
+                started = email.utils.parsedate_to_datetime(self.server_date).astimezone(UTC)
+        return (started - CHANGE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clean_partials(layout: Layout) -> None:
+    """After a complete, failure-free pass nothing in partial/ will be resumed."""
+    for leftover in layout.partial.glob("*.part"):
+        leftover.unlink(missing_ok=True)
 
 
 def _exit_code(report: RunReport) -> int:
@@ -143,48 +186,54 @@ def _exit_code(report: RunReport) -> int:
     return 1 if report.failures else 0
 
 
-def run_sync(
-    settings: Settings, *, command: str = "sync", dry_run: bool = False,
-    on_action: ActionSink | None = None, on_progress: Callable[[], None] | None = None,
-) -> RunReport:
-    """Run one pass. ``dry_run`` plans without changing the mirror and hands every action to
-    ``on_action``. Raises ``SafetyStop``/``ConfigError``/``LockHeld`` before the run starts;
-    everything after is in the report."""
+def run_sync(settings: Settings, options: PassOptions | None = None) -> RunReport:
+    """Run one pass (a full walk, or a change pass with ``options.changes_only``).
+
+    Raises ``SafetyStop``/``ConfigError``/``LockHeld`` before the run starts; everything that
+    happens after is in the returned report, the state's run history and the logs.
+    """
+    options = options or PassOptions()
     layout = guard_target(settings.mirror)
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
         try:
             _guard_state_matches_target(state, layout, settings.mirror)
-            return _run_locked(settings, state, layout, command, dry_run, on_action, on_progress)
+            return _run_locked(settings, state, layout, options)
         finally:
             state.close()
 
 
-def _run_locked(
-    settings: Settings, state: State, layout: Layout, command: str, dry_run: bool,
-    on_action: ActionSink | None, on_progress: Callable[[], None] | None,
-) -> RunReport:
-    report = RunReport(command=command, started_at=time.time(), dry_run=dry_run)
+def _run_locked(settings: Settings, state: State, layout: Layout,
+                options: PassOptions) -> RunReport:
+    since = state.get_meta(CURSOR_KEY) if options.changes_only else None
+    command = "change" if since else options.command
+    report = RunReport(command=command, started_at=time.time(), dry_run=options.dry_run)
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
-    client = PhotoPrismClient(settings.server)
+    own_client = options.client is None
+    client = options.client or PhotoPrismClient(settings.server)
     executor = Executor(layout=layout, state=state, client=client, report=report,
                         workers=settings.mirror.workers,
-                        keep_replaced=settings.mirror.delete != "mirror", on_progress=on_progress)
-    run = SyncRun(settings, state, client, report, layout)
-    apply: ActionSink = (on_action or (lambda _: None)) if dry_run else executor.apply
-    log.info("run started", target=str(layout.target), dry_run=dry_run)
+                        keep_replaced=settings.mirror.delete != "mirror",
+                        on_progress=options.on_progress, stop=options.stop)
+    run = SyncRun(settings, state, client, report, options)
+    dry_run = options.dry_run
+    apply: ActionSink = (options.on_action or (lambda _: None)) if dry_run else executor.apply
+    log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None)
     try:
         tracked_before = state.count_active()
-        session = client.login()
-        log.info("logged in", server_version=session.server_version, user=session.user_name)
-        complete, reason = run.walk(apply, (lambda: None) if dry_run else executor.sync_dirs)
+        if not client.logged_in:
+            session = client.login()
+            log.info("logged in", server_version=session.server_version, user=session.user_name)
+        complete, reason = run.walk(apply, (lambda: None) if dry_run else executor.sync_dirs,
+                                    since or "")
         executor.drain()
-        run.remove_missing(complete, reason, tracked_before,
-                           apply if dry_run else executor.remove)
+        if not since:
+            run.remove_missing(complete, reason, tracked_before,
+                               apply if dry_run else executor.remove)
         report.walk_complete = complete
-        if complete and not report.failures and not report.safety_stop and not dry_run:
-            run.clean_partials()
+        if not dry_run:
+            _remember_progress(state, run, layout, report, full=not since)
     except PpsyncError as exc:
         report.error = redact(str(exc))
         report.exit_code = exc.exit_code
@@ -195,7 +244,8 @@ def _run_locked(
             with contextlib.suppress(PpsyncError):  # already the run's error, or per file
                 executor.drain()
         executor.close()
-        client.close()
+        if own_client:
+            client.close()
         report.finished_at = time.time()
         report.exit_code = _exit_code(report)
         state.finish_run(report)
@@ -204,3 +254,15 @@ def _run_locked(
                  duration=round(report.duration, 2))
         unbind_run()
     return report
+
+
+def _remember_progress(state: State, run: SyncRun, layout: Layout, report: RunReport,
+                       *, full: bool) -> None:
+    """After a clean pass, move the change cursor (a pass with failures leaves it, so the next
+    change pass asks again for what failed) and note a complete full walk."""
+    if report.failures or report.safety_stop:
+        return
+    state.set_meta(CURSOR_KEY, run.change_cursor())
+    if full and report.walk_complete:
+        state.set_meta(LAST_FULL_KEY, str(report.started_at))
+        clean_partials(layout)

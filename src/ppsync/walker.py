@@ -34,6 +34,7 @@ class WalkStats:
     originals: int = 0  # distinct originals yielded after dedupe
     pages: int = 0
     anomalies: list[str] = field(default_factory=list)
+    server_date: str = ""  # Date header of the first page: when the server began answering
 
 
 def _files_of(element: Mapping[str, Any]) -> list[Any]:
@@ -89,9 +90,17 @@ def parse_element(element: Any, where: str) -> tuple[str, int, list[RemoteFile]]
     return photo_uid, len(files), originals
 
 
-def search_params(mirror: MirrorConfig) -> list[dict[str, str | int]]:
-    """The searches whose union is the mirror: the library, plus the archive when asked."""
+def search_params(mirror: MirrorConfig, updated_since: str = "") -> list[dict[str, str | int]]:
+    """The searches whose union is the mirror: the library, plus the archive when asked.
+
+    ``updated_since`` (RFC 3339) makes a change pass: only photos whose ``updated_at`` is at or
+    after it. PhotoPrism sets ``updated_at`` when a photo is created, and bumps it when a file
+    is added, renamed or re-indexed with new content, so one filter sees new photos, new files,
+    moves and edits alike.
+    """
     base: dict[str, str | int] = {"merged": "true"}
+    if updated_since:
+        base["updated"] = updated_since
     if not mirror.include_private:
         base["public"] = "true"
     if mirror.query:
@@ -105,14 +114,16 @@ def search_params(mirror: MirrorConfig) -> list[dict[str, str | int]]:
 class Walker:
     """Iterate ``pages()`` for lists of new originals; read ``stats`` afterwards."""
 
-    def __init__(self, client: PhotoPrismClient, mirror: MirrorConfig, dedupe: Dedupe) -> None:
+    def __init__(self, client: PhotoPrismClient, mirror: MirrorConfig, dedupe: Dedupe,
+                 updated_since: str = "") -> None:
         self._client = client
         self._mirror = mirror
         self._dedupe = dedupe
+        self._updated_since = updated_since
         self.stats = WalkStats()
 
     def pages(self) -> Iterator[list[RemoteFile]]:
-        for params in search_params(self._mirror):
+        for params in search_params(self._mirror, self._updated_since):
             yield from self._walk(params)
 
     def _walk(self, params: Mapping[str, str | int]) -> Iterator[list[RemoteFile]]:
@@ -137,6 +148,7 @@ class Walker:
               previous_last_photo: str) -> Generator[list[RemoteFile], None, str]:
         """Parse one page and yield its new originals; returns the page's last photo UID."""
         where = f"search page at offset {offset}"
+        self.stats.server_date = self.stats.server_date or page.server_date
         rows_in_body = 0
         found: list[RemoteFile] = []
         for index, element in enumerate(page.rows):
