@@ -330,8 +330,8 @@ class PhotoPrismClient:
         """Log out password sessions; never a configured token (that would delete an app
         password on the server)."""
         try:
-            if self._logged_in_with_password and self._session_token:
-                self._http.delete("/session", headers=self._auth_headers())
+            if self._logged_in_with_password and self._session_token and not self._http.is_closed:
+                self._http.delete("/session", headers=self._auth_headers(), timeout=5)
         except httpx.HTTPError:
             pass  # logging out is a courtesy; the session expires on its own
         finally:

@@ -8,13 +8,14 @@ download, even one killed with SIGKILL, resumes with Range in the same or the ne
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ppsync.client import PhotoPrismClient
-from ppsync.errors import IntegrityError
+from ppsync.errors import DiskFull, IntegrityError
 from ppsync.fsutil import READ_CHUNK, existing_path, sha1_of
 from ppsync.models import RemoteFile
 
@@ -117,6 +118,13 @@ def fetch(
         except IntegrityError:
             part.discard()
             continue
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                part.finish()
+                raise
+            part.discard()  # a full disk: leave no temporaries behind
+            raise DiskFull(f"no space left on the mirror's disk while writing {remote.name}") \
+                from None
         except BaseException:
             part.finish()  # keep what arrived: the next attempt or run resumes from it
             raise

@@ -14,6 +14,7 @@ Each top-level class carries the process exit code it maps to::
     ├── SafetyStop                   exit 4  a guard stopped the run; nothing was removed
     ├── LockHeld                     exit 5  another ppsync run holds the lock on this target
     ├── Interrupted                  exit 130 a signal asked the run to stop (daemon shutdown)
+    ├── DiskFull                     exit 1  ENOSPC: the pass stops, temporaries are removed
     └── ItemError                    (one file failed; recorded in the report, run exits 1)
         ├── IntegrityError                   bytes on disk do not match the server's SHA-1 or size
         ├── UnsafePathError                  a server file name that would leave the target
@@ -82,6 +83,10 @@ class Interrupted(PpsyncError):
     """A stop was requested (SIGTERM/SIGINT); in-flight downloads stay resumable."""
 
     exit_code = 130
+
+
+class DiskFull(PpsyncError):
+    """No space left on the mirror's disk; the pass stops instead of failing file by file."""
 
 
 class ItemError(PpsyncError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from ppsync.client import PhotoPrismClient
 from ppsync.downloader import Fetched, fetch
-from ppsync.errors import ItemError, PpsyncError, ServerBusy, ServerError
+from ppsync.errors import DiskFull, ItemError, PpsyncError, ServerBusy, ServerError
 from ppsync.fsutil import (
     ensure_parent_dirs,
     existing_path,
@@ -72,7 +73,7 @@ class Executor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-dl")
         self._window = workers * 4  # bounded in-flight work keeps memory flat
         self._pending: dict[Future[Fetched], Action] = {}
-        self._fatal: ServerError | None = None
+        self._fatal: ServerError | DiskFull | None = None
         self._on_progress = on_progress or (lambda: None)
         self._stop = stop or threading.Event()
         # Folders whose new entries still need an fsync. Batched: one fsync per folder per
@@ -128,12 +129,13 @@ class Executor:
         (unreachable, auth) after everything in flight has settled. Once a stop is requested,
         downloads get ``grace`` seconds to finish; then their connections are closed and they
         stay resumable in partial/."""
+        abort_at: float | None = None
         while self._pending:
             if self._stop.is_set():
-                done, _ = wait(list(self._pending), timeout=grace)
-                if len(done) < len(self._pending):
+                abort_at = abort_at or time.monotonic() + grace
+                if time.monotonic() >= abort_at:
                     self._client.abort()
-            self._collect(block=True)
+            self._collect(timeout=0.25)
         self.sync_dirs()
         if self._fatal is not None:
             raise self._fatal
@@ -209,30 +211,36 @@ class Executor:
         remote = action.remote
         assert remote is not None
         while len(self._pending) >= self._window:
-            self._collect(block=True)
+            self._collect(timeout=None)
         future = self._pool.submit(fetch, self._client, remote, self._layout.partial,
                                    self._layout.target, action.path, adopt=adopt)
         self._pending[future] = action
-        self._collect(block=False)
+        self._collect(timeout=0)
 
-    def _collect(self, *, block: bool) -> None:
+    def _collect(self, *, timeout: float | None) -> None:
+        """Place the downloads that finished within ``timeout`` seconds (None: at least one)."""
         if not self._pending:
             return
-        done, _ = wait(list(self._pending), timeout=None if block else 0,
-                       return_when=FIRST_COMPLETED)
+        done, _ = wait(list(self._pending), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
             action = self._pending.pop(future)
             try:
                 self._place(action, future.result())
             except (PpsyncError, OSError) as exc:
                 self._record_download_error(action, exc)
+            except Exception as exc:  # a connection closed under it by a shutdown
+                if not self._stop.is_set():
+                    raise
+                log.info("download abandoned for shutdown; it will resume", path=action.path,
+                         error=_reason(exc))
 
     def _record_download_error(self, action: Action, exc: PpsyncError | OSError) -> None:
         if self._stop.is_set():
             log.info("download abandoned for shutdown; it will resume", path=action.path,
                      error=_reason(exc))
-        elif isinstance(exc, ServerError) and not isinstance(exc, ServerBusy):
-            self._fatal = self._fatal or exc  # unreachable or locked out: stop the pass
+        elif isinstance(exc, DiskFull) or (isinstance(exc, ServerError)
+                                           and not isinstance(exc, ServerBusy)):
+            self._fatal = self._fatal or exc  # unreachable, locked out or disk full: stop
             self._fail(action.path, _reason(exc))
         else:
             self._fail(action.path, _reason(exc))

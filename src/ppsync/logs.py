@@ -25,11 +25,14 @@ def _redact_processor(_: WrappedLogger, __: str, event_dict: EventDict) -> Event
     return {key: redact_value(value) for key, value in event_dict.items()}
 
 
-def _stringify_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    exc = event_dict.pop("exc_info", None)
-    if exc and exc is not True and isinstance(exc, BaseException):
+def _stringify_exception(logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+    """Expected errors log as one line; ``log.exception`` (a bug) keeps its traceback."""
+    exc = event_dict.get("exc_info")
+    if isinstance(exc, BaseException):
+        del event_dict["exc_info"]
         event_dict["exception"] = f"{type(exc).__name__}: {exc}"
-    return event_dict
+        return event_dict
+    return structlog.processors.format_exc_info(logger, name, event_dict)
 
 
 def use_json(fmt: str, stream: TextIO) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -232,12 +233,18 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
             run.remove_missing(complete, reason, tracked_before,
                                apply if dry_run else executor.remove)
         report.walk_complete = complete
+        if options.stop.is_set():
+            raise Interrupted("stopped before the pass could finish; it resumes next time")
         if not dry_run:
             _remember_progress(state, run, layout, report, full=not since)
     except PpsyncError as exc:
         report.error = redact(str(exc))
         report.exit_code = exc.exit_code
         log.error("run failed", error=report.error, exit_code=exc.exit_code)
+    except (sqlite3.Error, OSError) as exc:  # the state or the disk gave out under us
+        report.error = redact(f"{type(exc).__name__}: {exc}")
+        report.exit_code = 1
+        log.error("run failed", error=report.error, exit_code=1)
     finally:
         if executor.pending:
             # The walk failed with downloads in flight: put what finished in place anyway.
@@ -248,7 +255,10 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
             client.close()
         report.finished_at = time.time()
         report.exit_code = _exit_code(report)
-        state.finish_run(report)
+        try:
+            state.finish_run(report)
+        except sqlite3.Error as exc:  # e.g. a full disk: the logs still carry the summary
+            log.error("cannot record the run in the state", error=str(exc))
         log.info("run finished", exit_code=report.exit_code, listed=report.listed,
                  downloaded=report.downloaded, moved=report.moved, failed=report.failed,
                  duration=round(report.duration, 2))

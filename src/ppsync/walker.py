@@ -142,6 +142,7 @@ class Walker:
                 upcoming = None if last else prefetch.submit(
                     self._client.search_page, params, next_offset, count)
                 previous_last_photo = yield from self._page(page, offset, previous_last_photo)
+                page.rows.clear()  # free this page now, not when a later GC finds it
                 offset = next_offset
 
     def _page(self, page: SearchPage, offset: int,

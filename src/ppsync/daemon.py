@@ -1,0 +1,231 @@
+"""``ppsync daemon``: sync passes on a schedule (APScheduler 3.x), nothing more.
+
+One job, never overlapping (``max_instances=1``, ``coalesce=True``). Most passes are change
+passes (only what changed since the last clean pass); every ``full_every`` a full walk, the
+only pass that may remove files. A failed pass is logged, counted, reported and alerted; the
+next one runs on schedule, except that server/auth failures (exit 3) back off exponentially
+so PhotoPrism's login limiter is never hammered.
+
+Signals: SIGTERM/SIGINT stop taking work, give in-flight downloads a few seconds (then close
+them; they resume next time) and exit 0; a second SIGINT exits at once. SIGHUP reloads the
+config before the next pass. systemd hears READY=1 after the first successful login,
+STATUS= after every pass, and WATCHDOG=1 while the main loop lives.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ppsync.client import PhotoPrismClient
+from ppsync.config import Settings, load_config
+from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
+from ppsync.health import check_health, schedule_period
+from ppsync.logs import get_logger, setup_logging
+from ppsync.models import RunReport
+from ppsync.monitor import Alerts, Metrics, MonitorServer
+from ppsync.redact import redact
+from ppsync.sdnotify import notify, watchdog_period
+from ppsync.state import State
+from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
+
+log = get_logger("ppsync.daemon")
+MAX_BACKOFF = 3600.0
+STOP_GRACE = 5.0
+
+
+def _trigger(settings: Settings) -> Any:
+    schedule = settings.schedule
+    jitter = int(schedule.jitter_seconds) or None
+    if schedule.cron:
+        return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+    return IntervalTrigger(seconds=schedule.interval_seconds, jitter=jitter, timezone=UTC)
+
+
+def full_walk_due(settings: Settings, now: float) -> bool:
+    """Is it time for a full walk (none yet, or the last one is ``full_every`` old)?"""
+    path = settings.mirror.state_path
+    if not path.is_file():
+        return True
+    state = State.open(path)
+    try:
+        last = state.get_meta(LAST_FULL_KEY)
+    finally:
+        state.close()
+    return last is None or now - float(last) >= settings.schedule.full_every_seconds
+
+
+class Daemon:
+    def __init__(self, config_path: Path | None, settings: Settings) -> None:
+        self._config_path = config_path
+        self.settings = settings
+        self.stop = threading.Event()
+        self._reload = threading.Event()
+        self._client: PhotoPrismClient | None = None
+        self._ready = False
+        self._backoff_until = 0.0
+        self._backoff = 0.0
+        self.metrics = Metrics()
+        self._alerts = Alerts(settings.monitor)
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._interrupts = 0
+
+    # --- signals -----------------------------------------------------------------------------
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._interrupts += 1
+        if signum == signal.SIGINT and self._interrupts > 1:
+            os._exit(130)  # a second Ctrl-C: leave now; partial downloads resume next time
+        log.info("stopping", signal=signal.Signals(signum).name)
+        notify("STOPPING=1")
+        self.stop.set()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self._reload.set()
+
+    # --- the job -----------------------------------------------------------------------------
+
+    def run_pass(self) -> RunReport | None:
+        """One scheduled pass; never raises (a failure is reported, the daemon goes on)."""
+        try:
+            return self._run_pass()
+        except Exception:  # a bug must not end the daemon: log it, the next pass runs
+            log.exception("pass crashed")
+            return None
+
+    def _run_pass(self) -> RunReport | None:
+        if self.stop.is_set():
+            return None
+        now = time.time()
+        if now < self._backoff_until:
+            log.info("skipping pass: backing off after a server error",
+                     seconds_left=round(self._backoff_until - now))
+            return None
+        jitter = self.settings.schedule.jitter_seconds
+        if jitter and self.stop.wait(random.uniform(0, jitter)):
+            return None
+        full = full_walk_due(self.settings, now)
+        self._alerts.pass_started()
+        try:
+            self._log_in()
+            options = PassOptions(command="sync", changes_only=not full, client=self._client,
+                                  stop=self.stop)
+            report = run_sync(self.settings, options)
+        except LockHeld as exc:
+            log.warning("pass skipped", reason=str(exc))
+            return None
+        except PpsyncError as exc:  # stopped before it began (safety stop, config)
+            report = RunReport(command="sync", started_at=now, finished_at=time.time(),
+                               error=redact(str(exc)), exit_code=exc.exit_code)
+            log.error("pass stopped", error=report.error, exit_code=report.exit_code)
+        self._after_pass(report)
+        return report
+
+    def _log_in(self) -> None:
+        """Keep one session across passes; tell systemd READY=1 after the first login."""
+        if self._client is None:
+            self._client = PhotoPrismClient(self.settings.server)
+        if not self._client.logged_in:
+            session = self._client.login()
+            log.info("logged in", server_version=session.server_version, user=session.user_name)
+        if not self._ready:
+            self._ready = True
+            notify("READY=1")
+            notify("STATUS=logged in; first pass running")
+
+    def _after_pass(self, report: RunReport) -> None:
+        if report.exit_code == ServerError.exit_code:
+            self._backoff = min(MAX_BACKOFF, max(self._backoff * 2,
+                                                 schedule_period(self.settings.schedule)))
+            self._backoff_until = time.time() + self._backoff
+            if self._client is not None:  # a fresh session next time
+                self._client.close()
+                self._client = None
+        elif report.exit_code != 130:
+            self._backoff = 0.0
+        files, size = self._mirror_totals()
+        self.metrics.record(report, files, size)
+        if report.exit_code != 130:
+            self._alerts.pass_finished(report)
+        notify(f"STATUS=last pass {report.command} exit {report.exit_code}: "
+               f"{report.downloaded} downloaded, {report.moved} moved, {report.failed} failed")
+
+    def _mirror_totals(self) -> tuple[int, int]:
+        path = self.settings.mirror.state_path
+        if not path.is_file():
+            return 0, 0
+        try:
+            state = State.open(path)
+        except ConfigError:
+            return 0, 0
+        try:
+            return state.count_active(), state.active_bytes()
+        finally:
+            state.close()
+
+    # --- main loop ---------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        period = schedule_period(self.settings.schedule)
+        self._scheduler.add_job(
+            self.run_pass, _trigger(self.settings), id="pass", replace_existing=True,
+            max_instances=1, coalesce=True, misfire_grace_time=int(max(30, period / 2)),
+            next_run_time=datetime.now(UTC),
+        )
+
+    def _reload_config(self) -> None:
+        self._reload.clear()
+        try:
+            settings = load_config(self._config_path)
+        except ConfigError as exc:
+            log.error("config reload failed; keeping the running config",
+                      problems=[redact(p) for p in exc.problems])
+            return
+        setup_logging(settings.log.level, settings.log.format)
+        if settings.server != self.settings.server and self._client is not None:
+            self._client.close()
+            self._client = None
+        self.settings = settings
+        self._alerts = Alerts(settings.monitor)
+        self._schedule()
+        log.info("config reloaded")
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit code (0 after a clean stop)."""
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        server = None
+        if self.settings.monitor.listen:
+            server = MonitorServer(self.settings.monitor.listen, self.metrics,
+                                   lambda: check_health(self.settings))
+            server.start()
+            log.info("monitor listening", listen=self.settings.monitor.listen)
+        self._schedule()
+        self._scheduler.start()
+        log.info("daemon started", schedule=self.settings.schedule.cron
+                 or self.settings.schedule.interval or "15m")
+        tick = min(watchdog_period() or 1.0, 1.0)
+        while not self.stop.wait(tick):
+            notify("WATCHDOG=1")
+            if self._reload.is_set():
+                self._reload_config()
+        # The running pass sees the stop event between pages and gives downloads STOP_GRACE.
+        self._scheduler.shutdown(wait=True)
+        if self._client is not None:
+            self._client.close()
+        if server is not None:
+            server.stop()
+        log.info("daemon stopped")
+        return 0

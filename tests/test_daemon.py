@@ -1,0 +1,324 @@
+"""The daemon as a user runs it: a real subprocess with signals, an sd_notify socket, a ping
+receiver, the metrics endpoint; change passes; health; bad schedules; a vanished target."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ppsync.client import PhotoPrismClient
+from ppsync.config import load_config
+from ppsync.models import RunReport
+from ppsync.sync import PassOptions, run_sync
+from tests.conftest import ConfigFactory, mirrored_files, run_cli
+from tests.fake_photoprism import FakePhotoPrism
+
+Sync = Callable[..., RunReport]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Receiver:
+    """A loopback HTTP server that records every request (ping URLs, webhooks)."""
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[str, str, bytes]] = []
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                hits.append((self.command, self.path, self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = _record
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def paths(self) -> list[str]:
+        return [path for _, path, _ in self.hits]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+class NotifySocket:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[str] = []
+
+    def drain(self) -> list[str]:
+        while True:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                return self.messages
+
+
+def start_daemon(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ppsync", "--config", str(config), "daemon"],
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 15) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+# --- change passes -----------------------------------------------------------------------------
+
+
+def test_change_pass_sees_new_photos_files_renames_and_edits(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    a = server.add_photo([("a.jpg", b"a1")])
+    b = server.add_photo([("b.jpg", b"b1")])
+    settings = load_config(make_config(), {})
+    assert run_sync(settings).exit_code == 0
+    client = PhotoPrismClient(settings.server)
+    client.login()
+    try:
+        server.reset_counters()
+        quiet = run_sync(settings, PassOptions(changes_only=True, client=client))
+        assert quiet.command == "change" and quiet.exit_code == 0
+        assert len([r for r in server.requests if r.path.endswith("/photos")]) == 1
+        assert len(server.requests) <= 3
+
+        time.sleep(1.1)  # the fake's timestamps have one-second resolution, like MySQL's
+        server.add_photo([("new/c.jpg", b"c1")])
+        server.add_file(a.uid, "a.mov", b"a-live")
+        server.rename_file(b.files[0].uid, "renamed/b.jpg")
+        server.edit_file(a.files[0].uid, b"a2-edited")
+        report = run_sync(settings, PassOptions(changes_only=True, client=client))
+    finally:
+        client.close()
+    assert report.exit_code == 0, report
+    assert report.moved == 1 and report.downloaded == 3
+    assert mirrored_files(target) == {"a.jpg": b"a2-edited", "a.mov": b"a-live",
+                                      "renamed/b.jpg": b"b1", "new/c.jpg": b"c1"}
+
+
+def test_change_pass_never_removes(server: FakePhotoPrism, target: Path,
+                                   make_config: ConfigFactory) -> None:
+    a = server.add_photo([("a.jpg", b"a")])
+    server.add_photo([("b.jpg", b"b")])
+    settings = load_config(make_config(mirror={"delete": "mirror"}), {})
+    assert run_sync(settings).exit_code == 0
+    server.delete_photo(a.uid)
+    report = run_sync(settings, PassOptions(changes_only=True))
+    assert report.exit_code == 0 and report.deleted == 0
+    assert (target / "a.jpg").exists()
+    assert run_sync(settings).deleted == 1  # the next full walk removes it
+
+
+# --- the daemon process ------------------------------------------------------------------------
+
+
+def test_daemon_syncs_notifies_systemd_and_stops_cleanly(
+    server: FakePhotoPrism, target: Path, tmp_path: Path, make_config: ConfigFactory,
+    receiver: Receiver
+) -> None:
+    server.add_photo([("a.jpg", b"first")])
+    port = free_port()
+    config = make_config(schedule={"interval": "1s", "full_every": "1h"},
+                         monitor={"listen": f"127.0.0.1:{port}", "ping_url":
+                                  f"{receiver.url}/ping/uuid"})
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path), "WATCHDOG_USEC": "1000000"})
+    try:
+        wait_for(lambda: (target / "a.jpg").exists())
+        server.add_photo([("b.jpg", b"second")])
+        wait_for(lambda: (target / "b.jpg").exists())  # picked up by a later change pass
+        wait_for(lambda: "/ping/uuid" in receiver.paths())
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        assert "ppsync_mirror_files" in metrics and "ppsync_files_downloaded_total" in metrics
+        health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz")
+        assert health.status == 200
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    messages = sock.drain()
+    assert "READY=1" in messages
+    assert any(m.startswith("STATUS=last pass") for m in messages)
+    assert "WATCHDOG=1" in messages
+    assert "/ping/uuid/start" in receiver.paths()
+    assert any(json.loads(line).get("command") == "change" for line in err.splitlines()
+               if line.startswith("{"))
+
+
+def test_sigterm_mid_download_exits_promptly_and_resumes(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    content = os.urandom(4 * 1024 * 1024)
+    server.add_photo([("big.mp4", content)])
+    server.faults.download_rate = 512 * 1024  # ~8 s
+    config = make_config(schedule={"interval": "1h"})
+    proc = start_daemon(config)
+    partial = target / ".ppsync" / "partial"
+    wait_for(lambda: partial.exists() and any(p.stat().st_size > 256 * 1024
+                                              for p in partial.glob("*.part")))
+    started = time.monotonic()
+    code, err = stop(proc)
+    assert code == 0, err
+    assert time.monotonic() - started < 10
+    assert not (target / "big.mp4").exists()
+    assert list(partial.glob("*.part"))  # kept for resuming
+    server.faults.download_rate = 0
+    assert run_cli(config, "sync").returncode == 0
+    assert (target / "big.mp4").read_bytes() == content
+
+
+def test_sync_during_a_daemon_pass_exits_5(server: FakePhotoPrism, target: Path,
+                                           make_config: ConfigFactory) -> None:
+    server.add_photo([("big.mp4", os.urandom(2 * 1024 * 1024))])
+    server.faults.download_rate = 256 * 1024
+    config = make_config(schedule={"interval": "1h"})
+    proc = start_daemon(config)
+    try:
+        wait_for(lambda: any((target / ".ppsync" / "partial").glob("*.part")))
+        result = run_cli(config, "sync")
+        assert result.returncode == 5, result.stderr
+    finally:
+        stop(proc)
+
+
+def test_unreachable_server_at_start_keeps_daemon_alive(
+    make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    config = make_config(server={"url": f"http://127.0.0.1:{free_port()}", "retries": 0},
+                         schedule={"interval": "1s"})
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path)})
+    time.sleep(4)
+    assert proc.poll() is None  # still running, trying again with backoff
+    code, err = stop(proc)
+    assert code == 0
+    assert "READY=1" not in sock.drain()
+    attempts = [line for line in err.splitlines() if "cannot reach" in line]
+    assert 1 <= len(attempts) <= 3  # backoff: 1 s, 2 s, 4 s... not one per second
+    assert run_cli(config, "health").returncode == 1
+
+
+def test_vanished_target_stops_passes_alerts_and_recovers(
+    server: FakePhotoPrism, target: Path, tmp_path: Path, make_config: ConfigFactory
+) -> None:
+    server.add_photo([("a.jpg", b"a")])
+    log = tmp_path / "alerts.log"
+    config = make_config(
+        schedule={"interval": "1s", "full_every": "1s"},
+        monitor={"notify_command": f"sh -c 'echo $PPSYNC_EVENT $PPSYNC_EXIT_CODE >> {log}'"})
+    proc = start_daemon(config)
+    try:
+        wait_for(lambda: (target / "a.jpg").exists())
+        parked = tmp_path / "unplugged"
+        target.rename(parked)  # the USB disk is unplugged
+        wait_for(lambda: log.exists() and "failure 4" in log.read_text())
+        assert not target.exists()  # never recreated on the root disk
+        parked.rename(target)
+        wait_for(lambda: "recovery 0" in log.read_text())
+    finally:
+        code, _ = stop(proc)
+    assert code == 0
+    assert log.read_text().splitlines() == ["failure 4", "recovery 0"]
+
+
+# --- health, schedules -------------------------------------------------------------------------
+
+
+def test_health_reflects_the_last_pass(server: FakePhotoPrism, target: Path,
+                                       make_config: ConfigFactory) -> None:
+    server.add_photo([("a.jpg", b"a")])
+    config = make_config(schedule={"interval": "1s"})
+    assert run_cli(config, "health").returncode == 1  # no pass yet
+    assert run_cli(config, "sync").returncode == 0
+    result = run_cli(config, "health")
+    assert result.returncode == 0 and "healthy" in result.stdout
+    time.sleep(3.5)  # older than 3 x the interval
+    stale = run_cli(config, "health")
+    assert stale.returncode == 1 and "more than 3 x" in stale.stdout
+    server.faults.corrupt_hash = server.add_photo([("b.jpg", b"b")]).files[0].sha1
+    assert run_cli(config, "sync").returncode == 1
+    failed = run_cli(config, "health")
+    assert failed.returncode == 1 and "exit 1" in failed.stdout
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ({"interval": "15"}, "schedule.interval"),
+    ({"interval": "soon"}, "schedule.interval"),
+    ({"cron": "every day"}, "schedule.cron"),
+    ({"interval": "15m", "cron": "0 * * * *"}, "either interval or cron"),
+    ({"full_every": "-1h"}, "schedule.full_every"),
+])
+def test_bad_schedules_are_config_errors(make_config: ConfigFactory,
+                                         schedule: dict[str, str], message: str) -> None:
+    result = run_cli(make_config(schedule=schedule), "daemon")
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_full_disk_fails_the_pass_cleanly(server: FakePhotoPrism, tmp_path: Path,
+                                          make_config: ConfigFactory) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        server.add_photo([("fits.jpg", b"x" * 1000)])
+        server.add_photo([("too-big.mp4", os.urandom(3 * 1024 * 1024))])
+        config = make_config(mirror={"target": str(small), "workers": 1})
+        result = run_cli(config, "sync")
+        assert result.returncode == 1
+        assert "no space left" in result.stdout + result.stderr
+        assert not (small / "too-big.mp4").exists()
+        assert not list((small / ".ppsync" / "partial").glob("*.part"))
+        server.delete_photo(server.files()[1].photo_uid if server.files()[1].name ==
+                            "too-big.mp4" else server.files()[0].photo_uid)
+        assert run_cli(config, "sync").returncode == 0  # works again once there is space
+        assert (small / "fits.jpg").exists()
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
