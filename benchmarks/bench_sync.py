@@ -6,9 +6,12 @@ Prints, in one run:
      with ppsync's peak RSS; then peak RSS of no-op re-syncs at 10,000 and 100,000 files.
   2. full mirror of 40 x 8 MB files vs 4 parallel curl downloads of the same URLs.
   3. bytes served across repeated SIGKILLs of a large sync vs the library size (resume works).
+  4. daemon change passes on a 100,000-file library: requests and time with nothing changed,
+     and with 100 changes, against a full walk (the daemon keeps one logged-in session).
 
 Targets (issue 2): ratio 1 <= 1.5 with RSS <= 200 MB, RSS(100k)/RSS(10k) <= 1.2; ratio 2 <= 1.25;
-ratio 3 <= 1.2. Usage: python3 benchmarks/bench_sync.py [--quick]
+ratio 3 <= 1.2; (issue 3) a quiet change pass <= 3 requests and < 5% of a full walk.
+Usage: python3 benchmarks/bench_sync.py [--quick]
 """
 
 from __future__ import annotations
@@ -186,6 +189,54 @@ def bench_kills(work: Path, count: int, size: int, interval: float) -> dict[str,
         shutil.rmtree(work / "blobs", ignore_errors=True)
 
 
+def bench_change_passes(work: Path, files: int) -> dict[str, float]:
+    """Change passes as the daemon runs them (in this process, one logged-in client)."""
+    from datetime import UTC, datetime, timedelta
+
+    from ppsync.client import PhotoPrismClient
+    from ppsync.config import load_config
+    from ppsync.logs import setup_logging
+    from ppsync.sync import PassOptions, run_sync
+
+    server, target, config = prepare_library(work, files)
+    try:
+        # The library was created a moment ago; make it a day old, as a real one would be.
+        day_ago = datetime.now(UTC) - timedelta(days=1)
+        for photo in server.photos():
+            photo.created_at = photo.updated_at = day_ago
+        server._invalidate()
+        settings = load_config(config, {})
+        setup_logging("warning", "json")
+        client = PhotoPrismClient(settings.server)
+        client.login()
+        started = time.perf_counter()
+        assert run_sync(settings, PassOptions(client=client)).exit_code == 0  # sets the cursor
+        full = time.perf_counter() - started
+        server.reset_counters()
+        started = time.perf_counter()
+        quiet = run_sync(settings, PassOptions(changes_only=True, client=client))
+        quiet_s = time.perf_counter() - started
+        quiet_requests = len(server.requests)
+        assert quiet.exit_code == 0 and quiet.command == "change"
+        for photo in server.photos()[:50]:
+            server.edit_file(photo.files[0].uid, os.urandom(64))
+        for n in range(50):
+            server.add_photo([(f"new/{n}.jpg", os.urandom(64))])
+        server.reset_counters()
+        started = time.perf_counter()
+        busy = run_sync(settings, PassOptions(changes_only=True, client=client))
+        busy_s = time.perf_counter() - started
+        assert busy.exit_code == 0 and busy.downloaded == 100, busy
+        busy_requests = len(server.requests)
+        client.close()
+        return {"files": files, "full_s": full, "quiet_s": quiet_s,
+                "quiet_requests": quiet_requests, "quiet_share": quiet_s / full,
+                "changed_s": busy_s, "changed_requests": busy_requests}
+    finally:
+        server.stop()
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,6 +274,13 @@ def main() -> int:
         print(f"3. resume across {kills['kills']:.0f} SIGKILLs: served "
               f"{kills['served_mb']:.0f} MB for a {kills['library_mb']:.0f} MB library -> "
               f"ratio {kills['ratio']:.2f} (target <= 1.2)", flush=True)
+        change = bench_change_passes(work, 100_000 // scale)
+        results["change"] = change
+        print(f"4. change pass, {change['files']:.0f} files: nothing changed "
+              f"{change['quiet_requests']:.0f} requests, {change['quiet_s']:.3f} s = "
+              f"{change['quiet_share']:.1%} of a full walk ({change['full_s']:.2f} s) "
+              f"(target <= 3 requests, < 5%); 100 changes {change['changed_requests']:.0f} "
+              f"requests (100 downloads), {change['changed_s']:.2f} s", flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
