@@ -322,3 +322,44 @@ def test_full_disk_fails_the_pass_cleanly(server: FakePhotoPrism, tmp_path: Path
         assert (small / "fits.jpg").exists()
     finally:
         subprocess.run(["umount", str(small)], capture_output=True)
+
+
+def test_sighup_reloads_config_and_webhook_notifies(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory, receiver: Receiver
+) -> None:
+    server.add_photo([("a.jpg", b"a")])
+    config = make_config(schedule={"interval": "1s", "full_every": "1s"})
+    proc = start_daemon(config)
+    try:
+        wait_for(lambda: (target / "a.jpg").exists())
+        assert receiver.hits == []
+        make_config(schedule={"interval": "1s", "full_every": "1s"},
+                    monitor={"ping_url": f"{receiver.url}/hc", "notify_url":
+                             f"{receiver.url}/hook"})
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "/hc/start" in receiver.paths())
+        server.faults.corrupt_hash = server.add_photo([("bad.jpg", b"bad")]).files[0].sha1
+        wait_for(lambda: "/hook" in receiver.paths())
+        wait_for(lambda: "/hc/fail" in receiver.paths())
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    hook = next(json.loads(body) for _, path, body in receiver.hits if path == "/hook")
+    assert hook["event"] == "failure" and hook["exit_code"] == 1 and "bad.jpg" in hook["summary"]
+    assert "config reloaded" in err
+
+
+def test_second_sigint_exits_at_once(server: FakePhotoPrism, target: Path,
+                                     make_config: ConfigFactory) -> None:
+    server.add_photo([("big.mp4", os.urandom(4 * 1024 * 1024))])
+    server.faults.download_rate = 256 * 1024  # ~16 s
+    proc = start_daemon(make_config(schedule={"interval": "1h"}))
+    wait_for(lambda: any((target / ".ppsync" / "partial").glob("*.part")))
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 2
+    assert not (target / "big.mp4").exists()

@@ -51,6 +51,10 @@ def test_full_mirror_is_byte_exact_and_second_run_downloads_nothing(
     assert report.exit_code == 0, report
     expected = originals(server)
     assert mirrored_files(target) == expected
+    # mtimes follow the server's Last-Modified (whole seconds, as HTTP dates carry them)
+    for file in server.files(root="/"):
+        if not file.sidecar:
+            assert int((target / file.name).stat().st_mtime) == int(file.mtime)
     # previews in the sidecar root and metadata sidecars are not originals
     assert "2024/05/VID_1.mp4.jpg" not in mirrored_files(target)
     assert report.downloaded == len(expected)
