@@ -1,9 +1,9 @@
 """The only module that knows PhotoPrism's URLs (see ../shared/photoprism-api.md).
 
 Owns: login and the session token, the download token and its refresh, search paging, streaming
-downloads with Range resume, and the retry policy. httpx errors and HTTP status codes become
-``ppsync.errors`` types here and nowhere else. Never logs a password or token: URLs that carry the
-download token are logged through ``ppsync.redact``.
+downloads with Range resume, streaming uploads and imports, and the retry policy. httpx errors
+and HTTP status codes become ``ppsync.errors`` types here and nowhere else. Never logs a password
+or token: URLs that carry the download token are logged through ``ppsync.redact``.
 
 Auth rules that keep PhotoPrism's limiter happy (10 failed logins per IP, then 1 per minute; 60
 bad-token requests lock out even valid tokens): one login per 401, a second 401 in a row is fatal,
@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import httpx
 import orjson
@@ -40,6 +40,9 @@ from ppsync.errors import (
     ServerDataError,
     ServerUnreachable,
     TransientHTTPError,
+    UploadFailed,
+    UploadRefused,
+    UploadTooLarge,
 )
 from ppsync.redact import redact, register_secret
 
@@ -47,6 +50,14 @@ log = structlog.get_logger("ppsync.client")
 
 CHUNK_SIZE = 1 << 20
 _TRANSIENT = (httpx.TransportError, TransientHTTPError)
+_UPLOADED = re.compile(r"(\d+) files? uploaded")
+_ALBUM_UID = re.compile(r"a[0-9a-z]{15}")
+# Imports run inside the request (PUT upload, POST import/): give them time to finish.
+IMPORT_TIMEOUT = 1800.0
+REFUSED = ("the server refuses uploads (HTTP 403): upload or import is disabled, the server is "
+           "read-only, or this account may not upload. Nothing was changed in the inbox")
+
+BodyOpener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,20 @@ def _status_error(response: httpx.Response, what: str) -> Exception:
     if status == 403:
         return AuthError(f"{what}: permission denied (HTTP 403); check the account's role/scope")
     return ServerDataError(f"{what}: unexpected HTTP {status}")
+
+
+def _upload_status_error(response: httpx.Response, what: str) -> Exception:
+    """Upload and import answers: 403 ends the pass (exit 3), 413/507/400 fail one upload."""
+    status = response.status_code
+    if status == 403:
+        return UploadRefused(f"{what}: {REFUSED}")
+    if status == 413:
+        return UploadTooLarge(f"{what}: larger than the server accepts (HTTP 413)")
+    if status == 507:
+        return UploadFailed(f"{what}: the server is out of storage or quota (HTTP 507)")
+    if status == 400:
+        return UploadFailed(f"{what}: the server could not read the upload (HTTP 400)")
+    return _status_error(response, what)
 
 
 def _json(response: httpx.Response, what: str) -> Any:
@@ -195,8 +220,14 @@ class PhotoPrismClient:
             raise self._translate_final(exc, what) from None
         return response
 
-    def _api(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
-        """An authenticated API call: on 401, log in again once, then give up (exit 3)."""
+    def _api(
+        self, method: str, path: str, what: str, *, accept: tuple[int, ...] = (),
+        errors: Callable[[httpx.Response, str], Exception] = _status_error, **kwargs: Any
+    ) -> httpx.Response:
+        """An authenticated API call: on 401, log in again once, then give up (exit 3).
+
+        Statuses in ``accept`` are returned like successes; other failures become ``errors``.
+        """
         token_before = self._session_token
         response = self._send(method, path, what, **kwargs)
         if response.status_code == 401:
@@ -204,8 +235,8 @@ class PhotoPrismClient:
             response = self._send(method, path, what, **kwargs)
             if response.status_code == 401:
                 raise AuthError(f"{what}: session rejected again right after logging in")
-        if not response.is_success:
-            raise _status_error(response, what)
+        if not response.is_success and response.status_code not in accept:
+            raise errors(response, what)
         self._note_download_token(response)
         return response
 
@@ -435,3 +466,105 @@ class PhotoPrismClient:
         match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
         return match is not None and int(match.group(1)) == offset
 
+
+    # --- uploads and imports -----------------------------------------------------------------
+
+    def _upload_url(self, token: str) -> str:
+        if self.session is None or not self.session.user_uid:
+            raise AuthError("uploading needs a session with a user (log in as a user, or use an "
+                            "app password of a user)")
+        return f"/users/{self.session.user_uid}/upload/{token}"
+
+    def upload_file(self, token: str, name: str, open_body: BodyOpener) -> int | None:
+        """POST one file (multipart field ``files``) into the upload folder ``token``.
+
+        ``open_body`` is called for every attempt, so a retried POST sends the file again from
+        its first byte; the body is streamed in chunks, never read whole into memory. Returns how
+        many files the server says it accepted (new servers count only accepted files; None when
+        the answer does not say). Raises ``UploadRefused`` (403), ``UploadTooLarge`` (413),
+        ``UploadFailed`` (507, 400), ``ServerBusy``/``ServerUnreachable`` after retries.
+        """
+        what = f"uploading {name}"
+
+        def post() -> httpx.Response:
+            try:
+                for attempt in self._retrying():
+                    with attempt, open_body() as body:
+                        response = self._http.post(
+                            self._upload_url(token), headers=self._auth_headers(),
+                            files=[("files", (name, body, "application/octet-stream"))],
+                            timeout=self._long_timeout())
+                        if response.status_code == 429 or response.status_code >= 500:
+                            raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
+                                                     response.status_code)
+            except _TRANSIENT as exc:
+                raise self._translate_final(exc, what) from None
+            return response
+
+        token_before = self._session_token
+        response = post()
+        if response.status_code == 401:
+            self._relogin(token_before, what)
+            response = post()
+        if not response.is_success:
+            raise _upload_status_error(response, what)
+        payload = _json(response, what) if response.content else {}
+        match = _UPLOADED.search(str(payload.get("message", ""))) if isinstance(
+            payload, dict) else None
+        return int(match.group(1)) if match else None
+
+    def import_upload(self, token: str, albums: list[str]) -> None:
+        """PUT the upload folder ``token`` to import it into ``albums`` (UIDs or titles).
+
+        Synchronous on the server; it reports nothing per file, so confirm each file by SHA-1
+        afterwards. Raises ``UploadRefused`` (403) and the usual server errors.
+        """
+        self._api("PUT", self._upload_url(token), "importing the upload",
+                  errors=_upload_status_error, json={"albums": albums},
+                  timeout=self._long_timeout())
+
+    def import_folder(self, path: str, albums: list[str]) -> None:
+        """``POST /import/`` (the trailing slash matters) for ``path`` inside the server's
+        import folder, moving what it imports into originals. A busy server answers 200 and
+        does nothing: confirm each file by SHA-1 afterwards."""
+        self._api("POST", "/import/", "importing the import folder", errors=_upload_status_error,
+                  json={"path": path, "move": True, "albums": albums},
+                  timeout=self._long_timeout())
+
+    def find_file(self, sha1: str) -> dict[str, Any] | None:
+        """The server's file with this SHA-1 (``GET /files/<sha1>``), or None (404)."""
+        what = f"looking up {sha1}"
+        response = self._api("GET", f"/files/{sha1}", what, accept=(404,))
+        if response.status_code == 404:
+            return None
+        payload = _json(response, what)
+        if not isinstance(payload, dict):
+            raise ServerDataError(f"{what}: the answer is not a JSON object")
+        return payload
+
+    def file_exists(self, sha1: str) -> bool:
+        return self.find_file(sha1) is not None
+
+    def album_uid(self, name: str) -> str:
+        """The UID of the album ``name`` (an existing album's UID, else a title: found or
+        created by ``POST /albums``, which answers 200 for an existing title, 201 for new)."""
+        if _ALBUM_UID.fullmatch(name):
+            found = self._api("GET", f"/albums/{name}", f"reading album {name}",
+                              accept=(403, 404))
+            if found.is_success:
+                return name
+        what = f"creating album {name!r}"
+        payload = _json(self._api("POST", "/albums", what, json={"Title": name}), what)
+        uid = payload.get("UID") if isinstance(payload, dict) else None
+        if not isinstance(uid, str) or not uid:
+            raise ServerDataError(f"{what}: the answer has no UID")
+        return uid
+
+    def add_to_album(self, album_uid: str, photo_uids: list[str]) -> None:
+        self._api("POST", f"/albums/{album_uid}/photos", f"adding photos to album {album_uid}",
+                  json={"photos": photo_uids})
+
+    def _long_timeout(self) -> httpx.Timeout:
+        timeout = self._server.timeout
+        return httpx.Timeout(max(timeout, IMPORT_TIMEOUT), connect=min(timeout, 15.0),
+                             write=timeout)

@@ -179,6 +179,62 @@ class MonitorConfig(_Section):
         return value.rstrip("/")
 
 
+# What PhotoPrism imports (pkg/media, pkg/fs): images, RAW, video, plus XMP sidecars, which are
+# sent together with the photo of the same name in the same folder. Other sidecars (json, aae,
+# yml) are left out: PhotoPrism ignores them without a photo and Google Takeout JSON is noise.
+DEFAULT_UPLOAD_EXTENSIONS = (
+    "jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "avif", "jxl", "tif", "tiff", "bmp",
+    "dng", "cr2", "cr3", "nef", "arw", "raf", "orf", "rw2",
+    "mp4", "mov", "m4v", "avi", "mkv", "3gp", "webm",
+    "xmp",
+)
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+class UploadConfig(_Section):
+    enabled: bool = False
+    inbox: Path | None = None
+    albums: list[str] = Field(default_factory=list)  # album UIDs or titles
+    after: Literal["keep", "move", "delete"] = "keep"
+    done_dir: Path | None = None  # for after = "move"; default <inbox>/.ppsync-done
+    settle_seconds: float = Field(default=30.0, ge=0)
+    extensions: list[str] = Field(default_factory=list)  # empty: DEFAULT_UPLOAD_EXTENSIONS
+    mode: Literal["upload", "import-folder"] = "upload"
+    import_path: Path | None = None  # the server's import folder as mounted here
+    batch_mb: int = Field(default=500, ge=1, le=100_000)  # bytes imported per PUT
+
+    _none_if_empty = field_validator("inbox", "done_dir", "import_path", mode="before")(
+        _empty_is_none)
+
+    @field_validator("extensions")
+    @classmethod
+    def _clean_extensions(cls, value: list[str]) -> list[str]:
+        cleaned = [ext.strip().lower().lstrip(".") for ext in value]
+        if any(not ext or "/" in ext for ext in cleaned):
+            raise ValueError("extensions are names like \"jpg\" or \"mp4\"")
+        return cleaned
+
+    @field_validator("albums")
+    @classmethod
+    def _clean_albums(cls, value: list[str]) -> list[str]:
+        cleaned = [album.strip() for album in value]
+        if any(not album for album in cleaned):
+            raise ValueError("an album is a UID or a title, not empty")
+        return cleaned
+
+    @property
+    def allowed_extensions(self) -> frozenset[str]:
+        return frozenset(self.extensions or DEFAULT_UPLOAD_EXTENSIONS)
+
+    @property
+    def done_path(self) -> Path:
+        assert self.inbox is not None
+        return self.done_dir if self.done_dir is not None else self.inbox / ".ppsync-done"
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "console", "json"] = "auto"
@@ -208,6 +264,7 @@ class Settings(BaseSettings):
     log: LogConfig = LogConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     monitor: MonitorConfig = MonitorConfig()
+    upload: UploadConfig = UploadConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -334,6 +391,7 @@ def _finish(
     log = settings.log.model_dump()
     if log_level is not None:
         log["level"] = log_level
+    upload = _finish_upload(settings.upload, mirror["target"], base_dir, problems)
     if problems:
         raise ConfigError(problems)
     return settings.model_copy(
@@ -341,5 +399,38 @@ def _finish(
             "server": ServerConfig(**server),
             "mirror": MirrorConfig(**mirror),
             "log": LogConfig(**log),
+            "upload": upload,
         }
     )
+
+
+def _nested(inner: Path, outer: Path) -> bool:
+    """Is ``inner`` the same folder as ``outer`` or inside it (symlinks resolved)?"""
+    return Path(os.path.realpath(inner)).is_relative_to(os.path.realpath(outer))
+
+
+def _finish_upload(upload: UploadConfig, target: Path, base_dir: Path,
+                   problems: list[str]) -> UploadConfig:
+    """Absolute paths for [upload], and the checks that keep uploads from echoing: the inbox,
+    the done folder and the import folder must all stay out of the mirror (and the mirror out of
+    the inbox), or ppsync would upload what it downloaded."""
+    values = upload.model_dump()
+    for key in ("inbox", "done_dir", "import_path"):
+        if values[key] is not None:
+            values[key] = _absolute(Path(values[key]), base_dir)
+    inbox, done_dir, import_path = values["inbox"], values["done_dir"], values["import_path"]
+    if upload.enabled and inbox is None:
+        problems.append("upload.inbox: required when upload.enabled = true")
+    if inbox is not None and (_nested(inbox, target) or _nested(target, inbox)):
+        problems.append(f"upload.inbox: {inbox} and mirror.target {target} must not contain "
+                        "each other (ppsync would upload the photos it mirrors)")
+    if done_dir is not None and _nested(done_dir, target):
+        problems.append(f"upload.done_dir: {done_dir} must not be inside mirror.target {target}")
+    if upload.mode == "import-folder":
+        if import_path is None:
+            problems.append('upload.import_path: required when upload.mode = "import-folder"')
+        elif _nested(import_path, target) or (inbox is not None and (
+                _nested(import_path, inbox) or _nested(inbox, import_path))):
+            problems.append(f"upload.import_path: {import_path} must be outside mirror.target "
+                            "and upload.inbox")
+    return UploadConfig(**values)

@@ -9,7 +9,9 @@ Each top-level class carries the process exit code it maps to::
     ├── ServerError                  exit 3  cannot reach or authenticate to the server
     │   ├── ServerUnreachable                connection refused, DNS, TLS, timeouts after retries
     │   ├── AuthError                        wrong password, 2FA, rate limit, token rejected twice
-    │   └── ServerBusy                       429 / 5xx that outlasted every retry
+    │   ├── ServerBusy                       429 / 5xx that outlasted every retry
+    │   └── UploadRefused                    403 on upload/import: read-only server or the
+    │                                        upload/import feature is off (inbox untouched)
     ├── ServerDataError              exit 3  the server answered, but not in a shape we understand
     ├── SafetyStop                   exit 4  a guard stopped the run; nothing was removed
     ├── LockHeld                     exit 5  another ppsync run holds the lock on this target
@@ -18,7 +20,10 @@ Each top-level class carries the process exit code it maps to::
     └── ItemError                    (one file failed; recorded in the report, run exits 1)
         ├── IntegrityError                   bytes on disk do not match the server's SHA-1 or size
         ├── UnsafePathError                  a server file name that would leave the target
-        └── RemoteFileMissing                the server listed a file it then could not serve (404)
+        ├── RemoteFileMissing                the server listed a file it then could not serve (404)
+        ├── UploadTooLarge                   the server refused one upload as too large (413)
+        └── UploadFailed                     one upload did not get through (507, 400, a file that
+                                             changed while being sent); retried next pass
 
 ``TransientHTTPError`` is internal to the client: it marks a response worth retrying and never
 escapes ``client.py`` (it is converted to ``ServerBusy`` once the retries are spent).
@@ -103,6 +108,18 @@ class UnsafePathError(ItemError):
 
 class RemoteFileMissing(ItemError):
     """The server listed the file but answered 404 when asked for its bytes."""
+
+
+class UploadRefused(ServerError):
+    """The server refuses uploads or imports (HTTP 403): read-only, or the feature is off."""
+
+
+class UploadTooLarge(ItemError):
+    """The server refused one upload as too large (HTTP 413): a permanent rejection."""
+
+
+class UploadFailed(ItemError):
+    """One upload did not get through (storage full, bad request, file changed while sent)."""
 
 
 class TransientHTTPError(PpsyncError):

@@ -6,6 +6,9 @@ Tables (schema version in ``meta``; forward migrations in ``MIGRATIONS``)::
     walk   the FileUIDs (and the paths they claim) seen by the current walk: deduplication and
            "what is missing from the listing" without holding the listing in memory
     runs   one row per run: command, times, exit code and the JSON run report
+    uploads  one row per inbox file (path relative to the inbox): the size and mtime it was
+           last seen with, when it was first seen so (settling), its SHA-1 once hashed, and the
+           outcome (``UploadStatus``) with a reason; schema 2
 
 Writes happen only on the coordinating thread, and only after the side effect they record has
 succeeded on disk. The database file is created 0600 and uses WAL so ``status`` can read while a
@@ -15,12 +18,13 @@ run writes.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ import sqlite_utils
 from ppsync.errors import ConfigError
 from ppsync.models import LocalRecord, RecordStatus, RunReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BATCH = 500  # SQLite's variable limit is 32766; stay far below it
 
 
@@ -61,7 +65,55 @@ def _migrate_to_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_to_1]
+def _migrate_to_2(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS uploads (
+               path TEXT PRIMARY KEY,
+               size INTEGER NOT NULL,
+               mtime_ns INTEGER NOT NULL,
+               first_seen REAL NOT NULL,
+               sha1 TEXT NOT NULL DEFAULT '',
+               status TEXT NOT NULL,
+               reason TEXT NOT NULL DEFAULT '',
+               attempts INTEGER NOT NULL DEFAULT 0,
+               updated_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_sha1 ON uploads(sha1, status)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_to_1, _migrate_to_2]
+
+
+class UploadStatus(enum.StrEnum):
+    SEEN = "seen"  # noticed with this size and mtime; settling, not sent yet
+    PENDING = "pending"  # hashed; sent or tried, not confirmed yet (retried next pass)
+    CONFIRMED = "confirmed"  # sent by ppsync and found on the server by its SHA-1
+    DUPLICATE = "duplicate"  # not sent: the library already had this content
+    REJECTED = "rejected"  # the server would not take it; retried only if the file changes
+
+    @property
+    def final(self) -> bool:
+        return self in (UploadStatus.CONFIRMED, UploadStatus.DUPLICATE, UploadStatus.REJECTED)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """What the state knows about one inbox file, as last seen (size, mtime)."""
+
+    path: str  # relative POSIX path inside the inbox
+    size: int
+    mtime_ns: int
+    first_seen: float
+    sha1: str = ""
+    status: UploadStatus = UploadStatus.SEEN
+    reason: str = ""
+    attempts: int = 0
+
+    def same_file(self, size: int, mtime_ns: int) -> bool:
+        return self.size == size and self.mtime_ns == mtime_ns
+
+
+_UPLOAD_COLUMNS = "path, size, mtime_ns, first_seen, sha1, status, reason, attempts"
 
 
 _FILE_COLUMNS = "file_uid, photo_uid, path, sha1, size, status, last_seen_run"
@@ -244,6 +296,38 @@ class State:
         row = self.db.execute(sql, [sha1]).fetchone()
         return _record(row) if row else None
 
+    def knows_sha1(self, sha1: str) -> bool:
+        """Has the mirror ever held this content (any status)? Such a file is never uploaded."""
+        row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? LIMIT 1", [sha1]).fetchone()
+        return row is not None
+
+    # --- uploads -----------------------------------------------------------------------------
+
+    def upload_records(self) -> dict[str, UploadRecord]:
+        """Every inbox file the state knows, keyed by its path inside the inbox."""
+        sql = f"SELECT {_UPLOAD_COLUMNS} FROM uploads"
+        found = {}
+        for path, size, mtime_ns, first_seen, sha1, status, reason, attempts in self.db.execute(
+                sql):
+            found[path] = UploadRecord(path, size, mtime_ns, first_seen, sha1,
+                                       UploadStatus(status), reason, attempts)
+        return found
+
+    def save_upload(self, record: UploadRecord) -> None:
+        with self.transaction():
+            self.db.execute(
+                f"INSERT OR REPLACE INTO uploads ({_UPLOAD_COLUMNS}, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [record.path, record.size, record.mtime_ns, record.first_seen, record.sha1,
+                 record.status.value, record.reason, record.attempts, time.time()],
+            )
+
+    def uploaded_sha1(self, sha1: str) -> bool:
+        """Did an earlier pass confirm this content on the server (under any inbox path)?"""
+        row = self.db.execute("SELECT 1 FROM uploads WHERE sha1 = ? AND status = ? LIMIT 1",
+                              [sha1, UploadStatus.CONFIRMED.value]).fetchone()
+        return row is not None
+
     # --- small named values (change cursor, last full walk) ---------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -264,11 +348,15 @@ class State:
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, report: RunReport) -> None:
-        payload = asdict(report)
+        self.finish_run_payload(report.run_id, asdict(report))
+
+    def finish_run_payload(self, run_id: int, payload: dict[str, Any]) -> None:
+        """Record a finished run from its report as plain data (``finished_at``, ``exit_code``
+        and the rest, as ``status`` shows them)."""
         with self.transaction():
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, exit_code = ?, report = ? WHERE id = ?",
-                [report.finished_at, report.exit_code, json.dumps(payload), report.run_id],
+                [payload["finished_at"], payload["exit_code"], json.dumps(payload), run_id],
             )
 
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
