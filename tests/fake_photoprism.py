@@ -274,6 +274,7 @@ class Faults:
     corrupt_downloads: int = 0
     corrupt_hash: str = ""
     reset_connections: int = 0
+    reset_path_contains: str = ""  # only requests whose path contains this are reset
     download_delay: float = 0.0
     download_rate: int = 0
     expire_sessions_after: int = 0
@@ -654,6 +655,9 @@ class FakePhotoPrism:
         self.passcode: str | None = None  # set to require 2FA for password logins
         self.import_dir: str | None = None
         self.import_busy = False
+        # PHOTOPRISM_UPLOAD_LIMIT in bytes (None: no limit). A POST body larger than this plus
+        # 1 MiB is answered 413 "File too large", like servers since 2026-03.
+        self.upload_limit: int | None = None
         self.app_password_deleted = False
 
         self.faults = Faults()
@@ -1416,6 +1420,13 @@ class FakePhotoPrism:
                 setattr(self.faults, name, n - 1)
                 return True
             return False
+
+    def _take_reset(self, path: str) -> bool:
+        """Consume one ``reset_connections`` if this request qualifies."""
+        with self._lock:
+            if self.faults.reset_path_contains and self.faults.reset_path_contains not in path:
+                return False
+            return self._take_counter("reset_connections")
 
     def _take_failure(self, method: str, path: str) -> int | None:
         """Consume one ``fail_next_requests`` if this request qualifies.
@@ -2806,6 +2817,8 @@ class FakePhotoPrism:
         if req.method == "POST":
             if self.readonly or not self.upload_enabled:
                 return self._err(403, "Not available in read-only mode", req)
+            if self.upload_limit is not None and len(req.body) > self.upload_limit + (1 << 20):
+                return self._err(413, "File too large", req)
             try:
                 parts = _parse_multipart(req.header("content-type"), req.body)
             except ValueError:
@@ -3258,7 +3271,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         req = _Request(self.command, parts.path, query, headers, body)
         fake._record(req)
-        if fake._take_counter("reset_connections"):
+        if fake._take_reset(parts.path):
             self._reset()
             return
         if parts.path.startswith("/api/"):

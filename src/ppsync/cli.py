@@ -24,6 +24,8 @@ from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
+from ppsync.uploader import run_upload
+from ppsync.uploader import summary_lines as upload_summary_lines
 from ppsync.verify import verify_mirror
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
@@ -54,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "download missing or damaged originals again")
     commands.add_parser("check", help="validate config, reach the server, log in, report "
                         "version and counts")
-    commands.add_parser("daemon", help="run sync passes on the [schedule] until stopped")
+    commands.add_parser("upload", help="one upload pass: send new photos from the [upload] "
+                        "inbox to PhotoPrism, then exit")
+    commands.add_parser("daemon", help="run sync passes (and upload passes when [upload] is "
+                        "enabled) on the [schedule] until stopped")
     commands.add_parser("health", help="exit 0 if the last pass succeeded and is recent "
                         "(reads the state only)")
     return parser
@@ -151,6 +156,12 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
+    report = run_upload(settings)
+    _print(upload_summary_lines(report))
+    return report.exit_code
+
+
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here: APScheduler and prometheus-client would add ~0.1 s to every one-shot
     # ``ppsync sync`` started by cron or a NAS scheduler.
@@ -167,7 +178,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sync": cmd_sync, "plan": cmd_sync, "status": cmd_status, "verify": cmd_verify,
-    "check": cmd_check, "daemon": cmd_daemon, "health": cmd_health,
+    "check": cmd_check, "daemon": cmd_daemon, "health": cmd_health, "upload": cmd_upload,
 }
 
 

@@ -1,10 +1,12 @@
-"""``ppsync daemon``: sync passes on a schedule (APScheduler 3.x), nothing more.
+"""``ppsync daemon``: sync passes on a schedule (APScheduler 3.x), each followed by an upload pass
+when ``[upload]`` is enabled.
 
 One job, never overlapping (``max_instances=1``, ``coalesce=True``). Most passes are change
 passes (only what changed since the last clean pass); every ``full_every`` a full walk, the
 only pass that may remove files. A failed pass is logged, counted, reported and alerted; the
 next one runs on schedule, except that server/auth failures (exit 3) back off exponentially
-so PhotoPrism's login limiter is never hammered.
+so PhotoPrism's login limiter is never hammered. The upload pass reuses the pass's session; its
+failure fails the pass (alerts, metrics, STATUS=) but never backs off or stops the sync.
 
 Signals: SIGTERM/SIGINT stop taking work, give in-flight downloads a few seconds (then close
 them; they resume next time) and exit 0; a second SIGINT exits at once. SIGHUP reloads the
@@ -19,6 +21,7 @@ import random
 import signal
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -33,12 +36,13 @@ from ppsync.config import Settings, load_config
 from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
 from ppsync.health import check_health, schedule_period
 from ppsync.logs import get_logger, setup_logging
-from ppsync.models import RunReport
+from ppsync.models import Failure, RunReport
 from ppsync.monitor import Alerts, Metrics, MonitorServer
 from ppsync.redact import redact
 from ppsync.sdnotify import notify, watchdog_period
 from ppsync.state import State
 from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
+from ppsync.uploader import UploadReport, run_upload
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0
@@ -129,8 +133,37 @@ class Daemon:
             report = RunReport(command="sync", started_at=now, finished_at=time.time(),
                                error=redact(str(exc)), exit_code=exc.exit_code)
             log.error("pass stopped", error=report.error, exit_code=report.exit_code)
+        if self.settings.upload.enabled and report.exit_code not in (ServerError.exit_code, 130):
+            report = self._with_upload(report, self._upload_pass())
         self._after_pass(report)
         return report
+
+    def _upload_pass(self) -> UploadReport | None:
+        """One upload pass on the pass's session; None when it did not run."""
+        if self.stop.is_set():
+            return None
+        try:
+            return run_upload(self.settings, self._client, self.stop)
+        except LockHeld as exc:
+            log.warning("upload pass skipped", reason=str(exc))
+            return None
+        except PpsyncError as exc:  # stopped before it began (inbox missing, config)
+            now = time.time()
+            upload = UploadReport(started_at=now, finished_at=now, error=redact(str(exc)),
+                                  exit_code=exc.exit_code)
+            log.error("upload pass stopped", error=upload.error, exit_code=upload.exit_code)
+            return upload
+
+    @staticmethod
+    def _with_upload(report: RunReport, upload: UploadReport | None) -> RunReport:
+        """The sync report, failed if the upload failed. A refused or unreachable upload is a
+        failure of the pass (exit 1), not a server error: that would back off the sync too."""
+        if upload is None or upload.exit_code in (0, 130) or report.exit_code:
+            return report
+        failures = report.failures + [Failure(f"upload: {f.path}", f.reason)
+                                      for f in upload.failures + upload.rejected]
+        error = f"upload: {upload.error}" if upload.error else ""
+        return replace(report, exit_code=1, error=error, failures=failures)
 
     def _log_in(self) -> None:
         """Keep one session across passes; tell systemd READY=1 after the first login."""

@@ -1,0 +1,183 @@
+"""The sending half of an upload pass: HTTP upload folders, or copies into the import folder.
+
+``mode = "upload"``: each batch gets its own upload folder (token) on the server; every file is
+POSTed on its own (a retry resends one file, and a 413 names the file), then one PUT imports the
+folder into the albums. A file whose bytes changed while they were sent makes the whole folder
+suspect: it is abandoned (never imported) and the other files go again under a new token.
+
+``mode = "import-folder"``: each file is copied into ``<import_path>/ppsync-upload/<its path in
+the inbox>`` under a hidden temporary name and renamed when complete, then ``POST /import/``
+imports that folder with ``move = true`` so the server moves what it took into originals and the
+shared folder does not fill up. Copies a busy server left behind are reused next pass.
+
+Either way only the SHA-1 confirmation (``UploadPass.confirm``) counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, cast
+
+from ppsync.errors import UploadFailed, UploadTooLarge
+from ppsync.inbox import HASH_CHUNK, HashingReader, plan_batches, sha1_of
+from ppsync.logs import get_logger
+
+if TYPE_CHECKING:
+    from ppsync.uploader import Item, UploadPass
+
+log = get_logger("ppsync.upload")
+IMPORT_SUBFOLDER = "ppsync-upload"
+
+
+def send(run: UploadPass, items: list[Item]) -> None:
+    """Send ``items`` (settled, hashed, not in the library) and confirm them."""
+    if not items:
+        return
+    if run.upload.mode == "import-folder":
+        # Paths, not base names, keep files apart there, and one import takes the whole folder.
+        _import_folder_batch(run, items)
+        return
+    groups: dict[tuple[str, str], list[Item]] = {}
+    for item in items:
+        groups.setdefault(item.file.group, []).append(item)
+    by_file = {id(item.file): item for item in items}
+    batches = plan_batches([[i.file for i in g] for g in groups.values()],
+                           run.upload.batch_mb * 1024 * 1024)
+    for batch in batches:
+        run.check_stop()
+        _upload_batch(run, [by_file[id(f)] for f in batch])
+
+
+# --- mode = "upload" ---------------------------------------------------------------------------
+
+
+def _upload_batch(run: UploadPass, items: list[Item]) -> None:
+    remaining = items
+    while remaining:
+        remaining = _try_token(run, remaining)
+
+
+def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
+    """POST ``items`` into a fresh token, import and confirm. Returns the items to send again
+    under a new token (when one file changed mid-send), else []."""
+    token = "ppsync" + secrets.token_hex(8)
+    posted: list[Item] = []
+    for index, item in enumerate(items):
+        run.check_stop()
+        if not item.file.unchanged():
+            run.changed(item, "changed after it was checked; sent once it settles")
+            continue
+        try:
+            accepted, sent_sha1 = _post(run, token, item)
+        except UploadTooLarge as exc:
+            run.reject(item, str(exc))
+            continue
+        except UploadFailed as exc:
+            run.fail(item, str(exc))
+            continue
+        run.report.sent += 1
+        run.report.bytes_sent += item.file.size
+        if sent_sha1 != item.sha1:
+            run.changed(item, "changed while being sent; sent again once it settles")
+            log.info("abandoning an upload folder", token_files=len(posted))
+            return posted + items[index + 1:]
+        if accepted == 0:
+            run.reject(item, "refused by the server (a type it does not accept, over its size "
+                       "limit, or content that does not match the extension)")
+            continue
+        posted.append(item)
+    if posted:
+        run.client.import_upload(token, run.upload.albums)
+        run.confirm(posted)
+    return []
+
+
+def _post(run: UploadPass, token: str, item: Item) -> tuple[int | None, str]:
+    """Stream one file; returns (files the server accepted, SHA-1 of the bytes sent)."""
+    readers: list[HashingReader] = []
+
+    @contextmanager
+    def open_body() -> Iterator[IO[bytes]]:
+        with item.file.path.open("rb") as handle:
+            reader = HashingReader(handle, item.file.size)
+            readers.append(reader)
+            yield cast(IO[bytes], reader)
+
+    try:
+        accepted = run.client.upload_file(token, item.file.name, open_body)
+    except OSError as exc:
+        raise UploadFailed(f"cannot read: {exc.strerror}") from None
+    reader = readers[-1]
+    return accepted, reader.hexdigest() if reader.complete else ""
+
+
+# --- mode = "import-folder" --------------------------------------------------------------------
+
+
+def _import_folder_batch(run: UploadPass, items: list[Item]) -> None:
+    assert run.upload.import_path is not None
+    root = run.upload.import_path / IMPORT_SUBFOLDER
+    copied: list[tuple[Item, Path]] = []
+    for item in items:
+        run.check_stop()
+        dest = root / item.file.rel
+        try:
+            if not _already_there(dest, item):
+                if not _copy(item, dest):
+                    run.changed(item, "changed while being copied; sent once it settles")
+                    continue
+                run.report.sent += 1
+                run.report.bytes_sent += item.file.size
+        except OSError as exc:
+            run.fail(item, f"cannot copy into the import folder: {exc}")
+            continue
+        copied.append((item, dest))
+    if not copied:
+        return
+    run.client.import_folder(IMPORT_SUBFOLDER, run.upload.albums)
+    on_server = {item.sha1 for item, _ in copied if run.client.file_exists(item.sha1)}
+    # A busy server answers 200 and imports nothing: only an import that took something counts
+    # as an attempt for the files it left behind.
+    run.confirm([item for item, _ in copied], found=on_server, import_ran=bool(on_server))
+    for item, dest in copied:
+        if item.sha1 in on_server or item.record.status.final:
+            dest.unlink(missing_ok=True)  # ours; the server moved it already, or gave it up
+
+
+def _already_there(dest: Path, item: Item) -> bool:
+    """A copy left by a pass whose import did not run: reuse it when it is the same content."""
+    try:
+        if dest.stat().st_size != item.file.size:
+            return False
+    except FileNotFoundError:
+        return False
+    return sha1_of(dest) == item.sha1
+
+
+def _copy(item: Item, dest: Path) -> bool:
+    """Copy under a hidden temporary name (the server skips dotfiles), fsync, rename into
+    place. Returns False, leaving nothing behind, when the bytes copied do not hash to the
+    checked SHA-1 (the file changed). Raises ``OSError``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = dest.with_name(f".{dest.name}.ppsync-part")
+    digest = hashlib.sha1()
+    try:
+        with item.file.path.open("rb") as source, temp.open("wb") as out:
+            while chunk := source.read(HASH_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != item.sha1:
+            temp.unlink()
+            return False
+        os.replace(temp, dest)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return True

@@ -1,0 +1,401 @@
+"""One upload pass: new photos from the inbox go into PhotoPrism, once, and never echo back.
+
+``run_upload`` is what ``ppsync upload`` and the daemon call. Steps: scan the inbox, wait for
+files to settle, hash them, skip what the library already has (the mirror's state, earlier
+uploads, the server by SHA-1), send the rest (``sender``), confirm every file on the server by
+its SHA-1, then keep, move or delete the confirmed ones. The state remembers each inbox file's
+outcome, so a second pass sends nothing again and a rejected file is not retried until it
+changes. Like ``run_sync`` it never raises for problems of the run itself: they end up in the
+returned ``UploadReport``, the state's run history and the logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ppsync.client import PhotoPrismClient
+from ppsync.config import Settings, UploadConfig
+from ppsync.errors import ConfigError, Interrupted, PpsyncError
+from ppsync.inbox import SIDECARS, InboxFile, scan, settled, sha1_of
+from ppsync.lock import TargetLock
+from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.models import Failure, RunReport
+from ppsync.redact import redact
+from ppsync.report import EXIT_MEANINGS
+from ppsync.sender import send
+from ppsync.state import State, UploadRecord, UploadStatus
+from ppsync.sync import guard_target
+
+log = get_logger("ppsync.upload")
+
+
+@dataclass(slots=True)
+class UploadReport:
+    """Counters for one upload pass; written to the state (command "upload") and printed."""
+
+    command: str = "upload"
+    run_id: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    scanned: int = 0  # wanted files in the inbox
+    waiting: int = 0  # still settling (or sharing content with a file sent this pass)
+    known: int = 0  # handled by an earlier pass and unchanged since
+    ignored: int = 0  # sidecars without their photo
+    duplicates: int = 0  # not sent: the library already has this content
+    sent: int = 0
+    bytes_sent: int = 0
+    confirmed: int = 0  # found on the server by SHA-1 after the import
+    added_to_albums: int = 0  # duplicates added to the configured albums
+    moved: int = 0
+    deleted: int = 0
+    rejected: list[Failure] = field(default_factory=list)  # reported once, not retried
+    failures: list[Failure] = field(default_factory=list)  # retried next pass
+    error: str = ""
+    exit_code: int = 0
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+    def payload(self) -> dict[str, Any]:
+        """The stored report. ``listed`` and ``downloaded`` let ``ppsync status`` show the
+        inbox files seen and the new photos confirmed in its listed/new columns."""
+        data = asdict(self)
+        data["failures"] = data["failures"] + data["rejected"]
+        return {**data, "listed": self.scanned, "downloaded": self.confirmed}
+
+    def as_run_report(self) -> RunReport:
+        """The shape the daemon's metrics and alerts take."""
+        return RunReport(command=self.command, run_id=self.run_id, started_at=self.started_at,
+                         finished_at=self.finished_at, listed=self.scanned,
+                         failures=self.failures + self.rejected, error=self.error,
+                         exit_code=self.exit_code)
+
+
+def summary_lines(report: UploadReport) -> list[str]:
+    lines = [
+        f"upload run {report.run_id}: exit {report.exit_code} "
+        f"({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in {report.duration:.1f} s",
+        f"  inbox {report.scanned} files: sent {report.sent} ({report.bytes_sent} bytes), "
+        f"confirmed {report.confirmed}, duplicates skipped {report.duplicates}, "
+        f"rejected {len(report.rejected)}, failed {len(report.failures)}",
+        f"  waiting to settle {report.waiting}, done earlier {report.known}, "
+        f"sidecars without a photo {report.ignored}, added to albums {report.added_to_albums}, "
+        f"moved {report.moved}, deleted {report.deleted}",
+    ]
+    if report.error:
+        lines.append(f"  ERROR: {report.error}")
+    lines += [f"  rejected: {f.path}: {f.reason}" for f in report.rejected[:50]]
+    lines += [f"  failed: {f.path}: {f.reason}" for f in report.failures[:50]]
+    return lines
+
+
+@dataclass
+class Item:
+    """A settled inbox file with its state record (updated as the pass goes)."""
+
+    file: InboxFile
+    record: UploadRecord
+
+    @property
+    def sha1(self) -> str:
+        return self.record.sha1
+
+
+class UploadPass:
+    """The steps of one upload pass, sharing the state, the client and the report."""
+
+    def __init__(self, upload: UploadConfig, state: State, client: PhotoPrismClient,
+                 report: UploadReport, stop: threading.Event) -> None:
+        assert upload.inbox is not None
+        self.upload = upload
+        self.inbox = upload.inbox
+        self.state = state
+        self.client = client
+        self.report = report
+        self.stop = stop
+        self._album_uids: list[str] | None = None
+        self._photo_uids: dict[str, str | None] = {}
+
+    # --- outcomes (the state is written after the fact, on this thread) ----------------------
+
+    def save(self, item: Item, **changes: Any) -> None:
+        item.record = replace(item.record, **changes)
+        self.state.save_upload(item.record)
+
+    def fail(self, item: Item, reason: str, *, attempt: bool = False) -> None:
+        """Not uploaded this pass; tried again next pass."""
+        attempts = item.record.attempts + int(attempt)
+        if attempt and attempts >= MAX_ATTEMPTS:
+            self.reject(item, f"{reason}; gave up after {attempts} attempts: PhotoPrism did not "
+                        "import it (not a media file it supports, over its size or resolution "
+                        "limit, or refused)")
+            return
+        self.save(item, status=UploadStatus.PENDING, reason=reason, attempts=attempts)
+        self.report.failures.append(Failure(item.file.rel, reason))
+        log.warning("upload failed", path=item.file.rel, reason=reason)
+
+    def reject(self, item: Item, reason: str) -> None:
+        """The server will not take this content: remembered, reported once, not retried."""
+        self.save(item, status=UploadStatus.REJECTED, reason=reason)
+        self.report.rejected.append(Failure(item.file.rel, reason))
+        log.warning("upload rejected", path=item.file.rel, reason=reason)
+
+    def changed(self, item: Item, reason: str) -> None:
+        """The file changed under us: start settling again from its current size and mtime."""
+        try:
+            st = item.file.path.stat()
+            self.save(item, size=st.st_size, mtime_ns=st.st_mtime_ns, first_seen=time.time(),
+                      sha1="", status=UploadStatus.SEEN, reason=reason)
+        except OSError:
+            pass  # gone: nothing to remember
+        self.report.failures.append(Failure(item.file.rel, reason))
+        log.warning("upload postponed", path=item.file.rel, reason=reason)
+
+    def confirm(self, items: Iterable[Item], *, found: set[str] | None = None,
+                import_ran: bool = True) -> None:
+        """Only a file found on the server by its SHA-1 counts as uploaded (``found``: the
+        SHA-1s already looked up). A failed confirmation counts as an attempt only if the
+        import really ran (``import_ran``)."""
+        for item in items:
+            if item.sha1 in found if found is not None else self.client.file_exists(item.sha1):
+                self.save(item, status=UploadStatus.CONFIRMED, reason="")
+                self.report.confirmed += 1
+                log.info("uploaded", path=item.file.rel, sha1=item.sha1)
+                self.after(item)
+            elif import_ran:
+                self.fail(item, "sent, but not on the server after the import", attempt=True)
+            else:
+                self.fail(item, "the server imported nothing (another import or index was "
+                          "running?); tried again next pass")
+
+    def check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted("stop requested; the upload pass ends here")
+
+    # --- the pass ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Raises ``PpsyncError`` for what ends the pass (server refused, auth, interrupted)."""
+        candidates, finished = self.survey()
+        new: list[Item] = []
+        duplicates: list[Item] = []
+        queued: set[str] = set()
+        for item in candidates:
+            self.check_stop()
+            if not self.hash(item):
+                continue
+            duplicate = self.duplicate_reason(item)
+            if duplicate:
+                self.save(item, reason=duplicate)
+                duplicates.append(item)
+            elif item.sha1 in queued:
+                self.report.waiting += 1  # same content as a file sent now: a duplicate next pass
+            else:
+                queued.add(item.sha1)
+                new.append(item)
+        self.handle_duplicates(duplicates)
+        for item in finished:  # confirmed earlier, still here: after was off or did not finish
+            self.check_stop()
+            if self.client.file_exists(item.sha1):
+                self.after(item)
+        send(self, new)
+
+    def survey(self) -> tuple[list[Item], list[Item]]:
+        """Scan and settle. Returns (settled files to consider, files already confirmed that
+        ``after`` should still move or delete)."""
+        records = self.state.upload_records()
+        now = time.time()
+        skip = tuple(p for p in (self.upload.done_path, self.upload.import_path) if p)
+        ready: list[Item] = []
+        finished: list[Item] = []
+        try:
+            files = list(scan(self.inbox, self.upload.allowed_extensions, skip))
+        except OSError as exc:
+            raise ConfigError(f"upload.inbox: cannot read {self.inbox}: {exc.strerror}") from None
+        for file in files:
+            self.report.scanned += 1
+            record = records.get(file.rel)
+            if record is None or not record.same_file(file.size, file.mtime_ns):
+                record = UploadRecord(file.rel, file.size, file.mtime_ns, first_seen=now)
+                self.state.save_upload(record)
+            elif record.status.final:
+                self.report.known += 1
+                if self.upload.after != "keep" and record.status is not UploadStatus.REJECTED:
+                    finished.append(Item(file, record))
+                continue
+            if not settled(file, record, self.upload.settle_seconds, now):
+                self.report.waiting += 1
+                continue
+            ready.append(Item(file, record))
+        return self.without_lone_sidecars(ready), finished
+
+    def without_lone_sidecars(self, items: list[Item]) -> list[Item]:
+        """A sidecar (XMP) goes only with its photo: alone, PhotoPrism would ignore it."""
+        with_media = {i.file.group for i in items if i.file.extension not in SIDECARS}
+        kept = []
+        for item in items:
+            if item.file.extension in SIDECARS and item.file.group not in with_media:
+                self.report.ignored += 1
+            else:
+                kept.append(item)
+        return kept
+
+    def hash(self, item: Item) -> bool:
+        if item.sha1:
+            return True  # hashed by an earlier pass at this very size and mtime
+        try:
+            sha1 = sha1_of(item.file.path)
+        except OSError as exc:
+            self.report.failures.append(Failure(item.file.rel, f"cannot read: {exc.strerror}"))
+            return False
+        if not item.file.unchanged():
+            self.changed(item, "changed while being hashed; sent once it settles")
+            return False
+        self.save(item, sha1=sha1, status=UploadStatus.PENDING)
+        return True
+
+    def duplicate_reason(self, item: Item) -> str:
+        """Why this content need not be sent, or "" (no echo: mirrored content never goes)."""
+        if self.state.knows_sha1(item.sha1):
+            return "already in the mirror"
+        if self.state.uploaded_sha1(item.sha1):
+            return "already uploaded from another inbox file"
+        if self.photo_uid(item.sha1) is not None:
+            return "already on the server"
+        return ""
+
+    def photo_uid(self, sha1: str) -> str | None:
+        """The server's photo holding this content, or None (cached for the pass)."""
+        if sha1 not in self._photo_uids:
+            found = self.client.find_file(sha1)
+            uid = found.get("PhotoUID") if found else None
+            self._photo_uids[sha1] = uid if isinstance(uid, str) and uid else None
+        return self._photo_uids[sha1]
+
+    def handle_duplicates(self, items: list[Item]) -> None:
+        """Add duplicates to the configured albums (as PhotoPrism's own import does), then
+        record them; files on the server are then moved or deleted like uploads."""
+        on_server = [i for i in items if self.upload.albums or self.upload.after != "keep"
+                     if self.photo_uid(i.sha1) is not None]
+        if self.upload.albums and on_server:
+            photos = sorted({uid for i in on_server if (uid := self.photo_uid(i.sha1))})
+            for album in self.album_uids():
+                self.client.add_to_album(album, photos)
+            self.report.added_to_albums += len(photos)
+        for item in items:
+            self.save(item, status=UploadStatus.DUPLICATE)
+            self.report.duplicates += 1
+            log.info("duplicate not sent", path=item.file.rel, reason=item.record.reason)
+        for item in on_server:
+            self.after(item)
+
+    def album_uids(self) -> list[str]:
+        if self._album_uids is None:
+            self._album_uids = [self.client.album_uid(name) for name in self.upload.albums]
+        return self._album_uids
+
+    def after(self, item: Item) -> None:
+        """Keep, move or delete a file that is on the server. Never a file that changed since
+        it was checked; a failure leaves it in place for the next pass."""
+        how = self.upload.after
+        if how == "keep" or not item.file.unchanged():
+            return
+        try:
+            if how == "delete":
+                item.file.path.unlink()
+                self.report.deleted += 1
+            else:
+                target = free_name(self.upload.done_path / item.file.rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(item.file.path, target)
+                self.report.moved += 1
+        except OSError as exc:
+            self.report.failures.append(Failure(item.file.rel, f"cannot {how} it: {exc}"))
+            log.warning("cannot finish an uploaded file", path=item.file.rel, error=str(exc))
+
+
+MAX_ATTEMPTS = 3  # sends that the server took but never imported, before giving up
+
+
+def free_name(path: Path) -> Path:
+    """``path``, or ``name-1.ext``, ``name-2.ext``, ... : never overwrite a file."""
+    candidate, n = path, 0
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def _exit_code(report: UploadReport) -> int:
+    if report.exit_code:
+        return report.exit_code
+    return 1 if report.failures or report.rejected else 0
+
+
+def run_upload(settings: Settings, client: PhotoPrismClient | None = None,
+               stop: threading.Event | None = None) -> UploadReport:
+    """Run one upload pass, optionally with a logged-in client to reuse (the daemon's).
+
+    Raises ``ConfigError`` (upload off, inbox or import folder missing), ``SafetyStop`` (mirror
+    target missing) and ``LockHeld`` before the pass starts; everything after is in the report.
+    """
+    upload = settings.upload
+    if not upload.enabled or upload.inbox is None:
+        raise ConfigError("upload.enabled: uploads are off; set enabled = true and an inbox in "
+                          "[upload]")
+    if not upload.inbox.is_dir():
+        raise ConfigError(f"upload.inbox: {upload.inbox} does not exist or is not a folder")
+    if upload.mode == "import-folder" and not (upload.import_path and upload.import_path.is_dir()):
+        raise ConfigError(f"upload.import_path: {upload.import_path} does not exist or is not a "
+                          "folder (is the share mounted?)")
+    layout = guard_target(settings.mirror)
+    with TargetLock(layout.meta / "lock"):  # the pass writes the mirror's state
+        state = State.open(settings.mirror.state_path)
+        try:
+            return _run_locked(settings, state, client, stop or threading.Event())
+        finally:
+            state.close()
+
+
+def _run_locked(settings: Settings, state: State, client: PhotoPrismClient | None,
+                stop: threading.Event) -> UploadReport:
+    report = UploadReport(started_at=time.time())
+    report.run_id = state.start_run(report.command)
+    bind_run(report.run_id, report.command)
+    own_client = client is None
+    client = client or PhotoPrismClient(settings.server)
+    log.info("upload started", inbox=str(settings.upload.inbox), mode=settings.upload.mode)
+    try:
+        if not client.logged_in:
+            client.login()
+        UploadPass(settings.upload, state, client, report, stop).run()
+    except PpsyncError as exc:
+        report.error = redact(str(exc))
+        report.exit_code = exc.exit_code
+        log.error("upload failed", error=report.error, exit_code=exc.exit_code)
+    except (sqlite3.Error, OSError) as exc:
+        report.error = redact(f"{type(exc).__name__}: {exc}")
+        report.exit_code = 1
+        log.error("upload failed", error=report.error, exit_code=1)
+    finally:
+        if own_client:
+            client.close()
+        report.finished_at = time.time()
+        report.exit_code = _exit_code(report)
+        with contextlib.suppress(sqlite3.Error):
+            state.finish_run_payload(report.run_id, report.payload())
+        log.info("upload finished", exit_code=report.exit_code, sent=report.sent,
+                 confirmed=report.confirmed, duplicates=report.duplicates,
+                 rejected=len(report.rejected), failed=len(report.failures),
+                 duration=round(report.duration, 2))
+        unbind_run()
+    return report
