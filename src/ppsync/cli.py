@@ -24,8 +24,8 @@ from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
+from ppsync.upload_report import summary_lines as upload_summary_lines
 from ppsync.uploader import run_upload
-from ppsync.uploader import summary_lines as upload_summary_lines
 from ppsync.verify import verify_mirror
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())

@@ -42,7 +42,8 @@ from ppsync.redact import redact
 from ppsync.sdnotify import notify, watchdog_period
 from ppsync.state import State
 from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
-from ppsync.uploader import UploadReport, run_upload
+from ppsync.upload_report import UploadReport
+from ppsync.uploader import run_upload
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,75 +27,16 @@ from ppsync.errors import ConfigError, Interrupted, PpsyncError
 from ppsync.inbox import SIDECARS, InboxFile, scan, settled, sha1_of
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
-from ppsync.models import Failure, RunReport
+from ppsync.models import Failure
 from ppsync.redact import redact
-from ppsync.report import EXIT_MEANINGS
 from ppsync.sender import send
 from ppsync.state import State, UploadRecord, UploadStatus
 from ppsync.sync import guard_target
+from ppsync.upload_report import UploadReport, summary_lines
+
+__all__ = ["UploadPass", "UploadReport", "run_upload", "summary_lines"]
 
 log = get_logger("ppsync.upload")
-
-
-@dataclass(slots=True)
-class UploadReport:
-    """Counters for one upload pass; written to the state (command "upload") and printed."""
-
-    command: str = "upload"
-    run_id: int = 0
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    scanned: int = 0  # wanted files in the inbox
-    waiting: int = 0  # still settling (or sharing content with a file sent this pass)
-    known: int = 0  # handled by an earlier pass and unchanged since
-    ignored: int = 0  # sidecars without their photo
-    duplicates: int = 0  # not sent: the library already has this content
-    sent: int = 0
-    bytes_sent: int = 0
-    confirmed: int = 0  # found on the server by SHA-1 after the import
-    added_to_albums: int = 0  # duplicates added to the configured albums
-    moved: int = 0
-    deleted: int = 0
-    rejected: list[Failure] = field(default_factory=list)  # reported once, not retried
-    failures: list[Failure] = field(default_factory=list)  # retried next pass
-    error: str = ""
-    exit_code: int = 0
-
-    @property
-    def duration(self) -> float:
-        return max(0.0, self.finished_at - self.started_at)
-
-    def payload(self) -> dict[str, Any]:
-        """The stored report. ``listed`` and ``downloaded`` let ``ppsync status`` show the
-        inbox files seen and the new photos confirmed in its listed/new columns."""
-        data = asdict(self)
-        data["failures"] = data["failures"] + data["rejected"]
-        return {**data, "listed": self.scanned, "downloaded": self.confirmed}
-
-    def as_run_report(self) -> RunReport:
-        """The shape the daemon's metrics and alerts take."""
-        return RunReport(command=self.command, run_id=self.run_id, started_at=self.started_at,
-                         finished_at=self.finished_at, listed=self.scanned,
-                         failures=self.failures + self.rejected, error=self.error,
-                         exit_code=self.exit_code)
-
-
-def summary_lines(report: UploadReport) -> list[str]:
-    lines = [
-        f"upload run {report.run_id}: exit {report.exit_code} "
-        f"({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in {report.duration:.1f} s",
-        f"  inbox {report.scanned} files: sent {report.sent} ({report.bytes_sent} bytes), "
-        f"confirmed {report.confirmed}, duplicates skipped {report.duplicates}, "
-        f"rejected {len(report.rejected)}, failed {len(report.failures)}",
-        f"  waiting to settle {report.waiting}, done earlier {report.known}, "
-        f"sidecars without a photo {report.ignored}, added to albums {report.added_to_albums}, "
-        f"moved {report.moved}, deleted {report.deleted}",
-    ]
-    if report.error:
-        lines.append(f"  ERROR: {report.error}")
-    lines += [f"  rejected: {f.path}: {f.reason}" for f in report.rejected[:50]]
-    lines += [f"  failed: {f.path}: {f.reason}" for f in report.failures[:50]]
-    return lines
 
 
 @dataclass
