@@ -61,7 +61,9 @@ class PartFile:
         self.received += len(chunk)
 
     def finish(self) -> tuple[int, str]:
-        """Flush and fsync; return (length, sha1 hex)."""
+        """Flush and fsync; return (length, sha1 hex). Safe to call again after a failure."""
+        if self._handle.closed:
+            return self._length, self._digest.hexdigest()
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
@@ -97,6 +99,25 @@ def local_copy_matches(target: Path, rel: str, remote: RemoteFile) -> bool:
     return sha1_of(existing) == remote.sha1
 
 
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def _keep_for_resume(part: PartFile, exc: BaseException, remote: RemoteFile) -> None:
+    """After a failed attempt: keep what arrived for the next attempt or run, unless the disk
+    is full, where temporaries are removed and the pass is told to stop (``DiskFull``)."""
+    if not _disk_full(exc):
+        try:
+            part.finish()
+            return
+        except OSError as flush_error:
+            if not _disk_full(flush_error):
+                part.discard()
+                return
+    part.discard()
+    raise DiskFull(f"no space left on the mirror's disk while writing {remote.name}") from None
+
+
 def fetch(
     client: PhotoPrismClient, remote: RemoteFile, partial_dir: Path, target: Path, rel: str,
     *, adopt: bool,
@@ -115,21 +136,14 @@ def fetch(
         part = PartFile(path, remote.size)
         try:
             last_modified = client.download(remote.sha1, part)
+            length, digest = part.finish()
         except IntegrityError:
             part.discard()
             continue
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                part.finish()
-                raise
-            part.discard()  # a full disk: leave no temporaries behind
-            raise DiskFull(f"no space left on the mirror's disk while writing {remote.name}") \
-                from None
-        except BaseException:
-            part.finish()  # keep what arrived: the next attempt or run resumes from it
+        except BaseException as exc:
+            _keep_for_resume(part, exc, remote)
             raise
         received += part.received
-        length, digest = part.finish()
         if digest == remote.sha1 and (remote.size < 0 or length == remote.size):
             return Fetched(remote, path, last_modified, received)
         part.discard()
