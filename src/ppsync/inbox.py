@@ -113,15 +113,6 @@ def settled(item: InboxFile, record: UploadRecord | None, settle_seconds: float,
     return now - max(item.mtime_ns / 1e9, item.ctime) >= settle_seconds
 
 
-def sha1_of(path: Path) -> str:
-    """Streaming SHA-1 of a file. Raises ``OSError``."""
-    digest = hashlib.sha1()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class HashingReader(io.RawIOBase):
     """An upload body: the first ``size`` bytes of a file, hashed as they are read.
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from ppsync.errors import UploadFailed, UploadTooLarge
-from ppsync.inbox import HASH_CHUNK, HashingReader, plan_batches, sha1_of
+from ppsync.fsutil import sha1_of
+from ppsync.inbox import HASH_CHUNK, HashingReader, plan_batches
 from ppsync.logs import get_logger
 
 if TYPE_CHECKING:

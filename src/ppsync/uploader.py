@@ -24,7 +24,8 @@ from typing import Any
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, UploadConfig
 from ppsync.errors import ConfigError, Interrupted, PpsyncError
-from ppsync.inbox import SIDECARS, InboxFile, scan, settled, sha1_of
+from ppsync.fsutil import sha1_of
+from ppsync.inbox import SIDECARS, InboxFile, scan, settled
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.models import Failure
