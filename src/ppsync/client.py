@@ -560,6 +560,14 @@ class PhotoPrismClient:
             raise ServerDataError(f"{what}: the answer has no UID")
         return uid
 
+    def update_photo(self, photo_uid: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT /api/v1/photos/<uid>`` with the given entity fields (Title, Caption,
+        Description, Favorite, Private, ...); returns the updated photo."""
+        response = self._api("PUT", f"/photos/{photo_uid}", f"updating photo {photo_uid}",
+                             json=dict(fields))
+        payload = _json(response, "update photo")
+        return payload if isinstance(payload, dict) else {}
+
     def add_to_album(self, album_uid: str, photo_uids: list[str]) -> None:
         self._api("POST", f"/albums/{album_uid}/photos", f"adding photos to album {album_uid}",
                   json={"photos": photo_uids})

@@ -265,6 +265,8 @@ class Settings(BaseSettings):
     schedule: ScheduleConfig = ScheduleConfig()
     monitor: MonitorConfig = MonitorConfig()
     upload: UploadConfig = UploadConfig()
+    # Other PhotoPrism servers by name, e.g. [servers.fresh] for `ppsync restore --to fresh`.
+    servers: dict[str, ServerConfig] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -372,18 +374,11 @@ def _finish(
 ) -> Settings:
     """Resolve secrets and relative paths, then apply CLI overrides; all problems at once."""
     problems: list[str] = []
-    server = settings.server.model_dump()
-    server["password"] = settings.server.password.get_secret_value()
-    server["token"] = settings.server.token.get_secret_value()
-    _resolve_secret("server", "password", server, environ, problems)
-    _resolve_secret("server", "token", server, environ, problems)
-    if not server["password"] and not server["token"]:
-        problems.append("server.password: no password or token configured (set password, "
-                        "password_file, token or token_file)")
-    if server["ca_file"] is not None:
-        server["ca_file"] = _absolute(Path(server["ca_file"]), base_dir)
-        if not server["ca_file"].is_file():
-            problems.append(f"server.ca_file: {server['ca_file']} does not exist")
+    server = _finish_server("server", settings.server, environ, base_dir, problems,
+                            credentials=True)
+    servers = {name: ServerConfig(**_finish_server(f"servers.{name}", extra, environ, base_dir,
+                                                   problems, credentials=False))
+               for name, extra in settings.servers.items()}
     mirror = settings.mirror.model_dump()
     mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
     if mirror["state"] is not None:
@@ -397,6 +392,7 @@ def _finish(
     return settings.model_copy(
         update={
             "server": ServerConfig(**server),
+            "servers": servers,
             "mirror": MirrorConfig(**mirror),
             "log": LogConfig(**log),
             "upload": upload,
@@ -407,6 +403,27 @@ def _finish(
 def _nested(inner: Path, outer: Path) -> bool:
     """Is ``inner`` the same folder as ``outer`` or inside it (symlinks resolved)?"""
     return Path(os.path.realpath(inner)).is_relative_to(os.path.realpath(outer))
+
+
+def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], base_dir: Path,
+                   problems: list[str], *, credentials: bool) -> dict[str, Any]:
+    """One server section with its secrets resolved (systemd credentials only for the main
+    [server]: they carry no server name) and its CA file made absolute."""
+    server = config.model_dump()
+    server["password"] = config.password.get_secret_value()
+    server["token"] = config.token.get_secret_value()
+    cred_env = environ if credentials else {k: v for k, v in environ.items()
+                                            if k != "CREDENTIALS_DIRECTORY"}
+    _resolve_secret(key, "password", server, cred_env, problems)
+    _resolve_secret(key, "token", server, cred_env, problems)
+    if not server["password"] and not server["token"]:
+        problems.append(f"{key}.password: no password or token configured (set password, "
+                        "password_file, token or token_file)")
+    if server["ca_file"] is not None:
+        server["ca_file"] = _absolute(Path(server["ca_file"]), base_dir)
+        if not server["ca_file"].is_file():
+            problems.append(f"{key}.ca_file: {server['ca_file']} does not exist")
+    return server
 
 
 def _finish_upload(upload: UploadConfig, target: Path, base_dir: Path,
