@@ -370,6 +370,6 @@ def test_state_schema_2_keeps_existing_mirror_records(
     state = State.open(target / ".ppsync" / "state.db")
     try:
         assert state.knows_sha1(sha1(b"a")) and state.upload_records() == {}
-        assert state.get_meta("schema_version") == "2"
+        assert int(state.get_meta("schema_version") or 0) >= 2  # 3 since issue 5
     finally:
         state.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import ssl
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
@@ -383,6 +383,35 @@ class PhotoPrismClient:
             raise ServerDataError("listing photos: the answer has no X-Count header")
         return SearchPage(rows=rows, x_count=x_count, x_limit=x_limit if x_limit >= 0 else count,
                           server_date=response.headers.get("Date", ""))
+
+    def albums_page(self, types: Sequence[str], offset: int, count: int) -> SearchPage:
+        """One page of ``GET /albums`` (``count`` is required) of the given album types, in
+        the server's default order. ``x_count`` is the number of albums in the page."""
+        what = "listing albums"
+        query: dict[str, str | int] = {"count": count, "offset": offset, "type": "|".join(types)}
+        response = self._api("GET", "/albums", what, params=query)
+        rows = _json(response, what)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ServerDataError(f"{what}: the answer is not a list of albums")
+        x_count = _int_header(response, "X-Count", what)
+        return SearchPage(rows=rows, x_count=x_count if x_count >= 0 else len(rows),
+                          x_limit=count, server_date=response.headers.get("Date", ""))
+
+    def album_members_page(self, album_uid: str, offset: int, count: int) -> SearchPage:
+        """One merged search page of the photos in an album (``s=<album uid>``)."""
+        return self.search_page({"s": album_uid, "merged": "true"}, offset, count)
+
+    def photo_details(self, photo_uid: str) -> dict[str, Any] | None:
+        """``GET /photos/<uid>``: the photo entity with Files (sidecars included), Labels,
+        Details and Albums; None when the photo is gone (404)."""
+        what = f"reading photo {photo_uid}"
+        response = self._api("GET", f"/photos/{photo_uid}", what, accept=(404,))
+        if response.status_code == 404:
+            return None
+        payload = _json(response, what)
+        if not isinstance(payload, dict):
+            raise ServerDataError(f"{what}: the answer is not a JSON object")
+        return payload
 
     # --- downloads ---------------------------------------------------------------------------
 

@@ -235,6 +235,52 @@ class UploadConfig(_Section):
         return self.done_dir if self.done_dir is not None else self.inbox / ".ppsync-done"
 
 
+ALBUM_TYPES = ("album", "folder", "moment", "month", "state")
+AlbumType = Literal["album", "folder", "moment", "month", "state"]
+
+
+def _manual_albums_only() -> list[AlbumType]:
+    return ["album"]
+
+
+class AlbumsConfig(_Section):
+    """[albums]: one folder per PhotoPrism album under ``<target>/<folder>``."""
+
+    mode: Literal["none", "symlink", "hardlink", "copy"] = "none"
+    folder: str = "Albums"
+    types: list[AlbumType] = Field(default_factory=_manual_albums_only)
+
+    @field_validator("folder")
+    @classmethod
+    def _safe_folder(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        parts = value.split("/")
+        if not value or "\x00" in value or any(p in ("", ".", "..") for p in parts):
+            raise ValueError("a relative folder name inside the target, like \"Albums\"")
+        if parts[0].startswith("."):
+            raise ValueError("must not start with \".\" (.ppsync/ is ppsync's own folder)")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _some_types(cls, value: list[AlbumType]) -> list[AlbumType]:
+        if not value:
+            raise ValueError(f"name at least one of {', '.join(ALBUM_TYPES)}")
+        return list(dict.fromkeys(value))
+
+
+class MetadataConfig(_Section):
+    """[metadata]: per-photo sidecars next to the primary original, and sidecar originals."""
+
+    sidecars: Literal["none", "json", "xmp", "both"] = "none"
+    # None: on when sidecars != "none" (resolved by load_config).
+    originals_sidecars: bool | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.sidecars != "none" or bool(self.originals_sidecars)
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "console", "json"] = "auto"
@@ -265,6 +311,8 @@ class Settings(BaseSettings):
     schedule: ScheduleConfig = ScheduleConfig()
     monitor: MonitorConfig = MonitorConfig()
     upload: UploadConfig = UploadConfig()
+    albums: AlbumsConfig = AlbumsConfig()
+    metadata: MetadataConfig = MetadataConfig()
     # Other PhotoPrism servers by name, e.g. [servers.fresh] for `ppsync restore --to fresh`.
     servers: dict[str, ServerConfig] = {}
 
@@ -387,6 +435,10 @@ def _finish(
     if log_level is not None:
         log["level"] = log_level
     upload = _finish_upload(settings.upload, mirror["target"], base_dir, problems)
+    metadata = settings.metadata
+    if metadata.originals_sidecars is None:
+        metadata = MetadataConfig(sidecars=metadata.sidecars,
+                                  originals_sidecars=metadata.sidecars != "none")
     if problems:
         raise ConfigError(problems)
     return settings.model_copy(
@@ -396,6 +448,7 @@ def _finish(
             "mirror": MirrorConfig(**mirror),
             "log": LogConfig(**log),
             "upload": upload,
+            "metadata": metadata,
         }
     )
 

@@ -9,6 +9,14 @@ Tables (schema version in ``meta``; forward migrations in ``MIGRATIONS``)::
     uploads  one row per inbox file (path relative to the inbox): the size and mtime it was
            last seen with, when it was first seen so (settling), its SHA-1 once hashed, and the
            outcome (``UploadStatus``) with a reason; schema 2
+    photos   per photo with a metadata export: the UpdatedAt the written sidecars reflect, the
+           primary original's path they sit next to, and which kinds were written; schema 3
+    photo_todo  photos this walk saw with an UpdatedAt that differs from ``photos``: the only
+           ones whose details are fetched (a no-op pass leaves it empty); schema 3
+    sidecar_files  FileUIDs of metadata sidecar originals (XMP, AAE...) and their photo: search
+           never lists them, so a walk that sees the photo counts them as seen; schema 3
+    albums / album_entries  album folders ppsync made and every entry in them (nothing else
+           under the album folder is ever removed); schema 3
 
 Writes happen only on the coordinating thread, and only after the side effect they record has
 succeeded on disk. The database file is created 0600 and uses WAL so ``status`` can read while a
@@ -33,7 +41,7 @@ import sqlite_utils
 from ppsync.errors import ConfigError
 from ppsync.models import LocalRecord, RecordStatus, RunReport
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BATCH = 500  # SQLite's variable limit is 32766; stay far below it
 
 
@@ -81,7 +89,40 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS uploads_sha1 ON uploads(sha1, status)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_to_1, _migrate_to_2]
+def _migrate_to_3(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS photos (
+               photo_uid TEXT PRIMARY KEY,
+               updated_at TEXT NOT NULL,
+               path TEXT NOT NULL,
+               kinds TEXT NOT NULL)"""
+    )
+    db.execute("CREATE TABLE IF NOT EXISTS photo_todo (photo_uid TEXT PRIMARY KEY, "
+               "updated_at TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS sidecar_files (file_uid TEXT PRIMARY KEY, "
+               "photo_uid TEXT NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS sidecar_files_photo ON sidecar_files(photo_uid)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS albums (
+               album_uid TEXT PRIMARY KEY,
+               folder TEXT NOT NULL,
+               updated_at TEXT NOT NULL,
+               mode TEXT NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS album_entries (
+               album_uid TEXT NOT NULL,
+               photo_uid TEXT NOT NULL,
+               entry TEXT NOT NULL,
+               file_uid TEXT NOT NULL,
+               source TEXT NOT NULL,
+               sha1 TEXT NOT NULL,
+               PRIMARY KEY (album_uid, photo_uid))"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migrate_to_1, _migrate_to_2, _migrate_to_3]
 
 
 class UploadStatus(enum.StrEnum):
@@ -218,6 +259,7 @@ class State:
     def begin_walk(self) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM walk")
+            self.db.execute("DELETE FROM photo_todo")
 
     def unwalked(self, file_uids: list[str]) -> set[str]:
         """Which of these FileUIDs the current walk has not seen yet."""
@@ -300,6 +342,135 @@ class State:
         """Has the mirror ever held this content (any status)? Such a file is never uploaded."""
         row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? LIMIT 1", [sha1]).fetchone()
         return row is not None
+
+    # --- photo metadata (sidecars) ----------------------------------------------------------
+
+    def note_photos(self, updated: dict[str, str], kinds: str) -> None:
+        """Per walk page: queue the photos whose sidecars are missing or older than their
+        UpdatedAt (or were written as other kinds), and mark the sidecar originals of every
+        photo in the page as seen by this walk. One SELECT when nothing changed."""
+        uids = list(updated)
+        stale: list[tuple[str, str]] = []
+        for chunk in _chunks(uids):
+            marks = ",".join("?" * len(chunk))
+            known = {row[0]: (row[1], row[2]) for row in self.db.execute(
+                f"SELECT photo_uid, updated_at, kinds FROM photos WHERE photo_uid IN ({marks})",
+                chunk).fetchall()}
+            stale.extend((uid, updated[uid]) for uid in chunk
+                         if known.get(uid) != (updated[uid], kinds))
+        with self.transaction():
+            if stale:
+                self.db.conn.executemany(
+                    "INSERT OR REPLACE INTO photo_todo (photo_uid, updated_at) VALUES (?, ?)",
+                    stale)
+            for chunk in _chunks(uids):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    "INSERT OR IGNORE INTO walk (file_uid, path) SELECT s.file_uid, f.path "
+                    "FROM sidecar_files s JOIN files f ON f.file_uid = s.file_uid "
+                    f"WHERE s.photo_uid IN ({marks})", chunk)
+
+    def photo_todo(self, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` queued (photo UID, UpdatedAt) pairs."""
+        sql = "SELECT photo_uid, updated_at FROM photo_todo ORDER BY photo_uid LIMIT ?"
+        return [(r[0], r[1]) for r in self.db.execute(sql, [limit]).fetchall()]
+
+    def done_todo(self, photo_uids: list[str]) -> None:
+        with self.transaction():
+            self.db.conn.executemany("DELETE FROM photo_todo WHERE photo_uid = ?",
+                                     [(u,) for u in photo_uids])
+
+    def photo_row(self, photo_uid: str) -> tuple[str, str, str] | None:
+        """(updated_at, path, kinds) of a photo's written sidecars, or None."""
+        row = self.db.execute("SELECT updated_at, path, kinds FROM photos WHERE photo_uid = ?",
+                              [photo_uid]).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def save_photo(self, photo_uid: str, updated_at: str, path: str, kinds: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO photos (photo_uid, updated_at, path, kinds) "
+                            "VALUES (?, ?, ?, ?)", [photo_uid, updated_at, path, kinds])
+
+    def drop_photo(self, photo_uid: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM photos WHERE photo_uid = ?", [photo_uid])
+
+    def orphan_photos(self) -> list[tuple[str, str, str]]:
+        """(photo UID, path, kinds) of sidecars whose original is no longer mirrored there."""
+        sql = ("SELECT p.photo_uid, p.path, p.kinds FROM photos p WHERE NOT EXISTS (SELECT 1 "
+               "FROM files f WHERE f.path = p.path AND f.status = 'active')")
+        return [(r[0], r[1], r[2]) for r in self.db.execute(sql).fetchall()]
+
+    def photo_has_active_file(self, photo_uid: str) -> bool:
+        sql = "SELECT 1 FROM files WHERE photo_uid = ? AND status = 'active' LIMIT 1"
+        return self.db.execute(sql, [photo_uid]).fetchone() is not None
+
+    def requeue_photo(self, photo_uid: str) -> None:
+        """Queue a photo for export in this pass (its UpdatedAt is taken from its details)."""
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO photo_todo (photo_uid, updated_at) "
+                            "VALUES (?, '')", [photo_uid])
+
+    def sidecar_files_of(self, photo_uid: str) -> set[str]:
+        sql = "SELECT file_uid FROM sidecar_files WHERE photo_uid = ?"
+        return {r[0] for r in self.db.execute(sql, [photo_uid]).fetchall()}
+
+    def set_sidecar_files(self, photo_uid: str, file_uids: Iterable[str]) -> None:
+        """The photo's metadata sidecar originals are exactly these FileUIDs from now on."""
+        with self.transaction():
+            self.db.execute("DELETE FROM sidecar_files WHERE photo_uid = ?", [photo_uid])
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO sidecar_files (file_uid, photo_uid) VALUES (?, ?)",
+                [(uid, photo_uid) for uid in file_uids])
+
+    # --- album folders ----------------------------------------------------------------------
+
+    def active_path_under(self, folder: str) -> str | None:
+        """A mirrored original inside ``folder/`` (the album folder must hold none)."""
+        sql = ("SELECT path FROM files WHERE status = 'active' AND path >= ? AND path < ? "
+               "LIMIT 1")
+        row = self.db.execute(sql, [folder + "/", folder + "0"]).fetchone()
+        return str(row[0]) if row else None
+
+    def album_rows(self) -> dict[str, tuple[str, str, str]]:
+        """Album folders ppsync made: album UID → (folder name, UpdatedAt, mode)."""
+        sql = "SELECT album_uid, folder, updated_at, mode FROM albums"
+        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(sql).fetchall()}
+
+    def save_album(self, album_uid: str, folder: str, updated_at: str, mode: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO albums (album_uid, folder, updated_at, mode) "
+                            "VALUES (?, ?, ?, ?)", [album_uid, folder, updated_at, mode])
+
+    def drop_album(self, album_uid: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM albums WHERE album_uid = ?", [album_uid])
+            self.db.execute("DELETE FROM album_entries WHERE album_uid = ?", [album_uid])
+
+    def album_entries(self, album_uid: str) -> dict[str, tuple[str, str, str, str]]:
+        """photo UID → (entry name or '' for none, FileUID, source path, SHA-1)."""
+        sql = ("SELECT photo_uid, entry, file_uid, source, sha1 FROM album_entries "
+               "WHERE album_uid = ?")
+        return {r[0]: (r[1], r[2], r[3], r[4])
+                for r in self.db.execute(sql, [album_uid]).fetchall()}
+
+    def set_album_entries(self, album_uid: str,
+                          entries: dict[str, tuple[str, str, str, str]]) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM album_entries WHERE album_uid = ?", [album_uid])
+            self.db.conn.executemany(
+                "INSERT INTO album_entries (album_uid, photo_uid, entry, file_uid, source, sha1) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(album_uid, photo, *values) for photo, values in entries.items()])
+
+    def stale_albums(self) -> set[str]:
+        """Albums whose entries no longer match the mirror: an original moved, changed, left,
+        or (for a member without an entry) is mirrored now."""
+        sql = ("SELECT DISTINCT e.album_uid FROM album_entries e LEFT JOIN files f "
+               "ON f.file_uid = e.file_uid AND f.status = 'active' "
+               "WHERE (f.file_uid IS NULL) != (e.entry = '') "
+               "OR (e.entry != '' AND (f.path != e.source OR f.sha1 != e.sha1))")
+        return {r[0] for r in self.db.execute(sql).fetchall()}
 
     # --- uploads -----------------------------------------------------------------------------
 
