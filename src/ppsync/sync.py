@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ppsync.albums import AlbumExport
 from ppsync.client import PhotoPrismClient
 from ppsync.config import MirrorConfig, Settings
 from ppsync.errors import ConfigError, Interrupted, PpsyncError, SafetyStop
@@ -28,6 +29,7 @@ from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.models import Action, ActionKind, RemoteFile, RunReport
 from ppsync.planner import Policy, judge_removals, judge_walk, plan_file, removal_action
 from ppsync.redact import redact
+from ppsync.sidecars import SidecarExport
 from ppsync.state import State
 from ppsync.walker import Walker
 
@@ -111,6 +113,7 @@ class SyncRun:
         self.policy = Policy(self.mirror.delete, self.mirror.max_delete,
                              self.mirror.max_delete_percent)
         self.server_date = ""
+        self.sidecars: SidecarExport | None = None  # set when [metadata] exports anything
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
              since: str = "") -> tuple[bool, str]:
@@ -146,6 +149,8 @@ class SyncRun:
             walked.append((remote.file_uid, claimed))
             actions.append(action)
         self.state.record_walked(walked)
+        if self.sidecars is not None:
+            self.sidecars.note_page(files)
         for action in actions:
             apply(action)
 
@@ -219,6 +224,9 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                         on_progress=options.on_progress, stop=options.stop)
     run = SyncRun(settings, state, client, report, options)
     dry_run = options.dry_run
+    if settings.metadata.enabled and not dry_run:
+        run.sidecars = SidecarExport(metadata=settings.metadata, state=state, client=client,
+                                     executor=executor, layout=layout, report=report)
     apply: ActionSink = (options.on_action or (lambda _: None)) if dry_run else executor.apply
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None)
     try:
@@ -236,6 +244,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         if options.stop.is_set():
             raise Interrupted("stopped before the pass could finish; it resumes next time")
         if not dry_run:
+            _export(settings, run, state, layout, executor)
             _remember_progress(state, run, layout, report, full=not since)
     except PpsyncError as exc:
         report.error = redact(str(exc))
@@ -264,6 +273,19 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                  duration=round(report.duration, 2))
         unbind_run()
     return report
+
+
+def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
+            executor: Executor) -> None:
+    """After the walk and its removals: album folders, then metadata sidecars. Both only act
+    on what changed (no request per photo or album member on a no-op pass)."""
+    if settings.albums.mode != "none":
+        # First: a membership change does not bump the photo's UpdatedAt, so the album export
+        # queues the photos it saw join or leave an album for their sidecars below.
+        AlbumExport(settings.albums, state, run.client, layout, run.report).run()
+    if run.sidecars is not None:
+        run.sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep")
+        executor.drain()
 
 
 def _remember_progress(state: State, run: SyncRun, layout: Layout, report: RunReport,

@@ -1,0 +1,295 @@
+"""Album folders: ``<target>/<[albums] folder>/<album>/`` holding one entry per member photo
+(relative symlink, hardlink or copy of its mirrored primary original) and ``.album.json``.
+Formats: ``/tmp/issue5_contract.md`` (README "Your mirror as a backup").
+
+Incremental: the album list is read every pass (one request per page of albums); members are
+read only for albums that are new, whose ``UpdatedAt`` or folder name changed, whose manifest is
+missing, or whose entries no longer match the mirror (an original moved, changed or arrived).
+Only what ppsync made (recorded in the state) is ever removed; originals are never touched: an
+entry is at most a copy or another link of a mirrored original.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ppsync.client import PhotoPrismClient
+from ppsync.config import AlbumsConfig
+from ppsync.errors import ItemError, ServerDataError
+from ppsync.executor import Layout
+from ppsync.logs import get_logger
+from ppsync.models import Failure, RecordStatus, RunReport
+from ppsync.redact import redact
+from ppsync.sidecars import json_bytes, write_if_changed
+from ppsync.state import State
+from ppsync.walker import ORIGINALS_ROOT
+
+log = get_logger("ppsync.albums")
+
+MANIFEST = ".album.json"
+MAX_FOLDER_BYTES = 200
+PAGE = 1000
+# Errors that mean "this filesystem does not do links here" (SMB/CIFS, exFAT, FAT, across mounts).
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK,
+             errno.ENOSYS, errno.EACCES}
+Entry = tuple[str, str, str, str]  # entry name ('' for none), FileUID, source path, SHA-1
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def safe_title(title: str, fallback: str) -> str:
+    """An album title as one folder name: no "/", NUL or control characters, no leading "."
+    (so never "." or ".."), at most 200 bytes; ``fallback`` when nothing is left."""
+    cleaned = "".join("_" if c == "/" or ord(c) < 32 or c == "\x7f" else c for c in title)
+    cleaned = _truncate(cleaned.strip().lstrip("."), MAX_FOLDER_BYTES).strip()
+    return cleaned or fallback
+
+
+def folder_names(albums: list[dict[str, Any]]) -> dict[str, str]:
+    """Album UID → folder name; names shared by several albums (compared case-insensitively,
+    for SMB and exFAT) get " (<album uid>)" appended for every one of them."""
+    base = {a["UID"]: safe_title(str(a.get("Title") or ""), a["UID"]) for a in albums}
+    seen: dict[str, int] = {}
+    for name in base.values():
+        seen[name.casefold()] = seen.get(name.casefold(), 0) + 1
+    names = {}
+    for uid, name in base.items():
+        if seen[name.casefold()] > 1:
+            suffix = f" ({uid})"
+            name = _truncate(name, MAX_FOLDER_BYTES - len(suffix.encode())).rstrip() + suffix
+        names[uid] = name
+    return names
+
+
+def entry_names(primaries: dict[str, str]) -> dict[str, str]:
+    """photo UID → entry name from the mirrored path; colliding base names (case-insensitive)
+    all become "<stem>~<photo uid>.<ext>". Never starts with "." (the manifest's namespace)."""
+    base = {uid: path.rsplit("/", 1)[-1] for uid, path in primaries.items()}
+    base = {uid: ("_" + name if name.startswith(".") else name) for uid, name in base.items()}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    out = {}
+    for uid, name in base.items():
+        if counts[name.casefold()] > 1:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem}~{uid}.{ext}" if dot and stem else f"{name}~{uid}"
+        out[uid] = name
+    return out
+
+
+class AlbumExport:
+    """One pass's album folders. ``link``/``symlink`` are the os functions (injectable so a
+    test can stand in for a filesystem that refuses links)."""
+
+    def __init__(self, config: AlbumsConfig, state: State, client: PhotoPrismClient,
+                 layout: Layout, report: RunReport, *,
+                 link: Callable[[str, str], None] = os.link,
+                 symlink: Callable[[str, str], None] = os.symlink) -> None:
+        self._config = config
+        self._state = state
+        self._client = client
+        self._target = layout.target
+        self._root = layout.target / config.folder
+        self._report = report
+        self._link = link
+        self._symlink = symlink
+        self._copies_instead = False
+        self.rebuilt = 0
+
+    def run(self) -> None:
+        conflict = self._state.active_path_under(self._config.folder)
+        if conflict is not None:
+            self._fail(self._config.folder, f"album export refused: the server has an original "
+                       f"inside the album folder ({conflict}); choose another [albums] folder")
+            return
+        if self._root.is_symlink() or (self._root.exists() and not self._root.is_dir()):
+            self._fail(self._config.folder, "album export refused: not a plain folder")
+            return
+        albums = self._list_albums()
+        names = folder_names(albums)
+        known = self._state.album_rows()
+        for uid in set(known) - set(names):
+            self._remove_album(uid, known[uid][0])
+        self._root.mkdir(exist_ok=True)
+        stale = self._state.stale_albums()
+        for album in albums:
+            uid, name = album["UID"], names[album["UID"]]
+            before = known.get(uid)
+            if before is not None and before[0] != name:
+                name = self._rename(uid, before[0], name)
+            if (before is not None and before[1] == _text(album.get("UpdatedAt"))
+                    and before[2] == self._config.mode and uid not in stale
+                    and before[0] == name and (self._root / name / MANIFEST).is_file()):
+                continue
+            try:
+                self._rebuild(album, name)
+            except (ItemError, ServerDataError, OSError) as exc:
+                self._fail(f"{self._config.folder}/{name}", str(exc))
+        if self._copies_instead:
+            log.warning("this filesystem refuses links; album entries were made as copies",
+                        mode=self._config.mode, folder=str(self._root))
+
+    def _list_albums(self) -> list[dict[str, Any]]:
+        albums: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self._client.albums_page(self._config.types, offset, PAGE)
+            albums.extend(a for a in page.rows if isinstance(a.get("UID"), str) and a["UID"])
+            if page.x_count < PAGE:
+                return albums
+            offset += page.x_count
+
+    def _members(self, album_uid: str) -> dict[str, list[dict[str, Any]]]:
+        """photo UID → its Root "/" non-sidecar files, in the album's search order."""
+        members: dict[str, list[dict[str, Any]]] = {}
+        offset = 0
+        while True:
+            page = self._client.album_members_page(album_uid, offset, PAGE)
+            for row in page.rows:
+                uid = row.get("UID")
+                files = row.get("Files") if isinstance(row.get("Files"), list) else []
+                if isinstance(uid, str):
+                    members.setdefault(uid, []).extend(
+                        f for f in files or [] if isinstance(f, dict)
+                        and f.get("Root") == ORIGINALS_ROOT and not f.get("Sidecar"))
+            if page.x_count < page.x_limit or page.x_count == 0:
+                return members
+            offset += page.x_count
+
+    def _rebuild(self, album: dict[str, Any], name: str) -> None:
+        uid = album["UID"]
+        folder = self._root / name
+        folder.mkdir(exist_ok=True)
+        members = self._members(uid)
+        primaries = {p: next((f for f in fs if f.get("Primary")), fs[0] if fs else None)
+                     for p, fs in members.items()}
+        file_uids = [_text(f.get("UID")) for f in primaries.values() if f is not None]
+        records = {u: r for u, r in self._state.records_for(file_uids).items()
+                   if r.status is RecordStatus.ACTIVE}
+        mirrored = {p: records[_text(f.get("UID"))].path for p, f in primaries.items()
+                    if f is not None and _text(f.get("UID")) in records}
+        names = entry_names(mirrored)
+        old = self._state.album_entries(uid)
+        new: dict[str, Entry] = {}
+        for photo, primary in primaries.items():
+            file_uid = _text(primary.get("UID")) if primary else ""
+            record = records.get(file_uid)
+            if record is None:
+                log.debug("album member not mirrored; listed without an entry", album=uid,
+                          photo_uid=photo)
+                sha1 = _text(primary.get("Hash")).lower() if primary else ""
+                new[photo] = ("", file_uid, "", sha1)
+            else:
+                new[photo] = (names[photo], file_uid, record.path, record.sha1)
+        for photo, (entry, _, source, sha1) in old.items():
+            if entry and new.get(photo) != (entry, old[photo][1], source, sha1):
+                _remove_entry(folder / entry)
+        for photo, values in list(new.items()):
+            if not values[0] or (old.get(photo) == values and _present(folder / values[0])):
+                continue
+            ours = any(e[0] == values[0] for e in old.values())
+            if _present(folder / values[0]) and not ours:
+                self._fail(f"{self._config.folder}/{name}/{values[0]}",
+                           "not made by ppsync; left alone and no entry made")
+                new[photo] = ("", values[1], "", values[3])
+                continue
+            self._make_entry(folder / values[0], self._target / values[2])
+        self._state.set_album_entries(uid, new)
+        if album.get("Type") == "album":  # sidecars list manual albums: refresh the changed
+            for photo in set(new).symmetric_difference(old):
+                self._state.requeue_photo(photo)
+        write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new)))
+        self._state.save_album(uid, name, _text(album.get("UpdatedAt")), self._config.mode)
+        self.rebuilt += 1
+        log.info("album folder updated", album=uid, folder=name, members=len(new))
+
+    def _make_entry(self, entry: Path, source: Path) -> None:
+        """Put a link (or copy) of ``source`` at ``entry`` atomically, replacing the entry
+        ppsync made there before."""
+        temp = entry.with_name(f".{entry.name}.ppsync-tmp")
+        temp.unlink(missing_ok=True)
+        mode = "copy" if self._copies_instead else self._config.mode
+        try:
+            if mode == "symlink":
+                self._symlink(os.path.relpath(source, entry.parent), str(temp))
+            elif mode == "hardlink":
+                self._link(str(source), str(temp))
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            self._copies_instead, mode = True, "copy"
+        if mode == "copy":
+            shutil.copy2(source, temp)
+        os.replace(temp, entry)
+
+    def _rename(self, uid: str, old: str, new: str) -> str:
+        """Move an album's folder to its new name (entries kept); the old name if blocked."""
+        source, destination = self._root / old, self._root / new
+        if destination.exists() or destination.is_symlink() or not source.is_dir():
+            self._remove_album(uid, old)  # rebuilt at the new name from scratch
+            return new
+        os.rename(source, destination)
+        known = self._state.album_rows()[uid]
+        self._state.save_album(uid, new, known[1], known[2])
+        log.info("album folder renamed", album=uid, old=old, new=new)
+        return new
+
+    def _remove_album(self, uid: str, name: str) -> None:
+        """Remove the entries and manifest ppsync made, then the folder if nothing else is
+        left in it (a user's own files there stay)."""
+        folder = self._root / name
+        for entry, *_ in self._state.album_entries(uid).values():
+            if entry:
+                _remove_entry(folder / entry)
+        _remove_entry(folder / MANIFEST)
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            log.warning("album folder kept: it holds files ppsync did not make",
+                        folder=str(folder))
+        self._state.drop_album(uid)
+        log.info("album folder removed", album=uid, folder=name)
+
+    def _fail(self, path: str, reason: str) -> None:
+        self._report.failures.append(Failure(redact(path), redact(reason)))
+        log.error("failed", path=redact(path), reason=redact(reason))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _present(path: Path) -> bool:
+    return path.is_symlink() or path.exists()
+
+
+def _remove_entry(path: Path) -> None:
+    """Unlink an entry ppsync made (a link or a copy; never a folder)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+
+
+def _manifest(album: dict[str, Any], members: dict[str, list[dict[str, Any]]],
+              entries: dict[str, Entry]) -> dict[str, Any]:
+    return {
+        "format": "ppsync-album/1",
+        "uid": album["UID"], "title": _text(album.get("Title")),
+        "description": _text(album.get("Description")), "caption": _text(album.get("Caption")),
+        "type": _text(album.get("Type")), "order": _text(album.get("Order")),
+        "favorite": bool(album.get("Favorite")), "private": bool(album.get("Private")),
+        "created_at": _text(album.get("CreatedAt")), "updated_at": _text(album.get("UpdatedAt")),
+        "members": [{
+            "photo_uid": photo, "entry": entries[photo][0], "sha1": entries[photo][3],
+            "files": sorted({_text(f.get("Hash")).lower() for f in members[photo]} - {""}),
+        } for photo in sorted(entries)],
+    }
