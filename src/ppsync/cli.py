@@ -22,6 +22,8 @@ from ppsync.models import Action
 from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
+from ppsync.restore import run_restore
+from ppsync.restore import summary_lines as restore_summary_lines
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
 from ppsync.upload_report import summary_lines as upload_summary_lines
@@ -58,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "version and counts")
     commands.add_parser("upload", help="one upload pass: send new photos from the [upload] "
                         "inbox to PhotoPrism, then exit")
+    restore = commands.add_parser("restore", help="upload the mirror's originals into a "
+                                  "PhotoPrism and re-apply its metadata sidecars and albums")
+    restore.add_argument("--to", required=True, metavar="SERVER", help="'server' (the main "
+                         "[server]), a [servers.NAME] name, or an http(s):// URL (used with the "
+                         "main [server]'s credentials)")
+    restore.add_argument("--dry-run", action="store_true", help="show what would happen, "
+                         "change nothing")
     commands.add_parser("daemon", help="run sync passes (and upload passes when [upload] is "
                         "enabled) on the [schedule] until stopped")
     commands.add_parser("health", help="exit 0 if the last pass succeeded and is recent "
@@ -162,6 +171,12 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    report = run_restore(settings, args.to, dry_run=args.dry_run)
+    _print(restore_summary_lines(report))
+    return report.exit_code
+
+
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here: APScheduler and prometheus-client would add ~0.1 s to every one-shot
     # ``ppsync sync`` started by cron or a NAS scheduler.
@@ -179,6 +194,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sync": cmd_sync, "plan": cmd_sync, "status": cmd_status, "verify": cmd_verify,
     "check": cmd_check, "daemon": cmd_daemon, "health": cmd_health, "upload": cmd_upload,
+    "restore": cmd_restore,
 }
 
 

@@ -605,3 +605,10 @@ class PhotoPrismClient:
         timeout = self._server.timeout
         return httpx.Timeout(max(timeout, IMPORT_TIMEOUT), connect=min(timeout, 15.0),
                              write=timeout)
+
+    # --- restore ------------------------------------------------------------------------------
+
+    def archive_photos(self, photo_uids: list[str]) -> None:
+        """``POST /batch/photos/archive``: move these photos to PhotoPrism's archive."""
+        self._api("POST", "/batch/photos/archive", "archiving photos",
+                  json={"photos": photo_uids})

@@ -1,0 +1,366 @@
+"""``ppsync restore --to <server>``: put the mirror back into a (typically fresh) PhotoPrism.
+
+Three steps, each idempotent without any local restore state, so a second run changes nothing
+and an interrupted run simply continues:
+
+1. originals (``restore_upload``): every original the state tracks or a sidecar lists is
+   uploaded unless the server already has its SHA-1;
+2. metadata: for each ``<primary original>.ppsync.json`` sidecar, the new photo is found by the
+   hash of its files and ``PUT /photos/<uid>`` sets title, caption (sent as Caption *and*
+   Description: old servers read one, new ones the other), favourite and private, only where the
+   server's values differ; photos the sidecar marks archived are archived last;
+3. albums: for each ``.album.json`` manifest, the album is found or created by title and the
+   members the server does not list yet (``GET /photos?s=<album uid>``) are added by the new
+   UIDs found by hash.
+
+Empty titles and captions in a sidecar are not sent (they would erase what PhotoPrism generated).
+The run holds the target lock, like sync, so the mirror does not change underneath it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ppsync.client import PhotoPrismClient
+from ppsync.config import ServerConfig, Settings
+from ppsync.errors import ConfigError, Interrupted, PpsyncError, UnsafePathError
+from ppsync.lock import TargetLock
+from ppsync.logs import get_logger
+from ppsync.models import Failure
+from ppsync.paths import META_DIR_NAME, safe_relative_path
+from ppsync.redact import redact
+from ppsync.report import EXIT_MEANINGS
+from ppsync.restore_upload import Original, photo_uid_of, restore_originals
+from ppsync.state import State
+from ppsync.sync import guard_target
+
+log = get_logger("ppsync.restore")
+SIDECAR_SUFFIX = ".ppsync.json"
+MANIFEST_NAME = ".album.json"
+ADD_CHUNK = 500  # photos per "add to album" request
+MEMBER_PAGE = 1000
+
+
+@dataclass(slots=True)
+class RestoreReport:
+    """What a restore did (or, with ``dry_run``, would do)."""
+
+    server: str = ""
+    dry_run: bool = False
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    originals: int = 0
+    present: int = 0  # already on the server
+    uploaded: int = 0
+    bytes_sent: int = 0
+    sidecars: int = 0
+    metadata_applied: int = 0
+    metadata_unchanged: int = 0
+    archived: int = 0
+    albums: int = 0
+    albums_changed: int = 0  # got at least one member (new albums included)
+    members_added: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    error: str = ""
+    exit_code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Sidecar:
+    rel: str
+    data: dict[str, Any]
+
+    def originals(self) -> list[dict[str, Any]]:
+        """The photo's Root "/" media files (primary first), as the sidecar lists them."""
+        files = [f for f in self.data.get("files") or [] if isinstance(f, dict)
+                 and f.get("root", "/") == "/" and isinstance(f.get("sha1"), str)]
+        return sorted(files, key=lambda f: (not f.get("primary"), bool(f.get("sidecar"))))
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    rel: str
+    data: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        title = self.data.get("title")
+        return title.strip() if isinstance(title, str) and title.strip() else \
+            Path(self.rel).parent.name
+
+
+def target_server(settings: Settings, to: str) -> ServerConfig:
+    """``server`` = the main [server]; a name = [servers.<name>]; an http(s) URL = that URL with
+    the main [server]'s credentials and options. Raises ``ConfigError`` otherwise."""
+    if to == "server":
+        return settings.server
+    if to in settings.servers:
+        return settings.servers[to]
+    if to.startswith(("http://", "https://")):
+        return ServerConfig(**{**settings.server.model_dump(), "url": to})
+    known = ", ".join(["server", *sorted(settings.servers)])
+    raise ConfigError(f"restore --to: no server named {to!r} (known: {known}; or give an "
+                      "http(s):// URL)")
+
+
+def _metadata_files(target: Path) -> Iterator[tuple[str, Path]]:
+    """(relative path, path) of every sidecar and manifest in the mirror, outside .ppsync."""
+    for folder, dirs, files in os.walk(target):
+        if folder == str(target):
+            dirs[:] = [d for d in dirs if d != META_DIR_NAME]
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(SIDECAR_SUFFIX) or name == MANIFEST_NAME:
+                path = Path(folder) / name
+                yield path.relative_to(target).as_posix(), path
+
+
+def read_mirror(target: Path, report: RestoreReport) -> tuple[list[Sidecar], list[Manifest]]:
+    sidecars: list[Sidecar] = []
+    manifests: list[Manifest] = []
+    for rel, path in _metadata_files(target):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            report.failures.append(Failure(rel, f"cannot read: {exc}"))
+            continue
+        kind = "ppsync-album/" if path.name == MANIFEST_NAME else "ppsync-photo/"
+        if not isinstance(data, dict) or not str(data.get("format", "")).startswith(kind):
+            report.failures.append(Failure(rel, f"not a {kind}1 file; skipped"))
+        elif path.name == MANIFEST_NAME:
+            manifests.append(Manifest(rel, data))
+        else:
+            sidecars.append(Sidecar(rel, data))
+    return sidecars, manifests
+
+
+def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
+                     report: RestoreReport) -> list[Original]:
+    """The state's active files, plus Root "/" files sidecars list that the state does not
+    know (found at their server name in the mirror), one per SHA-1, in path order."""
+    found: dict[str, Original] = {}
+    for record in state.active_records():
+        found.setdefault(record.sha1, Original(record.path, record.sha1, record.size))
+    for sidecar in sidecars:
+        for entry in sidecar.originals():
+            sha1 = entry["sha1"]
+            if sha1 in found:
+                continue
+            try:
+                rel = safe_relative_path(str(entry.get("name", "")))
+            except UnsafePathError as exc:
+                report.failures.append(Failure(sidecar.rel, f"lists {entry.get('name')!r}: {exc}"))
+                continue
+            size = entry.get("size")
+            if (target / rel).is_file() and isinstance(size, int):
+                found[sha1] = Original(rel, sha1, size)
+            else:
+                report.failures.append(Failure(rel, "listed in a sidecar but not in the mirror"))
+    return sorted(found.values(), key=lambda o: o.rel)
+
+
+class Restore:
+    """The metadata and album steps, sharing the client, the SHA-1 → PhotoUID map and the
+    report."""
+
+    def __init__(self, client: PhotoPrismClient, report: RestoreReport, photos: dict[str, str],
+                 stop: threading.Event) -> None:
+        self.client = client
+        self.report = report
+        self.photos = photos
+        self.stop = stop
+        self.archived: set[str] = set()  # photos archived on the server (album entries hidden)
+        self.pending_archive: list[str] = []  # photos the sidecars say to archive, done last
+
+    def check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted("stop requested; the restore ends here (run it again to finish)")
+
+    def say(self, line: str) -> None:
+        if self.report.dry_run:
+            print(line, flush=True)
+
+    def photo_uid(self, sha1s: list[str]) -> str | None:
+        for sha1 in sha1s:
+            if sha1 not in self.photos:
+                uid = photo_uid_of(self.client, sha1)
+                if uid is None:
+                    continue
+                self.photos[sha1] = uid
+            return self.photos[sha1]
+        return None
+
+    def apply_metadata(self, sidecars: list[Sidecar]) -> None:
+        to_archive: list[str] = []
+        for sidecar in sidecars:
+            self.check_stop()
+            uid = self.photo_uid([f["sha1"] for f in sidecar.originals()])
+            if uid is None:
+                if self.report.dry_run:
+                    self.say(f"would set the metadata of {sidecar.rel} after uploading")
+                    self.report.metadata_applied += 1
+                else:
+                    self.report.failures.append(Failure(sidecar.rel, "its photo is not on the "
+                                                        "server (originals not restored)"))
+                continue
+            current = self.client.photo_details(uid)
+            if current is None:
+                self.report.failures.append(Failure(sidecar.rel, f"photo {uid} vanished"))
+                continue
+            changes = metadata_changes(sidecar.data, current)
+            if changes:
+                self.say(f"would set {', '.join(sorted(changes))} of {sidecar.rel}")
+                if not self.report.dry_run:
+                    self.client.update_photo(uid, changes)
+                self.report.metadata_applied += 1
+            else:
+                self.report.metadata_unchanged += 1
+            if current.get("DeletedAt"):
+                self.archived.add(uid)
+            elif sidecar.data.get("archived") is True:
+                to_archive.append(uid)
+        self.pending_archive = to_archive
+
+    def archive(self) -> None:
+        """Last: archiving hides a photo's album entries, so albums are filled first."""
+        uids = self.pending_archive
+        if uids:
+            self.say(f"would archive {len(uids)} photos")
+            if not self.report.dry_run:
+                self.client.archive_photos(uids)
+            self.report.archived += len(uids)
+
+    def restore_albums(self, manifests: list[Manifest]) -> None:
+        for manifest in manifests:
+            self.check_stop()
+            self.restore_album(manifest)
+
+    def restore_album(self, manifest: Manifest) -> None:
+        title = manifest.title
+        wanted: list[str] = []
+        for member in manifest.data.get("members") or []:
+            if not isinstance(member, dict):
+                continue
+            sha1s = [s for s in [member.get("sha1"), *(member.get("files") or [])]
+                     if isinstance(s, str) and s]
+            uid = self.photo_uid(sha1s)
+            if uid is None:
+                if not self.report.dry_run:
+                    self.report.failures.append(Failure(
+                        f"{manifest.rel}: {member.get('entry') or member.get('photo_uid')}",
+                        "album member whose photo is not on the server"))
+            elif uid not in self.archived and uid not in wanted:
+                wanted.append(uid)
+        self.report.albums += 1
+        if self.report.dry_run:
+            self.say(f"would restore album {title!r} ({len(wanted)} members on the server)")
+            return
+        album_uid = self.client.album_uid(title)
+        present = self.members(album_uid)
+        missing = [uid for uid in wanted if uid not in present]
+        for start in range(0, len(missing), ADD_CHUNK):
+            self.client.add_to_album(album_uid, missing[start:start + ADD_CHUNK])
+        if missing:
+            self.report.albums_changed += 1
+            self.report.members_added += len(missing)
+            log.info("album restored", title=title, added=len(missing))
+
+    def members(self, album_uid: str) -> set[str]:
+        """PhotoUIDs the server lists in this album (unmerged rows, paged by X-Count)."""
+        found: set[str] = set()
+        offset = 0
+        while True:
+            page = self.client.search_page({"s": album_uid}, offset, MEMBER_PAGE)
+            found.update(str(row.get("UID")) for row in page.rows)
+            if page.x_count == 0 or page.x_count < page.x_limit:
+                return found
+            offset += page.x_count
+
+
+def metadata_changes(sidecar: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The ``PUT /photos/<uid>`` fields that would make the server's photo match the sidecar."""
+    changes: dict[str, Any] = {}
+    title, caption = sidecar.get("title"), sidecar.get("caption")
+    if isinstance(title, str) and title and current.get("Title") != title:
+        changes["Title"] = title
+    now = current.get("Caption", current.get("Description", ""))
+    if isinstance(caption, str) and caption and now != caption:
+        changes["Caption"] = changes["Description"] = caption
+    for key, name in (("favorite", "Favorite"), ("private", "Private")):
+        value = sidecar.get(key)
+        if isinstance(value, bool) and bool(current.get(name)) != value:
+            changes[name] = value
+    return changes
+
+
+def run_restore(settings: Settings, to: str, *, dry_run: bool = False,
+                stop: threading.Event | None = None) -> RestoreReport:
+    """Restore the mirror into the server ``to`` (see ``target_server``).
+
+    Raises ``ConfigError`` (unknown server), ``SafetyStop`` (mirror missing) and ``LockHeld``
+    before it starts; everything after is in the report (``error``, ``exit_code``).
+    """
+    server = target_server(settings, to)
+    layout = guard_target(settings.mirror)
+    report = RestoreReport(server=redact(server.url), dry_run=dry_run, started_at=time.time())
+    with TargetLock(layout.meta / "lock"):  # no sync changes the mirror meanwhile
+        sidecars, manifests = read_mirror(layout.target, report)
+        state = State.open(settings.mirror.state_path)
+        try:
+            originals = mirror_originals(state, layout.target, sidecars, report)
+        finally:
+            state.close()
+        report.originals, report.sidecars = len(originals), len(sidecars)
+        client = PhotoPrismClient(server)
+        run = Restore(client, report, {}, stop or threading.Event())
+        log.info("restore started", server=report.server, dry_run=dry_run)
+        try:
+            client.login()
+            outcome = restore_originals(client, layout.target, originals, dry_run=dry_run,
+                                        check_stop=run.check_stop)
+            report.present, report.uploaded = outcome.present, outcome.uploaded
+            report.bytes_sent = outcome.bytes_sent
+            report.failures += outcome.failures
+            run.photos.update(outcome.photos)
+            run.apply_metadata(sidecars)
+            run.restore_albums(manifests)
+            run.archive()
+        except PpsyncError as exc:
+            report.error, report.exit_code = redact(str(exc)), exc.exit_code
+            log.error("restore failed", error=report.error, exit_code=exc.exit_code)
+        finally:
+            client.close()
+    report.finished_at = time.time()
+    if not report.exit_code and report.failures:
+        report.exit_code = 1
+    log.info("restore finished", exit_code=report.exit_code, uploaded=report.uploaded,
+             failed=len(report.failures))
+    return report
+
+
+def summary_lines(report: RestoreReport) -> list[str]:
+    would = "would be " if report.dry_run else ""
+    lines = [
+        f"restore to {report.server}{' (dry run: nothing changed)' if report.dry_run else ''}: "
+        f"exit {report.exit_code} ({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in "
+        f"{max(0.0, report.finished_at - report.started_at):.1f} s",
+        f"  originals {report.originals}: {would}uploaded {report.uploaded} "
+        f"({report.bytes_sent} bytes sent), already on the server {report.present}",
+        f"  sidecars {report.sidecars}: metadata {would}applied {report.metadata_applied}, "
+        f"already right {report.metadata_unchanged}, {would}archived {report.archived}",
+        f"  albums {report.albums}: {would}changed {report.albums_changed}, members "
+        f"{would}added {report.members_added}",
+    ]
+    if report.error:
+        lines.append(f"  ERROR: {report.error}")
+    lines += [f"  not restored: {f.path}: {f.reason}" for f in report.failures[:100]]
+    if len(report.failures) > 100:
+        lines.append(f"  ... and {len(report.failures) - 100} more")
+    return lines

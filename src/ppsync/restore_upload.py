@@ -1,0 +1,178 @@
+"""The originals half of ``ppsync restore``: put every mirrored original on the new server.
+
+An original the server already has (``GET /files/<sha1>``) is never sent, so a restore needs no
+local bookkeeping to be resumable: an interrupted run leaves some files on the server, and the
+next run skips exactly those. The rest goes through the upload flow of ``ppsync upload``: one
+upload folder (token) per batch, planned by ``inbox.plan_batches`` (never two equal base names in
+one folder; a photo's related files — same folder and stem — together so PhotoPrism stacks them
+again), every file streamed on its own POST through a ``HashingReader``, one PUT to import, then
+each file confirmed by its SHA-1. A mirror file whose bytes no longer hash to the recorded SHA-1
+is not imported: its folder is abandoned and the others go again under a new token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, cast
+
+from ppsync.client import PhotoPrismClient
+from ppsync.errors import UploadFailed, UploadTooLarge
+from ppsync.inbox import HashingReader, InboxFile, plan_batches
+from ppsync.logs import get_logger
+from ppsync.models import Failure
+
+log = get_logger("ppsync.restore")
+BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """One mirrored original to restore: its path in the mirror, SHA-1 and size."""
+
+    rel: str
+    sha1: str
+    size: int
+
+
+@dataclass(slots=True)
+class UploadOutcome:
+    """What the originals step did. ``photos`` maps SHA-1 → PhotoUID for every original found
+    on (or confirmed onto) the server."""
+
+    present: int = 0
+    uploaded: int = 0
+    bytes_sent: int = 0
+    photos: dict[str, str] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+
+def photo_uid_of(client: PhotoPrismClient, sha1: str) -> str | None:
+    """The PhotoUID holding this content on the server, or None."""
+    found = client.find_file(sha1)
+    uid = found.get("PhotoUID") if found else None
+    return uid if isinstance(uid, str) and uid else None
+
+
+def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Original],
+                      *, dry_run: bool, check_stop: Callable[[], None]) -> UploadOutcome:
+    """Find each original on the server by SHA-1; upload the missing ones (unless ``dry_run``).
+
+    Raises ``UploadRefused`` (the server takes no uploads) and the client's server errors.
+    """
+    out = UploadOutcome()
+    missing: list[tuple[Original, InboxFile]] = []
+    for original in originals:
+        check_stop()
+        uid = photo_uid_of(client, original.sha1)
+        if uid is not None:
+            out.photos[original.sha1] = uid
+            out.present += 1
+            continue
+        path = target / original.rel
+        try:
+            st = path.stat()
+        except OSError as exc:
+            out.failures.append(Failure(original.rel, f"not in the mirror: {exc.strerror}"))
+            continue
+        if st.st_size != original.size:
+            out.failures.append(Failure(original.rel, f"size {st.st_size} in the mirror, "
+                                        f"{original.size} recorded: damaged? (ppsync verify)"))
+            continue
+        missing.append((original, InboxFile(path, original.rel, st.st_size, st.st_mtime_ns,
+                                            st.st_ctime)))
+    if dry_run:
+        for original, _ in missing:
+            print(f"would upload {original.rel}", flush=True)
+        out.uploaded = len(missing)
+        return out
+    for batch in _batches(missing):
+        check_stop()
+        remaining = batch
+        while remaining:
+            remaining = _try_token(client, remaining, out, check_stop)
+    return out
+
+
+def _batches(items: list[tuple[Original, InboxFile]]) -> list[list[tuple[Original, InboxFile]]]:
+    """Upload folders for ``items``. Groups are a photo's related files (folder + stem);
+    groups of different folders with the same stem never share a folder either, since
+    PhotoPrism would stack them into one photo."""
+    groups: dict[tuple[str, str], list[tuple[Original, InboxFile]]] = {}
+    for item in items:
+        groups.setdefault(item[1].group, []).append(item)
+    # Layers: the n-th group with a given stem goes into layer n; batches never mix layers.
+    layers: list[list[list[InboxFile]]] = []
+    seen_stems: dict[str, int] = {}
+    for (_, stem), members in groups.items():
+        layer = seen_stems.get(stem, 0)
+        seen_stems[stem] = layer + 1
+        while len(layers) <= layer:
+            layers.append([])
+        layers[layer].append([file for _, file in members])
+    by_file = {id(file): original for original, file in items}
+    return [[(by_file[id(f)], f) for f in batch]
+            for layer_groups in layers for batch in plan_batches(layer_groups, BATCH_BYTES)]
+
+
+def _try_token(client: PhotoPrismClient, items: list[tuple[Original, InboxFile]],
+               out: UploadOutcome, check_stop: Callable[[], None],
+               ) -> list[tuple[Original, InboxFile]]:
+    """POST ``items`` into a fresh token, import and confirm. Returns the items to send again
+    under a new token (when a file's bytes did not match its SHA-1), else []."""
+    token = "ppsync" + secrets.token_hex(8)
+    posted: list[Original] = []
+    for index, (original, file) in enumerate(items):
+        check_stop()
+        try:
+            accepted, sent_sha1 = _post(client, token, file)
+        except (UploadTooLarge, UploadFailed) as exc:
+            out.failures.append(Failure(original.rel, str(exc)))
+            continue
+        out.bytes_sent += file.size
+        if sent_sha1 != original.sha1:
+            out.failures.append(Failure(original.rel, "its bytes in the mirror do not match the "
+                                        "recorded SHA-1 (damaged? run ppsync verify); not sent"))
+            log.info("abandoning an upload folder", token_files=len(posted))
+            return items[:index] + items[index + 1:]
+        if accepted == 0:
+            out.failures.append(Failure(original.rel, "refused by the server (a type it does "
+                                        "not accept, over its size limit, or content that does "
+                                        "not match the extension)"))
+            continue
+        posted.append(original)
+    if posted:
+        client.import_upload(token, [])
+        for original in posted:
+            uid = photo_uid_of(client, original.sha1)
+            if uid is None:
+                out.failures.append(Failure(original.rel, "sent, but not on the server after "
+                                            "the import (not a type it imports, over its limits, "
+                                            "or out of storage)"))
+                continue
+            out.photos[original.sha1] = uid
+            out.uploaded += 1
+            log.info("restored", path=original.rel, sha1=original.sha1)
+    return []
+
+
+def _post(client: PhotoPrismClient, token: str, file: InboxFile) -> tuple[int | None, str]:
+    """Stream one file; returns (files the server accepted, SHA-1 of the bytes sent)."""
+    readers: list[HashingReader] = []
+
+    @contextmanager
+    def open_body() -> Iterator[IO[bytes]]:
+        with file.path.open("rb") as handle:
+            reader = HashingReader(handle, file.size)
+            readers.append(reader)
+            yield cast(IO[bytes], reader)
+
+    try:
+        accepted = client.upload_file(token, PurePosixPath(file.rel).name, open_body)
+    except OSError as exc:
+        raise UploadFailed(f"cannot read: {exc.strerror}") from None
+    reader = readers[-1]
+    return accepted, reader.hexdigest() if reader.complete else ""

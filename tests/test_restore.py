@@ -1,0 +1,303 @@
+"""``ppsync restore`` against loopback fake PhotoPrism servers: a mirror synced from one server
+(with sidecars and album manifests written per the issue 5 contract) is restored into a second,
+empty server. Files by hash, metadata and albums come back; a second run changes nothing; an
+interrupted or killed run followed by a rerun ends like a clean one; --dry-run changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ppsync.config import load_config
+from ppsync.restore import RestoreReport, run_restore
+from tests.conftest import PASSWORD, ConfigFactory, run_cli
+from tests.fake_photoprism import FakePhotoPrism
+
+Restore = Callable[..., RestoreReport]
+
+
+@pytest.fixture
+def fresh() -> Iterator[FakePhotoPrism]:
+    with FakePhotoPrism(password=PASSWORD, new_api=True) as fake:
+        yield fake
+
+
+def fresh_section(fresh: FakePhotoPrism) -> dict[str, dict[str, Any]]:
+    return {"servers.fresh": {"url": fresh.url, "username": "admin", "password": PASSWORD,
+                              "timeout": 10, "retries": 0, "retry_backoff": 0.01}}
+
+
+@pytest.fixture
+def config(make_config: ConfigFactory, fresh: FakePhotoPrism) -> Path:
+    return make_config(**fresh_section(fresh))
+
+
+@pytest.fixture
+def restore(config: Path) -> Restore:
+    def run(to: str = "fresh", **kwargs: Any) -> RestoreReport:
+        return run_restore(load_config(config, {}), to, **kwargs)
+
+    return run
+
+
+def build_library(server: FakePhotoPrism) -> dict[str, Any]:
+    """A source library: titles, captions, flags, a live photo, equal base names in two
+    folders, an XMP sidecar original, and two albums."""
+    sunset = server.add_photo([("2024/05/IMG_0001.jpg", b"sunset jpeg")], title="Sunset")
+    server.update_photo(sunset.uid, caption="At the beach", favorite=True)
+    secret = server.add_photo([("2024/05/IMG_0002.jpg", b"secret jpeg")], title="Secret",
+                              private=True)
+    live = server.add_photo([("2024/06/IMG_0003.heic", b"live heic"),
+                             ("2024/06/IMG_0003.mov", b"live mov" * 100)], type="live",
+                            with_preview=True)
+    server.add_file(live.uid, "2024/06/IMG_0003.xmp", b"<x:xmpmeta/>", sidecar=True)
+    card1 = server.add_photo([("card1/DSC_0001.JPG", b"first camera")], title="Card one")
+    card2 = server.add_photo([("card2/DSC_0001.JPG", b"second camera")])
+    server.add_album("Trips", photo_uids=[sunset.uid, live.uid])
+    server.add_album("Family", photo_uids=[secret.uid, card1.uid, card2.uid])
+    return {"photos": [sunset, secret, live, card1, card2]}
+
+
+def write_metadata(server: FakePhotoPrism, target: Path) -> None:
+    """Sidecars and album manifests as the issue 5 contract describes them."""
+    primary_of: dict[str, str] = {}
+    for photo in server.photos():
+        for f in photo.files:  # metadata sidecar originals, as [metadata] originals_sidecars
+            if f.root == "/" and f.sidecar and not (target / f.name).exists():
+                (target / f.name).write_bytes(server.read_file(f.uid))
+        originals = [f for f in photo.files if f.root == "/" and not f.sidecar]
+        primary = next((f for f in originals if f.primary), originals[0])
+        primary_of[photo.uid] = primary.name
+        data = {
+            "format": "ppsync-photo/1", "photo_uid": photo.uid, "type": photo.type,
+            "title": photo.title, "caption": photo.caption, "favorite": photo.favorite,
+            "private": photo.private, "archived": photo.archived, "albums": photo.album_uids,
+            "files": [{"name": f.name, "sha1": f.sha1, "size": f.size, "root": f.root,
+                       "primary": f.primary, "sidecar": f.sidecar} for f in photo.files],
+        }
+        path = target / (primary.name + ".ppsync.json")
+        path.write_text(json.dumps(data, sort_keys=True, indent=2) + "\n")
+    for album in server.albums():
+        members = []
+        for uid in album.photo_uids:
+            photo = server.photo(uid)
+            files = [f.sha1 for f in photo.files if f.root == "/"]
+            primary = next(f for f in photo.files if f.name == primary_of[uid])
+            members.append({"photo_uid": uid, "entry": primary.name.rsplit("/", 1)[-1],
+                            "sha1": primary.sha1, "files": files})
+        folder = target / "Albums" / album.title
+        folder.mkdir(parents=True)
+        (folder / ".album.json").write_text(json.dumps({
+            "format": "ppsync-album/1", "uid": album.uid, "title": album.title,
+            "description": "", "type": album.type, "members": members}, sort_keys=True,
+            indent=2) + "\n")
+
+
+@pytest.fixture
+def mirror(server: FakePhotoPrism, fresh: FakePhotoPrism, sync: Callable[..., Any],
+           target: Path) -> dict[str, Any]:
+    library = build_library(server)
+    assert sync(**fresh_section(fresh)).exit_code == 0
+    write_metadata(server, target)
+    return library
+
+
+def originals_by_hash(fake: FakePhotoPrism) -> set[str]:
+    return {f.sha1 for f in fake.files("/", include_sidecars=True, include_archived=True)}
+
+
+def snapshot(fake: FakePhotoPrism) -> dict[str, Any]:
+    """What a restore should reproduce, keyed by content, not by UIDs."""
+    photos = {}
+    for photo in fake.photos():
+        key = min(f.sha1 for f in photo.files if f.root == "/" and not f.sidecar)
+        photos[key] = (photo.title, photo.caption, photo.favorite, photo.private, photo.archived)
+    albums = {}
+    for album in fake.albums():
+        albums[album.title] = sorted(
+            min(f.sha1 for f in fake.photo(u).files if f.root == "/" and not f.sidecar)
+            for u in album.photo_uids)
+    return {"files": originals_by_hash(fake), "photos": photos, "albums": albums}
+
+
+def changes(fake: FakePhotoPrism) -> dict[str, int]:
+    return {"posts": len(fake.requests_to("/upload/", "POST")),
+            "puts": len(fake.requests_to("/photos/p", "PUT")),
+            "adds": len(fake.requests_to("/albums/", "POST")),
+            "created": len([r for r in fake.requests_to("/albums", "POST")
+                            if r.path.rstrip("/") == "/api/v1/albums"]),
+            "archives": len(fake.requests_to("/batch/", "POST"))}
+
+
+def test_restore_into_an_empty_server_reproduces_files_metadata_and_albums(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore
+) -> None:
+    report = restore()
+    assert report.exit_code == 0, report
+    assert report.failures == []
+    want = snapshot(server)
+    assert snapshot(fresh) == want
+    assert report.uploaded == len(want["files"]) and report.present == 0
+    assert report.albums == 2 and report.members_added == 5
+    assert len(fresh.albums()) == 2
+    # Equal base names never shared an upload folder (one would have overwritten the other).
+    assert fresh.file_by_hash(server.photos()[3].files[0].sha1) is not None
+    assert fresh.file_by_hash(server.photos()[4].files[0].sha1) is not None
+    # The live photo's files are stacked into one photo again, its XMP with it.
+    live = fresh.photo(fresh.file_by_hash(mirror["photos"][2].files[0].sha1).photo_uid)  # type: ignore[union-attr]
+    assert {f.name.rsplit(".", 1)[-1] for f in live.files if f.root == "/"} == {
+        "heic", "mov", "xmp"}
+
+    fresh.reset_counters()
+    fresh.requests.clear()
+    again = restore()
+    assert again.exit_code == 0, again
+    assert (again.uploaded, again.metadata_applied, again.members_added) == (0, 0, 0)
+    assert again.present == len(want["files"]) and again.metadata_unchanged == 5
+    assert changes(fresh) == {"posts": 0, "puts": 0, "adds": 0, "created": 2, "archives": 0}
+    assert snapshot(fresh) == want
+
+
+def test_dry_run_changes_nothing(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = restore(dry_run=True)
+    assert report.exit_code == 0, report
+    assert report.uploaded == 7 and report.albums == 2
+    assert "would upload 2024/05/IMG_0001.jpg" in capsys.readouterr().out
+    assert fresh.photos() == [] and fresh.albums() == []
+    assert not fresh.requests_to("/upload/") and not fresh.requests_to("/albums")
+
+
+def test_metadata_is_applied_only_where_the_server_differs(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore
+) -> None:
+    assert restore().exit_code == 0
+    sunset = fresh.file_by_hash(mirror["photos"][0].files[0].sha1)
+    assert sunset is not None
+    fresh.update_photo(sunset.photo_uid, title="Renamed on the new server", favorite=False)
+    fresh.requests.clear()
+    report = restore()
+    assert report.exit_code == 0 and report.metadata_applied == 1
+    puts = fresh.requests_to("/photos/p", "PUT")
+    assert len(puts) == 1 and sunset.photo_uid in puts[0].path
+    photo = fresh.photo(sunset.photo_uid)
+    assert (photo.title, photo.caption, photo.favorite) == ("Sunset", "At the beach", True)
+
+
+def test_an_interrupted_run_is_finished_by_the_next(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore
+) -> None:
+    # The server fails while the metadata is applied: originals are in, the rest is not.
+    fresh.faults.fail_path_contains = "/api/v1/photos/p"
+    fresh.faults.fail_next_requests = 1
+    first = restore()
+    assert first.exit_code == 3 and "reading photo" in first.error
+    assert originals_by_hash(fresh) == originals_by_hash(server)
+    assert fresh.albums() == []
+    second = restore()
+    assert second.exit_code == 0, second
+    assert second.uploaded == 0 and second.present == 7
+    assert snapshot(fresh) == snapshot(server)
+
+
+def test_a_killed_run_is_finished_by_the_next(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, sync: Callable[..., Any], target: Path,
+    config: Path
+) -> None:
+    # Twenty photos all named IMG_0001.jpg: twenty upload folders, one import each.
+    for n in range(20):
+        server.add_photo([(f"day{n:02d}/IMG_0001.jpg", f"photo {n}".encode() * 50)],
+                         title=f"Day {n}")
+    assert sync(**fresh_section(fresh)).exit_code == 0  # (re)writes the config too
+    write_metadata(server, target)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ppsync", "--config", str(config), "restore", "--to", "fresh"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    deadline = time.monotonic() + 60
+    while not fresh.requests_to("/upload/", "PUT") and time.monotonic() < deadline:
+        assert proc.poll() is None, "the restore ended before it could be killed"
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    partial = len(originals_by_hash(fresh))
+    assert 1 <= partial < 20  # killed midway
+    result = run_cli(config, "restore", "--to", "fresh")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert f"already on the server {partial}" in result.stdout
+    assert snapshot(fresh) == snapshot(server)
+
+
+def test_a_file_the_server_will_not_take_is_reported_and_the_rest_restored(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore,
+    target: Path
+) -> None:
+    (target / "2024/05/notes.txt").write_text("not a photo")
+    sidecar = target / "2024/05/IMG_0001.jpg.ppsync.json"
+    data = json.loads(sidecar.read_text())
+    data["files"].append({"name": "2024/05/notes.txt", "size": 11,
+                          "sha1": hashlib.sha1(b"not a photo").hexdigest(),
+                          "root": "/", "primary": False, "sidecar": False})
+    sidecar.write_text(json.dumps(data))
+    report = restore()
+    assert report.exit_code == 1
+    reasons = {f.path: f.reason for f in report.failures}
+    assert "refused by the server" in reasons["2024/05/notes.txt"]
+    assert snapshot(fresh) == snapshot(server)
+
+
+def test_album_members_whose_photo_is_missing_are_reported(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore,
+    target: Path
+) -> None:
+    manifest = target / "Albums/Trips/.album.json"
+    data = json.loads(manifest.read_text())
+    data["members"].append({"photo_uid": "pgone", "entry": "gone.jpg", "sha1": "f" * 40,
+                            "files": ["f" * 40]})
+    manifest.write_text(json.dumps(data))
+    report = restore()
+    assert report.exit_code == 1
+    assert [f.path for f in report.failures] == ["Albums/Trips/.album.json: gone.jpg"]
+    assert snapshot(fresh)["albums"] == snapshot(server)["albums"]
+
+
+def test_archived_photos_are_archived_again_after_joining_their_albums(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore,
+    target: Path
+) -> None:
+    sidecar = target / "2024/05/IMG_0002.jpg.ppsync.json"
+    data = json.loads(sidecar.read_text())
+    data["archived"] = True
+    sidecar.write_text(json.dumps(data))
+    report = restore()
+    assert report.exit_code == 0 and report.archived == 1
+    secret = fresh.file_by_hash(mirror["photos"][1].files[0].sha1)
+    assert secret is not None and fresh.photo(secret.photo_uid).archived
+    assert restore().archived == 0
+    assert len(fresh.requests_to("/batch/photos/archive", "POST")) == 1
+
+
+def test_cli_targets_and_unknown_name(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], config: Path
+) -> None:
+    unknown = run_cli(config, "restore", "--to", "nowhere")
+    assert unknown.returncode == 2 and "nowhere" in unknown.stderr
+    assert "fresh" in unknown.stderr
+    by_url = run_cli(config, "restore", "--to", fresh.url, "--dry-run")
+    assert by_url.returncode == 0, by_url.stderr
+    assert "dry run" in by_url.stdout and fresh.photos() == []
+    done = run_cli(config, "restore", "--to", "fresh")
+    assert done.returncode == 0, done.stderr
+    assert "uploaded 7" in done.stdout and "members added 5" in done.stdout
