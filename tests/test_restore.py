@@ -301,3 +301,22 @@ def test_cli_targets_and_unknown_name(
     done = run_cli(config, "restore", "--to", "fresh")
     assert done.returncode == 0, done.stderr
     assert "uploaded 7" in done.stdout and "members added 5" in done.stdout
+
+
+def test_export_by_sync_then_restore_end_to_end(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, sync: Callable[..., Any], target: Path,
+    config: Path
+) -> None:
+    """The real exporter writes the sidecars and manifests; restore reads them back."""
+    build_library(server)
+    sections = {**fresh_section(fresh), "albums": {"mode": "symlink"},
+                "metadata": {"sidecars": "both"}}
+    assert sync(**sections).exit_code == 0
+    assert list(target.rglob("*.ppsync.json")) and list(target.rglob(".album.json"))
+    result = run_cli(config, "restore", "--to", "fresh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot(fresh) == snapshot(server)
+    again = run_cli(config, "restore", "--to", "fresh")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "uploaded 0" in again.stdout and "applied 0" in again.stdout
+    assert "members added 0" in again.stdout

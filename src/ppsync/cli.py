@@ -22,8 +22,6 @@ from ppsync.models import Action
 from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
-from ppsync.restore import run_restore
-from ppsync.restore import summary_lines as restore_summary_lines
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
 from ppsync.upload_report import summary_lines as upload_summary_lines
@@ -172,6 +170,10 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here: only restore needs it, and every other command starts faster without it.
+    from ppsync.restore import run_restore
+    from ppsync.restore import summary_lines as restore_summary_lines
+
     report = run_restore(settings, args.to, dry_run=args.dry_run)
     _print(restore_summary_lines(report))
     return report.exit_code

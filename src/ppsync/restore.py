@@ -19,31 +19,31 @@ The run holds the target lock, like sync, so the mirror does not change undernea
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ppsync.client import PhotoPrismClient
 from ppsync.config import ServerConfig, Settings
-from ppsync.errors import ConfigError, Interrupted, PpsyncError, UnsafePathError
+from ppsync.errors import ConfigError, Interrupted, PpsyncError
 from ppsync.lock import TargetLock
 from ppsync.logs import get_logger
 from ppsync.models import Failure
-from ppsync.paths import META_DIR_NAME, safe_relative_path
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
-from ppsync.restore_upload import Original, photo_uid_of, restore_originals
+from ppsync.restore_mirror import (
+    Manifest,
+    Sidecar,
+    mirror_originals,
+    photo_uid_of,
+    read_mirror,
+    restore_originals,
+)
 from ppsync.state import State
 from ppsync.sync import guard_target
 
 log = get_logger("ppsync.restore")
-SIDECAR_SUFFIX = ".ppsync.json"
-MANIFEST_NAME = ".album.json"
 ADD_CHUNK = 500  # photos per "add to album" request
 MEMBER_PAGE = 1000
 
@@ -72,30 +72,6 @@ class RestoreReport:
     exit_code: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Sidecar:
-    rel: str
-    data: dict[str, Any]
-
-    def originals(self) -> list[dict[str, Any]]:
-        """The photo's Root "/" media files (primary first), as the sidecar lists them."""
-        files = [f for f in self.data.get("files") or [] if isinstance(f, dict)
-                 and f.get("root", "/") == "/" and isinstance(f.get("sha1"), str)]
-        return sorted(files, key=lambda f: (not f.get("primary"), bool(f.get("sidecar"))))
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    rel: str
-    data: dict[str, Any]
-
-    @property
-    def title(self) -> str:
-        title = self.data.get("title")
-        return title.strip() if isinstance(title, str) and title.strip() else \
-            Path(self.rel).parent.name
-
-
 def target_server(settings: Settings, to: str) -> ServerConfig:
     """``server`` = the main [server]; a name = [servers.<name>]; an http(s) URL = that URL with
     the main [server]'s credentials and options. Raises ``ConfigError`` otherwise."""
@@ -108,62 +84,6 @@ def target_server(settings: Settings, to: str) -> ServerConfig:
     known = ", ".join(["server", *sorted(settings.servers)])
     raise ConfigError(f"restore --to: no server named {to!r} (known: {known}; or give an "
                       "http(s):// URL)")
-
-
-def _metadata_files(target: Path) -> Iterator[tuple[str, Path]]:
-    """(relative path, path) of every sidecar and manifest in the mirror, outside .ppsync."""
-    for folder, dirs, files in os.walk(target):
-        if folder == str(target):
-            dirs[:] = [d for d in dirs if d != META_DIR_NAME]
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith(SIDECAR_SUFFIX) or name == MANIFEST_NAME:
-                path = Path(folder) / name
-                yield path.relative_to(target).as_posix(), path
-
-
-def read_mirror(target: Path, report: RestoreReport) -> tuple[list[Sidecar], list[Manifest]]:
-    sidecars: list[Sidecar] = []
-    manifests: list[Manifest] = []
-    for rel, path in _metadata_files(target):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            report.failures.append(Failure(rel, f"cannot read: {exc}"))
-            continue
-        kind = "ppsync-album/" if path.name == MANIFEST_NAME else "ppsync-photo/"
-        if not isinstance(data, dict) or not str(data.get("format", "")).startswith(kind):
-            report.failures.append(Failure(rel, f"not a {kind}1 file; skipped"))
-        elif path.name == MANIFEST_NAME:
-            manifests.append(Manifest(rel, data))
-        else:
-            sidecars.append(Sidecar(rel, data))
-    return sidecars, manifests
-
-
-def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
-                     report: RestoreReport) -> list[Original]:
-    """The state's active files, plus Root "/" files sidecars list that the state does not
-    know (found at their server name in the mirror), one per SHA-1, in path order."""
-    found: dict[str, Original] = {}
-    for record in state.active_records():
-        found.setdefault(record.sha1, Original(record.path, record.sha1, record.size))
-    for sidecar in sidecars:
-        for entry in sidecar.originals():
-            sha1 = entry["sha1"]
-            if sha1 in found:
-                continue
-            try:
-                rel = safe_relative_path(str(entry.get("name", "")))
-            except UnsafePathError as exc:
-                report.failures.append(Failure(sidecar.rel, f"lists {entry.get('name')!r}: {exc}"))
-                continue
-            size = entry.get("size")
-            if (target / rel).is_file() and isinstance(size, int):
-                found[sha1] = Original(rel, sha1, size)
-            else:
-                report.failures.append(Failure(rel, "listed in a sidecar but not in the mirror"))
-    return sorted(found.values(), key=lambda o: o.rel)
 
 
 class Restore:
@@ -311,10 +231,10 @@ def run_restore(settings: Settings, to: str, *, dry_run: bool = False,
     layout = guard_target(settings.mirror)
     report = RestoreReport(server=redact(server.url), dry_run=dry_run, started_at=time.time())
     with TargetLock(layout.meta / "lock"):  # no sync changes the mirror meanwhile
-        sidecars, manifests = read_mirror(layout.target, report)
+        sidecars, manifests = read_mirror(layout.target, report.failures)
         state = State.open(settings.mirror.state_path)
         try:
-            originals = mirror_originals(state, layout.target, sidecars, report)
+            originals = mirror_originals(state, layout.target, sidecars, report.failures)
         finally:
             state.close()
         report.originals, report.sidecars = len(originals), len(sidecars)
@@ -324,7 +244,7 @@ def run_restore(settings: Settings, to: str, *, dry_run: bool = False,
         try:
             client.login()
             outcome = restore_originals(client, layout.target, originals, dry_run=dry_run,
-                                        check_stop=run.check_stop)
+                                        check_stop=run.check_stop, say=run.say)
             report.present, report.uploaded = outcome.present, outcome.uploaded
             report.bytes_sent = outcome.bytes_sent
             report.failures += outcome.failures

@@ -1,4 +1,8 @@
-"""The originals half of ``ppsync restore``: put every mirrored original on the new server.
+"""What ``ppsync restore`` reads from the mirror, and its originals step.
+
+The mirror holds originals (the state's active files, plus any file a sidecar lists), per-photo
+sidecars ``<primary original>.ppsync.json`` and album manifests ``<album folder>/.album.json``
+(formats: the issue 5 contract). ``restore_originals`` puts every original on the new server.
 
 An original the server already has (``GET /files/<sha1>``) is never sent, so a restore needs no
 local bookkeeping to be resumable: an interrupted run leaves some files on the server, and the
@@ -12,20 +16,26 @@ is not imported: its folder is abandoned and the others go again under a new tok
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from ppsync.client import PhotoPrismClient
-from ppsync.errors import UploadFailed, UploadTooLarge
+from ppsync.errors import UnsafePathError, UploadFailed, UploadTooLarge
 from ppsync.inbox import HashingReader, InboxFile, plan_batches
 from ppsync.logs import get_logger
 from ppsync.models import Failure
+from ppsync.paths import META_DIR_NAME, safe_relative_path
+from ppsync.state import State
 
 log = get_logger("ppsync.restore")
+SIDECAR_SUFFIX = ".ppsync.json"
+MANIFEST_NAME = ".album.json"
 BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
 
 
@@ -50,6 +60,87 @@ class UploadOutcome:
     failures: list[Failure] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Sidecar:
+    rel: str
+    data: dict[str, Any]
+
+    def originals(self) -> list[dict[str, Any]]:
+        """The photo's Root "/" media files (primary first), as the sidecar lists them."""
+        files = [f for f in self.data.get("files") or [] if isinstance(f, dict)
+                 and f.get("root", "/") == "/" and isinstance(f.get("sha1"), str)]
+        return sorted(files, key=lambda f: (not f.get("primary"), bool(f.get("sidecar"))))
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    rel: str
+    data: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        title = self.data.get("title")
+        return title.strip() if isinstance(title, str) and title.strip() else \
+            Path(self.rel).parent.name
+
+
+def _metadata_files(target: Path) -> Iterator[tuple[str, Path]]:
+    """(relative path, path) of every sidecar and manifest in the mirror, outside .ppsync."""
+    for folder, dirs, files in os.walk(target):
+        if folder == str(target):
+            dirs[:] = [d for d in dirs if d != META_DIR_NAME]
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(SIDECAR_SUFFIX) or name == MANIFEST_NAME:
+                path = Path(folder) / name
+                yield path.relative_to(target).as_posix(), path
+
+
+def read_mirror(target: Path, failures: list[Failure]) -> tuple[list[Sidecar], list[Manifest]]:
+    """The sidecars and album manifests in the mirror; unreadable ones go to ``failures``."""
+    sidecars: list[Sidecar] = []
+    manifests: list[Manifest] = []
+    for rel, path in _metadata_files(target):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            failures.append(Failure(rel, f"cannot read: {exc}"))
+            continue
+        kind = "ppsync-album/" if path.name == MANIFEST_NAME else "ppsync-photo/"
+        if not isinstance(data, dict) or not str(data.get("format", "")).startswith(kind):
+            failures.append(Failure(rel, f"not a {kind}1 file; skipped"))
+        elif path.name == MANIFEST_NAME:
+            manifests.append(Manifest(rel, data))
+        else:
+            sidecars.append(Sidecar(rel, data))
+    return sidecars, manifests
+
+
+def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
+                     failures: list[Failure]) -> list[Original]:
+    """The state's active files, plus Root "/" files sidecars list that the state does not
+    know (found at their server name in the mirror), one per SHA-1, in path order."""
+    found: dict[str, Original] = {}
+    for record in state.active_records():
+        found.setdefault(record.sha1, Original(record.path, record.sha1, record.size))
+    for sidecar in sidecars:
+        for entry in sidecar.originals():
+            sha1 = entry["sha1"]
+            if sha1 in found:
+                continue
+            try:
+                rel = safe_relative_path(str(entry.get("name", "")))
+            except UnsafePathError as exc:
+                failures.append(Failure(sidecar.rel, f"lists {entry.get('name')!r}: {exc}"))
+                continue
+            size = entry.get("size")
+            if (target / rel).is_file() and isinstance(size, int):
+                found[sha1] = Original(rel, sha1, size)
+            else:
+                failures.append(Failure(rel, "listed in a sidecar but not in the mirror"))
+    return sorted(found.values(), key=lambda o: o.rel)
+
+
 def photo_uid_of(client: PhotoPrismClient, sha1: str) -> str | None:
     """The PhotoUID holding this content on the server, or None."""
     found = client.find_file(sha1)
@@ -58,8 +149,10 @@ def photo_uid_of(client: PhotoPrismClient, sha1: str) -> str | None:
 
 
 def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Original],
-                      *, dry_run: bool, check_stop: Callable[[], None]) -> UploadOutcome:
-    """Find each original on the server by SHA-1; upload the missing ones (unless ``dry_run``).
+                      *, dry_run: bool, check_stop: Callable[[], None],
+                      say: Callable[[str], None]) -> UploadOutcome:
+    """Find each original on the server by SHA-1; upload the missing ones (with ``dry_run``,
+    only ``say`` what would be uploaded).
 
     Raises ``UploadRefused`` (the server takes no uploads) and the client's server errors.
     """
@@ -86,7 +179,7 @@ def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Or
                                             st.st_ctime)))
     if dry_run:
         for original, _ in missing:
-            print(f"would upload {original.rel}", flush=True)
+            say(f"would upload {original.rel}")
         out.uploaded = len(missing)
         return out
     for batch in _batches(missing):
