@@ -148,7 +148,7 @@ def test_restore_into_an_empty_server_reproduces_files_metadata_and_albums(
     want = snapshot(server)
     assert snapshot(fresh) == want
     assert report.uploaded == len(want["files"]) and report.present == 0
-    assert report.albums == 2 and report.members_added == 5
+    assert report.albums == 2 and report.albums_created == 2 and report.members_added == 5
     assert len(fresh.albums()) == 2
     # Equal base names never shared an upload folder (one would have overwritten the other).
     assert fresh.file_by_hash(server.photos()[3].files[0].sha1) is not None
@@ -164,7 +164,8 @@ def test_restore_into_an_empty_server_reproduces_files_metadata_and_albums(
     assert again.exit_code == 0, again
     assert (again.uploaded, again.metadata_applied, again.members_added) == (0, 0, 0)
     assert again.present == len(want["files"]) and again.metadata_unchanged == 5
-    assert changes(fresh) == {"posts": 0, "puts": 0, "adds": 0, "created": 2, "archives": 0}
+    assert changes(fresh) == {"posts": 0, "puts": 0, "adds": 0, "created": 0, "archives": 0}
+    assert again.albums_created == 0
     assert snapshot(fresh) == want
 
 
@@ -174,10 +175,21 @@ def test_dry_run_changes_nothing(
 ) -> None:
     report = restore(dry_run=True)
     assert report.exit_code == 0, report
-    assert report.uploaded == 7 and report.albums == 2
-    assert "would upload 2024/05/IMG_0001.jpg" in capsys.readouterr().out
+    assert report.uploaded == 7 and report.albums_created == 2
+    out = capsys.readouterr().out
+    assert "would upload 2024/05/IMG_0001.jpg" in out and "would create album 'Trips'" in out
     assert fresh.photos() == [] and fresh.albums() == []
-    assert not fresh.requests_to("/upload/") and not fresh.requests_to("/albums")
+    assert not fresh.requests_to("/upload/") and not fresh.requests_to("/albums", "POST")
+
+    assert restore().exit_code == 0
+    trips = next(a for a in fresh.albums() if a.title == "Trips")
+    fresh.set_album_members(trips.uid, trips.photo_uids[:1])
+    fresh.requests.clear()
+    partial = restore(dry_run=True)
+    assert (partial.uploaded, partial.albums_created, partial.members_added) == (0, 0, 1)
+    assert "would add 1 members to album 'Trips'" in capsys.readouterr().out
+    assert len(fresh.album(trips.uid).photo_uids) == 1
+    assert not fresh.requests_to("/albums", "POST") and not fresh.requests_to("/photos/p", "PUT")
 
 
 def test_metadata_is_applied_only_where_the_server_differs(

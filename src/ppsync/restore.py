@@ -9,9 +9,9 @@ and an interrupted run simply continues:
    hash of its files and ``PUT /photos/<uid>`` sets title, caption (sent as Caption *and*
    Description: old servers read one, new ones the other), favourite and private, only where the
    server's values differ; photos the sidecar marks archived are archived last;
-3. albums: for each ``.album.json`` manifest, the album is found or created by title and the
-   members the server does not list yet (``GET /photos?s=<album uid>``) are added by the new
-   UIDs found by hash.
+3. albums: for each ``.album.json`` manifest, the album is found (``GET /albums``) or created
+   by title, and the members the server does not list yet (``GET /photos?s=<album uid>``) are
+   added by the new UIDs found by hash.
 
 Empty titles and captions in a sidecar are not sent (they would erase what PhotoPrism generated).
 The run holds the target lock, like sync, so the mirror does not change underneath it.
@@ -65,6 +65,7 @@ class RestoreReport:
     metadata_unchanged: int = 0
     archived: int = 0
     albums: int = 0
+    albums_created: int = 0
     albums_changed: int = 0  # got at least one member (new albums included)
     members_added: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -158,11 +159,27 @@ class Restore:
             self.report.archived += len(uids)
 
     def restore_albums(self, manifests: list[Manifest]) -> None:
+        existing = self.existing_albums() if manifests else {}
         for manifest in manifests:
             self.check_stop()
-            self.restore_album(manifest)
+            self.restore_album(manifest, existing)
 
-    def restore_album(self, manifest: Manifest) -> None:
+    def existing_albums(self) -> dict[str, str]:
+        """Manual albums on the server: title (case-folded) → UID, the first in the server's
+        order when titles repeat."""
+        found: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self.client.albums_page(["album"], offset, MEMBER_PAGE)
+            for row in page.rows:
+                title, uid = row.get("Title"), row.get("UID")
+                if isinstance(title, str) and isinstance(uid, str) and uid:
+                    found.setdefault(title.casefold(), uid)
+            if page.x_count == 0 or page.x_count < page.x_limit:
+                return found
+            offset += page.x_count
+
+    def restore_album(self, manifest: Manifest, existing: dict[str, str]) -> None:
         title = manifest.title
         wanted: list[str] = []
         for member in manifest.data.get("members") or []:
@@ -179,15 +196,22 @@ class Restore:
             elif uid not in self.archived and uid not in wanted:
                 wanted.append(uid)
         self.report.albums += 1
-        if self.report.dry_run:
-            self.say(f"would restore album {title!r} ({len(wanted)} members on the server)")
-            return
-        album_uid = self.client.album_uid(title)
+        album_uid = existing.get(title.casefold())
+        if album_uid is None:
+            self.say(f"would create album {title!r} with {len(wanted)} members")
+            self.report.albums_created += 1
+            if self.report.dry_run:
+                self.report.members_added += len(wanted)
+                return
+            album_uid = self.client.album_uid(title)  # finds or creates it by title
+            existing[title.casefold()] = album_uid
         present = self.members(album_uid)
         missing = [uid for uid in wanted if uid not in present]
-        for start in range(0, len(missing), ADD_CHUNK):
-            self.client.add_to_album(album_uid, missing[start:start + ADD_CHUNK])
         if missing:
+            self.say(f"would add {len(missing)} members to album {title!r}")
+            if not self.report.dry_run:
+                for start in range(0, len(missing), ADD_CHUNK):
+                    self.client.add_to_album(album_uid, missing[start:start + ADD_CHUNK])
             self.report.albums_changed += 1
             self.report.members_added += len(missing)
             log.info("album restored", title=title, added=len(missing))
@@ -275,8 +299,8 @@ def summary_lines(report: RestoreReport) -> list[str]:
         f"({report.bytes_sent} bytes sent), already on the server {report.present}",
         f"  sidecars {report.sidecars}: metadata {would}applied {report.metadata_applied}, "
         f"already right {report.metadata_unchanged}, {would}archived {report.archived}",
-        f"  albums {report.albums}: {would}changed {report.albums_changed}, members "
-        f"{would}added {report.members_added}",
+        f"  albums {report.albums}: {would}created {report.albums_created}, {would}given new "
+        f"members {report.albums_changed}, members {would}added {report.members_added}",
     ]
     if report.error:
         lines.append(f"  ERROR: {report.error}")
