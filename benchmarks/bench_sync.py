@@ -8,9 +8,11 @@ Prints, in one run:
   3. bytes served across repeated SIGKILLs of a large sync vs the library size (resume works).
   4. daemon change passes on a 100,000-file library: requests and time with nothing changed,
      and with 100 changes, against a full walk (the daemon keeps one logged-in session).
+  5. a no-op run with album folders and metadata sidecars on, against one without.
 
 Targets (issue 2): ratio 1 <= 1.5 with RSS <= 200 MB, RSS(100k)/RSS(10k) <= 1.2; ratio 2 <= 1.25;
-ratio 3 <= 1.2; (issue 3) a quiet change pass <= 3 requests and < 5% of a full walk.
+ratio 3 <= 1.2; (issue 3) a quiet change pass <= 3 requests and < 5% of a full walk;
+(issue 5) a no-op with albums and sidecars < 1.2x one without.
 Usage: python3 benchmarks/bench_sync.py [--quick]
 """
 
@@ -38,12 +40,13 @@ PASSWORD = "bench-password"
 PAGE_SIZE = 1000
 
 
-def write_config(work: Path, server: FakePhotoPrism, target: Path, workers: int = 4) -> Path:
+def write_config(work: Path, server: FakePhotoPrism, target: Path, workers: int = 4,
+                 extra: str = "") -> Path:
     config = work / "ppsync.toml"
     config.write_text(
         f'[server]\nurl = "{server.url}"\npassword = "{PASSWORD}"\n'
         f'[mirror]\ntarget = "{target}"\nworkers = {workers}\npage_size = {PAGE_SIZE}\n'
-        '[log]\nlevel = "warning"\nformat = "json"\n'
+        '[log]\nlevel = "warning"\nformat = "json"\n' + extra
     )
     return config
 
@@ -256,6 +259,27 @@ def bench_change_passes(work: Path, files: int) -> dict[str, float]:
         shutil.rmtree(target, ignore_errors=True)
 
 
+def bench_export(work: Path, files: int, albums: int) -> dict[str, float]:
+    """No-op runs with album folders and metadata sidecars on, against the same runs without
+    (issue 5: under 1.2x)."""
+    server, target, config = prepare_library(work, files)
+    try:
+        uids = [photo.uid for photo in server.photos()]
+        for n in range(albums):
+            server.add_album(f"Album {n}", photo_uids=uids[n * 100:(n + 1) * 100])
+        plain = min(run_ppsync(config, "sync")[0] for _ in range(3))
+        export = write_config(work, server, target, extra=(
+            '[albums]\nmode = "symlink"\n[metadata]\nsidecars = "json"\n'))
+        seconds, code, _ = run_ppsync(export, "sync")  # writes the folders and sidecars once
+        assert code == 0, f"export run failed with exit {code}"
+        with_export = min(run_ppsync(export, "sync")[0] for _ in range(3))
+        return {"files": files, "albums": albums, "plain_s": plain, "export_s": with_export,
+                "first_export_s": seconds, "ratio": with_export / plain}
+    finally:
+        server.stop()
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -300,6 +324,12 @@ def main() -> int:
               f"{change['quiet_share']:.1%} of a full walk ({change['full_s']:.2f} s) "
               f"(target <= 3 requests, < 5%); 100 changes {change['changed_requests']:.0f} "
               f"requests (100 downloads), {change['changed_s']:.2f} s", flush=True)
+        export = bench_export(work, 20_000 // scale, 50 // scale)
+        results["export"] = export
+        print(f"5. no-op with albums + sidecars, {export['files']:.0f} files in "
+              f"{export['albums']:.0f} albums: {export['export_s']:.2f} s vs "
+              f"{export['plain_s']:.2f} s without -> ratio {export['ratio']:.2f} "
+              f"(target < 1.2; first export run {export['first_export_s']:.1f} s)", flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
