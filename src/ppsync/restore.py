@@ -35,6 +35,8 @@ from ppsync.report import EXIT_MEANINGS
 from ppsync.restore_mirror import (
     Manifest,
     Sidecar,
+    album_members,
+    albums_by_title,
     mirror_originals,
     photo_uid_of,
     read_mirror,
@@ -45,7 +47,6 @@ from ppsync.sync import guard_target
 
 log = get_logger("ppsync.restore")
 ADD_CHUNK = 500  # photos per "add to album" request
-MEMBER_PAGE = 1000
 
 
 @dataclass(slots=True)
@@ -159,25 +160,10 @@ class Restore:
             self.report.archived += len(uids)
 
     def restore_albums(self, manifests: list[Manifest]) -> None:
-        existing = self.existing_albums() if manifests else {}
+        existing = albums_by_title(self.client) if manifests else {}
         for manifest in manifests:
             self.check_stop()
             self.restore_album(manifest, existing)
-
-    def existing_albums(self) -> dict[str, str]:
-        """Manual albums on the server: title (case-folded) → UID, the first in the server's
-        order when titles repeat."""
-        found: dict[str, str] = {}
-        offset = 0
-        while True:
-            page = self.client.albums_page(["album"], offset, MEMBER_PAGE)
-            for row in page.rows:
-                title, uid = row.get("Title"), row.get("UID")
-                if isinstance(title, str) and isinstance(uid, str) and uid:
-                    found.setdefault(title.casefold(), uid)
-            if page.x_count == 0 or page.x_count < page.x_limit:
-                return found
-            offset += page.x_count
 
     def restore_album(self, manifest: Manifest, existing: dict[str, str]) -> None:
         title = manifest.title
@@ -205,7 +191,7 @@ class Restore:
                 return
             album_uid = self.client.album_uid(title)  # finds or creates it by title
             existing[title.casefold()] = album_uid
-        present = self.members(album_uid)
+        present = album_members(self.client, album_uid)
         missing = [uid for uid in wanted if uid not in present]
         if missing:
             self.say(f"would add {len(missing)} members to album {title!r}")
@@ -215,17 +201,6 @@ class Restore:
             self.report.albums_changed += 1
             self.report.members_added += len(missing)
             log.info("album restored", title=title, added=len(missing))
-
-    def members(self, album_uid: str) -> set[str]:
-        """PhotoUIDs the server lists in this album (unmerged rows, paged by X-Count)."""
-        found: set[str] = set()
-        offset = 0
-        while True:
-            page = self.client.search_page({"s": album_uid}, offset, MEMBER_PAGE)
-            found.update(str(row.get("UID")) for row in page.rows)
-            if page.x_count == 0 or page.x_count < page.x_limit:
-                return found
-            offset += page.x_count
 
 
 def metadata_changes(sidecar: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The mirror holds originals (the state's active files, plus any file a sidecar lists), per-photo
 sidecars ``<primary original>.ppsync.json`` and album manifests ``<album folder>/.album.json``
-(formats: the issue 5 contract). ``restore_originals`` puts every original on the new server.
+(formats: the issue 5 contract). Also the server lookups restore needs (photo by SHA-1, albums
+by title, album members). ``restore_originals`` puts every original on the new server.
 
 An original the server already has (``GET /files/<sha1>``) is never sent, so a restore needs no
 local bookkeeping to be resumable: an interrupted run leaves some files on the server, and the
@@ -36,6 +37,7 @@ from ppsync.state import State
 log = get_logger("ppsync.restore")
 SIDECAR_SUFFIX = ".ppsync.json"
 MANIFEST_NAME = ".album.json"
+PAGE = 1000  # albums or album members per request
 BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
 
 
@@ -50,8 +52,7 @@ class Original:
 
 @dataclass(slots=True)
 class UploadOutcome:
-    """What the originals step did. ``photos`` maps SHA-1 → PhotoUID for every original found
-    on (or confirmed onto) the server."""
+    """What the originals step did; ``photos``: SHA-1 → PhotoUID of every original on the server."""
 
     present: int = 0
     uploaded: int = 0
@@ -146,6 +147,34 @@ def photo_uid_of(client: PhotoPrismClient, sha1: str) -> str | None:
     found = client.find_file(sha1)
     uid = found.get("PhotoUID") if found else None
     return uid if isinstance(uid, str) and uid else None
+
+
+def albums_by_title(client: PhotoPrismClient) -> dict[str, str]:
+    """Manual albums on the server: title (case-folded) → UID, the first in the server's order
+    when titles repeat."""
+    found: dict[str, str] = {}
+    offset = 0
+    while True:
+        page = client.albums_page(["album"], offset, PAGE)
+        for row in page.rows:
+            title, uid = row.get("Title"), row.get("UID")
+            if isinstance(title, str) and isinstance(uid, str) and uid:
+                found.setdefault(title.casefold(), uid)
+        if page.x_count == 0 or page.x_count < page.x_limit:
+            return found
+        offset += page.x_count
+
+
+def album_members(client: PhotoPrismClient, album_uid: str) -> set[str]:
+    """PhotoUIDs the server lists in this album (unmerged rows, paged by X-Count)."""
+    found: set[str] = set()
+    offset = 0
+    while True:
+        page = client.search_page({"s": album_uid}, offset, PAGE)
+        found.update(str(row.get("UID")) for row in page.rows)
+        if page.x_count == 0 or page.x_count < page.x_limit:
+            return found
+        offset += page.x_count
 
 
 def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Original],
