@@ -187,3 +187,41 @@ def test_names_are_safe_unique_and_stable() -> None:
     assert names == {"a2": "Trip (a2)", "a1": "trip (a1)", "a3": "Home"}
     assert entry_names({"p2": "x/IMG.jpg", "p1": "y/IMG.jpg", "p3": "z/.album.json"}) == {
         "p2": "IMG~p2.jpg", "p1": "IMG~p1.jpg", "p3": "_.album.json"}
+
+
+def test_album_export_touches_nothing_outside_the_album_folder(
+        server: FakePhotoPrism, target: Path, sync: Sync) -> None:
+    a, b, c = library(server)
+    uid = server.add_album("Everything", photo_uids=[a, b, c])
+    assert sync().exit_code == 0
+
+    def outside() -> dict[str, tuple[bytes, int, int]]:
+        return {p.relative_to(target).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns,
+                                                   p.stat().st_nlink)
+                for p in target.rglob("*") if p.is_file() and not p.is_symlink()
+                and p.relative_to(target).parts[0] not in ("Albums", ".ppsync")}
+
+    before = outside()
+    for mode in ("copy", "symlink", "copy"):
+        server.set_album_members(uid, [a] if mode == "symlink" else [a, b, c])
+        assert sync(**albums(mode)).exit_code == 0
+    server.delete_album(uid)
+    assert sync(**albums("copy")).exit_code == 0
+    assert outside() == before
+    assert list((target / "Albums").iterdir()) == []
+
+
+def test_membership_change_refreshes_sidecar_albums(server: FakePhotoPrism, target: Path,
+                                                    sync: Sync) -> None:
+    a, b, _ = library(server)
+    uid = server.add_album("Trip", photo_uids=[a])
+    settings = {**albums(), "metadata": {"sidecars": "json"}}
+    assert sync(**settings).exit_code == 0
+    sidecar = target / "2024/06/IMG_0001.jpg.ppsync.json"
+    assert json.loads(sidecar.read_text())["albums"] == []
+    server.set_album_members(uid, [a, b])  # does not change the photos' UpdatedAt
+    assert sync(**settings).exit_code == 0
+    assert json.loads(sidecar.read_text())["albums"] == [uid]
+    server.reset_counters()
+    assert sync(**settings).exit_code == 0
+    assert server.requests_to("/api/v1/photos/p") == []

@@ -408,10 +408,14 @@ class State:
         return self.db.execute(sql, [photo_uid]).fetchone() is not None
 
     def requeue_photo(self, photo_uid: str) -> None:
-        """Queue a photo for export in this pass (its UpdatedAt is taken from its details)."""
+        """Queue a photo for export in this pass. A photo the walk queued keeps the walk's
+        UpdatedAt; otherwise the one its sidecars were written from (the details' when none),
+        so the next walk does not see a difference that is only a matter of formatting."""
         with self.transaction():
-            self.db.execute("INSERT OR REPLACE INTO photo_todo (photo_uid, updated_at) "
-                            "VALUES (?, '')", [photo_uid])
+            self.db.execute(
+                "INSERT OR IGNORE INTO photo_todo (photo_uid, updated_at) VALUES (?, COALESCE("
+                "(SELECT updated_at FROM photos WHERE photo_uid = ?), ''))",
+                [photo_uid, photo_uid])
 
     def sidecar_files_of(self, photo_uid: str) -> set[str]:
         sql = "SELECT file_uid FROM sidecar_files WHERE photo_uid = ?"
