@@ -404,8 +404,11 @@ class PhotoPrismClient:
     def photo_details(self, photo_uid: str) -> dict[str, Any] | None:
         """``GET /photos/<uid>``: the photo entity with Files (sidecars included), Labels,
         Details and Albums; None when the photo is gone (404)."""
-        what = f"reading photo {photo_uid}"
-        response = self._api("GET", f"/photos/{photo_uid}", what, accept=(404,))
+        return self._object_or_none(f"/photos/{photo_uid}", f"reading photo {photo_uid}")
+
+    def _object_or_none(self, path: str, what: str) -> dict[str, Any] | None:
+        """GET a JSON object; None when the server answers 404."""
+        response = self._api("GET", path, what, accept=(404,))
         if response.status_code == 404:
             return None
         payload = _json(response, what)
@@ -562,14 +565,7 @@ class PhotoPrismClient:
 
     def find_file(self, sha1: str) -> dict[str, Any] | None:
         """The server's file with this SHA-1 (``GET /files/<sha1>``), or None (404)."""
-        what = f"looking up {sha1}"
-        response = self._api("GET", f"/files/{sha1}", what, accept=(404,))
-        if response.status_code == 404:
-            return None
-        payload = _json(response, what)
-        if not isinstance(payload, dict):
-            raise ServerDataError(f"{what}: the answer is not a JSON object")
-        return payload
+        return self._object_or_none(f"/files/{sha1}", f"looking up {sha1}")
 
     def file_exists(self, sha1: str) -> bool:
         return self.find_file(sha1) is not None
