@@ -102,7 +102,6 @@ class AlbumExport:
         self._link = link
         self._symlink = symlink
         self._copies_instead = False
-        self.rebuilt = 0
 
     def run(self) -> None:
         conflict = self._state.active_path_under(self._config.folder)
@@ -208,7 +207,6 @@ class AlbumExport:
                 self._state.requeue_photo(photo)
         write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new)))
         self._state.save_album(uid, name, _text(album.get("UpdatedAt")), self._config.mode)
-        self.rebuilt += 1
         log.info("album folder updated", album=uid, folder=name, members=len(new))
 
     def _make_entry(self, entry: Path, source: Path) -> None:

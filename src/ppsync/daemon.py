@@ -47,7 +47,6 @@ from ppsync.uploader import run_upload
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0
-STOP_GRACE = 5.0
 
 
 def _trigger(settings: Settings) -> Any:
@@ -255,7 +254,8 @@ class Daemon:
             notify("WATCHDOG=1")
             if self._reload.is_set():
                 self._reload_config()
-        # The running pass sees the stop event between pages and gives downloads STOP_GRACE.
+        # The running pass sees the stop event between pages and gives downloads
+        # executor.STOP_GRACE seconds.
         self._scheduler.shutdown(wait=True)
         if self._client is not None:
             self._client.close()

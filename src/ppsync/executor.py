@@ -36,6 +36,7 @@ from ppsync.redact import redact
 from ppsync.state import State
 
 log = get_logger("ppsync.executor")
+STOP_GRACE = 5.0  # seconds in-flight downloads get to finish once a stop is requested
 
 
 class Layout:
@@ -124,7 +125,7 @@ class Executor:
         except OSError as exc:
             self._fail(record.path, _reason(exc))
 
-    def drain(self, grace: float = 5.0) -> None:
+    def drain(self, grace: float = STOP_GRACE) -> None:
         """Wait for every download, put each in place. Raises the first run-level server error
         (unreachable, auth) after everything in flight has settled. Once a stop is requested,
         downloads get ``grace`` seconds to finish; then their connections are closed and they

@@ -71,17 +71,6 @@ class Action:
         return f"{self.kind.value:<8} {self.path}"
 
 
-@dataclass(frozen=True, slots=True)
-class WalkSummary:
-    """What the walk saw, and whether it can be trusted as a complete listing."""
-
-    rows: int  # file rows the server reported (X-Count summed)
-    photos: int  # distinct photos seen
-    originals: int  # distinct Root "/" files seen
-    complete: bool
-    reason: str = ""  # why it is not complete
-
-
 @dataclass(slots=True)
 class Failure:
     path: str

@@ -8,8 +8,9 @@ Two steps, both usable on a stream:
   removed at all (complete walk, not empty, within ``max_delete`` and the shrink limit), and
   ``removal_action`` says how each one goes under the configured policy.
 
-``plan_listing`` composes the two over in-memory inputs; ``ppsync plan``-style callers and the
-property tests use it, and the sync engine calls the same two steps page by page.
+``plan_listing`` composes the two over in-memory inputs for the property tests; the sync engine
+(``sync.SyncRun``) composes the same two steps page by page, with the claims and the walked set
+kept in the state instead of in memory.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from typing import Any
 
 from ppsync.models import RunReport
@@ -76,7 +75,3 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
 
 def to_json(payload: Any) -> str:
     return json.dumps(payload, indent=2, sort_keys=True, default=str)
-
-
-def report_dict(report: RunReport) -> dict[str, Any]:
-    return asdict(report)

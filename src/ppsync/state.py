@@ -333,11 +333,6 @@ class State:
         row = self.db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE status = 'active'")
         return int(row.fetchone()[0])
 
-    def active_with_sha1(self, sha1: str) -> LocalRecord | None:
-        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' AND sha1 = ? LIMIT 1"
-        row = self.db.execute(sql, [sha1]).fetchone()
-        return _record(row) if row else None
-
     def knows_sha1(self, sha1: str) -> bool:
         """Has the mirror ever held this content (any status)? Such a file is never uploaded."""
         row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? LIMIT 1", [sha1]).fetchone()
@@ -416,10 +411,6 @@ class State:
                 "INSERT OR IGNORE INTO photo_todo (photo_uid, updated_at) VALUES (?, COALESCE("
                 "(SELECT updated_at FROM photos WHERE photo_uid = ?), ''))",
                 [photo_uid, photo_uid])
-
-    def sidecar_files_of(self, photo_uid: str) -> set[str]:
-        sql = "SELECT file_uid FROM sidecar_files WHERE photo_uid = ?"
-        return {r[0] for r in self.db.execute(sql, [photo_uid]).fetchall()}
 
     def set_sidecar_files(self, photo_uid: str, file_uids: Iterable[str]) -> None:
         """The photo's metadata sidecar originals are exactly these FileUIDs from now on."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ppsync.models import Failure, RunReport
+from ppsync.models import Failure
 from ppsync.report import EXIT_MEANINGS
 
 
@@ -44,13 +44,6 @@ class UploadReport:
         data = asdict(self)
         data["failures"] = data["failures"] + data["rejected"]
         return {**data, "listed": self.scanned, "downloaded": self.confirmed}
-
-    def as_run_report(self) -> RunReport:
-        """The shape the daemon's metrics and alerts take."""
-        return RunReport(command=self.command, run_id=self.run_id, started_at=self.started_at,
-                         finished_at=self.finished_at, listed=self.scanned,
-                         failures=self.failures + self.rejected, error=self.error,
-                         exit_code=self.exit_code)
 
 
 def summary_lines(report: UploadReport) -> list[str]:

@@ -23,7 +23,6 @@ log = get_logger("ppsync.verify")
 class VerifyReport:
     checked: int = 0
     ok: int = 0
-    bytes_hashed: int = 0
     missing: list[str] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)
     set_aside: list[Failure] = field(default_factory=list)
@@ -47,7 +46,6 @@ def verify_mirror(state: State, layout: Layout, *, repair: bool) -> VerifyReport
             log.error("missing", path=record.path)
             continue
         digest = sha1_of(local)
-        report.bytes_hashed += local.stat().st_size
         if digest == record.sha1:
             report.ok += 1
             continue
