@@ -229,27 +229,25 @@ class State:
                 [str(SCHEMA_VERSION)],
             )
 
+    def _rows_in(self, sql: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``sql`` for all ``keys``: its ``IN ({marks})`` is filled chunk by chunk, so a
+        page of keys never exceeds SQLite's variable limit."""
+        for chunk in _chunks(list(keys)):
+            marks = ",".join("?" * len(chunk))
+            yield from self.db.execute(sql.format(marks=marks), chunk).fetchall()
+
     # --- files -------------------------------------------------------------------------------
 
     def records_for(self, file_uids: Iterable[str]) -> dict[str, LocalRecord]:
         """The records (any status) for these FileUIDs, keyed by FileUID."""
-        found: dict[str, LocalRecord] = {}
-        for chunk in _chunks(list(file_uids)):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE file_uid IN ({marks})"
-            for row in self.db.execute(sql, chunk).fetchall():
-                found[row[0]] = _record(row)
-        return found
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE file_uid IN ({{marks}})"
+        return {row[0]: _record(row) for row in self._rows_in(sql, file_uids)}
 
     def active_owners_of(self, paths: Iterable[str]) -> dict[str, LocalRecord]:
         """The active records occupying these relative paths, keyed by path."""
-        found: dict[str, LocalRecord] = {}
-        for chunk in _chunks(list(paths)):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' AND path IN ({marks})"
-            for row in self.db.execute(sql, chunk).fetchall():
-                found[row[2]] = _record(row)
-        return found
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+               "AND path IN ({marks})")
+        return {row[2]: _record(row) for row in self._rows_in(sql, paths)}
 
     def active_owner_of(self, path: str) -> LocalRecord | None:
         return self.active_owners_of([path]).get(path)
@@ -263,21 +261,13 @@ class State:
 
     def unwalked(self, file_uids: list[str]) -> set[str]:
         """Which of these FileUIDs the current walk has not seen yet."""
-        seen: set[str] = set()
-        for chunk in _chunks(file_uids):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT file_uid FROM walk WHERE file_uid IN ({marks})"
-            seen.update(row[0] for row in self.db.execute(sql, chunk).fetchall())
-        return set(file_uids) - seen
+        sql = "SELECT file_uid FROM walk WHERE file_uid IN ({marks})"
+        return set(file_uids) - {row[0] for row in self._rows_in(sql, file_uids)}
 
     def claims_on(self, paths: Iterable[str]) -> dict[str, str]:
         """FileUIDs that already claimed these paths in the current walk, keyed by path."""
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(paths)):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT path, file_uid FROM walk WHERE path IN ({marks})"
-            found.update({row[0]: row[1] for row in self.db.execute(sql, chunk).fetchall()})
-        return found
+        sql = "SELECT path, file_uid FROM walk WHERE path IN ({marks})"
+        return {row[0]: row[1] for row in self._rows_in(sql, paths)}
 
     def record_walked(self, claims: list[tuple[str, str | None]]) -> None:
         """Note (FileUID, claimed path or None) pairs as seen by this walk."""
@@ -345,14 +335,9 @@ class State:
         UpdatedAt (or were written as other kinds), and mark the sidecar originals of every
         photo in the page as seen by this walk. One SELECT when nothing changed."""
         uids = list(updated)
-        stale: list[tuple[str, str]] = []
-        for chunk in _chunks(uids):
-            marks = ",".join("?" * len(chunk))
-            known = {row[0]: (row[1], row[2]) for row in self.db.execute(
-                f"SELECT photo_uid, updated_at, kinds FROM photos WHERE photo_uid IN ({marks})",
-                chunk).fetchall()}
-            stale.extend((uid, updated[uid]) for uid in chunk
-                         if known.get(uid) != (updated[uid], kinds))
+        sql = "SELECT photo_uid, updated_at, kinds FROM photos WHERE photo_uid IN ({marks})"
+        known = {row[0]: (row[1], row[2]) for row in self._rows_in(sql, uids)}
+        stale = [(uid, updated[uid]) for uid in uids if known.get(uid) != (updated[uid], kinds)]
         with self.transaction():
             if stale:
                 self.db.conn.executemany(
