@@ -4,6 +4,7 @@ the exit code and the report. A process killed mid-download resumes with Range."
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ppsync.downloader import PartFile
 from ppsync.models import RunReport
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
@@ -187,3 +189,16 @@ def test_gzip_server_still_gives_byte_exact_files(tmp_path: Path) -> None:
         assert mirrored_files(target) == files
         dl = [r for r in server.requests if "/dl/" in r.path]
         assert all(r.headers.get("accept-encoding") == "identity" for r in dl)
+
+
+def test_a_partial_download_on_a_full_disk_is_removed_without_raising(small_disk: Path) -> None:
+    # Small odd-sized chunks leave a buffered tail when the disk fills, so closing fails again.
+    # That second failure must not keep the partial (and its space) on the disk.
+    part = PartFile(small_disk / "x.part", expected_size=4 * 1024 * 1024)
+    with pytest.raises(OSError) as raised:
+        while True:
+            part.write(b"y" * 1000)
+    assert raised.value.errno == errno.ENOSPC
+    part.discard()
+    assert not (small_disk / "x.part").exists()
+    assert os.statvfs(small_disk).f_bfree > 0

@@ -224,9 +224,13 @@ class AlbumExport:
             if exc.errno not in _NO_LINKS:
                 raise
             self._copies_instead, mode = True, "copy"
-        if mode == "copy":
-            shutil.copy2(source, temp)
-        os.replace(temp, entry)
+        try:
+            if mode == "copy":
+                shutil.copy2(source, temp)
+            os.replace(temp, entry)
+        except BaseException:
+            temp.unlink(missing_ok=True)  # a half copy on a full disk gives its space back
+            raise
 
     def _rename(self, uid: str, old: str, new: str) -> str:
         """Move an album's folder to its new name (entries kept); the old name if blocked."""

@@ -8,7 +8,7 @@ download, even one killed with SIGKILL, resumes with Range in the same or the ne
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ppsync.client import PhotoPrismClient
 from ppsync.errors import DiskFull, IntegrityError
-from ppsync.fsutil import READ_CHUNK, existing_path, sha1_of
+from ppsync.fsutil import READ_CHUNK, existing_path, is_disk_full, sha1_of
 from ppsync.models import RemoteFile
 
 VERIFY_ATTEMPTS = 3  # whole-file attempts when the bytes do not match the server's hash
@@ -70,7 +70,9 @@ class PartFile:
         return self._length, self._digest.hexdigest()
 
     def discard(self) -> None:
-        if not self._handle.closed:
+        """Close and remove. Never raises for the close: on a full disk, closing flushes the
+        buffered tail, which fails again, and the file must still go to give the space back."""
+        with contextlib.suppress(OSError):
             self._handle.close()
         self.path.unlink(missing_ok=True)
 
@@ -99,19 +101,15 @@ def local_copy_matches(target: Path, rel: str, remote: RemoteFile) -> bool:
     return sha1_of(existing) == remote.sha1
 
 
-def _disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-
-
 def _keep_for_resume(part: PartFile, exc: BaseException, remote: RemoteFile) -> None:
     """After a failed attempt: keep what arrived for the next attempt or run, unless the disk
     is full, where temporaries are removed and the pass is told to stop (``DiskFull``)."""
-    if not _disk_full(exc):
+    if not is_disk_full(exc):
         try:
             part.finish()
             return
         except OSError as flush_error:
-            if not _disk_full(flush_error):
+            if not is_disk_full(flush_error):
                 part.discard()
                 return
     part.discard()

@@ -27,6 +27,7 @@ from ppsync.fsutil import (
     ensure_parent_dirs,
     existing_path,
     fsync_dir,
+    is_disk_full,
     move_into,
     set_mtime_from_http,
 )
@@ -98,7 +99,7 @@ class Executor:
             else:
                 self.remove(action)
         except (ItemError, OSError) as exc:
-            self._fail(action.path, _reason(exc))
+            self._record_error(action, exc)
 
     def remove(self, action: Action) -> None:
         """Trash, delete or forget a tracked file that left the server (after the verdict)."""
@@ -228,14 +229,16 @@ class Executor:
             try:
                 self._place(action, future.result())
             except (PpsyncError, OSError) as exc:
-                self._record_download_error(action, exc)
+                self._record_error(action, exc)
             except Exception as exc:  # a connection closed under it by a shutdown
                 if not self._stop.is_set():
                     raise
                 log.info("download abandoned for shutdown; it will resume", path=action.path,
                          error=_reason(exc))
 
-    def _record_download_error(self, action: Action, exc: PpsyncError | OSError) -> None:
+    def _record_error(self, action: Action, exc: PpsyncError | OSError) -> None:
+        if is_disk_full(exc):  # wherever it struck (placing, a folder, a flush): stop the pass
+            exc = DiskFull(f"no space left on the mirror's disk at {action.path}")
         if self._stop.is_set():
             log.info("download abandoned for shutdown; it will resume", path=action.path,
                      error=_reason(exc))

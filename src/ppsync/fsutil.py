@@ -5,6 +5,7 @@ nothing half-written at a final path, nothing replaced without being kept aside 
 from __future__ import annotations
 
 import email.utils
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -12,6 +13,10 @@ from pathlib import Path
 from ppsync.errors import UnsafePathError
 
 READ_CHUNK = 1 << 20
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def is_inside(path: Path, root: Path) -> bool:
