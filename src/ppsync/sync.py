@@ -262,6 +262,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         executor.close()
         if own_client:
             client.close()
+        with contextlib.suppress(sqlite3.Error):  # begin_walk clears it anyway
+            state.end_walk()
         report.finished_at = time.time()
         report.exit_code = _exit_code(report)
         try:
