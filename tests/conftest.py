@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,35 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield small
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
+@pytest.fixture
+def casefold_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real case-insensitive, case-preserving folder (as on exFAT or an SMB share), served
+    by ``tests/casefold_fs.py`` over FUSE. Needs /dev/fuse, libfuse2 and mfusepy."""
+    backing, mountpoint = tmp_path / "casefold-backing", tmp_path / "casefold"
+    backing.mkdir()
+    mountpoint.mkdir()
+    if not Path("/dev/fuse").exists() or not shutil.which("fusermount"):
+        pytest.skip("FUSE is not available here")
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("casefold_fs.py")), str(backing),
+         str(mountpoint)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not os.path.ismount(mountpoint):
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.skip(f"cannot mount a FUSE filesystem here: {server.stderr.read()!r}"
+                        if server.stderr else "cannot mount a FUSE filesystem here")
+        time.sleep(0.05)
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["fusermount", "-u", "-z", str(mountpoint)], capture_output=True)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 @pytest.fixture

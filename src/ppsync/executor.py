@@ -27,8 +27,10 @@ from ppsync.fsutil import (
     ensure_parent_dirs,
     existing_path,
     fsync_dir,
+    ignores_case,
     is_disk_full,
     move_into,
+    same_file,
     set_mtime_from_http,
 )
 from ppsync.logs import get_logger
@@ -49,10 +51,12 @@ class Layout:
         self.partial = self.meta / "partial"
         self.replaced = self.meta / "replaced"
         self.trash = self.meta / "trash"
+        self.ignores_case = False  # found out by ``create``
 
     def create(self) -> None:
         for folder in (self.meta, self.partial):
             folder.mkdir(mode=0o700, exist_ok=True)
+        self.ignores_case = ignores_case(self.partial)
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.target).as_posix()
@@ -106,6 +110,8 @@ class Executor:
         record = action.record
         assert record is not None
         source = existing_path(self._layout.target, record.path)
+        if source is not None and self._taken_by_another(record):
+            source = None  # on a disk that ignores case, that name now holds another file
         try:
             if action.kind is ActionKind.FORGET:
                 self._state.set_status(record.file_uid, RecordStatus.GONE)
@@ -194,7 +200,14 @@ class Executor:
             self._start_download(replace(action, record=None), adopt=True)
             return
         final = ensure_parent_dirs(self._layout.target, action.path)
-        self._clear_destination(action.path, final, remote.file_uid)
+        if same_file(source, final):
+            # A rename that only changes case, on a disk that ignores case: rename(2) from
+            # one spelling to the other is a no-op there, so go through a temporary name.
+            interim = self._layout.partial / f"{remote.file_uid}-rename.tmp"
+            os.replace(source, interim)
+            source = interim
+        else:
+            self._clear_destination(action.path, final, remote.file_uid)
         os.replace(source, final)
         fsync_dir(final.parent)
         fsync_dir(source.parent)
@@ -280,6 +293,8 @@ class Executor:
         to ``replaced/`` (its record follows it, so a later move in this walk still finds it),
         and untracked content is kept aside too."""
         owner = self._state.active_owner_of(rel)
+        if owner is None and self._layout.ignores_case and final.exists():
+            owner = next(iter(self._state.active_owners_by_claim(rel)), None)
         other_owner = owner is not None and owner.file_uid != file_uid
         if owner is not None and other_owner and existing_path(self._layout.target, rel):
             aside = move_into(final, self._layout.replaced, rel, f"~{owner.file_uid}")
@@ -290,6 +305,12 @@ class Executor:
             aside = move_into(final, self._layout.replaced, rel, "~untracked")
             self._report.kept_aside += 1
             log.info("kept untracked file aside", path=rel, kept_at=self._layout.relative(aside))
+
+    def _taken_by_another(self, record: LocalRecord) -> bool:
+        """Does another active record occupy this record's path under another spelling?"""
+        return self._layout.ignores_case and any(
+            other.file_uid != record.file_uid
+            for other in self._state.active_owners_by_claim(record.path))
 
     def _set_aside_old_version(self, old: LocalRecord) -> None:
         source = existing_path(self._layout.target, old.path)

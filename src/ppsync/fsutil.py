@@ -19,6 +19,55 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def ignores_case(folder: Path) -> bool:
+    """Does the filesystem holding ``folder`` treat names that differ only in case as one
+    (exFAT, FAT32, SMB shares, macOS defaults)? Probed with a real file, as mount options and
+    per-folder casefolding make anything else a guess."""
+    probe = folder / f"case-probe-{os.getpid()}.tmp"
+    probe.touch()
+    try:
+        return os.path.lexists(folder / probe.name.upper())
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+# Filesystems where SQLite's WAL mode is unsafe: its shared-memory index is an mmap that
+# network and FUSE filesystems do not share between hosts, and some (FUSE) answer it with SIGBUS.
+_NO_SHARED_MEMORY = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs",
+                     "virtiofs")
+
+
+def filesystem_type(path: Path) -> str:
+    """The type of the filesystem holding ``path`` ("ext4", "fuse.sshfs"…), from the mount
+    table; "" where there is none to read (not Linux)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    resolved, best, kind = str(path.resolve()), "", ""
+    for line in lines:
+        fields, _, rest = line.partition(" - ")
+        mount_point = fields.split(" ")[4].replace("\\040", " ")
+        inside = resolved == mount_point or resolved.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, kind = mount_point, rest.split(" ")[0]
+    return kind
+
+
+def shares_memory_safely(path: Path) -> bool:
+    """Can a database at ``path`` use SQLite's WAL mode (shared memory) safely?"""
+    kind = filesystem_type(path)
+    return not (kind.startswith("fuse") or kind in _NO_SHARED_MEMORY)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Are ``a`` and ``b`` one file on disk (e.g. two spellings of a name on such a disk)?"""
+    try:
+        return os.path.samestat(os.lstat(a), os.lstat(b))
+    except OSError:
+        return False
+
+
 def is_inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 

@@ -229,7 +229,8 @@ class SidecarExport:
         records = self._state.records_for(r.file_uid for r in remotes)
         claims = self._state.claims_on(r.name for r in remotes)
         for remote in remotes:
-            action = plan_file(remote, records.get(remote.file_uid), claims.get(remote.name))
+            action = plan_file(remote, records.get(remote.file_uid),
+                               claims.get(self._state.claim_key(remote.name)))
             self._state.record_walked([(remote.file_uid, action.path)])
             self._executor.apply(action)
         return [r.file_uid for r in remotes]

@@ -39,6 +39,7 @@ from typing import Any
 import sqlite_utils
 
 from ppsync.errors import ConfigError
+from ppsync.fsutil import shares_memory_safely
 from ppsync.models import LocalRecord, RecordStatus, RunReport
 
 SCHEMA_VERSION = 3
@@ -177,6 +178,15 @@ class State:
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         self.db = db
         self.path = path
+        # What makes two paths one file on the target's disk: the path itself, or its
+        # casefold on a case-insensitive disk (exFAT, SMB), where IMG.JPG is img.jpg.
+        self.claim_key: Callable[[str], str] = _same_path
+        db.conn.create_function("claim_key", 1, _same_path, deterministic=True)
+
+    def fold_case_in_claims(self) -> None:
+        """The target's disk does not tell names apart by case: claims compare casefolds."""
+        self.claim_key = str.casefold
+        self.db.conn.create_function("claim_key", 1, _casefold, deterministic=True)
 
     @classmethod
     def open(cls, path: Path) -> State:
@@ -193,7 +203,10 @@ class State:
                 # Autocommit mode: transactions are explicit (``transaction``), so a page of
                 # writes can be one commit with each write a savepoint inside it.
                 conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
+                # WAL where it is safe; on network and FUSE disks (a NAS share) the classic
+                # rollback journal, as WAL's shared memory does not work there.
+                wal = shares_memory_safely(path)
+                conn.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
             finally:
                 os.umask(old_umask)
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -252,6 +265,13 @@ class State:
     def active_owner_of(self, path: str) -> LocalRecord | None:
         return self.active_owners_of([path]).get(path)
 
+    def active_owners_by_claim(self, path: str) -> list[LocalRecord]:
+        """Active records whose path is one file with ``path`` on the target's disk (its
+        other spellings, when the disk ignores case). A scan: only for the rare collision."""
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+               "AND claim_key(path) = claim_key(?)")
+        return [_record(row) for row in self.db.execute(sql, [path]).fetchall()]
+
     # --- the current walk --------------------------------------------------------------------
 
     def begin_walk(self) -> None:
@@ -270,13 +290,17 @@ class State:
         return set(file_uids) - {row[0] for row in self._rows_in(sql, file_uids)}
 
     def claims_on(self, paths: Iterable[str]) -> dict[str, str]:
-        """FileUIDs that already claimed these paths in the current walk, keyed by path."""
+        """FileUIDs that already claimed these paths in the current walk, keyed by
+        ``claim_key(path)``."""
         sql = "SELECT path, file_uid FROM walk WHERE path IN ({marks})"
-        return {row[0]: row[1] for row in self._rows_in(sql, paths)}
+        return {row[0]: row[1] for row in self._rows_in(sql, map(self.claim_key, paths))}
 
     def record_walked(self, claims: list[tuple[str, str | None]]) -> None:
         """Note (FileUID, claimed path or None) pairs as seen by this walk."""
         with self.transaction():
+            if self.claim_key is not _same_path:
+                claims = [(uid, None if path is None else self.claim_key(path))
+                          for uid, path in claims]
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO walk (file_uid, path) VALUES (?, ?)", claims
             )
@@ -351,8 +375,9 @@ class State:
             for chunk in _chunks(uids):
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(
-                    "INSERT OR IGNORE INTO walk (file_uid, path) SELECT s.file_uid, f.path "
-                    "FROM sidecar_files s JOIN files f ON f.file_uid = s.file_uid "
+                    "INSERT OR IGNORE INTO walk (file_uid, path) "
+                    "SELECT s.file_uid, claim_key(f.path) FROM sidecar_files s "
+                    "JOIN files f ON f.file_uid = s.file_uid "
                     f"WHERE s.photo_uid IN ({marks})", chunk)
 
     def photo_todo(self, limit: int) -> list[tuple[str, str]]:
@@ -529,3 +554,11 @@ class State:
             report["finished"] = row["finished_at"] is not None
             runs.append(report)
         return runs
+
+
+def _same_path(path: str) -> str:
+    return path
+
+
+def _casefold(path: str | None) -> str | None:
+    return None if path is None else path.casefold()

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +114,7 @@ class SyncRun:
                              self.mirror.max_delete_percent)
         self.server_date = ""
         self.sidecars: SidecarExport | None = None  # set when [metadata] exports anything
+        self.collision_note = ""  # why two names are one path, when the disk ignores case
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
              since: str = "") -> tuple[bool, str]:
@@ -139,13 +140,17 @@ class SyncRun:
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
         records = self.state.records_for(f.file_uid for f in files)
         claims = self.state.claims_on(f.name for f in files)
+        key = self.state.claim_key
         walked: list[tuple[str, str | None]] = []
         actions = []
         for remote in files:
-            action = plan_file(remote, records.get(remote.file_uid), claims.get(remote.name))
+            claimed_by = claims.get(key(remote.name))
+            action = plan_file(remote, records.get(remote.file_uid), claimed_by)
+            if action.kind is ActionKind.REFUSE and claimed_by not in (None, remote.file_uid):
+                action = replace(action, reason=action.reason + self.collision_note)
             claimed = action.path if action.kind is not ActionKind.REFUSE else None
             if claimed is not None:
-                claims[claimed] = remote.file_uid
+                claims[key(claimed)] = remote.file_uid
             walked.append((remote.file_uid, claimed))
             actions.append(action)
         self.state.record_walked(walked)
@@ -203,6 +208,8 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
         try:
+            if layout.ignores_case:
+                state.fold_case_in_claims()
             _guard_state_matches_target(state, layout, settings.mirror)
             return _run_locked(settings, state, layout, options)
         finally:
@@ -223,6 +230,10 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                         keep_replaced=settings.mirror.delete != "mirror",
                         on_progress=options.on_progress, stop=options.stop)
     run = SyncRun(settings, state, client, report, options)
+    if layout.ignores_case:
+        run.collision_note = ("; this disk does not tell upper from lower case, so names that "
+                              "differ only in case are one file here")
+        log.info("the target's disk ignores case in names; such names are one path")
     dry_run = options.dry_run
     if settings.metadata.enabled and not dry_run:
         run.sidecars = SidecarExport(metadata=settings.metadata, state=state, client=client,
