@@ -5,6 +5,7 @@ the exit code and the report. A process killed mid-download resumes with Range."
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -171,6 +172,43 @@ def test_sigkill_mid_download_resumes_with_range(
     assert ranges and ranges[0].startswith(f"bytes={held}-")
     assert server.bytes_served <= len(content) - held + 1024
     assert not list(partial_dir.glob("*.part"))
+
+
+def test_sigterm_ends_a_one_shot_sync_as_interrupted_and_the_next_run_resumes(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    # systemd stopping ppsync-once.service, `docker stop` or a NAS job's time limit: SIGTERM.
+    content = os.urandom(3 * 1024 * 1024)
+    server.add_photo([("big/video.mp4", content)])
+    # ~12 s for the file: longer than the 5 s a stop gives downloads in flight to finish.
+    server.faults.download_rate = 256 * 1024
+    config = make_config()
+    proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
+                            env={"PATH": os.environ.get("PATH", "")},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial_dir = target / ".ppsync" / "partial"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        parts = list(partial_dir.glob("*.part")) if partial_dir.exists() else []
+        if parts and parts[0].stat().st_size > 256 * 1024:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (target / "big" / "video.mp4").exists()  # nothing half-written at a final path
+    assert list(partial_dir.glob("*.part"))  # kept for resuming
+    status = subprocess.run([sys.executable, "-m", "ppsync", "--config", str(config), "status",
+                             "--json"], capture_output=True, text=True, timeout=30)
+    last = json.loads(status.stdout)["runs"][0]
+    assert last["finished"] and last["exit_code"] == 130 and "interrupted" in last["error"]
+
+    server.faults.download_rate = 0
+    result = subprocess.run([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (target / "big" / "video.mp4").read_bytes() == content
 
 
 def test_gzip_server_still_gives_byte_exact_files(tmp_path: Path) -> None:

@@ -140,7 +140,8 @@ def changes(fake: FakePhotoPrism) -> dict[str, int]:
 
 
 def test_restore_into_an_empty_server_reproduces_files_metadata_and_albums(
-    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore,
+    config: Path
 ) -> None:
     report = restore()
     assert report.exit_code == 0, report
@@ -148,6 +149,10 @@ def test_restore_into_an_empty_server_reproduces_files_metadata_and_albums(
     want = snapshot(server)
     assert snapshot(fresh) == want
     assert report.uploaded == len(want["files"]) and report.present == 0
+    status = run_cli(config, "status", "--json")
+    restore_run = json.loads(status.stdout)["runs"][0]  # in the run history, like any run
+    assert restore_run["command"] == "restore" and restore_run["exit_code"] == 0
+    assert restore_run["downloaded"] == report.uploaded
     assert report.albums == 2 and report.albums_created == 2 and report.members_added == 5
     assert len(fresh.albums()) == 2
     # Equal base names never shared an upload folder (one would have overwritten the other).

@@ -7,6 +7,7 @@ becomes a message and an exit code; no traceback reaches the user for anything w
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -205,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_config(args.config, log_level="debug" if args.verbose else None)
         setup_logging(settings.log.level, settings.log.format)
+        if args.command != "daemon":  # the daemon handles its signals itself
+            # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
+            # a one-shot command the way Ctrl-C does: downloads stay resumable, and the run
+            # is recorded as interrupted (exit 130) instead of vanishing mid-write.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         return COMMANDS[args.command](settings, args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)

@@ -90,6 +90,10 @@ class Interrupted(PpsyncError):
     exit_code = 130
 
 
+# The run report's error for a one-shot command stopped by Ctrl-C or SIGTERM.
+INTERRUPTED = "interrupted by a signal; the next run resumes where this one stopped"
+
+
 class DiskFull(PpsyncError):
     """No space left on the mirror's disk; the pass stops instead of failing file by file."""
 

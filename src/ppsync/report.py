@@ -15,6 +15,7 @@ EXIT_MEANINGS = {
     3: "cannot reach or authenticate to the server",
     4: "safety stop: nothing was removed",
     5: "another ppsync run holds the lock",
+    130: "stopped by Ctrl-C or SIGTERM; the next run resumes",
 }
 
 

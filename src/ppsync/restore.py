@@ -19,14 +19,17 @@ The run holds the target lock, like sync, so the mirror does not change undernea
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ppsync.client import PhotoPrismClient
 from ppsync.config import ServerConfig, Settings
-from ppsync.errors import ConfigError, Interrupted, PpsyncError
+from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
 from ppsync.lock import TargetLock
 from ppsync.logs import get_logger
 from ppsync.models import Failure
@@ -230,38 +233,54 @@ def run_restore(settings: Settings, to: str, *, dry_run: bool = False,
     layout = guard_target(settings.mirror)
     report = RestoreReport(server=redact(server.url), dry_run=dry_run, started_at=time.time())
     with TargetLock(layout.meta / "lock"):  # no sync changes the mirror meanwhile
-        sidecars, manifests = read_mirror(layout.target, report.failures)
         state = State.open(settings.mirror.state_path)
         try:
-            originals = mirror_originals(state, layout.target, sidecars, report.failures)
+            run_id = state.start_run("restore")
+            try:
+                _restore_locked(server, layout.target, state, report, stop, dry_run=dry_run)
+            finally:
+                report.finished_at = time.time()
+                if not report.exit_code and report.failures:
+                    report.exit_code = 1
+                with contextlib.suppress(sqlite3.Error):
+                    state.finish_run_payload(run_id, {
+                        **asdict(report), "listed": report.originals,
+                        "downloaded": report.uploaded})
+                log.info("restore finished", exit_code=report.exit_code,
+                         uploaded=report.uploaded, failed=len(report.failures))
         finally:
             state.close()
-        report.originals, report.sidecars = len(originals), len(sidecars)
-        client = PhotoPrismClient(server)
-        run = Restore(client, report, {}, stop or threading.Event())
-        log.info("restore started", server=report.server, dry_run=dry_run)
-        try:
-            client.login()
-            outcome = restore_originals(client, layout.target, originals, dry_run=dry_run,
-                                        check_stop=run.check_stop, say=run.say)
-            report.present, report.uploaded = outcome.present, outcome.uploaded
-            report.bytes_sent = outcome.bytes_sent
-            report.failures += outcome.failures
-            run.photos.update(outcome.photos)
-            run.apply_metadata(sidecars)
-            run.restore_albums(manifests)
-            run.archive()
-        except PpsyncError as exc:
-            report.error, report.exit_code = redact(str(exc)), exc.exit_code
-            log.error("restore failed", error=report.error, exit_code=exc.exit_code)
-        finally:
-            client.close()
-    report.finished_at = time.time()
-    if not report.exit_code and report.failures:
-        report.exit_code = 1
-    log.info("restore finished", exit_code=report.exit_code, uploaded=report.uploaded,
-             failed=len(report.failures))
     return report
+
+
+def _restore_locked(server: ServerConfig, target: Path, state: State, report: RestoreReport,
+                    stop: threading.Event | None, *, dry_run: bool) -> None:
+    sidecars, manifests = read_mirror(target, report.failures)
+    originals = mirror_originals(state, target, sidecars, report.failures)
+    report.originals, report.sidecars = len(originals), len(sidecars)
+    client = PhotoPrismClient(server)
+    run = Restore(client, report, {}, stop or threading.Event())
+    log.info("restore started", server=report.server, dry_run=dry_run)
+    try:
+        client.login()
+        outcome = restore_originals(client, target, originals, dry_run=dry_run,
+                                    check_stop=run.check_stop, say=run.say)
+        report.present, report.uploaded = outcome.present, outcome.uploaded
+        report.bytes_sent = outcome.bytes_sent
+        report.failures += outcome.failures
+        run.photos.update(outcome.photos)
+        run.apply_metadata(sidecars)
+        run.restore_albums(manifests)
+        run.archive()
+    except PpsyncError as exc:
+        report.error, report.exit_code = redact(str(exc)), exc.exit_code
+        log.error("restore failed", error=report.error, exit_code=exc.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see cli.main)
+        report.error, report.exit_code = INTERRUPTED, Interrupted.exit_code
+        log.error("restore interrupted", exit_code=report.exit_code)
+        raise
+    finally:
+        client.close()
 
 
 def summary_lines(report: RestoreReport) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from ppsync.albums import AlbumExport
 from ppsync.client import PhotoPrismClient
 from ppsync.config import MirrorConfig, Settings
-from ppsync.errors import ConfigError, Interrupted, PpsyncError, SafetyStop
+from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
 from ppsync.executor import Executor, Layout
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
@@ -265,6 +265,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         report.error = redact(f"{type(exc).__name__}: {exc}")
         report.exit_code = 1
         log.error("run failed", error=report.error, exit_code=1)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a one-shot command (see cli.main)
+        options.stop.set()  # downloads in flight get the grace period, then stay resumable
+        report.error = INTERRUPTED
+        report.exit_code = Interrupted.exit_code
+        log.error("run interrupted", exit_code=report.exit_code)
+        raise
     finally:
         if executor.pending:
             # The walk failed with downloads in flight: put what finished in place anyway.

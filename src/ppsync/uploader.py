@@ -23,7 +23,7 @@ from typing import Any
 
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, UploadConfig
-from ppsync.errors import ConfigError, Interrupted, PpsyncError
+from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
 from ppsync.fsutil import sha1_of
 from ppsync.inbox import SIDECARS, InboxFile, scan, settled
 from ppsync.lock import TargetLock
@@ -328,6 +328,11 @@ def _run_locked(settings: Settings, state: State, client: PhotoPrismClient | Non
         report.error = redact(f"{type(exc).__name__}: {exc}")
         report.exit_code = 1
         log.error("upload failed", error=report.error, exit_code=1)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a one-shot command (see cli.main)
+        report.error = INTERRUPTED
+        report.exit_code = Interrupted.exit_code
+        log.error("upload interrupted", exit_code=report.exit_code)
+        raise
     finally:
         if own_client:
             client.close()
