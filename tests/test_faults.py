@@ -137,6 +137,16 @@ def test_malformed_listing_is_a_clear_error_and_deletes_nothing(
     assert mirrored_files(target) == files
 
 
+def wait_for_partial(partial_dir: Path, size: int, timeout: float = 30) -> None:
+    """Until a download in flight holds more than ``size`` bytes in ``partial_dir``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parts = list(partial_dir.glob("*.part")) if partial_dir.exists() else []
+        if parts and parts[0].stat().st_size > size:
+            return
+        time.sleep(0.05)
+
+
 def test_sigkill_mid_download_resumes_with_range(
     server: FakePhotoPrism, target: Path, make_config: ConfigFactory
 ) -> None:
@@ -148,12 +158,7 @@ def test_sigkill_mid_download_resumes_with_range(
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     partial_dir = target / ".ppsync" / "partial"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        parts = list(partial_dir.glob("*.part")) if partial_dir.exists() else []
-        if parts and parts[0].stat().st_size > 512 * 1024:
-            break
-        time.sleep(0.05)
+    wait_for_partial(partial_dir, 512 * 1024)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     parts = list(partial_dir.glob("*.part"))
@@ -187,12 +192,7 @@ def test_sigterm_ends_a_one_shot_sync_as_interrupted_and_the_next_run_resumes(
                             env={"PATH": os.environ.get("PATH", "")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     partial_dir = target / ".ppsync" / "partial"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        parts = list(partial_dir.glob("*.part")) if partial_dir.exists() else []
-        if parts and parts[0].stat().st_size > 256 * 1024:
-            break
-        time.sleep(0.05)
+    wait_for_partial(partial_dir, 256 * 1024)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
