@@ -233,13 +233,13 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     if layout.ignores_case:
         run.collision_note = ("; this disk does not tell upper from lower case, so names that "
                               "differ only in case are one file here")
-        log.info("the target's disk ignores case in names; such names are one path")
     dry_run = options.dry_run
     if settings.metadata.enabled and not dry_run:
         run.sidecars = SidecarExport(metadata=settings.metadata, state=state, client=client,
                                      executor=executor, layout=layout, report=report)
     apply: ActionSink = (options.on_action or (lambda _: None)) if dry_run else executor.apply
-    log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None)
+    log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
+             ignores_case=layout.ignores_case)
     try:
         tracked_before = state.count_active()
         if not client.logged_in:
