@@ -1,0 +1,139 @@
+"""The ``files`` and ``walk`` tables: what the mirror holds, and what the current walk has seen.
+
+Tables (created by ``ppsync.state.MIGRATIONS``)::
+
+    files  one row per mirrored original, keyed by the server's FileUID
+    walk   the FileUIDs (and the paths they claim) seen by the current walk: deduplication and
+           "what is missing from the listing" without holding the listing in memory
+
+``end_walk`` also empties ``photo_todo`` (``ppsync.state_export``): that queue belongs to the walk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ppsync.models import LocalRecord, RecordStatus
+from ppsync.state_base import StateBase, _chunks, _same_path
+
+_FILE_COLUMNS = "file_uid, photo_uid, path, sha1, size, status, last_seen_run"
+
+
+def _record(row: tuple[Any, ...]) -> LocalRecord:
+    """A ``files`` row selected as ``_FILE_COLUMNS`` (plain tuples: this is the hot path)."""
+    uid, photo_uid, path, sha1, size, status, last_seen_run = row
+    return LocalRecord(uid, photo_uid, path, sha1, size, RecordStatus(status), last_seen_run)
+
+
+class FilesMixin(StateBase):
+    """Mirrored originals (``files``) and the FileUIDs and path claims of the current walk."""
+
+    # --- files -------------------------------------------------------------------------------
+
+    def records_for(self, file_uids: Iterable[str]) -> dict[str, LocalRecord]:
+        """The records (any status) for these FileUIDs, keyed by FileUID."""
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE file_uid IN ({{marks}})"
+        return {row[0]: _record(row) for row in self._rows_in(sql, file_uids)}
+
+    def active_owners_of(self, paths: Iterable[str]) -> dict[str, LocalRecord]:
+        """The active records occupying these relative paths, keyed by path."""
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+               "AND path IN ({marks})")
+        return {row[2]: _record(row) for row in self._rows_in(sql, paths)}
+
+    def active_owner_of(self, path: str) -> LocalRecord | None:
+        return self.active_owners_of([path]).get(path)
+
+    def active_owners_by_claim(self, path: str) -> list[LocalRecord]:
+        """Active records whose path is one file with ``path`` on the target's disk (its
+        other spellings, when the disk ignores case). A scan: only for the rare collision."""
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+               "AND claim_key(path) = claim_key(?)")
+        return [_record(row) for row in self.db.execute(sql, [path]).fetchall()]
+
+    # --- the current walk --------------------------------------------------------------------
+
+    def begin_walk(self) -> None:
+        self.end_walk()  # a walk killed before its end left its rows
+
+    def end_walk(self) -> None:
+        """Forget the walk once its pass is over. Done at the end rather than only at the
+        start, so a quiet change pass does not pay for clearing a full walk's 100,000 rows."""
+        with self.transaction():
+            self.db.execute("DELETE FROM walk")
+            self.db.execute("DELETE FROM photo_todo")
+
+    def unwalked(self, file_uids: list[str]) -> set[str]:
+        """Which of these FileUIDs the current walk has not seen yet."""
+        sql = "SELECT file_uid FROM walk WHERE file_uid IN ({marks})"
+        return set(file_uids) - {row[0] for row in self._rows_in(sql, file_uids)}
+
+    def claims_on(self, paths: Iterable[str]) -> dict[str, str]:
+        """FileUIDs that already claimed these paths in the current walk, keyed by
+        ``claim_key(path)``."""
+        sql = "SELECT path, file_uid FROM walk WHERE path IN ({marks})"
+        return {row[0]: row[1] for row in self._rows_in(sql, map(self.claim_key, paths))}
+
+    def record_walked(self, claims: list[tuple[str, str | None]]) -> None:
+        """Note (FileUID, claimed path or None) pairs as seen by this walk."""
+        with self.transaction():
+            if self.claim_key is not _same_path:
+                claims = [(uid, None if path is None else self.claim_key(path))
+                          for uid, path in claims]
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO walk (file_uid, path) VALUES (?, ?)", claims
+            )
+
+    def save(self, record: LocalRecord) -> None:
+        """Insert or replace the record for ``record.file_uid``."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO files (file_uid, photo_uid, path, sha1, size, status, "
+                "last_seen_run, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [record.file_uid, record.photo_uid, record.path, record.sha1, record.size,
+                 record.status.value, record.last_seen_run, time.time()],
+            )
+
+    def set_status(self, file_uid: str, status: RecordStatus) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE files SET status = ?, updated_at = ? WHERE file_uid = ?",
+                [status.value, time.time(), file_uid],
+            )
+
+    def drop(self, file_uid: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM files WHERE file_uid = ?", [file_uid])
+
+    _UNSEEN = "status = 'active' AND file_uid NOT IN (SELECT file_uid FROM walk)"
+
+    def unwalked_active(self) -> Iterator[LocalRecord]:
+        """Active records the current walk did not see, streamed in path order."""
+        # Materialised first: the caller changes these rows while iterating.
+        uids = [r[0] for r in self.db.execute(f"SELECT file_uid FROM files WHERE {self._UNSEEN}")]
+        for chunk in _chunks(uids):
+            yield from self.records_for(chunk).values()
+
+    def count_unwalked_active(self) -> int:
+        return int(self.db.execute(f"SELECT COUNT(*) FROM files WHERE {self._UNSEEN}")
+                   .fetchone()[0])
+
+    def active_records(self) -> Iterator[LocalRecord]:
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' ORDER BY path"
+        for row in self.db.execute(sql):
+            yield _record(row)
+
+    def count_active(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM files WHERE status = 'active'").fetchone()
+        return int(row[0])
+
+    def active_bytes(self) -> int:
+        row = self.db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE status = 'active'")
+        return int(row.fetchone()[0])
+
+    def knows_sha1(self, sha1: str) -> bool:
+        """Has the mirror ever held this content (any status)? Such a file is never uploaded."""
+        row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? LIMIT 1", [sha1]).fetchone()
+        return row is not None
