@@ -670,6 +670,7 @@ class FakePhotoPrism:
         self.download_count = 0
 
         self._lock = threading.RLock()
+        self._in_flight = 0
         self._salt = _rand36(5)
         self._uid_seq = 0
         self._next_photo_id = 1
@@ -779,6 +780,16 @@ class FakePhotoPrism:
             self.login_attempts = 0
             self.bytes_served = 0
             self.download_count = 0
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Until no request is being handled (a killed client's last request may still run)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the fake server is still handling a request")
 
     def requests_to(self, path_contains: str, method: str | None = None) -> list[RequestRecord]:
         """Recorded requests whose path contains ``path_contains`` (and matching ``method``)."""
@@ -1412,6 +1423,7 @@ class FakePhotoPrism:
         )
         with self._lock:
             self.requests.append(rec)
+            self._in_flight += 1
 
     def _take_counter(self, name: str) -> bool:
         with self._lock:
@@ -3270,7 +3282,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(_Response(400, [("Content-Type", "text/plain")], b"bad request body\n"))
             return
         req = _Request(self.command, parts.path, query, headers, body)
-        fake._record(req)
+        fake._record(req)  # counts the request as in flight until it is answered
+        try:
+            self._answer(fake, req)
+        finally:
+            with fake._lock:
+                fake._in_flight -= 1
+
+    def _answer(self, fake: FakePhotoPrism, req: _Request) -> None:
+        parts = urlsplit(self.path)
         if fake._take_reset(parts.path):
             self._reset()
             return

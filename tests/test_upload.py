@@ -143,17 +143,17 @@ def test_a_file_is_sent_only_once_it_has_settled(
     fresh = put(inbox, "fresh.jpg", b"still being copied")
     old_mtime = put(inbox, "copied-with-p.jpg", b"cp -p keeps the mtime")
     os.utime(old_mtime, (time.time() - 86400, time.time() - 86400))  # the ctime stays fresh
-    report = upload(make_config, inbox, settle_seconds=1)
+    report = upload(make_config, inbox, settle_seconds=2)
     assert report.waiting == 2 and report.sent == 0 and posts(server) == 0
-    time.sleep(0.6)
+    time.sleep(1.2)
     with fresh.open("ab") as handle:  # still growing: settling starts over
         handle.write(b" more")
-    assert upload(make_config, inbox, settle_seconds=1).sent == 0
-    time.sleep(0.6)
-    report = upload(make_config, inbox, settle_seconds=1)
+    assert upload(make_config, inbox, settle_seconds=2).sent == 0
+    time.sleep(1.2)
+    report = upload(make_config, inbox, settle_seconds=2)
     assert report.sent == 1 and report.waiting == 1  # the grown file waits a little longer
-    time.sleep(0.5)
-    report = upload(make_config, inbox, settle_seconds=1)
+    time.sleep(1.0)
+    report = upload(make_config, inbox, settle_seconds=2)
     assert report.sent == 1 and server.file_by_hash(sha1(b"still being copied more"))
 
 
