@@ -203,7 +203,9 @@ class Executor:
         if same_file(source, final):
             # A rename that only changes case, on a disk that ignores case: rename(2) from
             # one spelling to the other is a no-op there, so go through a temporary name.
-            interim = self._layout.partial / f"{remote.file_uid}-rename.tmp"
+            # A .part name, so a run killed in between leaves nothing that a clean pass
+            # does not sweep (the record still names the old spelling: the file is fetched).
+            interim = self._layout.partial / f"{remote.file_uid}-rename.part"
             os.replace(source, interim)
             source = interim
         else:

@@ -208,8 +208,6 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
         try:
-            if layout.ignores_case:
-                state.fold_case_in_claims()
             _guard_state_matches_target(state, layout, settings.mirror)
             return _run_locked(settings, state, layout, options)
         finally:
@@ -230,7 +228,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                         keep_replaced=settings.mirror.delete != "mirror",
                         on_progress=options.on_progress, stop=options.stop)
     run = SyncRun(settings, state, client, report, options)
-    if layout.ignores_case:
+    if layout.ignores_case:  # names that differ only in case must claim one path
+        state.fold_case_in_claims()
         run.collision_note = ("; this disk does not tell upper from lower case, so names that "
                               "differ only in case are one file here")
     dry_run = options.dry_run
