@@ -666,6 +666,7 @@ class FakePhotoPrism:
         # Observation.
         self.requests: list[RequestRecord] = []
         self.login_attempts = 0
+        self.uploaded_names: list[str] = []  # every file name a POST upload carried
         self.bytes_served = 0
         self.download_count = 0
 
@@ -2844,6 +2845,7 @@ class FakePhotoPrism:
                     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
                     if not base or base in (".", ".."):
                         continue
+                    self.uploaded_names.append(base)
                     if self.new_api and _ext(base) not in _IMPORTABLE_EXT:
                         continue  # rejected silently, not counted
                     folder[base] = (filename, data)

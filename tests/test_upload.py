@@ -375,3 +375,21 @@ def test_state_schema_2_keeps_existing_mirror_records(
         assert int(state.get_meta("schema_version") or 0) >= 2  # 3 since issue 5
     finally:
         state.close()
+
+
+def test_the_inbox_never_sends_what_ppsync_writes_whatever_the_settings(
+    server: FakePhotoPrism, make_config: ConfigFactory, inbox: Path
+) -> None:
+    # An inbox holding a copy of mirror folders, with every extension allowed (issue 10).
+    put(inbox, "2024/05/IMG_1.jpg", b"a new photo")
+    put(inbox, "2024/05/IMG_1.jpg.ppsync.xmp", b"<x:xmpmeta/>")
+    put(inbox, "2024/05/IMG_1.jpg.ppsync.json", b'{"format": "ppsync-photo/1"}')
+    put(inbox, "2024/05/IMG_1.ppsync.XMP", b"<x:xmpmeta/>")  # case does not matter
+    put(inbox, "albums/Family/.album.json", b'{"format": "ppsync-album/1"}')
+    put(inbox, "albums/Family/IMG_1.jpg.ppsync.json", b"{}")
+    put(inbox, "mirror-copy/.ppsync/replaced/2024/IMG_2.jpg", b"kept aside")
+    put(inbox, "mirror-copy/.ppsync-trash/IMG_3.jpg", b"trashed")
+    put(inbox, "2024/05/.IMG_4.jpg.ppsync-tmp", b"half written")
+    report = upload(make_config, inbox, extensions=["jpg", "xmp", "json"])
+    assert report.exit_code == 0 and report.confirmed == 1, report
+    assert server.uploaded_names == ["IMG_1.jpg"]

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ppsync.errors import UploadFailed
+from ppsync.paths import written_by_ppsync
 from ppsync.state import UploadRecord
 
 HASH_CHUNK = 1 << 20
@@ -63,6 +64,7 @@ def scan(inbox: Path, extensions: frozenset[str], skip: tuple[Path, ...]) -> Ite
     """Regular files under ``inbox`` with a wanted extension (case-insensitive), sorted by path.
 
     Skipped: names starting with a dot (ours and the OS's temporaries, ``.ppsync-done``),
+    anything ppsync writes in a mirror (``paths.written_by_ppsync``: sidecars, manifests),
     symlinks (they may point into the mirror), and the folders in ``skip``.
     Raises ``OSError`` when the inbox itself cannot be read.
     """
@@ -78,7 +80,9 @@ def scan(inbox: Path, extensions: frozenset[str], skip: tuple[Path, ...]) -> Ite
             continue  # a subfolder that vanished or is unreadable: the next pass sees it
         subfolders = []
         for entry in entries:
-            if entry.name.startswith("."):
+            # Dotfiles, and whatever ppsync wrote in a mirror (a copy of mirror folders in the
+            # inbox must not send its sidecars or manifests), whatever the extensions say.
+            if entry.name.startswith(".") or written_by_ppsync(entry.name):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if os.path.realpath(entry.path) not in skipped:

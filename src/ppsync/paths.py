@@ -42,3 +42,17 @@ def safe_relative_path(name: str) -> str:
     if parts[0] == META_DIR_NAME:
         raise UnsafePathError(f"file name inside ppsync's own {META_DIR_NAME}/ folder")
     return name
+
+
+# What ppsync itself writes into a mirror: per-photo sidecars, album manifests, temporaries and
+# partials, and everything under a ``.ppsync*`` folder (state, trash, replaced versions).
+OWN_SUFFIXES = (".ppsync.json", ".ppsync.xmp", ".ppsync-tmp", ".ppsync-part")
+OWN_NAMES = frozenset({".album.json"})
+
+
+def written_by_ppsync(name: str) -> bool:
+    """Is a file or folder of this name one ppsync writes (never to be uploaded)? Case is
+    ignored: a copy on a disk that folds case may come back as ``IMG.PPSYNC.XMP``."""
+    folded = name.casefold()
+    return (folded in OWN_NAMES or folded.startswith(META_DIR_NAME)
+            or folded.endswith(OWN_SUFFIXES))
