@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ppsync.config import Settings, load_config
@@ -145,3 +147,14 @@ def mirrored_files(target: Path) -> dict[str, bytes]:
         if path.is_file() and not rel.startswith(".ppsync"):
             found[rel] = path.read_bytes()
     return found
+
+
+@contextlib.contextmanager
+def admin_http(fake: FakePhotoPrism) -> Iterator[httpx.Client]:
+    """An httpx client logged in to ``fake`` as admin, for doing by hand what a user (or
+    PhotoPrism's UI) would do: a rescan, a star."""
+    with httpx.Client(base_url=fake.url, timeout=10) as client:
+        answer = client.post("/api/v1/session", json={"username": "admin", "password": PASSWORD})
+        answer.raise_for_status()
+        client.headers["X-Auth-Token"] = answer.json()["access_token"]
+        yield client

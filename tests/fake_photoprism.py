@@ -56,6 +56,7 @@ import functools
 import hashlib
 import json
 import os
+import posixpath
 import re
 import secrets
 import select
@@ -229,6 +230,10 @@ class FakePhoto:
     original_name: str = ""
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
+    # "" (generated / from the file) or "manual" (typed in the UI, or sent with that source).
+    title_src: str = ""
+    caption_src: str = ""
+    meta_caption: str = ""  # the caption in the file's metadata: what a rescan puts back
 
 
 @dataclass(eq=False)
@@ -655,6 +660,9 @@ class FakePhotoPrism:
         self.passcode: str | None = None  # set to require 2FA for password logins
         self.import_dir: str | None = None
         self.import_busy = False
+        # The originals folder on disk that ``POST /index`` reads (None: index finds nothing
+        # new; a rescan still touches every photo in the library under the path).
+        self.originals_dir: str | None = None
         # PHOTOPRISM_UPLOAD_LIMIT in bytes (None: no limit). A POST body larger than this plus
         # 1 MiB is answered 413 "File too large", like servers since 2026-03.
         self.upload_limit: int | None = None
@@ -1161,9 +1169,25 @@ class FakePhotoPrism:
                 }:
                     raise AttributeError(key)
                 setattr(photo, key, value)
+                if key == "title":
+                    photo.title_src = "manual"  # the web UI sends TitleSrc "manual"
+                elif key == "caption":
+                    photo.caption_src = "manual"
             now = self._now()
             photo.updated_at = photo.edited_at = now
             self._invalidate()
+
+    def like_photo(self, photo_uid: str, favorite: bool = True) -> None:
+        """Star (or unstar) a photo as the UI's heart does: a column update that leaves
+        ``updated_at`` alone (photoprism-api.md §h)."""
+        with self._lock:
+            self._photos[photo_uid].favorite = favorite
+            self._invalidate()
+
+    def set_file_caption(self, photo_uid: str, caption: str) -> None:
+        """What the file's own metadata says the caption is (a rescan reads it back)."""
+        with self._lock:
+            self._photos[photo_uid].meta_caption = caption
 
     # -- accessors --------------------------------------------------------------------------------
 
@@ -1842,8 +1866,7 @@ class FakePhotoPrism:
                 )
             return self._import(req)
         if rest == "/index" and m == "POST":
-            self._require(req)
-            return self._json(200, {"code": 200, "message": "Indexing completed in 0 s"}, req)
+            return self._index(req)
         if n == 3 and seg[:2] == ["batch", "photos"] and m == "POST":
             return self._batch(req, seg[2])
         return self._not_found(req)
@@ -1966,6 +1989,16 @@ class FakePhotoPrism:
                         return self._err(400, "Unable to do that", req)
                     self._apply_photo_form(photo, form)
                 return self._json(200, self._photo_entity_json(photo), req, indent=4)
+        if n == 3 and seg[2] == "like" and m in ("POST", "DELETE"):
+            # SetFavorite: a column update, UpdatedAt untouched (photoprism-api.md §h).
+            self._require(req)
+            with self._lock:
+                photo = self._photos.get(seg[1])
+                if photo is None:
+                    return self._err(404, "Entity not found", req)
+                photo.favorite = m == "POST"
+                self._invalidate()
+                return self._json(200, {"photo": self._photo_entity_json(photo)}, req)
         if n == 4 and seg[2] == "files" and m == "DELETE":
             self._require(req)
             with self._lock:
@@ -1980,12 +2013,20 @@ class FakePhotoPrism:
         return self._not_found(req)
 
     def _apply_photo_form(self, photo: FakePhoto, form: dict[str, Any]) -> None:
+        """``PUT /photos/<uid>`` copies the form onto the photo (photoprism-api.md §h): a
+        missing TitleSrc becomes empty and the save regenerates the title unless it is
+        "manual"; the caption keeps the source sent (DescriptionSrc on old servers, CaptionSrc
+        on new ones), and one that is not "manual" is replaced by the next rescan."""
         lower = {str(k).lower(): v for k, v in form.items()}
         if "title" in lower:
             photo.title = str(lower["title"])
-        for key in ("caption", "description"):
-            if key in lower:
-                photo.caption = str(lower[key])
+        photo.title_src = str(lower.get("titlesrc") or "")
+        if photo.title_src != "manual":
+            photo.title = self._generated_title(photo)
+        cap = "caption" if self.new_api else "description"
+        if cap in lower:
+            photo.caption = str(lower[cap])
+        photo.caption_src = str(lower.get(cap + "src") or "")
         if "favorite" in lower:
             photo.favorite = bool(lower["favorite"])
         if "private" in lower:
@@ -2001,6 +2042,14 @@ class FakePhotoPrism:
         now = self._now()
         photo.updated_at = photo.edited_at = now
         self._invalidate()
+
+    @staticmethod
+    def _generated_title(photo: FakePhoto) -> str:
+        """What ``UpdateTitle`` makes of a photo without place or labels: its file name as
+        words, or "Unknown"."""
+        words = re.sub(r"[_\-.]+", " ", photo.original_name).strip()
+        return words.title() if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words) \
+            else "Unknown"
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -2516,9 +2565,9 @@ class FakePhotoPrism:
             "Type": p.type,
             "TypeSrc": "",
             "Title": p.title,
-            "TitleSrc": "",
+            "TitleSrc": p.title_src,
             cap: p.caption,
-            cap + "Src": "",
+            cap + "Src": p.caption_src,
             "Path": path,
             "Name": name,
             "OriginalName": p.original_name,
@@ -2911,11 +2960,60 @@ class FakePhotoPrism:
                     os.remove(sources[key])
         return self._json(200, {"code": 200, "message": "Import completed in 0 s"}, req)
 
+    def _index(self, req: _Request) -> _Response:
+        """``POST /index {"path", "rescan"}``: index new files under ``originals_dir/path``
+        with their own names (related files, same folder and stem, become one photo; content
+        the library has at another path is a duplicate, not indexed); a rescan also re-reads
+        every photo under the path: its ``updated_at`` moves and a caption whose source is not
+        "manual" is replaced from the file's metadata (photoprism-api.md §d, §h)."""
+        self._require(req)
+        if self.readonly:
+            return self._err(403, "Not available in read-only mode", req)
+        try:
+            form = json.loads(req.body or b"{}")
+            if not isinstance(form, dict):
+                raise ValueError
+        except ValueError:
+            return self._err(400, "Unable to do that", req)
+        sub = str(form.get("path") or "/").strip("/")
+        if any(part in ("", ".", "..") for part in sub.split("/")) and sub:
+            return self._err(400, "Unable to do that", req)
+        items: list[tuple[str, str, bytes]] = []
+        if self.originals_dir:
+            root = os.path.join(self.originals_dir, sub)
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                rel = os.path.relpath(dirpath, self.originals_dir).replace(os.sep, "/")
+                rel = "" if rel == "." else rel
+                for fn in sorted(filenames):
+                    if fn.startswith("."):
+                        continue
+                    with contextlib.suppress(OSError), open(os.path.join(dirpath, fn), "rb") as fh:
+                        items.append((rel, fn, fh.read()))
+        with self._lock:
+            known = {f.name for f in self._files.values()}
+            fresh = [it for it in items if posixpath.join(it[0], it[1]) not in known]
+            self._import_items(fresh, [], keep_names=True)
+            if form.get("rescan"):
+                now = self._now()
+                for photo in self._photos.values():
+                    if not any(f.root == "/" and (not sub or f.name.startswith(sub + "/"))
+                               for f in photo.files):
+                        continue
+                    photo.updated_at = now
+                    if photo.caption_src != "manual":
+                        photo.caption = photo.meta_caption
+                self._invalidate()
+        return self._json(200, {"code": 200, "message": "Indexing completed in 0 s"}, req)
+
     def _import_items(
-        self, items: Sequence[tuple[str, str, bytes]], albums: Sequence[str]
+        self, items: Sequence[tuple[str, str, bytes]], albums: Sequence[str],
+        keep_names: bool = False,
     ) -> list[tuple[str, str]]:
         """Import (dir, client name, bytes) items; returns the keys handled (imported or
-        duplicate). Related files (same dir and stem) become one photo. Lock held."""
+        duplicate). Related files (same dir and stem) become one photo. Files are renamed
+        ``YYYY/MM/YYYYMMDD_HHMMSS_<CRC32>.<ext>`` like the upload import, or keep
+        ``dir/name`` with ``keep_names`` (indexing originals in place). Lock held."""
         now = self._now()
         handled: list[tuple[str, str]] = []
         touched: list[str] = []
@@ -2962,6 +3060,10 @@ class FakePhotoPrism:
             else:
                 ptype = "image"
             base = f"{now:%Y/%m}/{now:%Y%m%d_%H%M%S}_{zlib.crc32(main_data):08X}"
+
+            def dest(name: str, base: str = base, d: str = d) -> str:
+                return posixpath.join(d, name) if keep_names else f"{base}.{_ext(name)}"
+
             taken = {f.name for f in self._files.values() if f.name.startswith(base)}
             suffix = 0
             while any(
@@ -2984,7 +3086,7 @@ class FakePhotoPrism:
             for name, data, _sha in new_media:
                 self._attach_file(
                     photo,
-                    f"{base}.{_ext(name)}",
+                    dest(name),
                     content=data,
                     path=None,
                     primary=name == main_name and not needs_preview,
@@ -2995,7 +3097,7 @@ class FakePhotoPrism:
             if needs_preview:
                 self._attach_file(
                     photo,
-                    f"{base}.{_ext(main_name)}.jpg",
+                    dest(main_name) + ".jpg",
                     content=b"\xff\xd8\xff\xe0 preview of " + main_sha1.encode(),
                     path=None,
                     root="sidecar",
@@ -3006,7 +3108,7 @@ class FakePhotoPrism:
                 if _ext(name) in _SIDECAR_MIME:
                     self._attach_file(
                         photo,
-                        f"{base}.{_ext(name)}",
+                        dest(name),
                         content=data,
                         path=None,
                         sidecar=True,

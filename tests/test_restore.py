@@ -20,7 +20,7 @@ import pytest
 
 from ppsync.config import load_config
 from ppsync.restore import RestoreReport, run_restore
-from tests.conftest import PASSWORD, ConfigFactory, run_cli
+from tests.conftest import PASSWORD, ConfigFactory, admin_http, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 
 Restore = Callable[..., RestoreReport]
@@ -338,3 +338,40 @@ def test_export_by_sync_then_restore_end_to_end(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "uploaded 0" in again.stdout and "applied 0" in again.stdout
     assert "members added 0" in again.stdout
+
+
+def test_dry_run_counts_the_members_an_album_would_get(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = restore(dry_run=True)
+    out = capsys.readouterr().out
+    assert "would create album 'Family' with 3 members" in out
+    assert "would create album 'Trips' with 2 members" in out
+    assert report.members_added == 5 and fresh.photos() == []
+
+
+@pytest.mark.parametrize("new_api", [False, True], ids=["Description", "Caption"])
+def test_restored_titles_and_captions_stick_through_a_rescan_and_a_rerun_sends_nothing(
+    server: FakePhotoPrism, sync: Callable[..., Any], target: Path, make_config: ConfigFactory,
+    new_api: bool
+) -> None:
+    # The real server regenerates a title saved without TitleSrc "manual", and a rescan
+    # replaces a caption saved without its source "manual" (photoprism-api.md §h).
+    photo = server.add_photo([("2020/Sommer Ferien/Möwe 01.jpg", b"gull")], title="Möwe")
+    server.update_photo(photo.uid, caption="Am Strand", favorite=True)
+    with FakePhotoPrism(password=PASSWORD, new_api=new_api) as other:
+        section = fresh_section(other)
+        assert sync(**section).exit_code == 0
+        write_metadata(server, target)
+        settings = load_config(make_config(**section), {})
+        assert run_restore(settings, "fresh").exit_code == 0
+        (new,) = other.photos()
+        other.set_file_caption(new.uid, "caption from the file")
+        with admin_http(other) as http:
+            assert http.post("/api/v1/index", json={"path": "/", "rescan": True}).is_success
+        assert (new.title, new.caption, new.favorite) == ("Möwe", "Am Strand", True)
+        other.requests.clear()
+        again = run_restore(settings, "fresh")
+        assert again.exit_code == 0 and again.metadata_applied == 0
+        assert other.requests_to("/photos/p", "PUT") == []

@@ -36,6 +36,7 @@ from ppsync.models import Failure
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
 from ppsync.restore_mirror import (
+    PENDING,
     Manifest,
     Sidecar,
     album_members,
@@ -50,6 +51,7 @@ from ppsync.sync import guard_target
 
 log = get_logger("ppsync.restore")
 ADD_CHUNK = 500  # photos per "add to album" request
+MANUAL = "manual"  # the source the web UI sends for what a person typed
 
 
 @dataclass(slots=True)
@@ -127,7 +129,7 @@ class Restore:
         for sidecar in sidecars:
             self.check_stop()
             uid = self.photo_uid([f["sha1"] for f in sidecar.originals()])
-            if uid is None:
+            if uid is None or uid.startswith(PENDING):
                 if self.report.dry_run:
                     self.say(f"would set the metadata of {sidecar.rel} after uploading")
                     self.report.metadata_applied += 1
@@ -141,7 +143,7 @@ class Restore:
                 continue
             changes = metadata_changes(sidecar.data, current)
             if changes:
-                self.say(f"would set {', '.join(sorted(changes))} of {sidecar.rel}")
+                self.say(f"would set {shown(changes)} of {sidecar.rel}")
                 if not self.report.dry_run:
                     self.client.update_photo(uid, changes)
                 self.report.metadata_applied += 1
@@ -207,19 +209,40 @@ class Restore:
 
 
 def metadata_changes(sidecar: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """The ``PUT /photos/<uid>`` fields that would make the server's photo match the sidecar."""
+    """The ``PUT /photos/<uid>`` fields that would make the server's photo match the sidecar,
+    or {} when it already does (value *and* source), so a second restore sends nothing.
+
+    Titles and captions go with the source ``"manual"``, as the web UI sends them: without it
+    the server regenerates a title on save and replaces a caption from the file's metadata on
+    the next rescan (photoprism-api.md §h). Old servers name the caption ``Description`` (and
+    its source ``DescriptionSrc``), servers since 2025 ``Caption``/``CaptionSrc``: the name the
+    server's own answer uses is the one sent. The PUT copies the form onto the photo, so an
+    update also carries the sources the server holds for what it does not change.
+    """
     changes: dict[str, Any] = {}
-    title, caption = sidecar.get("title"), sidecar.get("caption")
-    if isinstance(title, str) and title and current.get("Title") != title:
-        changes["Title"] = title
-    now = current.get("Caption", current.get("Description", ""))
-    if isinstance(caption, str) and caption and now != caption:
-        changes["Caption"] = changes["Description"] = caption
+    cap = "Caption" if "Caption" in current else "Description"
+    for key, name in (("title", "Title"), ("caption", cap)):
+        value = sidecar.get(key)
+        if isinstance(value, str) and value and (
+                current.get(name) != value or current.get(name + "Src") != MANUAL):
+            changes[name], changes[name + "Src"] = value, MANUAL
     for key, name in (("favorite", "Favorite"), ("private", "Private")):
         value = sidecar.get(key)
         if isinstance(value, bool) and bool(current.get(name)) != value:
             changes[name] = value
+    if changes:
+        for name in ("Title", cap):
+            changes.setdefault(name + "Src", _text(current.get(name + "Src")))
     return changes
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def shown(changes: dict[str, Any]) -> str:
+    """The fields a change sets, for ``--dry-run`` (sources left out)."""
+    return ", ".join(sorted(k for k in changes if not k.endswith("Src")))
 
 
 def run_restore(settings: Settings, to: str, *, dry_run: bool = False,

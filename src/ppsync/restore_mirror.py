@@ -38,6 +38,8 @@ log = get_logger("ppsync.restore")
 SIDECAR_SUFFIX = ".ppsync.json"
 MANIFEST_NAME = ".album.json"
 PAGE = 1000  # albums or album members per request
+# A dry run's stand-in PhotoUID for an original it would upload (never sent to a server).
+PENDING = "pending:"
 BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
 
 
@@ -209,6 +211,7 @@ def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Or
     if dry_run:
         for original, _ in missing:
             say(f"would upload {original.rel}")
+            out.photos[original.sha1] = PENDING + original.sha1  # counts in albums, etc.
         out.uploaded = len(missing)
         return out
     for batch in _batches(missing):
