@@ -8,8 +8,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ppsync.config import load_config
 from ppsync.models import RunReport
-from ppsync.state import State
+from ppsync.state import SCHEMA_VERSION, State
+from ppsync.sync import PassOptions, run_sync
+from tests.conftest import ConfigFactory, admin_http
 from tests.fake_photoprism import FakePhotoPrism
 
 Sync = Callable[..., RunReport]
@@ -144,7 +147,8 @@ def test_schema_2_state_migrates_to_3_keeping_records(tmp_path: Path) -> None:
     state.close()
     state = State.open(path)
     try:
-        assert state.get_meta("schema_version") == "3" and state.count_active() == 1
+        assert state.get_meta("schema_version") == str(SCHEMA_VERSION)
+        assert state.count_active() == 1
         assert state.album_rows() == {} and state.photo_todo(10) == []
     finally:
         state.close()
@@ -166,3 +170,79 @@ def test_config_resolves_originals_sidecars_and_guards_the_album_folder(
             assert "albums.folder" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+def sidecar_mtimes(target: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in sorted(target.rglob("*.ppsync.*"))}
+
+
+def test_a_star_set_in_the_ui_reaches_the_sidecars_on_the_next_full_walk(
+        server: FakePhotoPrism, target: Path, make_config: ConfigFactory) -> None:
+    # Starring (POST/DELETE /photos/<uid>/like) leaves UpdatedAt alone (photoprism-api.md §h):
+    # only the Favorite and Private flags of the search rows can tell.
+    garden, video, raw = library(server)
+    both = {"metadata": {"sidecars": "both"}, "mirror": {"include_private": True}}
+    settings = load_config(make_config(**both), {})
+    assert run_sync(settings).exit_code == 0
+    before = server.photo(garden).updated_at
+    with admin_http(server) as http:
+        assert http.delete(f"/api/v1/photos/{garden}/like").is_success
+        assert http.post(f"/api/v1/photos/{raw}/like").is_success
+    assert server.photo(garden).updated_at == before and not server.photo(garden).favorite
+    mtimes = sidecar_mtimes(target)
+    server.reset_counters()
+    assert run_sync(settings).exit_code == 0  # a full walk
+    assert sorted(details_requests(server)) == sorted(
+        [f"/api/v1/photos/{garden}", f"/api/v1/photos/{raw}"])
+    doc = json.loads((target / "2024/05/IMG_1.jpg.ppsync.json").read_text())
+    assert doc["favorite"] is False
+    assert 'xmp:Rating="0"' in (target / "2024/05/IMG_1.jpg.ppsync.xmp").read_text()
+    assert json.loads((target / "2024/06/DSC_1.NEF.ppsync.json").read_text())["favorite"]
+    assert 'xmp:Rating="5"' in (target / "2024/06/DSC_1.NEF.ppsync.xmp").read_text()
+    changed = {p for p, m in sidecar_mtimes(target).items() if mtimes.get(p) != m}
+    assert {p.name for p in changed} == {"IMG_1.jpg.ppsync.json", "IMG_1.jpg.ppsync.xmp",
+                                         "DSC_1.NEF.ppsync.json", "DSC_1.NEF.ppsync.xmp"}
+
+    server.reset_counters()
+    assert run_sync(settings).exit_code == 0  # and then it is quiet again
+    assert details_requests(server) == []
+    assert video
+
+
+def test_a_rescan_that_bumps_every_updated_at_rewrites_no_sidecar(
+        server: FakePhotoPrism, target: Path, make_config: ConfigFactory) -> None:
+    library(server)
+    settings = load_config(make_config(metadata={"sidecars": "both"}), {})
+    assert run_sync(settings).exit_code == 0
+    mtimes = sidecar_mtimes(target)
+    assert len(mtimes) == 6
+    with admin_http(server) as http:
+        assert http.post("/api/v1/index", json={"path": "/", "rescan": True}).is_success
+    server.reset_counters()
+    change = run_sync(settings, PassOptions(changes_only=True))
+    assert change.exit_code == 0 and change.listed == 3  # every photo came back changed
+    assert len(details_requests(server)) == 3  # its details are read again...
+    assert sidecar_mtimes(target) == mtimes  # ...but no sidecar is rewritten
+    assert run_sync(settings).exit_code == 0
+    assert sidecar_mtimes(target) == mtimes
+
+
+def test_schema_3_state_migrates_to_4_and_rechecks_each_photo_once(
+        server: FakePhotoPrism, target: Path, make_config: ConfigFactory) -> None:
+    garden, _, _ = library(server)
+    settings = load_config(make_config(metadata={"sidecars": "json"}), {})
+    assert run_sync(settings).exit_code == 0
+    server.like_photo(garden, False)  # missed by an older ppsync
+    state = State.open(settings.mirror.state_path)
+    for table in ("photos", "photo_todo"):  # the schema 3 tables, as they were
+        state.db.execute(f"ALTER TABLE {table} DROP COLUMN flags")
+    state.set_meta("schema_version", "3")
+    state.close()
+    server.reset_counters()
+    assert run_sync(settings).exit_code == 0
+    assert len(details_requests(server)) == 3  # each photo once, after the upgrade
+    assert json.loads((target / "2024/05/IMG_1.jpg.ppsync.json").read_text())[
+        "favorite"] is False
+    server.reset_counters()
+    assert run_sync(settings).exit_code == 0
+    assert details_requests(server) == []

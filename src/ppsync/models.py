@@ -21,6 +21,9 @@ class RemoteFile:
     size: int
     photo_updated_at: str = ""
     mime: str = ""
+    # The photo's Favorite and Private flags as the row showed them ("F-", "-P", ...; "" when
+    # the row had neither): starring a photo does not move its UpdatedAt.
+    photo_flags: str = ""
 
 
 class RecordStatus(enum.StrEnum):

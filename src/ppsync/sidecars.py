@@ -31,13 +31,14 @@ from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
 from ppsync.planner import plan_file
 from ppsync.redact import redact
 from ppsync.state import State
-from ppsync.walker import _SHA1, ORIGINALS_ROOT
+from ppsync.walker import _SHA1, ORIGINALS_ROOT, photo_flags
 
 log = get_logger("ppsync.sidecars")
 
 JSON_SUFFIX = ".ppsync.json"
 XMP_SUFFIX = ".ppsync.xmp"
 _BATCH = 200  # photos whose details are fetched, then whose sidecar originals are drained
+Todo = tuple[str, str, str]  # a queued photo: UID, UpdatedAt and flags as the walk saw them
 
 
 def _text(value: Any) -> str:
@@ -76,7 +77,8 @@ def sidecar_originals(details: dict[str, Any], photo_uid: str) -> list[RemoteFil
 
 
 def photo_document(details: dict[str, Any]) -> dict[str, Any]:
-    """The ``ppsync-photo/1`` document for one photo's details."""
+    """The ``ppsync-photo/1`` document for one photo's details: only what describes the
+    photo, nothing that changes when the server merely re-reads it."""
     place, camera, lens = (_dict(details.get(k)) for k in ("Place", "Camera", "Lens"))
     labels = {_text(_dict(item.get("Label")).get("Name"))
               for item in details.get("Labels") or [] if isinstance(item, dict)}
@@ -101,7 +103,8 @@ def photo_document(details: dict[str, Any]) -> dict[str, Any]:
         "camera": {"make": _text(camera.get("Make")), "model": _text(camera.get("Model"))},
         "lens": {"make": _text(lens.get("Make")), "model": _text(lens.get("Model"))},
         "albums": sorted(albums - {""}),
-        "updated_at": _text(details.get("UpdatedAt")),
+        # No UpdatedAt (nor CheckedAt): a rescan bumps it on every photo, and a sidecar is
+        # rewritten only when what it says about the photo changes.
         "files": sorted(({
             "name": _text(f.get("Name")), "sha1": _text(f.get("Hash")).lower(),
             "size": f.get("Size") if type(f.get("Size")) is int else -1,
@@ -197,7 +200,8 @@ class SidecarExport:
         self.written = 0
 
     def note_page(self, files: Iterable[RemoteFile]) -> None:
-        self._state.note_photos({f.photo_uid: f.photo_updated_at for f in files}, self._kinds)
+        self._state.note_photos(
+            {f.photo_uid: (f.photo_updated_at, f.photo_flags) for f in files}, self._kinds)
 
     def run(self, workers: int, *, keep_gone: bool) -> None:
         """Export every queued photo. Per-photo problems become run failures."""
@@ -205,21 +209,21 @@ class SidecarExport:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-meta") as pool:
             while batch := self._state.photo_todo(_BATCH):
                 fetched = list(pool.map(self._details, batch))
-                sidecar_uids = {uid: self._mirror_sidecars(uid, d) for uid, _, d in fetched}
+                sidecar_uids = {item[0]: self._mirror_sidecars(item[0], d)
+                                for item, d in fetched}
                 self._executor.drain()
-                for uid, updated, details in fetched:
-                    self._finish_photo(uid, updated, details, sidecar_uids.get(uid, []))
-                self._state.done_todo([uid for uid, _ in batch])
+                for item, details in fetched:
+                    self._finish_photo(item, details, sidecar_uids.get(item[0], []))
+                self._state.done_todo([item[0] for item in batch])
         if self.written:
             log.info("metadata sidecars written", count=self.written)
 
-    def _details(self, item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
-        uid, updated = item
+    def _details(self, item: Todo) -> tuple[Todo, dict[str, Any] | None]:
         try:
-            return uid, updated, self._client.photo_details(uid)
+            return item, self._client.photo_details(item[0])
         except (ItemError, ServerDataError) as exc:  # one photo; unreachable/auth end the pass
-            self._fail(uid, str(exc))
-            return uid, updated, None
+            self._fail(item[0], str(exc))
+            return item, None
 
     def _mirror_sidecars(self, photo_uid: str, details: dict[str, Any] | None) -> list[str]:
         """Plan and start the photo's sidecar originals like any original; their UIDs."""
@@ -235,8 +239,9 @@ class SidecarExport:
             self._executor.apply(action)
         return [r.file_uid for r in remotes]
 
-    def _finish_photo(self, uid: str, updated: str, details: dict[str, Any] | None,
+    def _finish_photo(self, item: Todo, details: dict[str, Any] | None,
                       sidecar_uids: list[str]) -> None:
+        uid, updated, flags = item
         if details is None:
             return  # gone (404) or failed: a later walk queues it again if it still exists
         records = self._state.records_for(sidecar_uids)
@@ -255,7 +260,8 @@ class SidecarExport:
             self._fail(record.path, f"cannot write sidecar: {exc.strerror or exc}")
             return
         if len(mirrored) == len(sidecar_uids):
-            self._state.save_photo(uid, updated or _text(details.get("UpdatedAt")), record.path,
+            self._state.save_photo(uid, (updated or _text(details.get("UpdatedAt")),
+                                         flags or photo_flags(details)), record.path,
                                    self._kinds)
 
     def _write(self, uid: str, path: str, details: dict[str, Any]) -> None:

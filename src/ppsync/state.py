@@ -8,7 +8,8 @@ reads and writes them (each a mixin of ``State``, or ``State`` itself: "here")::
     files, walk  mirrored originals and the current walk's claims (``state_files``)
     uploads  inbox files and their upload outcomes; schema 2 (``state_uploads``)
     photos, photo_todo, sidecar_files, albums, album_entries  the metadata export: sidecars and
-           album folders; schema 3 (``state_export``)
+           album folders; schema 3, the photos' Favorite/Private flags schema 4
+           (``state_export``)
 
 ``state_base`` holds what the mixins share (connection, transactions, batched lookups). Other
 modules import only from here: ``State``, and ``UploadRecord`` / ``UploadStatus`` re-exported.
@@ -41,7 +42,7 @@ from ppsync.state_uploads import UploadRecord, UploadsMixin, UploadStatus
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -120,8 +121,15 @@ def _migrate_to_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_to_4(db: sqlite_utils.Database) -> None:
+    """The Favorite/Private flags a photo's sidecars were written with ("" = not known: the
+    next walk re-reads each photo's details once, catching stars an older ppsync missed)."""
+    for table in ("photos", "photo_todo"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN flags TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migrate_to_1, _migrate_to_2, _migrate_to_3]
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
 
 
 class State(FilesMixin, ExportMixin, UploadsMixin):

@@ -1,11 +1,12 @@
 """The metadata export tables: sidecars written next to originals, and album folders.
 
-Tables (schema 3, created by ``ppsync.state.MIGRATIONS``)::
+Tables (schema 3, created by ``ppsync.state.MIGRATIONS``; ``flags`` since schema 4)::
 
-    photos   per photo with a metadata export: the UpdatedAt the written sidecars reflect, the
-           primary original's path they sit next to, and which kinds were written
-    photo_todo  photos this walk saw with an UpdatedAt that differs from ``photos``: the only
-           ones whose details are fetched (a no-op pass leaves it empty)
+    photos   per photo with a metadata export: the UpdatedAt and Favorite/Private flags the
+           written sidecars reflect, the primary original's path they sit next to, and which
+           kinds were written
+    photo_todo  photos this walk saw with an UpdatedAt or flags that differ from ``photos``:
+           the only ones whose details are fetched (a no-op pass leaves it empty)
     sidecar_files  FileUIDs of metadata sidecar originals (XMP, AAE...) and their photo: search
            never lists them, so a walk that sees the photo counts them as seen
     albums / album_entries  album folders ppsync made and every entry in them (nothing else
@@ -28,19 +29,22 @@ class ExportMixin(StateBase):
 
     # --- photo metadata (sidecars) ----------------------------------------------------------
 
-    def note_photos(self, updated: dict[str, str], kinds: str) -> None:
-        """Per walk page: queue the photos whose sidecars are missing or older than their
-        UpdatedAt (or were written as other kinds), and mark the sidecar originals of every
-        photo in the page as seen by this walk. One SELECT when nothing changed."""
-        uids = list(updated)
-        sql = "SELECT photo_uid, updated_at, kinds FROM photos WHERE photo_uid IN ({marks})"
-        known = {row[0]: (row[1], row[2]) for row in self._rows_in(sql, uids)}
-        stale = [(uid, updated[uid]) for uid in uids if known.get(uid) != (updated[uid], kinds)]
+    def note_photos(self, seen: dict[str, tuple[str, str]], kinds: str) -> None:
+        """Per walk page, ``seen`` = photo UID → (UpdatedAt, flags) as the rows show them:
+        queue the photos whose sidecars are missing, older than their UpdatedAt, written with
+        other Favorite/Private flags (a star does not move UpdatedAt) or as other kinds, and
+        mark the sidecar originals of every photo in the page as seen by this walk. One
+        SELECT when nothing changed."""
+        uids = list(seen)
+        sql = ("SELECT photo_uid, updated_at, flags, kinds FROM photos "
+               "WHERE photo_uid IN ({marks})")
+        known = {row[0]: ((row[1], row[2]), row[3]) for row in self._rows_in(sql, uids)}
+        stale = [(uid, *seen[uid]) for uid in uids if known.get(uid) != (seen[uid], kinds)]
         with self.transaction():
             if stale:
                 self.db.conn.executemany(
-                    "INSERT OR REPLACE INTO photo_todo (photo_uid, updated_at) VALUES (?, ?)",
-                    stale)
+                    "INSERT OR REPLACE INTO photo_todo (photo_uid, updated_at, flags) "
+                    "VALUES (?, ?, ?)", stale)
             for chunk in _chunks(uids):
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(
@@ -49,10 +53,10 @@ class ExportMixin(StateBase):
                     "JOIN files f ON f.file_uid = s.file_uid "
                     f"WHERE s.photo_uid IN ({marks})", chunk)
 
-    def photo_todo(self, limit: int) -> list[tuple[str, str]]:
-        """Up to ``limit`` queued (photo UID, UpdatedAt) pairs."""
-        sql = "SELECT photo_uid, updated_at FROM photo_todo ORDER BY photo_uid LIMIT ?"
-        return [(r[0], r[1]) for r in self.db.execute(sql, [limit]).fetchall()]
+    def photo_todo(self, limit: int) -> list[tuple[str, str, str]]:
+        """Up to ``limit`` queued (photo UID, UpdatedAt, flags)."""
+        sql = "SELECT photo_uid, updated_at, flags FROM photo_todo ORDER BY photo_uid LIMIT ?"
+        return [(r[0], r[1], r[2]) for r in self.db.execute(sql, [limit]).fetchall()]
 
     def done_todo(self, photo_uids: list[str]) -> None:
         with self.transaction():
@@ -65,10 +69,11 @@ class ExportMixin(StateBase):
                               [photo_uid]).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
-    def save_photo(self, photo_uid: str, updated_at: str, path: str, kinds: str) -> None:
+    def save_photo(self, photo_uid: str, seen: tuple[str, str], path: str, kinds: str) -> None:
+        """The photo's sidecars now reflect ``seen`` = (UpdatedAt, flags)."""
         with self.transaction():
-            self.db.execute("INSERT OR REPLACE INTO photos (photo_uid, updated_at, path, kinds) "
-                            "VALUES (?, ?, ?, ?)", [photo_uid, updated_at, path, kinds])
+            self.db.execute("INSERT OR REPLACE INTO photos (photo_uid, updated_at, flags, path, "
+                            "kinds) VALUES (?, ?, ?, ?, ?)", [photo_uid, *seen, path, kinds])
 
     def drop_photo(self, photo_uid: str) -> None:
         with self.transaction():
@@ -92,9 +97,10 @@ class ExportMixin(StateBase):
         so the next walk does not see a difference that is only a matter of formatting."""
         with self.transaction():
             self.db.execute(
-                "INSERT OR IGNORE INTO photo_todo (photo_uid, updated_at) VALUES (?, COALESCE("
-                "(SELECT updated_at FROM photos WHERE photo_uid = ?), ''))",
-                [photo_uid, photo_uid])
+                "INSERT OR IGNORE INTO photo_todo (photo_uid, updated_at, flags) VALUES (?, "
+                "COALESCE((SELECT updated_at FROM photos WHERE photo_uid = ?), ''), "
+                "COALESCE((SELECT flags FROM photos WHERE photo_uid = ?), ''))",
+                [photo_uid, photo_uid, photo_uid])
 
     def set_sidecar_files(self, photo_uid: str, file_uids: Iterable[str]) -> None:
         """The photo's metadata sidecar originals are exactly these FileUIDs from now on."""

@@ -49,7 +49,18 @@ def _files_of(element: Mapping[str, Any]) -> list[Any]:
     }]
 
 
-def _original(data: Any, photo_uid: str, updated: str, where: str) -> RemoteFile | None:
+def photo_flags(element: Mapping[str, Any]) -> str:
+    """A result's Favorite and Private flags as ``"F-"``, ``"-P"``, ... ("" when it has
+    neither field). The like button writes Favorite without touching UpdatedAt
+    (photoprism-api.md §h), so sidecars compare these too."""
+    if "Favorite" not in element and "Private" not in element:
+        return ""
+    return ("F" if element.get("Favorite") is True else "-") + (
+        "P" if element.get("Private") is True else "-")
+
+
+def _original(data: Any, photo_uid: str, updated: str, where: str,
+              flags: str = "") -> RemoteFile | None:
     """One ``Files`` entry → a RemoteFile if it is an original, None for other roots."""
     if not isinstance(data, dict):
         raise ServerDataError(f"{where}: a file entry is not an object")
@@ -66,7 +77,7 @@ def _original(data: Any, photo_uid: str, updated: str, where: str) -> RemoteFile
         raise ServerDataError(f"{where}: Size is not a number")
     mime = data.get("Mime")
     return RemoteFile(uid, photo_uid, name, sha1, size, updated,
-                      mime if type(mime) is str else "")
+                      mime if type(mime) is str else "", flags)
 
 
 def parse_element(element: Any, where: str) -> tuple[str, int, list[RemoteFile]]:
@@ -82,9 +93,10 @@ def parse_element(element: Any, where: str) -> tuple[str, int, list[RemoteFile]]
     updated = element.get("UpdatedAt")
     updated = updated if type(updated) is str else ""
     files = _files_of(element)
+    flags = photo_flags(element)
     originals = []
     for data in files:
-        original = _original(data, photo_uid, updated, where)
+        original = _original(data, photo_uid, updated, where, flags)
         if original is not None:
             originals.append(original)
     return photo_uid, len(files), originals
