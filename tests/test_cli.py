@@ -85,3 +85,27 @@ def test_new_api_server_is_mirrored_too(tmp_path: Path) -> None:
             "server": {"url": server.url, "password": "nope"},
             "mirror": {"target": str(target)}})
         assert run_cli(wrong, "check").returncode == 3
+
+
+def test_plan_prints_only_what_would_change_with_the_counts_sync_gives(
+        server: FakePhotoPrism, target: Path, make_config: ConfigFactory) -> None:
+    photos = [server.add_photo([(f"2024/IMG_{n}.jpg", b"x%d" % n)]) for n in range(5)]
+    config = make_config()
+    assert run_cli(config, "sync").returncode == 0
+    server.reset_counters()
+    synced = run_cli(config, "sync")
+    assert "unchanged 5" in synced.stdout
+    noop = run_cli(config, "plan")
+    assert noop.returncode == 0, noop.stderr
+    assert "check" not in noop.stdout and "IMG_" not in noop.stdout  # nothing would change
+    assert "unchanged 5" in noop.stdout and "would downloaded" not in noop.stdout
+    server.rename_file(photos[0].files[0].uid, "2024/renamed.jpg")
+    server.add_photo([("2025/new.jpg", b"new")])
+    (target / "2024/IMG_3.jpg").unlink()  # a local copy gone: sync would fetch it again
+    plan = run_cli(config, "plan")
+    lines = [line for line in plan.stdout.splitlines() if not line.startswith(("plan run", "  "))]
+    assert sorted(" ".join(line.split()) for line in lines) == [
+        "download 2024/IMG_3.jpg (local copy missing or changed)", "download 2025/new.jpg",
+        "move 2024/IMG_0.jpg -> 2024/renamed.jpg"]
+    assert "would download 2 (" in plan.stdout and "move 1, unchanged 3" in plan.stdout
+    assert server.download_count == 0

@@ -7,9 +7,12 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from ppsync.config import load_config
 from ppsync.models import RunReport
+from ppsync.report import status_lines, summary_lines
 from ppsync.state import State
-from tests.conftest import mirrored_files
+from ppsync.sync import PassOptions, run_sync
+from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
 
 Sync = Callable[..., RunReport]
@@ -228,3 +231,24 @@ def test_every_mirrored_file_matches_the_server_hash(
     hashes = {f.name: f.sha1 for f in server.files(root="/") if not f.sidecar}
     for rel, content in mirrored_files(target).items():
         assert hashlib.sha1(content).hexdigest() == hashes[rel]
+
+
+def test_a_quiet_change_pass_says_what_its_listed_count_is(
+        server: FakePhotoPrism, make_config: ConfigFactory) -> None:
+    for n in range(3):
+        server.add_photo([(f"2024/IMG_{n}.jpg", b"photo %d" % n)])
+    settings = load_config(make_config(), {})
+    assert run_sync(settings).exit_code == 0
+    quiet = run_sync(settings, PassOptions(changes_only=True))
+    # Everything was updated within the 5-minute margin before the last pass began, so the
+    # quiet pass lists it all again; its summary says why the count is what it is.
+    assert quiet.exit_code == 0 and quiet.listed == 3 and quiet.downloaded == 0
+    text = "\n".join(summary_lines(quiet))
+    assert f"updated since {quiet.changes_since}" in text
+    assert "5-minute safety margin" in text and "unchanged 3" in text
+    state = State.open(settings.mirror.state_path)
+    try:
+        row = status_lines(state.last_runs(1), {"files": 3, "bytes": 0})[-1]
+    finally:
+        state.close()
+    assert "change" in row and "5-min margin" in row

@@ -71,6 +71,8 @@ class Action:
             return f"update   {self.path} (content changed; old version kept aside)"
         if self.kind is ActionKind.REFUSE:
             return f"refuse   {self.path!r}: {self.reason}"
+        if self.reason:
+            return f"{self.kind.value:<8} {self.path} ({self.reason})"
         return f"{self.kind.value:<8} {self.path}"
 
 
@@ -104,6 +106,9 @@ class RunReport:
     error: str = ""
     exit_code: int = 0
     dry_run: bool = False
+    # A change pass: it listed the photos updated since this time (the last clean pass's start
+    # less a 5-minute margin), so it lists again what that pass saw change near its start.
+    changes_since: str = ""
 
     @property
     def failed(self) -> int:

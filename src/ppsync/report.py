@@ -28,16 +28,38 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def listed_note(report: RunReport) -> str:
+    """What a change pass's "listed" counts: not the library, the photos updated since its
+    cursor, which reaches 5 minutes back into the previous pass (the safety margin)."""
+    if not report.changes_since:
+        return ""
+    return (f"originals of photos updated since {report.changes_since} (the last pass's start "
+            "less a 5-minute safety margin, so what changed just before it is listed again "
+            "and found unchanged)")
+
+
+def _listed_note(report: RunReport) -> str:
+    return f" ({listed_note(report)})" if report.changes_since else ""
+
+
 def summary_lines(report: RunReport) -> list[str]:
-    prefix = "would " if report.dry_run else ""
+    words = ["downloaded", "adopted", "moved", "trashed", "deleted", "no longer tracked",
+             "failed"]
+    if report.dry_run:  # the same counts, said as what a sync would do
+        words = ["would download", "adopt", "move", "trash", "delete", "stop tracking",
+                 "refuse or fail"]
+    done = dict(zip(["downloaded", "adopted", "moved", "trashed", "deleted",
+                     "no longer tracked", "failed"], words, strict=True))
     lines = [
         f"{report.command} run {report.run_id}: exit {report.exit_code} "
         f"({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in {report.duration:.1f} s",
-        f"  listed {report.listed} originals; {prefix}downloaded {report.downloaded} "
-        f"({_size(report.bytes_downloaded)}), adopted {report.adopted}, moved {report.moved}, "
-        f"unchanged {report.unchanged}",
-        f"  kept aside {report.kept_aside}, trashed {report.trashed}, deleted {report.deleted}, "
-        f"no longer tracked {report.forgotten}, failed {report.failed}",
+        f"  listed {report.listed} originals{_listed_note(report)}; {done['downloaded']} "
+        f"{report.downloaded} ({_size(report.bytes_downloaded)}), "
+        f"{done['adopted']} {report.adopted}, "
+        f"{done['moved']} {report.moved}, unchanged {report.unchanged}",
+        f"  kept aside {report.kept_aside}, {done['trashed']} {report.trashed}, "
+        f"{done['deleted']} {report.deleted}, {done['no longer tracked']} {report.forgotten}, "
+        f"{done['failed']} {report.failed}",
     ]
     if report.safety_stop:
         lines.append(f"  SAFETY STOP: {report.safety_stop}")
@@ -64,7 +86,9 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
             continue
         duration = run.get("finished_at", 0) - run.get("started_at", 0)
         removed = run.get("trashed", 0) + run.get("deleted", 0)
-        note = run.get("safety_stop") or run.get("error") or ""
+        note = run.get("safety_stop") or run.get("error") or (
+            f"listed: updated since {run['changes_since']} (5-min margin)"
+            if run.get("changes_since") else "")
         lines.append(
             f"{run['run_id']:>5}  {run['command']:<8} {started:<20} {duration:>7.1f} "
             f"{run.get('exit_code', '?'):>4}  {run.get('listed', 0):>6} "

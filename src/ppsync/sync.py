@@ -12,6 +12,7 @@ import contextlib
 import email.utils
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -26,9 +27,10 @@ from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, Sa
 from ppsync.executor import Executor, Layout
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
-from ppsync.models import Action, ActionKind, RemoteFile, RunReport
+from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
 from ppsync.planner import Policy, judge_removals, judge_walk, plan_file, removal_action
 from ppsync.redact import redact
+from ppsync.report import listed_note
 from ppsync.sidecars import SidecarExport
 from ppsync.state import State
 from ppsync.walker import Walker
@@ -183,6 +185,48 @@ class SyncRun:
         return (started - CHANGE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _planner_sink(layout: Layout, report: RunReport, show: ActionSink | None) -> ActionSink:
+    """For ``plan`` / ``--dry-run``: count each action as the executor would (so the summary
+    has the same counts as a sync) and pass on only those that would change something. A file
+    the listing says is unchanged is checked like the executor does (one lstat): a local copy
+    that is gone or has another size would be downloaded again."""
+    target = str(layout.target)
+
+    def sink(action: Action) -> None:
+        if action.kind is ActionKind.CHECK and action.remote is not None:
+            try:
+                info = os.lstat(os.path.join(target, action.path))
+            except OSError:
+                info = None
+            if info is not None and stat.S_ISREG(info.st_mode) and (
+                    action.remote.size < 0 or info.st_size == action.remote.size):
+                report.unchanged += 1
+                return
+            action = replace(action, kind=ActionKind.DOWNLOAD, record=None,
+                             reason="local copy missing or changed")
+        _count(report, action)
+        if show is not None:
+            show(action)
+
+    return sink
+
+
+def _count(report: RunReport, action: Action) -> None:
+    if action.kind is ActionKind.DOWNLOAD:
+        report.downloaded += 1
+        report.bytes_downloaded += max(0, action.remote.size if action.remote else 0)
+    elif action.kind is ActionKind.MOVE:
+        report.moved += 1
+    elif action.kind is ActionKind.TRASH:
+        report.trashed += 1
+    elif action.kind is ActionKind.DELETE:
+        report.deleted += 1
+    elif action.kind is ActionKind.FORGET:
+        report.forgotten += 1
+    elif action.kind is ActionKind.REFUSE:
+        report.failures.append(Failure(action.path, action.reason))
+
+
 def clean_partials(layout: Layout) -> None:
     """After a complete, failure-free pass nothing in partial/ will be resumed."""
     for leftover in layout.partial.glob("*.part"):
@@ -218,7 +262,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                 options: PassOptions) -> RunReport:
     since = state.get_meta(CURSOR_KEY) if options.changes_only else None
     command = "change" if since else options.command
-    report = RunReport(command=command, started_at=time.time(), dry_run=options.dry_run)
+    report = RunReport(command=command, started_at=time.time(), dry_run=options.dry_run,
+                       changes_since=since or "")
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
     own_client = options.client is None
@@ -236,7 +281,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     if settings.metadata.enabled and not dry_run:
         run.sidecars = SidecarExport(metadata=settings.metadata, state=state, client=client,
                                      executor=executor, layout=layout, report=report)
-    apply: ActionSink = (options.on_action or (lambda _: None)) if dry_run else executor.apply
+    apply: ActionSink = (_planner_sink(layout, report, options.on_action) if dry_run
+                         else executor.apply)
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
              ignores_case=layout.ignores_case)
     try:
@@ -288,7 +334,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
             log.error("cannot record the run in the state", error=str(exc))
         log.info("run finished", exit_code=report.exit_code, listed=report.listed,
                  downloaded=report.downloaded, moved=report.moved, failed=report.failed,
-                 duration=round(report.duration, 2))
+                 duration=round(report.duration, 2),
+                 **({"listed_what": listed_note(report)} if since else {}))
         unbind_run()
     return report
 
