@@ -266,6 +266,7 @@ class RequestRecord:
     headers: dict[str, str]
     body_size: int
     time: float
+    json: Any = None  # the parsed body of a JSON request (None for others)
 
 
 @dataclass
@@ -1443,8 +1444,13 @@ class FakePhotoPrism:
     # -- request plumbing (called by the handler) -------------------------------------------------
 
     def _record(self, req: _Request) -> None:
+        parsed = None
+        if "json" in req.header("content-type") and len(req.body) < 65536:
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(req.body)
         rec = RequestRecord(
-            req.method, req.path, dict(req.query), dict(req.headers), len(req.body), time.time()
+            req.method, req.path, dict(req.query), dict(req.headers), len(req.body), time.time(),
+            parsed,
         )
         with self._lock:
             self.requests.append(rec)

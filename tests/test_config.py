@@ -116,3 +116,16 @@ def test_cli_help_lists_commands_and_exit_codes() -> None:
     assert result.returncode == 0
     for word in ("sync", "plan", "status", "verify", "check", "exit codes", "safety stop"):
         assert word in result.stdout
+
+
+def test_example_servers_section_loads_once_uncommented(tmp_path: Path) -> None:
+    text = (REPO / "config.example.toml").read_text()
+    block = text[text.index("# [servers.fresh]"):]
+    uncommented = "\n".join(line[2:] for line in block.splitlines()
+                            if line.startswith("# ") and not line.startswith("#  "))
+    (tmp_path / "new-password").write_text("pw\n")
+    uncommented = uncommented.replace("/etc/ppsync/new-password", str(tmp_path / "new-password"))
+    path = write(tmp_path, text[:text.index("# [servers.fresh]")] + uncommented + "\n")
+    settings = load_config(path, {"PPSYNC_SERVER__PASSWORD": "pw"})
+    fresh = settings.servers["fresh"]
+    assert fresh.originals_path == Path("/mnt/new-photoprism/originals")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from ppsync.config import load_config
+from ppsync.errors import ConfigError
 from ppsync.restore import RestoreReport, run_restore
 from tests.conftest import PASSWORD, ConfigFactory, admin_http, run_cli
 from tests.fake_photoprism import FakePhotoPrism
@@ -375,3 +377,111 @@ def test_restored_titles_and_captions_stick_through_a_rescan_and_a_rerun_sends_n
         again = run_restore(settings, "fresh")
         assert again.exit_code == 0 and again.metadata_applied == 0
         assert other.requests_to("/photos/p", "PUT") == []
+
+
+def test_upload_restore_renames_like_the_real_import(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], restore: Restore
+) -> None:
+    assert restore().exit_code == 0
+    names = {f.name for f in fresh.files("/", include_sidecars=True)}
+    assert all(re.fullmatch(r"\d{4}/\d{2}/\d{8}_\d{6}_[0-9A-F]{8}(\.\d+)?\.\w+", n)
+               for n in names), names
+
+
+def test_originals_path_restore_keeps_names_and_folders_and_never_overwrites(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], target: Path,
+    make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    originals = tmp_path / "fresh-originals"  # the new server's originals folder, mounted
+    originals.mkdir()
+    fresh.originals_dir = str(originals)
+    section = fresh_section(fresh)
+    section["servers.fresh"]["originals_path"] = str(originals)
+    settings = load_config(make_config(**section), {})
+    (originals / "card2").mkdir()
+    (originals / "card2/DSC_0001.JPG").write_bytes(b"someone else's photo")
+
+    stranger = ["card2/DSC_0001.JPG", "card2/DSC_0001.JPG.ppsync.json",  # and its metadata
+                "Albums/Family/.album.json: DSC_0001.JPG"]  # and its album entry
+    report = run_restore(settings, "fresh")
+    assert report.exit_code == 1 and [f.path for f in report.failures] == stranger
+    assert "not overwritten" in report.failures[0].reason
+    assert (originals / "card2/DSC_0001.JPG").read_bytes() == b"someone else's photo"
+    wanted = {f.name for f in server.files("/", include_sidecars=True)}
+    restored = {f.name for f in fresh.files("/", include_sidecars=True)}
+    assert restored == wanted - {"card2/DSC_0001.JPG"}  # its own names and folders
+    on_disk = {p.relative_to(originals).as_posix() for p in originals.rglob("*") if p.is_file()}
+    assert on_disk == wanted  # nothing else written there, no temporaries left
+    for name in restored:
+        assert (originals / name).read_bytes() == (target / name).read_bytes()
+    indexed = [r.json["path"] for r in fresh.requests_to("/api/v1/index", "POST")]
+    assert sorted(indexed) == ["2024/05", "2024/06", "card1"]  # exactly those folders
+    assert not fresh.requests_to("/upload/")
+    sunset = fresh.photo(fresh.file_by_hash(mirror["photos"][0].files[0].sha1).photo_uid)  # type: ignore[union-attr]
+    assert (sunset.title, sunset.caption, sunset.favorite) == ("Sunset", "At the beach", True)
+    live = fresh.photo(fresh.file_by_hash(mirror["photos"][2].files[0].sha1).photo_uid)  # type: ignore[union-attr]
+    assert len([f for f in live.files if f.root == "/"]) == 3  # heic + mov + xmp, one photo
+
+    fresh.requests.clear()
+    again = run_restore(settings, "fresh")  # the stranger is still in the way; nothing else
+    assert [f.path for f in again.failures] == stranger
+    assert not fresh.requests_to("/api/v1/index") and again.uploaded == 0
+
+    (originals / "card2/DSC_0001.JPG").unlink()  # the user moved it away
+    fresh.requests.clear()
+    last = run_restore(settings, "fresh")
+    assert last.exit_code == 0 and last.uploaded == 1, last
+    assert [r.json["path"] for r in fresh.requests_to("/api/v1/index")] == ["card2"]
+    assert {f.name for f in fresh.files("/", include_sidecars=True)} == wanted
+    assert snapshot(fresh) == snapshot(server)
+
+
+def test_originals_path_dry_run_and_an_unmounted_folder(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], make_config: ConfigFactory, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    section = fresh_section(fresh)
+    section["servers.fresh"]["originals_path"] = str(tmp_path / "not-mounted")
+    unmounted = run_restore(load_config(make_config(**section), {}), "fresh")
+    assert unmounted.exit_code == 4 and "is the new server's originals folder mounted" in \
+        unmounted.error
+    assert not (tmp_path / "not-mounted").exists()
+    (tmp_path / "not-mounted").mkdir()
+    dry = run_restore(load_config(make_config(**section), {}), "fresh", dry_run=True)
+    assert dry.exit_code == 0 and dry.uploaded == 7
+    out = capsys.readouterr().out
+    assert "would copy 2024/05/IMG_0001.jpg into the originals folder" in out
+    assert "would create album 'Family' with 3 members" in out
+    assert list((tmp_path / "not-mounted").iterdir()) == []
+
+
+def test_originals_path_must_not_overlap_the_mirror(
+    fresh: FakePhotoPrism, make_config: ConfigFactory, target: Path
+) -> None:
+    section = fresh_section(fresh)
+    section["servers.fresh"]["originals_path"] = str(target / "sub")
+    with pytest.raises(ConfigError, match=r"servers.fresh.originals_path"):
+        load_config(make_config(**section), {})
+
+
+def test_originals_path_refuses_damaged_files_and_symlinks_leading_out(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], target: Path, make_config: ConfigFactory,
+    tmp_path: Path
+) -> None:
+    originals, elsewhere = tmp_path / "fresh-originals", tmp_path / "elsewhere"
+    originals.mkdir()
+    elsewhere.mkdir()
+    (originals / "card1").symlink_to(elsewhere)  # a folder that leads out of originals_path
+    fresh.originals_dir = str(originals)
+    section = fresh_section(fresh)
+    section["servers.fresh"]["originals_path"] = str(originals)
+    damaged = target / "2024/05/IMG_0002.jpg"
+    damaged.write_bytes(b"X" * damaged.stat().st_size)  # bit rot: same size, other bytes
+    report = run_restore(load_config(make_config(**section), {}), "fresh")
+    reasons = {f.path: f.reason for f in report.failures}
+    assert "do not match the recorded SHA-1" in reasons["2024/05/IMG_0002.jpg"]
+    assert "symlink leading out" in reasons["card1/DSC_0001.JPG"]
+    assert list(elsewhere.iterdir()) == []
+    assert not (originals / "2024/05/IMG_0002.jpg").exists()
+    assert not [p for p in originals.rglob(".*")]  # no temporaries left behind
+    assert report.uploaded == 5

@@ -563,6 +563,13 @@ class PhotoPrismClient:
                   json={"path": path, "move": True, "albums": albums},
                   timeout=self._long_timeout())
 
+    def index_folder(self, path: str) -> None:
+        """``POST /index`` for ``path`` (a folder inside the server's originals, "/" for the
+        top): index the files there in place, keeping their names. Synchronous; a busy
+        indexer answers 200 and does nothing, so confirm each file by SHA-1 afterwards."""
+        self._api("POST", "/index", f"indexing {path}", json={
+            "path": path, "rescan": False, "cleanup": False}, timeout=self._long_timeout())
+
     def find_file(self, sha1: str) -> dict[str, Any] | None:
         """The server's file with this SHA-1 (``GET /files/<sha1>``), or None (404)."""
         return self._object_or_none(f"/files/{sha1}", f"looking up {sha1}")

@@ -59,6 +59,9 @@ class ServerConfig(_Section):
     timeout: float = Field(default=60.0, gt=0)
     retries: int = Field(default=5, ge=0, le=20)  # extra attempts for timeouts, resets, 429, 5xx
     retry_backoff: float = Field(default=1.0, gt=0)  # seconds; doubles per attempt, with jitter
+    # restore only: this server's originals folder, mounted here. Restore copies the originals
+    # there at their mirrored paths and indexes them, instead of uploading (which renames).
+    originals_path: Path | None = None
 
     @field_validator("url")
     @classmethod
@@ -435,6 +438,13 @@ def _finish(
     if log_level is not None:
         log["level"] = log_level
     upload = _finish_upload(settings.upload, mirror["target"], base_dir, problems)
+    for key, values in [("server", server), *((f"servers.{n}", s.model_dump())
+                                              for n, s in servers.items())]:
+        originals = values["originals_path"]
+        if originals is not None and (_nested(originals, mirror["target"])
+                                      or _nested(mirror["target"], originals)):
+            problems.append(f"{key}.originals_path: {originals} and mirror.target must not be "
+                            "inside one another")
     metadata = settings.metadata
     if metadata.originals_sidecars is None:
         metadata = MetadataConfig(sidecars=metadata.sidecars,
@@ -472,6 +482,8 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
     if not server["password"] and not server["token"]:
         problems.append(f"{key}.password: no password or token configured (set password, "
                         "password_file, token or token_file)")
+    if server["originals_path"] is not None:
+        server["originals_path"] = _absolute(Path(server["originals_path"]), base_dir)
     if server["ca_file"] is not None:
         server["ca_file"] = _absolute(Path(server["ca_file"]), base_dir)
         if not server["ca_file"].is_file():

@@ -3,8 +3,10 @@
 Three steps, each idempotent without any local restore state, so a second run changes nothing
 and an interrupted run simply continues:
 
-1. originals (``restore_upload``): every original the state tracks or a sidecar lists is
-   uploaded unless the server already has its SHA-1;
+1. originals: every original the state tracks or a sidecar lists is uploaded unless the server
+   already has its SHA-1 (``restore_mirror``; the server renames what it imports by date), or,
+   with ``originals_path`` (the new server's originals folder, mounted here), copied to its
+   mirrored path there and indexed in place, keeping its name (``restore_copy``);
 2. metadata: for each ``<primary original>.ppsync.json`` sidecar, the new photo is found by the
    hash of its files and ``PUT /photos/<uid>`` sets title, caption (sent as Caption *and*
    Description: old servers read one, new ones the other), favourite and private, only where the
@@ -35,6 +37,7 @@ from ppsync.logs import get_logger
 from ppsync.models import Failure
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
+from ppsync.restore_copy import restore_by_copy
 from ppsync.restore_mirror import (
     PENDING,
     Manifest,
@@ -286,8 +289,12 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:
         client.login()
-        outcome = restore_originals(client, target, originals, dry_run=dry_run,
-                                    check_stop=run.check_stop, say=run.say)
+        if server.originals_path is not None:  # the new server's originals folder is here
+            outcome = restore_by_copy(client, target, originals, server.originals_path,
+                                      dry_run=dry_run, check_stop=run.check_stop, say=run.say)
+        else:
+            outcome = restore_originals(client, target, originals, dry_run=dry_run,
+                                        check_stop=run.check_stop, say=run.say)
         report.present, report.uploaded = outcome.present, outcome.uploaded
         report.bytes_sent = outcome.bytes_sent
         report.failures += outcome.failures

@@ -179,15 +179,11 @@ def album_members(client: PhotoPrismClient, album_uid: str) -> set[str]:
         offset += page.x_count
 
 
-def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Original],
-                      *, dry_run: bool, check_stop: Callable[[], None],
-                      say: Callable[[str], None]) -> UploadOutcome:
-    """Find each original on the server by SHA-1; upload the missing ones (with ``dry_run``,
-    only ``say`` what would be uploaded).
-
-    Raises ``UploadRefused`` (the server takes no uploads) and the client's server errors.
-    """
-    out = UploadOutcome()
+def find_missing(client: PhotoPrismClient, target: Path, originals: list[Original],
+                 out: UploadOutcome, check_stop: Callable[[], None],
+                 ) -> list[tuple[Original, InboxFile]]:
+    """The originals the server does not have (by SHA-1) and the mirror holds at their
+    recorded size; those present go to ``out.photos``, unreadable ones to ``out.failures``."""
     missing: list[tuple[Original, InboxFile]] = []
     for original in originals:
         check_stop()
@@ -208,6 +204,19 @@ def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Or
             continue
         missing.append((original, InboxFile(path, original.rel, st.st_size, st.st_mtime_ns,
                                             st.st_ctime)))
+    return missing
+
+
+def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Original],
+                      *, dry_run: bool, check_stop: Callable[[], None],
+                      say: Callable[[str], None]) -> UploadOutcome:
+    """Find each original on the server by SHA-1; upload the missing ones (with ``dry_run``,
+    only ``say`` what would be uploaded).
+
+    Raises ``UploadRefused`` (the server takes no uploads) and the client's server errors.
+    """
+    out = UploadOutcome()
+    missing = find_missing(client, target, originals, out, check_stop)
     if dry_run:
         for original, _ in missing:
             say(f"would upload {original.rel}")

@@ -1,0 +1,156 @@
+"""The originals step of ``ppsync restore`` for a server whose originals folder is mounted here
+(``[servers.NAME] originals_path``): copy, then index in place.
+
+An upload is imported under a new name (``YYYY/MM/YYYYMMDD_HHMMSS_<crc>.jpg``); a file put into
+the originals folder and indexed keeps its own. So each original the server does not have yet
+(by SHA-1, as in the upload mode) is copied to its mirrored relative path under
+``originals_path``:
+
+* only inside that folder: the path is a safe relative path, and no folder on the way may be a
+  symlink leading out (``fsutil.ensure_parent_dirs``);
+* atomically and verified: a dot-named temp file in the same folder, hashed while written and
+  compared with the recorded SHA-1, fsynced, given the mirror file's mtime, then linked to its
+  name, which fails rather than replace a file that is there (then the temp goes);
+* never over a different file: a file already at that path with the same SHA-1 is taken as
+  copied (an interrupted run), one with other content is reported and left alone.
+
+Then ``POST /index`` once per folder that received a file (``"/"`` for the top folder), and each
+file is confirmed by its SHA-1 like an upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from ppsync.client import PhotoPrismClient
+from ppsync.errors import SafetyStop, UnsafePathError
+from ppsync.fsutil import READ_CHUNK, ensure_parent_dirs, fsync_dir, sha1_of
+from ppsync.logs import get_logger
+from ppsync.models import Failure
+from ppsync.paths import safe_relative_path
+from ppsync.restore_mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
+
+log = get_logger("ppsync.restore")
+
+
+class CopyRefused(Exception):
+    """This original cannot be put at its path in the originals folder (the reason)."""
+
+
+def restore_by_copy(client: PhotoPrismClient, target: Path, originals: list[Original],
+                    root: Path, *, dry_run: bool, check_stop: Callable[[], None],
+                    say: Callable[[str], None]) -> UploadOutcome:
+    """The originals step in this mode: find each original on the server by SHA-1, copy and
+    index the missing ones. Raises ``SafetyStop`` when ``root`` is not a folder (not mounted?),
+    and the client's server errors."""
+    if not root.is_dir():
+        raise SafetyStop(f"originals_path {root} does not exist or is not a folder: is the new "
+                         "server's originals folder mounted here? ppsync never creates it")
+    out = UploadOutcome()
+    missing = find_missing(client, target, originals, out, check_stop)
+    copy_originals(client, target, root, [original for original, _ in missing], out,
+                   dry_run=dry_run, check_stop=check_stop, say=say)
+    return out
+
+
+def copy_originals(client: PhotoPrismClient, target: Path, root: Path,
+                   missing: list[Original], out: UploadOutcome, *, dry_run: bool,
+                   check_stop: Callable[[], None], say: Callable[[str], None]) -> None:
+    """Copy ``missing`` (originals the server lacks) from the mirror at ``target`` into the
+    mounted originals folder ``root``, index their folders, confirm each by SHA-1; counts
+    and failures go to ``out``. Raises the client's server errors."""
+    placed: list[Original] = []
+    for original in missing:
+        check_stop()
+        if dry_run:
+            say(f"would copy {original.rel} into the originals folder")
+            out.photos[original.sha1] = PENDING + original.sha1
+            out.uploaded += 1
+            continue
+        try:
+            _place(target / original.rel, root, original)
+        except CopyRefused as exc:
+            out.failures.append(Failure(original.rel, str(exc)))
+            continue
+        except OSError as exc:
+            out.failures.append(Failure(original.rel, f"cannot copy into the originals folder: "
+                                        f"{exc.strerror or exc}"))
+            continue
+        out.bytes_sent += original.size
+        placed.append(original)
+    folders = sorted({_folder(o.rel) for o in placed})
+    if dry_run:
+        return
+    for folder in folders:
+        check_stop()
+        log.info("indexing", path=folder)
+        client.index_folder(folder)
+    for original in placed:
+        uid = photo_uid_of(client, original.sha1)
+        if uid is None:
+            out.failures.append(Failure(original.rel, "copied into the originals folder, but "
+                                        "not in the library after indexing (not a type "
+                                        "PhotoPrism indexes, a duplicate of another path, or "
+                                        "the indexer was busy: run restore again)"))
+            continue
+        out.photos[original.sha1] = uid
+        out.uploaded += 1
+        log.info("restored", path=original.rel, sha1=original.sha1, how="copied")
+
+
+def _folder(rel: str) -> str:
+    parent = str(PurePosixPath(rel).parent)
+    return "/" if parent == "." else parent
+
+
+def _link_new(temp: Path, dest: Path) -> None:
+    """Give ``temp`` the name ``dest`` unless something is there. A hard link cannot replace a
+    file; where the filesystem has none (FAT, some SMB shares), rename after a last check."""
+    try:
+        os.link(temp, dest)
+    except FileExistsError:
+        raise CopyRefused("a different file appeared at that path in the originals folder; "
+                          "not overwritten") from None
+    except OSError:
+        if os.path.lexists(dest):
+            raise CopyRefused("a different file appeared at that path in the originals "
+                              "folder; not overwritten") from None
+        os.replace(temp, dest)
+
+
+def _place(source: Path, root: Path, original: Original) -> None:
+    """Put ``source`` at ``root/original.rel``, verified, never replacing another file."""
+    try:
+        rel = safe_relative_path(original.rel)
+        dest = ensure_parent_dirs(root, rel)
+    except UnsafePathError as exc:
+        raise CopyRefused(f"not copied into the originals folder: {exc}") from None
+    if dest.is_symlink():
+        raise CopyRefused("a symlink is at that path in the originals folder; left alone")
+    if dest.exists():
+        if dest.is_file() and sha1_of(dest) == original.sha1:
+            return  # copied by an earlier (interrupted) run; index it
+        raise CopyRefused("a different file is at that path in the originals folder; not "
+                          "overwritten")
+    temp = dest.with_name(f".{dest.name}.ppsync-tmp")
+    temp.unlink(missing_ok=True)  # ours, left by a run that was killed mid-copy
+    try:
+        digest = hashlib.sha1()
+        with source.open("rb") as reader, temp.open("xb") as writer:
+            while chunk := reader.read(READ_CHUNK):
+                digest.update(chunk)
+                writer.write(chunk)
+            writer.flush()
+            os.fsync(writer.fileno())
+        if digest.hexdigest() != original.sha1:
+            raise CopyRefused("its bytes in the mirror do not match the recorded SHA-1 "
+                              "(damaged? run ppsync verify); not copied")
+        st = source.stat()
+        os.utime(temp, ns=(st.st_atime_ns, st.st_mtime_ns))  # PhotoPrism reads dates from it
+        _link_new(temp, dest)
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_dir(dest.parent)
