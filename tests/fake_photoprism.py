@@ -1185,6 +1185,21 @@ class FakePhotoPrism:
             self._photos[photo_uid].favorite = favorite
             self._invalidate()
 
+    def age_library(self, seconds: float) -> None:
+        """Move every photo's and file's timestamps ``seconds`` into the past: a library
+        last changed that long ago (so a change pass lists none of it)."""
+        delta = timedelta(seconds=seconds)
+        with self._lock:
+            for photo in self._photos.values():
+                photo.created_at -= delta
+                photo.updated_at -= delta
+                if photo.edited_at is not None:
+                    photo.edited_at -= delta
+                for f in photo.files:
+                    f.created_at -= delta
+                    f.updated_at -= delta
+            self._invalidate()
+
     def set_file_caption(self, photo_uid: str, caption: str) -> None:
         """What the file's own metadata says the caption is (a rescan reads it back)."""
         with self._lock:

@@ -246,3 +246,29 @@ def test_schema_3_state_migrates_to_4_and_rechecks_each_photo_once(
     server.reset_counters()
     assert run_sync(settings).exit_code == 0
     assert details_requests(server) == []
+
+
+def test_a_change_pass_notices_a_star_by_the_favourite_count_and_walks_everything(
+        server: FakePhotoPrism, target: Path, make_config: ConfigFactory) -> None:
+    garden, _, raw = library(server)
+    server.age_library(3600)  # last changed an hour ago: a change pass lists none of it
+    settings = load_config(make_config(metadata={"sidecars": "both"}), {})
+    assert run_sync(settings).exit_code == 0
+    quiet = run_sync(settings, PassOptions(changes_only=True))
+    assert quiet.command == "change" and quiet.listed == 0
+
+    with admin_http(server) as http:
+        assert http.post(f"/api/v1/photos/{raw}/like").is_success  # UpdatedAt stays
+    server.reset_counters()
+    noticed = run_sync(settings, PassOptions(changes_only=True))
+    assert noticed.exit_code == 0 and noticed.command == "sync" and noticed.listed == 3
+    assert details_requests(server) == [f"/api/v1/photos/{raw}"]
+    assert json.loads((target / "2024/06/DSC_1.NEF.ppsync.json").read_text())["favorite"]
+    assert 'xmp:Rating="5"' in (target / "2024/06/DSC_1.NEF.ppsync.xmp").read_text()
+
+    server.reset_counters()
+    after = run_sync(settings, PassOptions(changes_only=True))  # quiet again: 2 requests
+    assert after.command == "change" and after.listed == 0 and details_requests(server) == []
+    asked = [r.path for r in server.requests if not r.path.startswith("/api/v1/session")]
+    assert sorted(asked) == ["/api/v1/config", "/api/v1/photos"]
+    assert garden

@@ -44,6 +44,9 @@ ActionSink = Callable[[Action], None]
 CHANGE_MARGIN = timedelta(minutes=5)
 CURSOR_KEY = "change_cursor"
 LAST_FULL_KEY = "last_full_walk"
+# "<favorites>,<private>" from the server's config.count when the last full walk began: a star
+# leaves UpdatedAt alone, so a change pass that finds these counts moved walks everything.
+FLAG_COUNTS_KEY = "flag_counts"
 
 
 @dataclass
@@ -290,6 +293,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         if not client.logged_in:
             session = client.login()
             log.info("logged in", server_version=session.server_version, user=session.user_name)
+        flags = _flag_counts(client) if run.sidecars is not None else ""
+        if since and flags and flags != (state.get_meta(FLAG_COUNTS_KEY) or flags):
+            log.info("the number of favourite or private photos changed, and a star does not "
+                     "change a photo's UpdatedAt: this pass walks everything", counts=flags)
+            since, report.command, report.changes_since = None, options.command, ""
+            bind_run(report.run_id, report.command)
         complete, reason = run.walk(apply, (lambda: None) if dry_run else executor.sync_dirs,
                                     since or "")
         executor.drain()
@@ -301,6 +310,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
             raise Interrupted("stopped before the pass could finish; it resumes next time")
         if not dry_run:
             _export(settings, run, state, layout, executor)
+            if flags and not since and complete:  # every photo's flags were compared
+                state.set_meta(FLAG_COUNTS_KEY, flags)
             _remember_progress(state, run, layout, report, full=not since)
     except PpsyncError as exc:
         report.error = redact(str(exc))
@@ -338,6 +349,13 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                  **({"listed_what": listed_note(report)} if since else {}))
         unbind_run()
     return report
+
+
+def _flag_counts(client: PhotoPrismClient) -> str:
+    """The server's counts of favourite and of private photos (one ``GET /config``), before
+    the walk: a star between this and the walk's page is seen by the walk itself."""
+    counts = client.fetch_counts()
+    return f"{counts.get('favorites', 0)},{counts.get('private', 0)}"
 
 
 def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
