@@ -8,9 +8,9 @@ and an interrupted run simply continues:
    with ``originals_path`` (the new server's originals folder, mounted here), copied to its
    mirrored path there and indexed in place, keeping its name (``restore_copy``);
 2. metadata: for each ``<primary original>.ppsync.json`` sidecar, the new photo is found by the
-   hash of its files and ``PUT /photos/<uid>`` sets title, caption (sent as Caption *and*
-   Description: old servers read one, new ones the other), favourite and private, only where the
-   server's values differ; photos the sidecar marks archived are archived last;
+   hash of its files and ``PUT /photos/<uid>`` sets title and caption (with the source "manual",
+   under the names the server uses), favourite and private, only where the server's values or
+   sources differ; photos the sidecar marks archived are archived last;
 3. albums: for each ``.album.json`` manifest, the album is found (``GET /albums``) or created
    by title, and the members the server does not list yet (``GET /photos?s=<album uid>``) are
    added by the new UIDs found by hash.
