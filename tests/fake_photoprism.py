@@ -865,6 +865,7 @@ class FakePhotoPrism:
             taken_at=taken_at or now,
             original_name=original_name,
             deleted_at=now if archived else None,
+            title_src="meta" if title else "",  # a title given here came with the file
         )
         self._photos[photo.uid] = photo
         return photo
@@ -971,6 +972,8 @@ class FakePhotoPrism:
                 self._attach_file(photo, name, content=content, path=None, primary=i == 0, now=now)
             if files:
                 photo.original_name = _strip_ext(files[0][0].rsplit("/", 1)[-1])
+            if not photo.title:  # indexing gives every photo a title (UpdateTitle)
+                photo.title = self._generated_title(photo)
             if with_preview and photo.files:
                 first = photo.files[0]
                 self._attach_file(
@@ -2985,8 +2988,9 @@ class FakePhotoPrism:
         """``POST /index {"path", "rescan"}``: index new files under ``originals_dir/path``
         with their own names (related files, same folder and stem, become one photo; content
         the library has at another path is a duplicate, not indexed); a rescan also re-reads
-        every photo under the path: its ``updated_at`` moves and a caption whose source is not
-        "manual" is replaced from the file's metadata (photoprism-api.md §d, §h)."""
+        every photo under the path: its ``updated_at`` moves, a caption whose source is not
+        "manual" is replaced from the file's metadata, and a generated title (no source) is
+        generated again (photoprism-api.md §d, §h)."""
         self._require(req)
         if self.readonly:
             return self._err(403, "Not available in read-only mode", req)
@@ -3024,6 +3028,8 @@ class FakePhotoPrism:
                     photo.updated_at = now
                     if photo.caption_src != "manual":
                         photo.caption = photo.meta_caption
+                    if not photo.title_src:  # UpdateTitle: only a generated title is redone
+                        photo.title = self._generated_title(photo)
                 self._invalidate()
         return self._json(200, {"code": 200, "message": "Indexing completed in 0 s"}, req)
 
@@ -3137,6 +3143,7 @@ class FakePhotoPrism:
                         now=now,
                     )
                     handled.append((d, name))
+            photo.title = self._generated_title(photo)
             touched.append(photo.uid)
         for album in self._albums_for(albums):
             self._add_members(album, touched)
