@@ -43,12 +43,12 @@ def _listed_note(report: RunReport) -> str:
 
 
 def summary_lines(report: RunReport) -> list[str]:
-    words = ["downloaded", "adopted", "moved", "trashed", "deleted", "no longer tracked",
-             "failed"]
+    words = ["downloaded", "adopted", "moved", "kept aside", "trashed", "deleted",
+             "no longer tracked", "failed"]
     if report.dry_run:  # the same counts, said as what a sync would do
-        words = ["would download", "adopt", "move", "trash", "delete", "stop tracking",
-                 "refuse or fail"]
-    done = dict(zip(["downloaded", "adopted", "moved", "trashed", "deleted",
+        words = ["would download", "adopt", "move", "would keep aside", "trash", "delete",
+                 "stop tracking", "refuse or fail"]
+    done = dict(zip(["downloaded", "adopted", "moved", "kept aside", "trashed", "deleted",
                      "no longer tracked", "failed"], words, strict=True))
     lines = [
         f"{report.command} run {report.run_id}: exit {report.exit_code} "
@@ -57,7 +57,7 @@ def summary_lines(report: RunReport) -> list[str]:
         f"{report.downloaded} ({_size(report.bytes_downloaded)}), "
         f"{done['adopted']} {report.adopted}, "
         f"{done['moved']} {report.moved}, unchanged {report.unchanged}",
-        f"  kept aside {report.kept_aside}, {done['trashed']} {report.trashed}, "
+        f"  {done['kept aside']} {report.kept_aside}, {done['trashed']} {report.trashed}, "
         f"{done['deleted']} {report.deleted}, {done['no longer tracked']} {report.forgotten}, "
         f"{done['failed']} {report.failed}",
     ]

@@ -188,7 +188,8 @@ class SyncRun:
         return (started - CHANGE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _planner_sink(layout: Layout, report: RunReport, show: ActionSink | None) -> ActionSink:
+def _planner_sink(layout: Layout, report: RunReport, show: ActionSink | None, *,
+                  keep_replaced: bool) -> ActionSink:
     """For ``plan`` / ``--dry-run``: count each action as the executor would (so the summary
     has the same counts as a sync) and pass on only those that would change something. A file
     the listing says is unchanged is checked like the executor does (one lstat): a local copy
@@ -208,6 +209,8 @@ def _planner_sink(layout: Layout, report: RunReport, show: ActionSink | None) ->
             action = replace(action, kind=ActionKind.DOWNLOAD, record=None,
                              reason="local copy missing or changed")
         _count(report, action)
+        if action.kind is ActionKind.DOWNLOAD and action.record is not None and keep_replaced:
+            report.kept_aside += 1  # the old version of a changed file
         if show is not None:
             show(action)
 
@@ -284,8 +287,9 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     if settings.metadata.enabled and not dry_run:
         run.sidecars = SidecarExport(metadata=settings.metadata, state=state, client=client,
                                      executor=executor, layout=layout, report=report)
-    apply: ActionSink = (_planner_sink(layout, report, options.on_action) if dry_run
-                         else executor.apply)
+    apply: ActionSink = (_planner_sink(layout, report, options.on_action,
+                                       keep_replaced=settings.mirror.delete != "mirror")
+                         if dry_run else executor.apply)
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
              ignores_case=layout.ignores_case)
     try:
