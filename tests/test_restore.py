@@ -21,7 +21,7 @@ import pytest
 
 from ppsync.config import load_config
 from ppsync.errors import ConfigError
-from ppsync.restore import RestoreReport, run_restore
+from ppsync.restore import RestoreReport, run_restore, summary_lines
 from tests.conftest import PASSWORD, ConfigFactory, admin_http, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 
@@ -452,6 +452,8 @@ def test_originals_path_dry_run_and_an_unmounted_folder(
     out = capsys.readouterr().out
     assert "would copy 2024/05/IMG_0001.jpg into the originals folder" in out
     assert "would create album 'Family' with 3 members" in out
+    assert "would index 2024/05" in out and "would index card2" in out
+    assert "would be copied 7" in "\n".join(summary_lines(dry))
     assert list((tmp_path / "not-mounted").iterdir()) == []
 
 

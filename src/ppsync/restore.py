@@ -63,6 +63,7 @@ class RestoreReport:
 
     server: str = ""
     dry_run: bool = False
+    how: str = "uploaded"  # or "copied" (into originals_path, then indexed)
     started_at: float = 0.0
     finished_at: float = 0.0
     originals: int = 0
@@ -290,6 +291,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     try:
         client.login()
         if server.originals_path is not None:  # the new server's originals folder is here
+            report.how = "copied"
             outcome = restore_by_copy(client, target, originals, server.originals_path,
                                       dry_run=dry_run, check_stop=run.check_stop, say=run.say)
         else:
@@ -319,8 +321,8 @@ def summary_lines(report: RestoreReport) -> list[str]:
         f"restore to {report.server}{' (dry run: nothing changed)' if report.dry_run else ''}: "
         f"exit {report.exit_code} ({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in "
         f"{max(0.0, report.finished_at - report.started_at):.1f} s",
-        f"  originals {report.originals}: {would}uploaded {report.uploaded} "
-        f"({report.bytes_sent} bytes sent), already on the server {report.present}",
+        f"  originals {report.originals}: {would}{report.how} {report.uploaded} "
+        f"({report.bytes_sent} bytes), already on the server {report.present}",
         f"  sidecars {report.sidecars}: metadata {would}applied {report.metadata_applied}, "
         f"already right {report.metadata_unchanged}, {would}archived {report.archived}",
         f"  albums {report.albums}: {would}created {report.albums_created}, {would}given new "

@@ -81,10 +81,11 @@ def copy_originals(client: PhotoPrismClient, target: Path, root: Path,
             continue
         out.bytes_sent += original.size
         placed.append(original)
-    folders = sorted({_folder(o.rel) for o in placed})
     if dry_run:
+        for folder in sorted({_folder(o.rel) for o in missing}):
+            say(f"would index {folder}")
         return
-    for folder in folders:
+    for folder in sorted({_folder(o.rel) for o in placed}):
         check_stop()
         log.info("indexing", path=folder)
         client.index_folder(folder)
