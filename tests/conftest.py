@@ -107,7 +107,8 @@ def make_config(tmp_path: Path, server: FakePhotoPrism, target: Path) -> ConfigF
     def factory(**sections: dict[str, Any]) -> Path:
         merged: dict[str, dict[str, Any]] = {
             "server": {"url": server.url, "username": "admin", "password": PASSWORD,
-                       "timeout": 10, "retries": 4, "retry_backoff": 0.01},
+                       "timeout": 10, "retries": 4, "retry_backoff": 0.01,
+                       "outage_wait": "2s"},
             "mirror": {"target": str(target), "workers": 4, "page_size": 50},
             "log": {"level": "debug", "format": "json"},
         }

@@ -18,6 +18,13 @@ What is modelled:
 * ``/api/v1/dl/<hash>`` served like Go's ``http.ServeFile`` (Range, 416, Last-Modified, no ETag),
   optionally gzip-compressed like old servers behind ``PHOTOPRISM_HTTP_COMPRESSION=gzip``;
 * upload (POST + PUT), server-side import, albums, batch archive/restore/delete, photo edits;
+* OAuth2 client credentials (``add_client``: ``POST /api/v1/oauth/token``, Basic auth or a
+  form body; a JSON body cannot carry the secret on Dec 2024 servers), session expiry by time,
+  and auth scopes (``photos albums files``: 403 on ``GET /session``, the public config on new
+  servers without ``config`` in the scope);
+* outages (``go_down``): a restart that refuses connections for a while and cuts transfers in
+  flight, or a reverse proxy answering 502/503/504 meanwhile; either way the download token is
+  refused afterwards until an authenticated request loads a session;
 * fault switches in ``FakePhotoPrism.faults``.
 
 Library rows are kept per photo; the sorted listing is rebuilt lazily after a change and page
@@ -50,6 +57,7 @@ valid download token outside public mode.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.message
 import functools
@@ -78,6 +86,7 @@ __all__ = [
     "NEW_VERSION",
     "OLD_VERSION",
     "FakeAlbum",
+    "FakeClient",
     "FakeFile",
     "FakePhoto",
     "FakePhotoPrism",
@@ -256,6 +265,20 @@ class FakeAlbum:
         return _slug(self.title)
 
 
+@dataclass
+class FakeClient:
+    """An OAuth2 client as ``photoprism clients add`` makes it (``user``: bound to the admin,
+    so its sessions act for that user and may upload; unbound clients cannot upload)."""
+
+    client_id: str
+    secret: str
+    name: str
+    scope: str
+    expires_in: int = 86_400  # PhotoPrism's default access token lifetime for clients
+    user: bool = True
+    enabled: bool = True
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     """One request as the fake saw it (headers lower-cased; first value of each query key)."""
@@ -291,6 +314,13 @@ class Faults:
     malformed_listing_mode: str = "invalid_json"
     count_drift: int = 0
     drop_download_token_in_config: bool = False
+    # A restart (``go_down``) set off by the Nth request whose path contains
+    # ``go_down_path_contains``: that request is cut, then the server is down for
+    # ``go_down_seconds`` (refusing connections, or answering ``go_down_proxy_status``).
+    go_down_at_request: int = 0
+    go_down_path_contains: str = ""
+    go_down_seconds: float = 1.0
+    go_down_proxy_status: int = 0
 
 
 @dataclass
@@ -342,6 +372,36 @@ def is_app_password(s: str, verify_checksum: bool = False) -> bool:
 
 def _is_auth_any(s: str) -> bool:
     return bool(_HEX48.fullmatch(s)) or is_app_password(s)
+
+
+def scope_permits(scope: str, resource: str, write: bool) -> bool:
+    """``acl.ScopePermits`` for the fake: ``*`` allows all, ``read`` alone allows every read,
+    otherwise the resource must be listed (``read``/``write`` in the list narrow it further).
+    An empty scope is an ordinary user session, which is not scope-checked."""
+    words = set(scope.lower().replace(",", " ").split())
+    if not words or "*" in words:
+        return True
+    if words == {"read"}:
+        return not write
+    if resource not in words:
+        return False
+    return not (("read" in words and write) or ("write" in words and not write))
+
+
+def _resource_of(method: str, rest: str) -> str | None:
+    """The ACL resource a route under /api/v1 checks (None: not scope-checked here)."""
+    first = rest.strip("/").split("/", 1)[0]
+    if rest.rstrip("/").endswith("/dl"):
+        return None  # downloads check the ?t= token only
+    if first in ("session", "sessions"):
+        return "sessions" if method == "GET" else None
+    if first in ("photos", "batch", "index"):
+        return "photos"
+    if first == "albums":
+        return "albums"
+    if first in ("files", "users", "import"):
+        return "files"
+    return None
 
 
 def _b36(n: int, width: int) -> str:
@@ -538,6 +598,8 @@ class _Session:
     requests: int = 0
     app_password: str | None = None  # pseudo-session of an app password used as bearer
     parent_app_password: str | None = None  # child session created by logging in with one
+    client_id: str | None = None  # a session created by POST /oauth/token
+    user_bound: bool = True  # False: a client session without a user (cannot upload)
 
 
 @dataclass
@@ -668,6 +730,9 @@ class FakePhotoPrism:
         # 1 MiB is answered 413 "File too large", like servers since 2026-03.
         self.upload_limit: int | None = None
         self.app_password_deleted = False
+        # OAuth2 clients by client id, and the scope of each app password ("*" if not listed).
+        self.clients: dict[str, FakeClient] = {}
+        self.app_password_scopes: dict[str, str] = {}
 
         self.faults = Faults()
         self.limits = RateLimits()
@@ -676,6 +741,8 @@ class FakePhotoPrism:
         self.requests: list[RequestRecord] = []
         self.login_attempts = 0
         self.uploaded_names: list[str] = []  # every file name a POST upload carried
+        self.token_requests = 0  # POST /oauth/token attempts
+        self.unauthorized = 0  # 401 answers to API requests (a token that was not accepted)
         self.bytes_served = 0
         self.download_count = 0
 
@@ -708,6 +775,10 @@ class FakePhotoPrism:
 
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
+        self._down_until = 0.0  # monotonic time a go_down() outage ends
+        self._proxy_status = 0  # answered during a proxy outage; 0: connections are refused
+        self._back: threading.Timer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -715,10 +786,10 @@ class FakePhotoPrism:
         """Bind ``127.0.0.1:0``, serve in a daemon thread, and return the site URL."""
         if self._server is not None:
             return self.url
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", self._port), _Handler)
         server.fake = self
         self._server = server
-        port = server.server_address[1]
+        port = self._port = server.server_address[1]
         self.url = f"http://127.0.0.1:{port}"
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -731,6 +802,9 @@ class FakePhotoPrism:
 
     def stop(self) -> None:
         """Stop serving and drop every open connection."""
+        if self._back is not None:
+            self._back.cancel()
+            self._back = None
         server, self._server = self._server, None
         if server is None:
             return
@@ -772,6 +846,83 @@ class FakePhotoPrism:
             self._login_bucket = _Bucket(self.limits.login_burst, self.limits.login_refill_seconds)
             self._auth_bucket = _Bucket(self.limits.auth_burst, self.limits.auth_refill_seconds)
 
+    def go_down(self, seconds: float, *, proxy_status: int = 0) -> None:
+        """A restart (or upgrade) taking ``seconds``, like a real one (§h): every transfer in
+        flight is cut, and then either connections are refused (the listener really closes) or,
+        with ``proxy_status`` (502, 503, 504), a reverse proxy in front answers that status.
+        The server comes back on the same port by itself. Sessions live in the database and
+        survive; the in-memory download-token map and the rate limiters do not, so ``/dl``
+        answers 403 until an authenticated request loads a session. Returns at once."""
+        self._begin_outage(seconds, proxy_status)
+        if proxy_status:
+            if self._server is not None:
+                self._server.drop_connections()
+            return
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.drop_connections()
+            server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+                self._thread = None
+        self._back = threading.Timer(seconds, self._come_back)
+        self._back.daemon = True
+        self._back.start()
+
+    def _begin_outage(self, seconds: float, proxy_status: int) -> None:
+        with self._lock:
+            self._valid_tokens.clear()
+            self._down_until = time.monotonic() + seconds
+            self._proxy_status = proxy_status
+        self.reset_rate_limits()
+
+    def _come_back(self) -> None:
+        self.start()
+        self._back = None
+
+    @property
+    def down(self) -> bool:
+        """Is a ``go_down`` outage still going on?"""
+        with self._lock:
+            return time.monotonic() < self._down_until
+
+    def wait_up(self, timeout: float = 30) -> None:
+        """Until a ``go_down`` outage is over and the server answers again."""
+        deadline = time.monotonic() + timeout
+        while self.down or (self._server is None and self._back is not None):
+            if time.monotonic() > deadline:
+                raise AssertionError("the fake server did not come back")
+            time.sleep(0.02)
+
+    def _outage_status(self) -> int:
+        """During a ``go_down`` outage: the status a proxy answers, or -1 when connections
+        are refused (a request that slips in before the listener closes is reset); else 0."""
+        with self._lock:
+            if time.monotonic() >= self._down_until:
+                return 0
+            return self._proxy_status or -1
+
+    def add_client(
+        self, scope: str = "photos albums files", *, name: str = "ppsync",
+        expires_in: int = 86_400, user: bool = True,
+    ) -> FakeClient:
+        """``photoprism clients add [--name N] [--scope S] [--expires S] [admin]``: a client id
+        (a UID starting with ``c``) and a 32-character alphanumeric secret."""
+        with self._lock:
+            client = FakeClient(self._new_uid("c"), secrets.token_hex(16), name, scope,
+                                expires_in, user)
+            self.clients[client.client_id] = client
+            return client
+
+    def add_app_password(self, scope: str = "*") -> str:
+        """``photoprism auth add --scope S admin``: an app password of the admin."""
+        token = make_app_password()
+        with self._lock:
+            self.app_passwords.add(token)
+            self.app_password_scopes[token] = scope
+        return token
+
     def rotate_download_token(self) -> None:
         """Model a password change: new user tokens, other sessions deleted.
 
@@ -788,6 +939,8 @@ class FakePhotoPrism:
         with self._lock:
             self.requests.clear()
             self.login_attempts = 0
+            self.token_requests = 0
+            self.unauthorized = 0
             self.bytes_served = 0
             self.download_count = 0
 
@@ -1489,6 +1642,22 @@ class FakePhotoPrism:
                 return False
             return self._take_counter("reset_connections")
 
+    def _take_go_down(self, path: str) -> bool:
+        """Consume the ``go_down_at_request`` countdown; True when this request sets off the
+        restart (the caller cuts it and takes the server down from another thread)."""
+        with self._lock:
+            f = self.faults
+            if f.go_down_at_request <= 0 or f.go_down_path_contains not in path:
+                return False
+            f.go_down_at_request -= 1
+            if f.go_down_at_request:
+                return False
+            seconds, status = f.go_down_seconds, f.go_down_proxy_status
+        self._begin_outage(seconds, status)  # at once: a quick retry must not slip through
+        threading.Thread(target=self.go_down, args=(seconds,),
+                         kwargs={"proxy_status": status}, daemon=True).start()
+        return True
+
     def _take_failure(self, method: str, path: str) -> int | None:
         """Consume one ``fail_next_requests`` if this request qualifies.
 
@@ -1545,6 +1714,8 @@ class FakePhotoPrism:
         return self._json(status, body, req)
 
     def _unauthorized(self, req: _Request) -> _Response:
+        with self._lock:
+            self.unauthorized += 1
         return self._err(401, "Please log in to your account", req)
 
     # -- authentication ---------------------------------------------------------------------------
@@ -1572,13 +1743,11 @@ class FakePhotoPrism:
             if self._auth_bucket.available() < 1:
                 return None
             sess = self._sessions.get(token)
-            if sess is not None and sess.app_password is None:
-                limit = self.faults.expire_sessions_after
-                if (limit and sess.requests >= limit) or (
+            if sess is not None and sess.app_password is None and (self._expired(sess) or (
                     sess.parent_app_password and sess.parent_app_password not in self.app_passwords
-                ):
-                    del self._sessions[token]
-                    sess = None
+            )):
+                del self._sessions[token]
+                sess = None
             if sess is None and token in self.app_passwords:
                 sess = self._app_sessions.get(token)
                 if sess is None:
@@ -1587,7 +1756,7 @@ class FakePhotoPrism:
                         id=hashlib.sha256(token.encode()).hexdigest(),
                         ref_id="sess" + _rand36(8),
                         provider="application",
-                        scope="*",
+                        scope=self.app_password_scopes.get(token, "*"),
                         expires_in=0,
                         created=time.time(),
                         app_password=token,
@@ -1601,6 +1770,12 @@ class FakePhotoPrism:
             self._valid_tokens.add(self.download_token)
             self._valid_tokens.add(self.preview_token)
             return sess
+
+    def _expired(self, sess: _Session) -> bool:
+        """Past its lifetime, or past ``faults.expire_sessions_after`` requests."""
+        limit = self.faults.expire_sessions_after
+        return bool((limit and sess.requests >= limit) or (
+            sess.expires_in and time.time() >= sess.created + sess.expires_in))
 
     def _require(self, req: _Request) -> _Session:
         sess = self._session(req)
@@ -1669,7 +1844,7 @@ class FakePhotoPrism:
             "expires_in": expires,
             "provider": sess.provider,
             "scope": sess.scope,
-            "user": self._user_json(),
+            "user": self._user_json() if sess.user_bound else {"UID": "", "Name": ""},
             "data": {"tokens": None, "shares": None},
             "config": self._config_json(True),
         }
@@ -1860,11 +2035,17 @@ class FakePhotoPrism:
 
         if rest == "/status" and m == "GET":
             return self._json(200, {"status": "operational"}, req)
+        self._check_scope(req, rest)
         if n >= 1 and seg[0] in ("session", "sessions"):
             return self._route_session(req, seg)
+        if rest == "/oauth/token" and m == "POST":
+            return self._oauth_token(req)
         if rest == "/config" and m == "GET":
             sess = self._session(req)
-            return self._json(200, self._config_json(sess is not None), req)
+            # New servers check the config resource: a narrower scope gets the public config.
+            allowed = sess is not None and (
+                not self.new_api or scope_permits(sess.scope, "config", False))
+            return self._json(200, self._config_json(allowed), req)
         if n == 2 and seg[0] == "dl" and m == "GET":
             return self._download(req, seg[1])
         if seg[:1] == ["photos"]:
@@ -1894,6 +2075,85 @@ class FakePhotoPrism:
         if n == 3 and seg[:2] == ["batch", "photos"] and m == "POST":
             return self._batch(req, seg[2])
         return self._not_found(req)
+
+    def _check_scope(self, req: _Request, rest: str) -> None:
+        """403 for a live session whose scope does not cover the route's resource (looked up
+        without side effects; unknown tokens are left to the route, which answers 401)."""
+        resource = _resource_of(req.method, rest)
+        token = self._token_of(req)
+        if resource is None or token is None:
+            return
+        with self._lock:
+            sess = self._sessions.get(token) or self._app_sessions.get(token)
+            if sess is not None and sess.app_password is None and self._expired(sess):
+                return
+            scope = sess.scope if sess is not None else self.app_password_scopes.get(token, "")
+        if not scope_permits(scope, resource, req.method != "GET"):
+            raise _Problem(self._err(403, "Permission denied", req))
+
+    def _oauth_token(self, req: _Request) -> _Response:
+        """``POST /api/v1/oauth/token`` with grant ``client_credentials`` (oauth_token.go)."""
+        with self._lock:
+            self.token_requests += 1
+        if req.header("cdn-host"):
+            return self._not_found(req)
+        invalid = {"error": "invalid credentials", "code": 401, "message": "Invalid credentials"}
+        client_id = client_secret = grant = ""
+        basic = req.header("authorization")
+        if basic.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(basic[6:].strip(), validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                decoded = ""
+            client_id, _, client_secret = decoded.partition(":")
+            grant = "client_credentials"
+        if not (client_id and client_secret):
+            if req.header("content-type").lower().startswith("application/json"):
+                try:
+                    form = json.loads(req.body or b"{}")
+                except ValueError:
+                    return self._err(400, "Unable to do that", req)
+                if not isinstance(form, dict):
+                    return self._err(400, "Unable to do that", req)
+                fields = {str(k): str(v) for k, v in form.items()}
+                if not self.new_api:
+                    # Dec 2024: the form's JSON tag for the secret is misspelled, so a JSON
+                    # body never carries it (fixed in later servers).
+                    fields.pop("client_secret", None)
+            else:
+                parsed = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+                fields = {k: v[0] for k, v in parsed.items()}
+            client_id = fields.get("client_id", "")
+            client_secret = fields.get("client_secret", "")
+            grant = fields.get("grant_type", "") or "client_credentials"
+        # form.Validate() runs before the limiter: malformed credentials cost nothing.
+        if grant != "client_credentials" or not _UID_RE.fullmatch(client_id) or (
+                not client_id.startswith("c")) or not client_secret.isalnum():
+            return self._json(401, invalid, req)
+        with self._lock:
+            if not self._login_bucket.take(1) or self._auth_bucket.available() < 1:
+                return self._json(429, {"error": "rate limit exceeded", "code": 429}, req)
+            client = self.clients.get(client_id)
+            if client is None or not client.enabled or client.secret != client_secret:
+                return self._json(401, invalid, req)  # the limiter token stays spent
+            self._login_bucket.give(1)
+            sess = self._new_session("client", None)
+            sess.scope = client.scope
+            sess.expires_in = client.expires_in
+            sess.client_id = client.client_id
+            sess.user_bound = client.user
+        body = {
+            "status": "success",
+            "session_id": sess.id,
+            "access_token": sess.token,
+            "token_type": "Bearer",
+            "expires_in": sess.expires_in,
+            "client_name": client.name,
+            "scope": client.scope,
+        }
+        if self.new_api:
+            body["client_role"] = "client"
+        return self._json(200, body, req)
 
     def _not_found(self, req: _Request) -> _Response:
         if req.path.startswith("/api/") or "json" in req.header("accept"):
@@ -2896,7 +3156,7 @@ class FakePhotoPrism:
 
     def _upload(self, req: _Request, user_uid: str, raw_token: str) -> _Response:
         sess = self._require(req)
-        if user_uid != self.user_uid:
+        if user_uid != self.user_uid or not sess.user_bound:
             return self._err(403, "Permission denied", req)
         token = _TOKEN_JUNK.sub("", raw_token)
         key = (sess.ref_id, token)
@@ -3423,6 +3683,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, fake: FakePhotoPrism, req: _Request) -> None:
         parts = urlsplit(self.path)
+        outage = fake._outage_status()
+        if outage > 0:
+            self._write(_failure(outage, fake, req))
+            return
+        if outage < 0:
+            self._reset()
+            return
+        if fake._take_go_down(parts.path):
+            self._reset()
+            return
         if fake._take_reset(parts.path):
             self._reset()
             return

@@ -11,11 +11,12 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from ppsync import __version__
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config
-from ppsync.errors import ConfigError, PpsyncError
+from ppsync.errors import ConfigError, PpsyncError, ServerError
 from ppsync.health import check_health
 from ppsync.lock import TargetLock
 from ppsync.logs import setup_logging
@@ -23,6 +24,7 @@ from ppsync.models import Action
 from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
+from ppsync.retries import SHUTDOWN
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
 from ppsync.upload_report import summary_lines as upload_summary_lines
@@ -147,21 +149,38 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.scopes import RESOURCES, configured_features, unserved
+
     client = PhotoPrismClient(settings.server)
     try:
         session = client.login()
         counts = client.fetch_counts()
+        scope = session.scope
+        if scope is None:  # a token that may not read its session: try what it may read
+            scope = " ".join(r for r in RESOURCES if client.can_read(r)) or "none"
     finally:
         client.close()
     target = settings.mirror.target
+    who = (f"as client {session.client_name or settings.server.client_id}"
+           if session.provider == "client" else
+           f"as {session.user_name or '?'} ({session.provider})")
+    if session.scope is None:
+        scope_line = (f"scope: not readable by this token (GET /session refused); it may read "
+                      f"{scope} (writes not tried)")
+    else:
+        scope_line = "scope: " + (scope or "unrestricted (a login has the account's own rights)")
+    problems = unserved(settings, scope, has_user=bool(session.user_uid))
+    served = [f.name for f in configured_features(settings) if f.name not in problems]
     _print([
         f"config: ok ({settings.server.url}, target {target})",
-        f"server: PhotoPrism {session.server_version}, logged in as {session.user_name or '?'} "
-        f"({session.provider})",
+        f"server: PhotoPrism {session.server_version}, logged in {who}",
+        scope_line,
+        *([f"serves: {', '.join(served)}"] if served else []),
+        *(f"cannot serve {feature}: {reason}" for feature, reason in problems.items()),
         "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "unknown"),
         f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
     ])
-    return 0
+    return ServerError.exit_code if problems else 0
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
@@ -201,6 +220,13 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 }
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C or SIGTERM to a one-shot command: end every wait for the server, on every
+    thread (a walk's prefetch, downloads), then unwind like Ctrl-C."""
+    SHUTDOWN.set()
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -210,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
             # a one-shot command the way Ctrl-C does: downloads stay resumable, and the run
             # is recorded as interrupted (exit 130) instead of vanishing mid-write.
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGINT, _interrupt)
         return COMMANDS[args.command](settings, args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)

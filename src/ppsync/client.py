@@ -1,13 +1,19 @@
 """The only module that knows PhotoPrism's URLs (see ../shared/photoprism-api.md).
 
-Owns: login and the session token, the download token and its refresh, search paging, streaming
-downloads with Range resume, streaming uploads and imports, and the retry policy. httpx errors
-and HTTP status codes become ``ppsync.errors`` types here and nowhere else. Never logs a password
-or token: URLs that carry the download token are logged through ``ppsync.redact``.
+Owns: login (password, configured token, or OAuth2 client credentials) and the session token,
+the download token and its refresh, search paging, streaming downloads with Range resume,
+streaming uploads and imports. Every request goes through the one retry policy of
+``ppsync.retries``. httpx errors and HTTP status codes become ``ppsync.errors`` types here and
+nowhere else. Never logs a password, secret or token: URLs that carry the download token are
+logged through ``ppsync.redact``.
 
-Auth rules that keep PhotoPrism's limiter happy (10 failed logins per IP, then 1 per minute; 60
-bad-token requests lock out even valid tokens): one login per 401, a second 401 in a row is fatal,
-a 429 on login is never retried, and a configured token (app password) is never logged out.
+Auth rules that keep PhotoPrism's limiter happy (10 failed logins or token requests per IP, then
+1 per minute; 60 bad-token requests lock out even valid tokens): one login (or token request) per
+401, a second 401 in a row is fatal, a 429 on login is never retried, and neither a configured
+token (app password) nor a client's token is ever logged out. A client's token is renewed shortly
+before it expires. A token whose scope is narrow (``photos albums files``) may not read
+``GET /session`` (403): such a session is never asked for it; the download token then comes from
+``GET /config`` or a search's ``X-Download-Token`` header.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -23,37 +30,34 @@ from typing import IO, Any, Protocol
 import httpx
 import orjson
 import structlog
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from ppsync import __version__
 from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
     RemoteFileMissing,
-    ServerBusy,
     ServerDataError,
-    ServerUnreachable,
     TransientHTTPError,
     UploadFailed,
     UploadRefused,
     UploadTooLarge,
 )
 from ppsync.redact import redact, register_secret
+from ppsync.retries import TRANSIENT, RetryPolicy
+from ppsync.scopes import scope_permits
 
 log = structlog.get_logger("ppsync.client")
 
 CHUNK_SIZE = 1 << 20
-_TRANSIENT = (httpx.TransportError, TransientHTTPError)
+_TRANSIENT = TRANSIENT
 _UPLOADED = re.compile(r"(\d+) files? uploaded")
 _ALBUM_UID = re.compile(r"a[0-9a-z]{15}")
 # Imports run inside the request (PUT upload, POST import/): give them time to finish.
 IMPORT_TIMEOUT = 1800.0
+# A client's access token is renewed this long before it expires (or a tenth of its lifetime).
+RENEW_AHEAD = 300.0
+_RATE_LIMITED = ("PhotoPrism's login rate limit is exhausted for this address; wait a few "
+                 "minutes before trying again")
 REFUSED = ("the server refuses uploads (HTTP 403): upload or import is disabled, the server is "
            "read-only, or this account may not upload. Nothing was changed in the inbox")
 
@@ -67,6 +71,10 @@ class SessionInfo:
     server_version: str
     provider: str
     role: str = ""
+    # The session's auth scope: "" for an ordinary login (the account's rights), "*", or a
+    # resource list such as "photos albums files"; None when the server would not say.
+    scope: str | None = ""
+    client_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,8 @@ def _json(response: httpx.Response, what: str) -> Any:
 
 
 def _counts(config: Mapping[str, Any]) -> dict[str, int]:
+    if config.get("mode") == "public":
+        return {}  # the public config (no session, or a scope without "config"): all zeros
     counts = config.get("count")
     if not isinstance(counts, dict):
         return {}
@@ -146,9 +156,14 @@ def _int_header(response: httpx.Response, name: str, what: str) -> int:
 
 
 class PhotoPrismClient:
-    """A logged-in conversation with one PhotoPrism server. Thread-safe for downloads."""
+    """A logged-in conversation with one PhotoPrism server. Thread-safe for downloads.
 
-    def __init__(self, server: ServerConfig, transport: httpx.BaseTransport | None = None) -> None:
+    ``stop`` is the pass's stop event: a wait for the server (a retry's backoff, an outage)
+    ends as soon as it is set.
+    """
+
+    def __init__(self, server: ServerConfig, transport: httpx.BaseTransport | None = None,
+                 *, stop: threading.Event | None = None) -> None:
         self._server = server
         verify: ssl.SSLContext | bool = server.verify_tls
         if server.verify_tls and server.ca_file is not None:
@@ -156,6 +171,9 @@ class PhotoPrismClient:
         if server.url.startswith("http://"):
             # Plain HTTP never uses TLS; loading the CA bundle costs ~0.15 s per process.
             verify = False
+        self._policy = RetryPolicy(retries=server.retries, backoff=server.retry_backoff,
+                                   outage_wait=server.outage_wait_seconds, url=server.url,
+                                   stop=stop)
         self._http = httpx.Client(
             base_url=server.api_url,
             timeout=httpx.Timeout(server.timeout, connect=min(server.timeout, 15.0)),
@@ -163,12 +181,18 @@ class PhotoPrismClient:
             headers={"User-Agent": f"ppsync/{__version__}"},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             transport=transport,
+            event_hooks={"response": [self._policy.clock.answered]},
         )
         self._lock = threading.RLock()  # relogin holds it while adopting the new session
         self._session_token = server.token.get_secret_value()
-        register_secret(self._session_token)
-        register_secret(server.password.get_secret_value())
+        for secret in (self._session_token, server.password.get_secret_value(),
+                       server.client_secret.get_secret_value()):
+            register_secret(secret)
         self._logged_in_with_password = False
+        self._renew_at = 0.0  # monotonic time to renew a client's access token (0: never)
+        self._client_scope = ""
+        self._client_name = ""
+        self._session_hidden = False  # GET /session refused (403): a narrowly scoped token
         self._download_token = ""
         self._token_generation = 0
         self.session: SessionInfo | None = None
@@ -176,58 +200,43 @@ class PhotoPrismClient:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _retrying(self) -> Retrying:
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning("retrying", attempt=state.attempt_number, error=str(exc))
-
-        return Retrying(
-            retry=retry_if_exception_type(_TRANSIENT),
-            wait=wait_random_exponential(multiplier=self._server.retry_backoff, max=60),
-            stop=stop_after_attempt(self._server.retries + 1),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-
-    def _translate_final(self, exc: Exception, what: str) -> Exception:
-        if isinstance(exc, TransientHTTPError):
-            return ServerBusy(f"{what}: server kept failing ({exc}) after retries")
-        if isinstance(exc, httpx.TimeoutException):
-            return ServerUnreachable(f"{what}: timed out after retries")
-        if isinstance(exc, httpx.TransportError):
-            return ServerUnreachable(f"{what}: cannot reach {self._server.url}: {exc}")
-        return exc
+    @property
+    def _uses_client(self) -> bool:
+        return bool(self._server.client_id)
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._session_token}"} if self._session_token else {}
 
     def _send(
-        self, method: str, path: str, what: str, *, retry_429: bool = True, **kwargs: Any
+        self, method: str, path: str, what: str, *, retry_429: bool = True, bearer: bool = True,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """One request with transient retries (timeouts, resets, 5xx and, unless told not to,
-        429). Returns the final response whatever its status."""
+        """One request with the retry policy (transient failures, outages and, unless told
+        not to, 429). Returns the final response whatever its status."""
+        attempts = self._policy.attempts()
         try:
-            for attempt in self._retrying():
+            for attempt in attempts:
                 with attempt:
-                    response = self._http.request(
-                        method, path, headers=self._auth_headers(), **kwargs
-                    )
+                    headers = self._auth_headers() if bearer else {}
+                    response = self._http.request(method, path, headers=headers, **kwargs)
                     status = response.status_code
                     if (status == 429 and retry_429) or status >= 500:
                         raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
                                                  response.status_code)
         except _TRANSIENT as exc:
-            raise self._translate_final(exc, what) from None
+            raise attempts.give_up(exc, what) from None
         return response
 
     def _api(
         self, method: str, path: str, what: str, *, accept: tuple[int, ...] = (),
         errors: Callable[[httpx.Response, str], Exception] = _status_error, **kwargs: Any
     ) -> httpx.Response:
-        """An authenticated API call: on 401, log in again once, then give up (exit 3).
+        """An authenticated API call: on 401, log in again (or, for a client, get a new token)
+        once, then give up (exit 3).
 
         Statuses in ``accept`` are returned like successes; other failures become ``errors``.
         """
+        self._renew_if_due()
         token_before = self._session_token
         response = self._send(method, path, what, **kwargs)
         if response.status_code == 401:
@@ -244,10 +253,24 @@ class PhotoPrismClient:
         with self._lock:
             if self._session_token != token_before:
                 return  # another thread already logged in again
+            if self._uses_client:
+                log.info("access token rejected; requesting a new one")
+                self._request_client_token()
+                return
             if not self._server.password.get_secret_value():
                 raise AuthError(f"{what}: the configured token was rejected (HTTP 401)")
             log.info("session expired; logging in again")
             self._login_with_password()
+
+    def _renew_if_due(self) -> None:
+        """Renew a client's access token shortly before it expires (not after: a request
+        with an expired token costs a bad-token limiter slot and a retry)."""
+        if not self._renew_at or time.monotonic() < self._renew_at:
+            return
+        with self._lock:
+            if self._renew_at and time.monotonic() >= self._renew_at:
+                log.info("access token about to expire; requesting a new one")
+                self._request_client_token()
 
     def _note_download_token(self, response: httpx.Response) -> None:
         token = response.headers.get("X-Download-Token")
@@ -264,14 +287,17 @@ class PhotoPrismClient:
         return self.session is not None
 
     def login(self) -> SessionInfo:
-        """Authenticate (password login or configured token) and fetch the download token.
+        """Authenticate (client credentials, configured token or password login) and fetch
+        the download token.
 
         Raises ``AuthError`` (bad credentials, 2FA, rate limit), ``ServerUnreachable``,
         ``ServerDataError``.
         """
-        if self._session_token:
-            response = self._api("GET", "/session", "checking the configured token")
-            self._adopt_session(_json(response, "session"), "application")
+        if self._uses_client:
+            self._request_client_token()
+            self._load_session(self._client_scope, "client")
+        elif self._session_token:
+            self._load_session(None, "application")
         else:
             self._login_with_password()
         if not self._download_token:
@@ -296,8 +322,7 @@ class PhotoPrismClient:
             raise AuthError(f"login as {self._server.username!r} refused: wrong username or "
                             "password (HTTP 401)")
         if response.status_code == 429:
-            raise AuthError("PhotoPrism's login rate limit is exhausted for this address; "
-                            "wait a few minutes before trying again")
+            raise AuthError(_RATE_LIMITED)
         if not response.is_success:
             raise _status_error(response, "logging in")
         # Servers before Jan 2024 only send "id", which is the same token.
@@ -307,44 +332,132 @@ class PhotoPrismClient:
         register_secret(token)
         self._session_token = token
         self._logged_in_with_password = True
-        self._adopt_session(payload, "local")
+        self._adopt_session(payload, "local", "")
 
-    def _adopt_session(self, payload: Any, default_provider: str) -> None:
+    def _request_client_token(self) -> None:
+        """``POST /oauth/token`` with grant ``client_credentials``. The secret goes in a form
+        body: the server cannot read it from JSON. Counts against the login limiter like a
+        password, so it is never retried on 401 or 429."""
+        client_id = self._server.client_id
+        what = "requesting an access token"
+        form = {"grant_type": "client_credentials", "client_id": client_id,
+                "client_secret": self._server.client_secret.get_secret_value()}
+        response = self._send("POST", "/oauth/token", what, retry_429=False, bearer=False,
+                              data=form)
+        status = response.status_code
+        if status == 401:
+            raise AuthError(f"client {client_id} refused: wrong client_id or client_secret, or "
+                            "the client is disabled (HTTP 401)")
+        if status == 429:
+            raise AuthError(_RATE_LIMITED)
+        if status == 404:
+            raise AuthError(f"{what}: this PhotoPrism has no OAuth2 token endpoint (HTTP 404); "
+                            "client credentials need a release from 2024 or later")
+        if status == 403:
+            raise AuthError(f"{what}: the server refuses client credentials (HTTP 403; "
+                            "public mode?)")
+        if not response.is_success:
+            raise _status_error(response, what)
+        payload = _json(response, what)
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ServerDataError(f"{what}: the answer has no access_token")
+        assert isinstance(payload, dict)
+        register_secret(token)
+        expires_in = payload.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 0.0
+        with self._lock:
+            self._session_token = token
+            self._client_scope = str(payload.get("scope") or "")
+            self._client_name = str(payload.get("client_name") or "")
+            self._renew_at = (time.monotonic() + lifetime - min(RENEW_AHEAD, lifetime / 10)
+                              if lifetime > 0 else 0.0)
+        log.info("access token received", client=self._client_name or client_id,
+                 scope=self._client_scope, expires_in=int(lifetime))
+
+    def _load_session(self, scope: str | None, provider: str) -> None:
+        """Who a token acts for. ``GET /session`` when the scope allows it or is unknown (a
+        configured token); a narrow scope gets 403 there, so then the server config, and the
+        user from ``server.user_uid``."""
+        if scope is None or scope_permits(scope, "sessions", write=False):
+            response = self._api("GET", "/session", "checking the session", accept=(403,))
+            if response.status_code != 403:
+                self._adopt_session(_json(response, "session"), provider, scope)
+                return
+            log.info("this token may not read its session (narrow scope); reading the config")
+        self._session_hidden = True
+        payload = _json(self._api("GET", "/config", "reading the server config"), "config")
+        config = payload if isinstance(payload, dict) else {}
+        self._adopt_config(config)
+        self.session = SessionInfo(
+            user_uid=self._server.user_uid, user_name="",
+            server_version=str(config.get("version", "unknown")), provider=provider,
+            scope=scope, client_name=self._client_name,
+        )
+
+    def _adopt_config(self, config: dict[str, Any]) -> None:
+        """Keep the config (library counts, version) and its download token, if it holds a
+        real one: a token whose scope lacks ``config`` gets the public config on new servers,
+        whose ``"public"`` token is only valid in public mode."""
+        self.server_config = config
+        token = config.get("downloadToken")
+        if isinstance(token, str) and token and (token != "public" or config.get("public")):
+            register_secret(token)
+            with self._lock:
+                self._download_token = token
+                self._token_generation += 1
+
+    def _adopt_session(self, payload: Any, default_provider: str, scope: str | None) -> None:
         if not isinstance(payload, dict):
             raise ServerDataError("session: the answer is not a JSON object")
         user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
         config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
         assert isinstance(user, dict) and isinstance(config, dict)
-        self.server_config = config
-        token = config.get("downloadToken")
-        if isinstance(token, str) and token:
-            register_secret(token)
-            with self._lock:
-                self._download_token = token
-                self._token_generation += 1
+        self._adopt_config(config)
+        answered_scope = payload.get("scope")
         self.session = SessionInfo(
-            user_uid=str(user.get("UID", "")),
+            user_uid=str(user.get("UID", "")) or self._server.user_uid,
             user_name=str(user.get("Name", "")),
             server_version=str(config.get("version", "unknown")),
             provider=str(payload.get("provider") or default_provider),
             role=str(user.get("Role", "")),
+            scope=answered_scope if isinstance(answered_scope, str) else scope,
+            client_name=self._client_name,
         )
 
     def refresh_download_token(self) -> None:
-        """Load the session again (the server forgets download tokens on restart) and re-read
-        the token; narrowly scoped tokens get it only from the X-Download-Token header."""
-        response = self._api("GET", "/session", "refreshing the download token")
-        self._adopt_session(_json(response, "session"), self.session.provider
-                            if self.session else "local")
-        if not self._download_token:
-            self._api("GET", "/photos", "reading the download token",
-                      params={"count": 1, "merged": "true"})
+        """Make the download token valid again and re-read it. A restart empties the server's
+        in-memory token map; any authenticated request loads the session back into it. A
+        one-row search does that and carries ``X-Download-Token``; ``GET /config`` is asked
+        only when the header is missing. Never ``GET /session``: a narrow scope gets 403."""
+        what = "refreshing the download token"
+        response = self._api("GET", "/photos", what, params={"count": 1, "merged": "true"})
+        if not response.headers.get("X-Download-Token"):
+            payload = _json(self._api("GET", "/config", what), what)
+            if isinstance(payload, dict):
+                self._adopt_config(payload)
+        with self._lock:
+            self._token_generation += 1  # other downloads that were refused just retry
         if not self._download_token:
             raise AuthError("the server gave no download token; the account or token may lack "
                             "download rights")
 
+    def can_read(self, resource: str) -> bool:
+        """Does the server let this session read ``resource`` (photos, albums, files)? For a
+        token whose scope cannot be read: one harmless request each, 403 meaning no."""
+        probes = {
+            "photos": ("/photos", {"count": 1}),
+            "albums": ("/albums", {"count": 1, "type": "album"}),
+            "files": ("/files/" + "0" * 40, {}),  # 404 (no such file) means allowed
+        }
+        path, params = probes[resource]
+        response = self._api("GET", path, f"trying to read {resource}", accept=(403, 404),
+                             params=params)
+        return response.status_code != 403
+
     def fetch_counts(self) -> dict[str, int]:
-        """The server's own library totals (``config.count``), for judging a walk."""
+        """The server's own library totals (``config.count``), for judging a walk; empty when
+        the server answers with its public config (a token without the ``config`` scope)."""
         response = self._api("GET", "/config", "reading the server config")
         payload = _json(response, "config")
         return _counts(payload if isinstance(payload, dict) else {})
@@ -354,12 +467,14 @@ class PhotoPrismClient:
         return _counts(self.server_config) if self.server_config else self.fetch_counts()
 
     def abort(self) -> None:
-        """Close every connection now: in-flight downloads fail at once and stay resumable."""
+        """Close every connection now: in-flight downloads fail at once and stay resumable,
+        and every wait for the server ends."""
+        self._policy.abort()
         self._http.close()
 
     def close(self) -> None:
         """Log out password sessions; never a configured token (that would delete an app
-        password on the server)."""
+        password on the server) nor a client's token (it expires on its own)."""
         try:
             if self._logged_in_with_password and self._session_token and not self._http.is_closed:
                 self._http.delete("/session", headers=self._auth_headers(), timeout=5)
@@ -422,7 +537,8 @@ class PhotoPrismClient:
         """Stream the original with this SHA-1 into ``sink``, resuming with Range.
 
         Returns the ``Last-Modified`` header (or None). Retries transient failures (timeouts,
-        resets, truncated bodies, 429, 5xx); on 403 refreshes the download token once.
+        truncated bodies, 429, 5xx) and waits out outages, each new attempt resuming where the
+        last stopped; on 403 (after a restart, say) refreshes the download token once.
         Raises ``RemoteFileMissing`` (404), ``ServerBusy``/``ServerUnreachable`` after retries,
         ``AuthError`` if the token stays invalid.
         """
@@ -442,13 +558,13 @@ class PhotoPrismClient:
                     self.refresh_download_token()
 
     def _download_with_retries(self, sha1: str, sink: DownloadSink) -> str | None:
-        what = f"downloading {sha1}"
+        attempts = self._policy.attempts()
         try:
-            for attempt in self._retrying():
+            for attempt in attempts:
                 with attempt:
                     return self._download_once(sha1, sink)
         except _TRANSIENT as exc:
-            raise self._translate_final(exc, what) from None
+            raise attempts.give_up(exc, f"downloading {sha1}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
@@ -498,14 +614,17 @@ class PhotoPrismClient:
         match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
         return match is not None and int(match.group(1)) == offset
 
-
     # --- uploads and imports -----------------------------------------------------------------
 
     def _upload_url(self, token: str) -> str:
-        if self.session is None or not self.session.user_uid:
-            raise AuthError("uploading needs a session with a user (log in as a user, or use an "
-                            "app password of a user)")
-        return f"/users/{self.session.user_uid}/upload/{token}"
+        if self.session is not None and self.session.user_uid:
+            return f"/users/{self.session.user_uid}/upload/{token}"
+        if self._session_hidden:
+            raise AuthError("uploading needs the user this token acts for, and this token's "
+                            "scope does not let it read its session: set server.user_uid to "
+                            "that user's UID (`photoprism users ls` shows it)")
+        raise AuthError("uploading needs a session with a user (log in as a user, or use an "
+                        "app password or a client of a user)")
 
     def upload_file(self, token: str, name: str, open_body: BodyOpener) -> int | None:
         """POST one file (multipart field ``files``) into the upload folder ``token``.
@@ -519,8 +638,9 @@ class PhotoPrismClient:
         what = f"uploading {name}"
 
         def post() -> httpx.Response:
+            attempts = self._policy.attempts()
             try:
-                for attempt in self._retrying():
+                for attempt in attempts:
                     with attempt, open_body() as body:
                         response = self._http.post(
                             self._upload_url(token), headers=self._auth_headers(),
@@ -530,9 +650,10 @@ class PhotoPrismClient:
                             raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
                                                      response.status_code)
             except _TRANSIENT as exc:
-                raise self._translate_final(exc, what) from None
+                raise attempts.give_up(exc, what) from None
             return response
 
+        self._renew_if_due()
         token_before = self._session_token
         response = post()
         if response.status_code == 401:

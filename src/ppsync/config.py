@@ -3,8 +3,8 @@
 ``load_config`` is the only entry point. It reports every problem at once, each with its key path
 (``server.url: ...``), as a single ``ConfigError``; it never lets a pydantic traceback through.
 Secrets may come from the file, from ``*_file`` keys, or from systemd's ``$CREDENTIALS_DIRECTORY``
-(credential names ``password`` and ``token``); they are held as ``SecretStr`` so that printing a
-config never shows them.
+(credential names ``password``, ``token`` and ``client_secret``); they are held as ``SecretStr``
+so that printing a config never shows them.
 """
 
 from __future__ import annotations
@@ -43,25 +43,75 @@ DEFAULT_CONFIG_PATHS = (Path("ppsync.toml"), Path("/etc/ppsync/config.toml"))
 MAX_PAGE_SIZE = 100_000  # the server clamps silently above this and the walk would end early
 
 
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"`` or combinations like ``"1h30m"`` → seconds.
+
+    Raises ``ValueError`` for anything else.
+    """
+    cleaned = text.strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not cleaned or _DURATION.sub("", cleaned).strip():
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 2h, 1d or 1h30m")
+    return float(sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
+
+
+_CLIENT_ID = re.compile(r"c[0-9a-z]{15}")
+_USER_UID = re.compile(r"u[0-9a-z]{15}")
+
+
+class KeyedError(ValueError):
+    """A problem found by a section's model validator that belongs to one of its keys
+    (pydantic would name only the section)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def client_conflicts(username: bool, password: bool, token: bool) -> str:
+    """The problem with client credentials configured next to another way in, or ""."""
+    others = [name for name, given in (("username", username), ("password", password),
+                                       ("token", token)) if given]
+    if not others:
+        return ""
+    return (f"a client logs in with client_id and client_secret alone; remove "
+            f"{' and '.join(others)} (or the client credentials)")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ServerConfig(_Section):
+    """[server] and each [servers.NAME]: one of three ways in, exclusive (``_finish_server``):
+    username + password, a token (app password), or an OAuth2 client (client_id + secret)."""
+
     url: str
     username: str = "admin"
     password: SecretStr = SecretStr("")
     password_file: Path | None = None
     token: SecretStr = SecretStr("")
     token_file: Path | None = None
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    client_secret_file: Path | None = None
+    # The user a client or a narrowly scoped token acts for, needed for uploads when the token
+    # may not read its session; empty: read from the session.
+    user_uid: str = ""
     verify_tls: bool = True
     ca_file: Path | None = None
     timeout: float = Field(default=60.0, gt=0)
-    retries: int = Field(default=5, ge=0, le=20)  # extra attempts for timeouts, resets, 429, 5xx
+    retries: int = Field(default=5, ge=0, le=20)  # extra attempts for timeouts, 429, 500
     retry_backoff: float = Field(default=1.0, gt=0)  # seconds; doubles per attempt, with jitter
     # restore only: this server's originals folder, mounted here. Restore copies the originals
     # there at their mirrored paths and indexes them, instead of uploading (which renames).
     originals_path: Path | None = None
+    outage_wait: str = "5m"  # how long to wait out a server that went away (restart, upgrade)
 
     @field_validator("url")
     @classmethod
@@ -70,9 +120,48 @@ class ServerConfig(_Section):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("client_id", "user_uid")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("user_uid")
+    @classmethod
+    def _is_user_uid(cls, value: str) -> str:
+        if value and not _USER_UID.fullmatch(value):
+            raise ValueError("a user UID is 16 characters starting with u, e.g. "
+                             "usqvci8x62r01fry (`photoprism users ls` shows it)")
+        return value
+
+    @field_validator("outage_wait")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> ServerConfig:
+        """Client credentials exclude a username, a password and a token (found here, so
+        that the problem is listed with every other one; secrets that come from files or
+        systemd credentials are checked again once read)."""
+        if self.client_id or self.client_secret.get_secret_value() or self.client_secret_file:
+            conflict = client_conflicts(
+                "username" in self.model_fields_set and self.username != "",
+                bool(self.password.get_secret_value() or self.password_file),
+                bool(self.token.get_secret_value() or self.token_file))
+            if conflict:
+                raise KeyedError("client_id", conflict)
+            if not self.client_id:
+                raise KeyedError("client_id", "required with client_secret")
+        return self
+
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v1"
+
+    @property
+    def outage_wait_seconds(self) -> float:
+        return parse_duration(self.outage_wait)
 
 
 class MirrorConfig(_Section):
@@ -96,22 +185,6 @@ class MirrorConfig(_Section):
     @property
     def state_path(self) -> Path:
         return self.state if self.state is not None else self.meta_dir / "state.db"
-
-
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"`` or combinations like ``"1h30m"`` → seconds.
-
-    Raises ``ValueError`` for anything else.
-    """
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not cleaned or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 2h, 1d or 1h30m")
-    return float(sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
 
 
 class ScheduleConfig(_Section):
@@ -361,6 +434,9 @@ def _format_validation_errors(exc: ValidationError) -> list[str]:
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        keyed = error.get("ctx", {}).get("error")
+        if isinstance(keyed, KeyedError):  # a section's check that belongs to one key
+            key, message = f"{key}.{keyed.key}", keyed.message
         problems.append(f"{key}: {message}")
     return problems
 
@@ -427,8 +503,8 @@ def _finish(
     problems: list[str] = []
     server = _finish_server("server", settings.server, environ, base_dir, problems,
                             credentials=True)
-    servers = {name: ServerConfig(**_finish_server(f"servers.{name}", extra, environ, base_dir,
-                                                   problems, credentials=False))
+    servers = {name: _finish_server(f"servers.{name}", extra, environ, base_dir, problems,
+                                    credentials=False)
                for name, extra in settings.servers.items()}
     mirror = settings.mirror.model_dump()
     mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
@@ -438,8 +514,7 @@ def _finish(
     if log_level is not None:
         log["level"] = log_level
     upload = _finish_upload(settings.upload, mirror["target"], base_dir, problems)
-    for key, values in [("server", server), *((f"servers.{n}", s.model_dump())
-                                              for n, s in servers.items())]:
+    for key, values in [("server", server), *((f"servers.{n}", s) for n, s in servers.items())]:
         originals = values["originals_path"]
         if originals is not None and (_nested(originals, mirror["target"])
                                       or _nested(mirror["target"], originals)):
@@ -454,7 +529,7 @@ def _finish(
     return settings.model_copy(
         update={
             "server": ServerConfig(**server),
-            "servers": servers,
+            "servers": {name: ServerConfig(**values) for name, values in servers.items()},
             "mirror": MirrorConfig(**mirror),
             "log": LogConfig(**log),
             "upload": upload,
@@ -477,11 +552,15 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
     server["token"] = config.token.get_secret_value()
     cred_env = environ if credentials else {k: v for k, v in environ.items()
                                             if k != "CREDENTIALS_DIRECTORY"}
-    _resolve_secret(key, "password", server, cred_env, problems)
-    _resolve_secret(key, "token", server, cred_env, problems)
-    if not server["password"] and not server["token"]:
-        problems.append(f"{key}.password: no password or token configured (set password, "
-                        "password_file, token or token_file)")
+    server["client_secret"] = config.client_secret.get_secret_value()
+    for name in ("password", "token", "client_secret"):
+        _resolve_secret(key, name, server, cred_env, problems)
+    if server["client_id"] or server["client_secret"]:
+        server["username"] = ""  # not used by a client (and never mistaken for a login)
+        _check_client(key, server, problems)
+    elif not server["password"] and not server["token"]:
+        problems.append(f"{key}.password: no credentials configured (set password or "
+                        "password_file, token or token_file, or client_id with client_secret)")
     if server["originals_path"] is not None:
         server["originals_path"] = _absolute(Path(server["originals_path"]), base_dir)
     if server["ca_file"] is not None:
@@ -489,6 +568,26 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
         if not server["ca_file"].is_file():
             problems.append(f"{key}.ca_file: {server['ca_file']} does not exist")
     return server
+
+
+def _check_client(key: str, server: dict[str, Any], problems: list[str]) -> None:
+    """Client credentials, once secrets are read: both halves, in PhotoPrism's formats, and
+    no password or token from a file or a systemd credential next to them."""
+    conflict = client_conflicts(False, bool(server["password"]), bool(server["token"]))
+    if conflict:
+        problems.append(f"{key}.client_id: {conflict}")
+    client_id, secret = server["client_id"], server["client_secret"]
+    if not client_id:
+        problems.append(f"{key}.client_id: required with client_secret")
+    elif not _CLIENT_ID.fullmatch(client_id):
+        problems.append(f"{key}.client_id: {client_id!r} is not a PhotoPrism client ID (16 "
+                        "characters starting with c, as `photoprism clients add` prints it)")
+    if not secret:
+        problems.append(f"{key}.client_secret: required with client_id (set client_secret, "
+                        "client_secret_file, or the systemd credential client_secret)")
+    elif not secret.isalnum():
+        problems.append(f"{key}.client_secret: a PhotoPrism client secret has only letters and "
+                        "digits; check the value for a stray character or quote")
 
 
 def _finish_upload(upload: UploadConfig, target: Path, base_dir: Path,

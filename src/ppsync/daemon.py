@@ -168,7 +168,7 @@ class Daemon:
     def _log_in(self) -> None:
         """Keep one session across passes; tell systemd READY=1 after the first login."""
         if self._client is None:
-            self._client = PhotoPrismClient(self.settings.server)
+            self._client = PhotoPrismClient(self.settings.server, stop=self.stop)
         if not self._client.logged_in:
             session = self._client.login()
             log.info("logged in", server_version=session.server_version, user=session.user_name)

@@ -285,7 +285,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     sidecars, manifests = read_mirror(target, report.failures)
     originals = mirror_originals(state, target, sidecars, report.failures)
     report.originals, report.sidecars = len(originals), len(sidecars)
-    client = PhotoPrismClient(server)
+    client = PhotoPrismClient(server, stop=stop)
     run = Restore(client, report, {}, stop or threading.Event())
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:

@@ -273,7 +273,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
     own_client = options.client is None
-    client = options.client or PhotoPrismClient(settings.server)
+    client = options.client or PhotoPrismClient(settings.server, stop=options.stop)
     executor = Executor(layout=layout, state=state, client=client, report=report,
                         workers=settings.mirror.workers,
                         keep_replaced=settings.mirror.delete != "mirror",

@@ -314,7 +314,7 @@ def _run_locked(settings: Settings, state: State, client: PhotoPrismClient | Non
     report.run_id = state.start_run(report.command)
     bind_run(report.run_id, report.command)
     own_client = client is None
-    client = client or PhotoPrismClient(settings.server)
+    client = client or PhotoPrismClient(settings.server, stop=stop)
     log.info("upload started", inbox=str(settings.upload.inbox), mode=settings.upload.mode)
     try:
         if not client.logged_in:

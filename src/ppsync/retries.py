@@ -1,0 +1,196 @@
+"""The retry policy of every request ppsync sends, declared once, at the HTTP boundary.
+
+Two kinds of trouble are retried, only ever for requests that are safe to repeat:
+
+* **Transient failures** (timeouts, 429, 500, a body cut short by a misbehaving server): up to
+  ``server.retries`` more attempts with jittered exponential backoff (``server.retry_backoff``).
+* **Outages** (connection refused or reset, a transfer cut mid-way, 502/503/504 from a reverse
+  proxy): what a restart or an upgrade of PhotoPrism looks like from outside (about 8 s on a
+  small library, minutes of database migrations on a large one). Once the server has answered
+  this client, an outage is waited out for up to ``server.outage_wait``, polling every few
+  seconds, and the request then carries on (a download resumes with Range). The wait is
+  measured from when the server stopped answering, shared by every request of the client, so
+  four downloads and a listing waiting together give up together, after one budget, not four.
+  A server that never answered (a wrong URL, a server that is down when ppsync starts) gets
+  the ordinary retries only, so such a run fails fast.
+
+A stop request ends any wait at once with ``Interrupted``: the pass's stop event (SIGTERM to the
+daemon), ``abort``, or ``SHUTDOWN`` (Ctrl-C or SIGTERM to a one-shot command, which also reaches
+waits on other threads than the one the signal interrupts). ``Attempts.give_up`` turns the last
+failure into the exception tree: ``ServerUnreachable`` for network failures, ``ServerBusy`` for
+statuses.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+from tenacity import AttemptManager, RetryCallState, Retrying, retry_if_exception_type
+from tenacity.wait import wait_random_exponential
+
+from ppsync.errors import (
+    Interrupted,
+    PpsyncError,
+    ServerBusy,
+    ServerUnreachable,
+    TransientHTTPError,
+)
+from ppsync.logs import get_logger
+
+log = get_logger("ppsync.retries")
+
+TRANSIENT = (httpx.TransportError, TransientHTTPError)
+OUTAGE_STATUSES = frozenset({502, 503, 504})
+OUTAGE_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+OUTAGE_POLL = 5.0  # at most this long between two attempts while waiting out an outage
+MAX_BACKOFF = 60.0
+SLEEP_SLICE = 0.2  # how often a wait looks at the stop event (a signal interrupts it anyway)
+# Set by a one-shot command's SIGINT/SIGTERM handler (``cli.main``): the process is stopping.
+SHUTDOWN = threading.Event()
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Does this failure look like the server being down or restarting?"""
+    if isinstance(exc, TransientHTTPError):
+        return exc.status in OUTAGE_STATUSES
+    return isinstance(exc, OUTAGE_ERRORS)
+
+
+def _describe(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+class OutageClock:
+    """Whether the server has answered this client yet, and since when it has stopped
+    answering (shared by every request of one client; thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reached = False
+        self._since: float | None = None
+
+    def answered(self, response: httpx.Response) -> None:
+        """httpx response hook: any answer but a proxy's 502/503/504 means the server is up."""
+        if response.status_code in OUTAGE_STATUSES:
+            return
+        with self._lock:
+            self.reached = True
+            since, self._since = self._since, None
+        if since is not None:
+            log.info("the server is answering again", after=_describe(time.monotonic() - since))
+
+    def failed(self, budget: float, error: BaseException | None) -> float:
+        """Note an outage failure; returns when the outage began."""
+        with self._lock:
+            began = self._since is None
+            since = self._since = time.monotonic() if self._since is None else self._since
+        if began:
+            log.warning("the server is not answering; waiting for it to come back",
+                        error=str(error), wait_up_to=_describe(budget))
+        return since
+
+
+class RetryPolicy:
+    """The policy of one client: build ``attempts()`` for each request."""
+
+    def __init__(self, *, retries: int, backoff: float, outage_wait: float, url: str,
+                 stop: threading.Event | None = None) -> None:
+        self.retries = retries
+        self.backoff = backoff
+        self.outage_wait = outage_wait
+        self.url = url
+        self.clock = OutageClock()
+        self.stop = stop or threading.Event()
+        self._aborted = threading.Event()
+
+    def attempts(self) -> Attempts:
+        return Attempts(self)
+
+    def abort(self) -> None:
+        """End every wait now (the client is being closed under its requests)."""
+        self._aborted.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep between attempts; raises ``Interrupted`` as soon as a stop is requested."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.stop.is_set() or self._aborted.is_set() or SHUTDOWN.is_set():
+                raise Interrupted("stop requested while waiting to retry a request to the server")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.stop.wait(min(left, SLEEP_SLICE))
+
+
+class Attempts:
+    """The attempts of one request: ``for attempt in attempts: with attempt: ...``; on the
+    final failure, ``raise attempts.give_up(exc, what) from None``."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._backoff = wait_random_exponential(multiplier=policy.backoff, max=MAX_BACKOFF)
+        self._judged = 0  # the attempt number the verdict below is for
+        self._verdict = (False, 0.0)  # (give up, seconds to sleep before the next attempt)
+        self._others = 0  # failures that were not an outage
+        self._outage_began: float | None = None
+        self.outage_waited = 0.0  # set when the outage budget ran out
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            stop=lambda state: self._judge(state)[0],
+            wait=lambda state: self._judge(state)[1],
+            sleep=policy.sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+    def __iter__(self) -> Iterator[AttemptManager]:
+        return iter(self._retrying)
+
+    def _judge(self, state: RetryCallState) -> tuple[bool, float]:
+        """Give up or wait, and how long: computed once per failed attempt (tenacity asks for
+        the stop and the wait separately, in an order that changed between versions)."""
+        if state.attempt_number == self._judged:
+            return self._verdict
+        self._judged = state.attempt_number
+        exc = state.outcome.exception() if state.outcome is not None else None
+        policy, now = self._policy, time.monotonic()
+        backoff = self._backoff(state)
+        if policy.outage_wait > 0 and policy.clock.reached and is_outage(exc):
+            shared = policy.clock.failed(policy.outage_wait, exc)
+            self._outage_began = self._outage_began or now
+            began = min(shared, self._outage_began)
+            left = began + policy.outage_wait - now
+            if left <= 0:
+                self.outage_waited = now - began
+                self._verdict = (True, 0.0)
+            else:
+                self._verdict = (False, min(backoff, OUTAGE_POLL, left))
+        else:
+            self._others += 1
+            self._verdict = (self._others > policy.retries, backoff)
+        return self._verdict
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if is_outage(exc) and self._outage_began is not None:
+            log.debug("still waiting for the server", attempt=state.attempt_number,
+                      error=str(exc))
+        else:
+            log.warning("retrying", attempt=state.attempt_number, error=str(exc))
+
+    def give_up(self, exc: BaseException, what: str) -> PpsyncError:
+        """The error that ends the request, after the last attempt failed with ``exc``."""
+        waited = ""
+        if self.outage_waited:
+            waited = (f"; waited {_describe(self.outage_waited)} for it to come back "
+                      "(server.outage_wait)")
+        if isinstance(exc, TransientHTTPError):
+            if self.outage_waited:
+                return ServerBusy(f"{what}: the server kept answering HTTP {exc.status}{waited}")
+            return ServerBusy(f"{what}: server kept failing ({exc}) after retries")
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerUnreachable(f"{what}: timed out after retries")
+        return ServerUnreachable(f"{what}: cannot reach {self._policy.url}: {exc}{waited}")
