@@ -1,0 +1,301 @@
+"""The routes of the fake Immich under ``/api``: server info, auth, keys, search, assets,
+downloads, uploads, trash and albums, as ``shared/immich-api.md`` describes each generation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.fake_immich.albums import route_albums
+from tests.fake_immich.auth import Auth, Principal, error, json_response
+from tests.fake_immich.http import Request, Response
+from tests.fake_immich.library import Library, after_cursor, cursor_of, media_of
+from tests.fake_immich.model import (
+    ALL_PERMISSIONS_V1,
+    ALL_PERMISSIONS_V2,
+    FakeAsset,
+    Faults,
+    Generation,
+    duration_text,
+    iso,
+)
+from tests.fake_immich.transfer import VISIBILITIES, Transfers, body_of, ids_of, is_date, is_uuid
+
+
+def asset_json(lib: Library, a: FakeAsset, with_exif: bool) -> dict[str, Any]:
+    """``AssetResponseDto`` of the library's generation."""
+    gen = lib.gen
+    out: dict[str, Any] = {
+        "id": a.id, "ownerId": lib.owner_id, "libraryId": None, "type": a.type,
+        "originalPath": a.original_path, "originalFileName": a.original_file_name,
+        "originalMimeType": (media_of(a.original_file_name) or ("", "application/octet-stream"))[1],
+        "thumbhash": None, "fileCreatedAt": iso(a.file_created_at),
+        "fileModifiedAt": iso(a.file_modified_at), "localDateTime": iso(a.local_date_time),
+        "updatedAt": iso(a.updated_at), "isFavorite": a.is_favorite,
+        "isArchived": a.visibility == "archive", "isTrashed": a.is_trashed,
+        "visibility": a.visibility, "isOffline": False, "hasMetadata": True,
+        "duplicateId": None, "resized": True, "checksum": a.checksum,
+        "livePhotoVideoId": a.live_photo_video_id, "stack": None, "tags": [],
+        "people": [{"id": p.id, "name": p.name, "birthDate": None, "isHidden": False,
+                    "thumbnailPath": "", "faces": []} for p in a.people],
+    }
+    out["duration"] = (a.duration_ms if a.type == "VIDEO" else None) if gen.duration_ms \
+        else duration_text(a.duration_ms if a.type == "VIDEO" else 0)
+    if gen.device_fields_required:
+        out["deviceAssetId"], out["deviceId"] = a.device_asset_id, a.device_id
+    if gen.created_width_edited:
+        out.update(createdAt=iso(a.created_at), width=a.width, height=a.height,
+                   isEdited=a.is_edited)
+    if with_exif:
+        out["exifInfo"] = dict(a.exif)
+    return out
+
+
+
+
+
+class Routes(Transfers):
+    """Holds the library and auth; ``handle`` answers one request."""
+
+    def __init__(self, lib: Library, auth: Auth, faults: Faults, trash_days: int = 30) -> None:
+        self.lib = lib
+        self.auth = auth
+        self.faults = faults
+        self.trash_days = trash_days
+        self.download_count = 0
+
+    @property
+    def gen(self) -> Generation:
+        return self.lib.gen
+
+    def route(self, req: Request) -> Response:
+        m, path = req.method, req.path
+        if not path.startswith("/api/"):
+            return error(404, f"Cannot {m} {path}")
+        seg = path[len("/api/"):].strip("/").split("/")
+        head = seg[0]
+        if head == "server":
+            return self._server(req, seg)
+        if head == "auth":
+            return self._auth_routes(req, seg)
+        who = self.auth.authenticate(req)
+        if head == "api-keys":
+            return self._keys(req, who, seg)
+        if head == "users" and seg[1:] == ["me"] and m == "GET":
+            self.auth.require(who, "user.read")
+            return json_response(200, {"id": self.auth.user_id, "email": self.auth.email,
+                                       "name": self.auth.name, "isAdmin": True})
+        if head == "search" and seg[1:] == ["metadata"] and m == "POST":
+            self.auth.require(who, "asset.read")
+            return self._search(req)
+        if head == "assets":
+            return self._assets(req, who, seg)
+        if head == "trash" and m == "POST":
+            self.auth.require(who, "asset.delete")
+            body = body_of(req) if req.body else {}
+            if seg[1:] == ["restore", "assets"]:
+                return json_response(200, {"count": self.lib.restore(ids_of(body))})
+            if seg[1:] == ["restore"]:
+                return json_response(200, {"count": self.lib.restore(None)})
+            if seg[1:] == ["empty"]:
+                with self.lib.lock:
+                    gone = [a.id for a in self.lib.assets.values() if a.is_trashed]
+                self.lib.purge(gone)
+                return json_response(200, {"count": len(gone)})
+        if head == "albums":
+            return route_albums(self, req, who, seg)
+        return error(404, f"Cannot {m} {path}")
+
+    # -- server and auth -----------------------------------------------------------------------
+
+    def _server(self, req: Request, seg: list[str]) -> Response:
+        what = seg[1] if len(seg) > 1 else ""
+        if what == "ping":
+            return json_response(200, {"res": "pong"})
+        if what == "version":
+            g = self.gen
+            version: dict[str, Any] = {"major": g.major, "minor": g.minor, "patch": g.patch}
+            if g.has_prerelease:
+                version["prerelease"] = None
+            return json_response(200, version)
+        if what == "config":
+            return json_response(200, {"trashDays": self.trash_days, "loginPageMessage": "",
+                                       "userDeleteDelay": 7, "isInitialized": True,
+                                       "externalDomain": "", "publicUsers": True})
+        if what == "features":
+            return json_response(200, {"search": True, "trash": self.trash_days > 0})
+        if what == "about":
+            who = self.auth.authenticate(req)
+            self.auth.require(who, "server.about")
+            g = self.gen
+            return json_response(200, {"version": f"v{g.major}.{g.minor}.{g.patch}",
+                                       "versionUrl": "", "licensed": False})
+        return error(404, f"Cannot {req.method} {req.path}")
+
+    def _auth_routes(self, req: Request, seg: list[str]) -> Response:
+        if seg[1:] == ["login"] and req.method == "POST":
+            body = body_of(req)
+            email, password = body.get("email"), body.get("password")
+            if not isinstance(email, str) or not isinstance(password, str):
+                return error(400, ["email must be an email", "password must be a string"])
+            session = self.auth.login(email, password, req.header("user-agent"), self.lib.now())
+            if session is None:
+                return error(401, "Incorrect email or password")
+            return json_response(201, {
+                "accessToken": session.token, "userId": self.auth.user_id,
+                "userEmail": self.auth.email, "name": self.auth.name, "isAdmin": True,
+                "profileImagePath": "", "shouldChangePassword": False, "isOnboarded": True})
+        if seg[1:] == ["logout"] and req.method == "POST":
+            who = self.auth.authenticate(req)
+            self.auth.logout(who)  # a key is never logged out: nothing to end
+            return json_response(200, {"successful": True,
+                                       "redirectUri": "/auth/login?autoLaunch=0"})
+        if seg[1:] == ["validateToken"] and req.method == "POST":
+            self.auth.authenticate(req)
+            return json_response(200, {"authStatus": True})
+        return error(404, f"Cannot {req.method} {req.path}")
+
+    def _keys(self, req: Request, who: Principal, seg: list[str]) -> Response:
+        if req.method == "POST" and len(seg) == 1:
+            self.auth.require(who, "apiKey.create", always=True)
+            body = body_of(req)
+            perms = body.get("permissions")
+            valid = ALL_PERMISSIONS_V2 if self.gen.checks_all_permissions else ALL_PERMISSIONS_V1
+            if not isinstance(perms, list) or not perms or \
+                    any(p not in valid for p in perms):
+                names = ", ".join(sorted(valid))
+                return error(400, [f"each value in permissions must be one of the following "
+                                   f"values: {names}"])
+            key = self.auth.add_key(perms, str(body.get("name") or "API Key"))
+            now = iso(self.lib.now())
+            return json_response(201, {"secret": key.secret, "apiKey": {
+                "id": key.id, "name": key.name, "createdAt": now, "updatedAt": now,
+                "permissions": sorted(key.permissions)}})
+        if req.method == "GET" and len(seg) == 1:
+            self.auth.require(who, "apiKey.read", always=True)
+            with self.auth.lock:
+                keys = list(self.auth.keys.values())
+            return json_response(200, [{"id": k.id, "name": k.name,
+                                        "permissions": sorted(k.permissions)} for k in keys])
+        return error(404, f"Cannot {req.method} {req.path}")
+
+    # -- search ------------------------------------------------------------------------------
+
+    def _search(self, req: Request) -> Response:
+        body = body_of(req)
+        problems: list[str] = []
+        page, size = body.get("page", 1), body.get("size", 250)
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            problems.append("page must not be less than 1")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            problems.append("size must not be less than 1")
+        elif size > 1000:
+            problems.append("size must not be greater than 1000")
+        if "updatedAfter" in body and not is_date(body["updatedAfter"]):
+            problems.append("updatedAfter must be a date string")
+        if body.get("visibility") is not None and body["visibility"] not in VISIBILITIES:
+            problems.append("visibility must be one of the following values: "
+                            + ", ".join(VISIBILITIES))
+        if body.get("order", "desc") not in ("asc", "desc"):
+            problems.append("order must be one of the following values: asc, desc")
+        if problems:
+            return error(400, problems)
+        if body.get("visibility") == "locked":
+            # Locked assets need a PIN-elevated session, which ppsync never has.
+            return error(401, "Elevated permission is required")
+        rows = self.lib.matching(body)
+        total = len(rows)
+        cursor = body.get("cursor") if self.gen.has_cursor else None
+        if isinstance(cursor, str) and cursor:
+            try:
+                rows = after_cursor(rows, cursor, body.get("order", "desc") != "asc")
+            except ValueError:
+                return error(400, ["cursor is invalid"])
+            start = 0
+        else:
+            start = (page - 1) * size  # v1/v2 ignore an unknown ``cursor``: page numbers
+        items = rows[start:start + size]
+        more = len(rows) > start + size
+        with_exif = bool(body.get("withExif"))
+        with self.lib.lock:
+            docs = [asset_json(self.lib, a, with_exif) for a in items]
+        assets: dict[str, Any] = {
+            "total": total if self.gen.has_cursor else len(docs), "count": len(docs),
+            "items": docs, "facets": [], "nextPage": str(page + 1) if more else None}
+        if self.gen.has_cursor:
+            assets["nextCursor"] = cursor_of(items[-1]) if more and items else None
+        answer = {"albums": {"total": 0, "count": 0, "items": [], "facets": []},
+                  "assets": assets}
+        if self.faults.malformed_search > 0:
+            self.faults.malformed_search -= 1
+            return Response(200, [("Content-Type", "application/json; charset=utf-8")],
+                            json.dumps(answer).encode()[:-7])
+        return json_response(200, answer)
+
+    # -- assets ------------------------------------------------------------------------------
+
+    def _assets(self, req: Request, who: Principal, seg: list[str]) -> Response:
+        m, n = req.method, len(seg)
+        if n == 1 and m == "POST":
+            self.auth.require(who, "asset.upload")
+            return self._upload(req)
+        if n == 1 and m == "DELETE":
+            self.auth.require(who, "asset.delete")
+            body = body_of(req)
+            ids = ids_of(body)
+            if body.get("force"):
+                self.lib.purge(ids)
+            else:
+                self.lib.trash(ids)
+            return Response(204)
+        if seg[1:] == ["bulk-upload-check"] and m == "POST":
+            self.auth.require(who, "asset.upload")
+            return self._bulk_check(req)
+        if seg[1:] == ["statistics"] and m == "GET":
+            self.auth.require(who, "asset.statistics")
+            return self._statistics(req)
+        if n >= 2 and not is_uuid(seg[1]):
+            return error(400, ["id must be a UUID"])
+        with self.lib.lock:
+            asset = self.lib.assets.get(seg[1]) if n >= 2 else None
+        if n == 2 and m == "GET":
+            self.auth.require(who, "asset.read")
+            if asset is None:
+                return error(400, "Not found or no asset.read access")
+            with self.lib.lock:
+                return json_response(200, asset_json(self.lib, asset, True))
+        if n == 2 and m == "PUT":
+            self.auth.require(who, "asset.update")
+            if asset is None:
+                return error(400, "Not found or no asset.update access")
+            body = body_of(req)
+            rating = body.get("rating")
+            if rating is not None and (not isinstance(rating, int) or not -1 <= rating <= 5):
+                return error(400, ["rating must not be greater than 5"])
+            if "visibility" in body and body["visibility"] not in VISIBILITIES:
+                return error(400, ["visibility must be one of the following values: "
+                                   + ", ".join(VISIBILITIES)])
+            self.lib.update_asset(asset, body)
+            with self.lib.lock:
+                return json_response(200, asset_json(self.lib, asset, True))
+        if seg[2:] == ["original"] and m in ("GET", "HEAD"):
+            self.auth.require(who, "asset.download")
+            if asset is None:
+                return error(400, "Not found or no asset.download access")
+            return self._download(req, asset)
+        return error(404, f"Cannot {m} {req.path}")
+
+    def _statistics(self, req: Request) -> Response:
+        q = req.query
+        allowed = {"visibility", "isArchived", "isFavorite"} | (
+            set() if self.gen.checks_all_permissions else {"isTrashed"})
+        unknown = [k for k in q if k not in allowed]
+        if unknown:
+            return error(400, [f"property {k} should not exist" for k in unknown])
+
+        def flag(name: str) -> bool | None:
+            return None if name not in q else q[name] == "true"
+
+        return json_response(200, self.lib.statistics(q.get("visibility"), flag("isArchived"),
+                                                      flag("isTrashed")))
+

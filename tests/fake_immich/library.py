@@ -1,0 +1,338 @@
+"""The user's library inside the fake Immich, and the rules the real server applies to it.
+
+Thread-safe (one lock). Times come from the server's own clock (``now()``), which a test may
+set apart from the client's (``clock_offset``) to prove that change cursors come from the
+server's ``Date`` header, not the client's clock. ``updated_at`` moves strictly forward.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from tests.fake_immich.model import FakeAlbum, FakeAsset, Generation, Person, iso
+
+_IMAGE_EXT = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
+              "heic": "image/heic", "heif": "image/heif", "webp": "image/webp",
+              "gif": "image/gif", "tif": "image/tiff", "tiff": "image/tiff",
+              "dng": "image/dng", "cr2": "image/x-canon-cr2", "nef": "image/x-nikon-nef",
+              "arw": "image/x-sony-arw", "avif": "image/avif", "jxl": "image/jxl"}
+_VIDEO_EXT = {"mp4": "video/mp4", "mov": "video/quicktime", "m4v": "video/x-m4v",
+              "mkv": "video/x-matroska", "webm": "video/webm", "3gp": "video/3gpp",
+              "avi": "video/x-msvideo"}
+
+
+def media_of(name: str) -> tuple[str, str] | None:
+    """(asset type, mime) from the file name's extension; None for unsupported types."""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext in _IMAGE_EXT:
+        return "IMAGE", _IMAGE_EXT[ext]
+    if ext in _VIDEO_EXT:
+        return "VIDEO", _VIDEO_EXT[ext]
+    return None
+
+
+@dataclass
+class Metadata:
+    """What the EXIF in a file's bytes says; the fake's metadata job applies it after upload
+    (the real server reads it from the bytes, which the fake does not parse)."""
+
+    taken: datetime | None = None  # aware: its offset is the photo's time zone
+    make: str | None = None
+    model: str | None = None
+    lens_model: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    description: str = ""
+    rating: int | None = None
+    people: tuple[str, ...] = ()
+    duration_ms: int | None = None
+
+
+def tz_name(offset: timedelta | None) -> str | None:
+    """Immich's ``timeZone`` for a fixed offset: ``"UTC+2"``, ``"UTC-5:30"``, ``"UTC"``."""
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    hours, mins = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
+
+
+class Library:
+    """Assets, albums and the owner; every change bumps ``updated_at`` like the real server."""
+
+    def __init__(self, generation: Generation, owner_id: str) -> None:
+        self.gen = generation
+        self.owner_id = owner_id
+        self.lock = threading.RLock()
+        self.clock_offset = timedelta(0)
+        self.assets: dict[str, FakeAsset] = {}
+        self.albums: dict[str, FakeAlbum] = {}
+        self.pending_metadata: dict[str, Metadata] = {}  # by base64 checksum
+        self._last = datetime(1970, 1, 1, tzinfo=UTC)
+
+    # -- clock and ids -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The server's clock: strictly increasing, in milliseconds like the database."""
+        with self.lock:
+            now = datetime.now(UTC) + self.clock_offset
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            if now <= self._last:
+                now = self._last + timedelta(milliseconds=1)
+            self._last = now
+            return now
+
+    @staticmethod
+    def new_id() -> str:
+        return str(uuid.uuid4())
+
+    # -- assets ------------------------------------------------------------------------------
+
+    def by_checksum(self, sha1_b64: str) -> FakeAsset | None:
+        with self.lock:
+            return next((a for a in self.assets.values() if a.checksum == sha1_b64), None)
+
+    def create_asset(self, name: str, content: bytes, *, file_created_at: datetime,
+                     file_modified_at: datetime, device_asset_id: str = "fake-device-asset",
+                     device_id: str = "fake-device", is_favorite: bool = False,
+                     visibility: str = "timeline") -> FakeAsset:
+        media = media_of(name)
+        if media is None:
+            raise ValueError(f"Unsupported file type {name}")
+        now = self.now()
+        asset_id = self.new_id()
+        ext = name.rsplit(".", 1)[-1].lower()
+        asset = FakeAsset(
+            id=asset_id, type=media[0], original_file_name=name,
+            original_path=f"/data/library/upload/{self.owner_id}/{asset_id[:2]}/{asset_id[2:4]}/"
+                          f"{asset_id}.{ext}",
+            content=content, file_created_at=file_created_at, file_modified_at=file_modified_at,
+            local_date_time=file_created_at, created_at=now, updated_at=now,
+            visibility=visibility, is_favorite=is_favorite, device_asset_id=device_asset_id,
+            device_id=device_id,
+        )
+        with self.lock:
+            self.assets[asset_id] = asset
+        return asset
+
+    def run_metadata_job(self, asset: FakeAsset) -> None:
+        """What the server's metadata extraction does within seconds of an upload: dates from
+        EXIF (else the file's mtime), exif fields, faces; and it bumps ``updatedAt`` again."""
+        with self.lock:
+            meta = self.pending_metadata.get(asset.checksum, Metadata())
+            if meta.taken is not None:
+                taken = meta.taken
+                offset = taken.utcoffset()
+                asset.file_created_at = taken.astimezone(UTC)
+                # The wall clock where it was taken, written as if it were UTC.
+                asset.local_date_time = taken.replace(tzinfo=UTC)
+            else:
+                taken, offset = asset.file_modified_at, None
+                asset.file_created_at = asset.file_modified_at
+                asset.local_date_time = asset.file_modified_at
+            asset.exif = {
+                "make": meta.make, "model": meta.model, "lensModel": meta.lens_model,
+                "exifImageWidth": asset.width, "exifImageHeight": asset.height,
+                "fileSizeInByte": len(asset.content), "orientation": None,
+                "dateTimeOriginal": iso(asset.file_created_at), "modifyDate":
+                    iso(asset.file_modified_at), "timeZone": tz_name(offset),
+                "fNumber": None, "focalLength": None, "iso": None, "exposureTime": None,
+                "latitude": meta.latitude, "longitude": meta.longitude, "city": meta.city,
+                "state": meta.state, "country": meta.country, "description": meta.description,
+                "projectionType": None, "rating": meta.rating,
+            }
+            asset.people = [Person(self.new_id(), n) for n in meta.people]
+            if asset.type == "VIDEO":
+                asset.duration_ms = meta.duration_ms if meta.duration_ms is not None else 4000
+                asset.width, asset.height = 1920, 1080
+            asset.updated_at = self.now()
+
+    def touch(self, asset: FakeAsset) -> None:
+        asset.updated_at = self.now()
+
+    def replace_original(self, asset_id: str, content: bytes) -> None:
+        """A replaced original: the same id, new bytes, a new checksum, ``updatedAt`` bumped."""
+        with self.lock:
+            asset = self.assets[asset_id]
+            asset.content = content
+            asset.file_modified_at = self.now()
+            asset.exif["fileSizeInByte"] = len(content)
+            self.touch(asset)
+
+    def update_asset(self, asset: FakeAsset, changes: dict[str, Any]) -> None:
+        """``PUT /assets/{id}``: favourite, visibility/isArchived, description, date, GPS,
+        rating; exif fields live in ``exifInfo``."""
+        with self.lock:
+            if "isFavorite" in changes:
+                asset.is_favorite = bool(changes["isFavorite"])
+            if "isArchived" in changes:
+                asset.visibility = "archive" if changes["isArchived"] else "timeline"
+            if "visibility" in changes:
+                asset.visibility = str(changes["visibility"])
+            for key in ("description", "latitude", "longitude", "rating"):
+                if key in changes:
+                    asset.exif[key] = changes[key]
+            if "dateTimeOriginal" in changes:
+                taken = datetime.fromisoformat(str(changes["dateTimeOriginal"]))
+                if taken.tzinfo is None:
+                    taken = taken.replace(tzinfo=UTC)
+                asset.file_created_at = taken.astimezone(UTC)
+                asset.local_date_time = taken.replace(tzinfo=UTC)
+                asset.exif["dateTimeOriginal"] = iso(asset.file_created_at)
+                asset.exif["timeZone"] = tz_name(taken.utcoffset())
+            self.touch(asset)
+
+    def trash(self, ids: list[str]) -> None:
+        with self.lock:
+            for i in ids:
+                asset = self.assets.get(i)
+                if asset is not None and not asset.is_trashed:
+                    asset.trashed_at = self.now()
+                    self.touch(asset)
+
+    def restore(self, ids: list[str] | None) -> int:
+        with self.lock:
+            chosen = [a for a in self.assets.values() if a.is_trashed
+                      and (ids is None or a.id in ids)]
+            for asset in chosen:
+                asset.trashed_at = None
+                self.touch(asset)
+            return len(chosen)
+
+    def purge(self, ids: list[str]) -> None:
+        """Permanent deletion: gone from every listing and album; a live photo's hidden video
+        goes with its still. Nothing in ``updatedAfter`` shows it."""
+        with self.lock:
+            doomed = set(ids)
+            for i in ids:
+                asset = self.assets.get(i)
+                if asset is not None and asset.live_photo_video_id:
+                    doomed.add(asset.live_photo_video_id)
+            for i in doomed:
+                self.assets.pop(i, None)
+            for album in self.albums.values():
+                album.asset_ids = [a for a in album.asset_ids if a not in doomed]
+
+    def purge_expired(self, trash_days: int) -> None:
+        """The nightly trash job: purge what has been in the trash ``trash_days`` or longer."""
+        with self.lock:
+            limit = self.now() - timedelta(days=trash_days)
+            self.purge([a.id for a in self.assets.values()
+                        if a.trashed_at is not None and a.trashed_at <= limit])
+
+    # -- listing -----------------------------------------------------------------------------
+
+    def matching(self, body: dict[str, Any]) -> list[FakeAsset]:
+        """Assets a ``POST /search/metadata`` body selects, in the server's order (by
+        ``fileCreatedAt``, newest first unless ``order`` is "asc"). Hidden defaults: only the
+        ``timeline`` visibility, no trashed assets; ``locked`` never."""
+        visibility = body.get("visibility") or "timeline"
+        with_deleted = bool(body.get("withDeleted"))
+        after = body.get("updatedAfter")
+        after_dt = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
+        checksum = body.get("checksum")
+        if isinstance(checksum, str) and len(checksum) == 40:
+            checksum = base64.b64encode(bytes.fromhex(checksum)).decode()
+        album_ids = body.get("albumIds") or []
+        with self.lock:
+            members = [set(self.albums[a].asset_ids) if a in self.albums else set()
+                       for a in album_ids]
+            rows = [
+                a for a in self.assets.values()
+                if a.visibility == visibility and a.visibility != "locked"
+                and (with_deleted or not a.is_trashed)
+                and (after_dt is None or a.updated_at >= after_dt)
+                and (checksum is None or a.checksum == checksum)
+                and (body.get("id") is None or a.id == body.get("id"))
+                and (body.get("isFavorite") is None or a.is_favorite == body.get("isFavorite"))
+                and (body.get("type") is None or a.type == body.get("type"))
+                and all(a.id in m for m in members)
+            ]
+        descending = body.get("order", "desc") != "asc"
+        rows.sort(key=lambda a: (a.file_created_at, a.id), reverse=descending)
+        return rows
+
+    def statistics(self, visibility: str | None, archived: bool | None,
+                   trashed: bool | None) -> dict[str, int]:
+        """``GET /assets/statistics``: by default timeline and archived, not hidden, not
+        trashed; a query narrows it."""
+        with self.lock:
+            chosen = []
+            for a in self.assets.values():
+                if trashed is not None and a.is_trashed != trashed:
+                    continue
+                if trashed is None and a.is_trashed:
+                    continue
+                if visibility is not None:
+                    if a.visibility != visibility:
+                        continue
+                elif archived is not None:
+                    if (a.visibility == "archive") != archived or a.visibility not in (
+                            "timeline", "archive"):
+                        continue
+                elif a.visibility not in ("timeline", "archive"):
+                    continue
+                chosen.append(a)
+        images = sum(1 for a in chosen if a.type == "IMAGE")
+        videos = sum(1 for a in chosen if a.type == "VIDEO")
+        return {"images": images, "videos": videos, "total": len(chosen)}
+
+    # -- albums ------------------------------------------------------------------------------
+
+    def create_album(self, name: str, description: str = "",
+                     asset_ids: list[str] | None = None) -> FakeAlbum:
+        now = self.now()
+        album = FakeAlbum(self.new_id(), name, description, now, now)
+        with self.lock:
+            self.albums[album.id] = album
+            for i in asset_ids or []:
+                if i in self.assets and i not in album.asset_ids:
+                    album.asset_ids.append(i)
+        return album
+
+    def visible_members(self, album: FakeAlbum) -> list[FakeAsset]:
+        """Members as album answers show them: hidden and trashed members left out."""
+        with self.lock:
+            found = [self.assets[i] for i in album.asset_ids if i in self.assets]
+        return [a for a in found if a.visibility in ("timeline", "archive")
+                and not a.is_trashed]
+
+
+def cursor_of(asset: FakeAsset) -> str:
+    """(v3) an opaque keyset cursor: the position after ``asset`` in the listing order."""
+    raw = json.dumps({"t": iso(asset.file_created_at), "id": asset.id}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def after_cursor(rows: list[FakeAsset], cursor: str, descending: bool) -> list[FakeAsset]:
+    """Rows strictly after a cursor: stable when uploads land mid-walk (unlike page numbers)."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        when = datetime.fromisoformat(str(data["t"]).replace("Z", "+00:00"))
+        key = (when, str(data["id"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError("cursor is invalid") from exc
+    if descending:
+        return [a for a in rows if (a.file_created_at, a.id) < key]
+    return [a for a in rows if (a.file_created_at, a.id) > key]
+
+
+def fixed_zone(hours: float) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+def sha1_hex(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()

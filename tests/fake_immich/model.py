@@ -1,0 +1,203 @@
+"""Data of the fake Immich: generations, assets, albums, keys, sessions, fault switches.
+
+Everything here is plain data plus small pure helpers; the behaviour lives in ``library.py``
+(the user's library and its rules) and ``api.py`` (the HTTP routes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+__all__ = [
+    "ALL_PERMISSIONS_V1",
+    "ALL_PERMISSIONS_V2",
+    "GENERATIONS",
+    "V1",
+    "V2",
+    "V3",
+    "ApiKey",
+    "FakeAlbum",
+    "FakeAsset",
+    "Faults",
+    "Generation",
+    "Person",
+    "RequestRecord",
+    "b64_sha1",
+    "iso",
+]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Where the server generations differ (see ``shared/immich-api.md``)."""
+
+    name: str
+    major: int
+    minor: int
+    patch: int
+    checks_all_permissions: bool  # v1.135 checks key permissions only on album/key endpoints
+    album_add_permission: str  # the permission of PUT /albums/{id}/assets
+    device_fields_required: bool  # deviceAssetId/deviceId: required on upload, echoed in assets
+    has_cursor: bool  # v3: search takes ``cursor`` and answers ``nextCursor``; ``total`` = all
+    duration_ms: bool  # v3: duration in milliseconds (number) instead of "0:00:04.00000"
+    created_width_edited: bool  # v2.5.6 and v3: createdAt, width, height, isEdited on assets
+    download_disposition: bool  # v2.5.6: Content-Disposition + Cache-Control on originals
+    album_has_assets: bool  # GET /albums/{id} embeds ``assets`` (v1.135, v2.5.6; not v3)
+    album_delete_status: int  # 200 empty (v1.135) or 204 (v2.5.6)
+    has_prerelease: bool  # v3: /server/version adds ``prerelease``
+
+
+V1 = Generation("v1.135", 1, 135, 3, False, "album.addAsset", True, False, False, False, False,
+                True, 200, False)
+V2 = Generation("v2.5", 2, 5, 6, True, "albumAsset.create", True, False, False, True, True,
+                True, 204, False)
+V3 = Generation("v3", 3, 2, 0, True, "albumAsset.create", False, True, True, True, True,
+                False, 204, True)
+GENERATIONS = {g.name: g for g in (V1, V2, V3)}
+
+_COMMON_PERMISSIONS = (
+    "all", "activity.create", "activity.read", "apiKey.create", "apiKey.read", "apiKey.update",
+    "apiKey.delete", "asset.read", "asset.update", "asset.delete", "asset.statistics",
+    "asset.share", "asset.view", "asset.download", "asset.upload", "album.create", "album.read",
+    "album.update", "album.delete", "album.statistics", "album.share", "album.download",
+    "archive.read", "person.read", "server.about", "session.read", "tag.read", "timeline.read",
+    "user.read",
+)
+ALL_PERMISSIONS_V1 = frozenset((*_COMMON_PERMISSIONS, "album.addAsset", "album.removeAsset"))
+# v2 renamed the album-member permissions; the v1 names are refused when a key is created.
+ALL_PERMISSIONS_V2 = frozenset((*_COMMON_PERMISSIONS, "albumAsset.create", "albumAsset.read",
+                                "albumAsset.delete"))
+
+
+@dataclass
+class Person:
+    id: str
+    name: str
+
+
+@dataclass(eq=False)
+class FakeAsset:
+    """One asset. Change it only through ``Library`` methods (they bump ``updated_at``)."""
+
+    id: str
+    type: str  # IMAGE | VIDEO | AUDIO | OTHER
+    original_file_name: str
+    original_path: str
+    content: bytes
+    file_created_at: datetime
+    file_modified_at: datetime
+    local_date_time: datetime  # wall clock where taken, stored as if it were UTC
+    created_at: datetime
+    updated_at: datetime
+    visibility: str = "timeline"  # timeline | archive | hidden | locked
+    is_favorite: bool = False
+    trashed_at: datetime | None = None
+    live_photo_video_id: str | None = None
+    device_asset_id: str = "fake-device-asset"
+    device_id: str = "fake-device"
+    duration_ms: int | None = None
+    is_edited: bool = False
+    width: int | None = 4032
+    height: int | None = 3024
+    exif: dict[str, Any] = field(default_factory=dict)
+    people: list[Person] = field(default_factory=list)
+
+    @property
+    def checksum(self) -> str:
+        return b64_sha1(self.content)
+
+    @property
+    def is_trashed(self) -> bool:
+        return self.trashed_at is not None
+
+
+@dataclass(eq=False)
+class FakeAlbum:
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    asset_ids: list[str] = field(default_factory=list)
+    shared_with: list[str] = field(default_factory=list)  # user ids of members
+
+
+@dataclass
+class ApiKey:
+    id: str
+    name: str
+    secret: str
+    permissions: frozenset[str]
+
+    def grants(self, permission: str) -> bool:
+        return "all" in self.permissions or permission in self.permissions
+
+
+@dataclass
+class Session:
+    id: str
+    token: str
+    device: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the fake saw it (headers lower-cased; first value of each query key)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body_size: int
+    time: float
+    json: Any = None
+
+
+@dataclass
+class Faults:
+    """Fault switches, all off by default; counters count down as they fire. The same kinds as
+    the PhotoPrism fake: 5xx/429 bursts, connections cut, corrupt or truncated bodies, slow
+    links; ``FakeImmich.go_down(seconds)`` refuses connections for a while."""
+
+    fail_next_requests: int = 0
+    fail_status: int = 500
+    fail_path_contains: str = ""
+    retry_after: int | None = None  # sent with a 429/503 burst when set
+    reset_connections: int = 0  # close with RST before answering
+    reset_path_contains: str = ""
+    truncate_downloads: int = 0  # send half of an original's body, then cut the connection
+    corrupt_downloads: int = 0  # flip the first byte of an original's body
+    corrupt_asset_id: str = ""  # always corrupt this asset's body
+    truncate_json: int = 0  # cut the next JSON answer (search included) mid-body
+    malformed_search: int = 0  # answer the next searches 200 with invalid JSON
+    download_delay: float = 0.0  # seconds before an original's headers
+    download_rate: int = 0  # bytes per second for bodies of originals (0: unlimited)
+    answer_delay: float = 0.0  # seconds before every answer (a slow link or a busy server)
+    expire_tokens_after: int = 0  # a bearer token dies after this many requests (0: never)
+
+
+def b64_sha1(data: bytes) -> str:
+    """Immich's ``checksum``: base64 of the SHA-1 of the bytes (28 characters)."""
+    return base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+def iso(dt: datetime | None, plus_zero: bool = False) -> str | None:
+    """ISO UTC with milliseconds and ``Z`` (``+00:00`` in some album answers)."""
+    if dt is None:
+        return None
+    text = dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return text.replace("Z", "+00:00") if plus_zero else text
+
+
+def duration_text(ms: int | None) -> str:
+    """``"0:00:04.00000"``: the v1/v2 form of a duration (photos: all zero)."""
+    total = timedelta(milliseconds=ms or 0)
+    seconds = total.total_seconds()
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours)}:{int(minutes):02d}:{secs:08.5f}"

@@ -1,0 +1,210 @@
+"""``FakeImmich``: the library, auth and routes served over loopback HTTP, plus the switches a
+test flips (generation, faults, clock, going down) and what it observes (requests, logins,
+sessions, bytes served)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import threading
+import time
+from datetime import timedelta
+
+from tests.fake_immich.api import Routes
+from tests.fake_immich.auth import Auth, Problem, error
+from tests.fake_immich.http import Request, Response, Server, http_date, serve, shutdown
+from tests.fake_immich.library import Library
+from tests.fake_immich.model import GENERATIONS, V1, ApiKey, Faults, Generation, RequestRecord
+
+EMAIL = "admin@example.com"
+PASSWORD = "insecure-pw"
+
+
+class FakeImmich:
+    """An in-process Immich look-alike on ``127.0.0.1:<ephemeral port>``; ``url`` is the site
+    URL (the API is under ``url + "/api"``). ``generation`` is "v1.135", "v2.5" or "v3"."""
+
+    def __init__(self, *, generation: str | Generation = V1, email: str = EMAIL,
+                 password: str = PASSWORD, trash_days: int = 30) -> None:
+        gen = GENERATIONS[generation] if isinstance(generation, str) else generation
+        self.gen = gen
+        self.faults = Faults()
+        self.auth = Auth(gen, email, password)
+        self.lib = Library(gen, self.auth.user_id)
+        self.routes = Routes(self.lib, self.auth, self.faults, trash_days)
+        # A key with every permission, for the test's own helpers (``tests.fake_immich.user``).
+        self.admin_key: ApiKey = self.auth.add_key(("all",), "fake-admin")
+        self.url = ""
+        self.requests: list[RequestRecord] = []
+        self.bytes_served = 0
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._port = 0
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._down_timer: threading.Timer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> str:
+        if self._server is None:
+            self._server, self._thread = serve(self, self._port)
+            self._port = self._server.server_address[1]
+            self.url = f"http://127.0.0.1:{self._port}"
+        return self.url
+
+    def stop(self) -> None:
+        if self._down_timer is not None:
+            self._down_timer.cancel()
+        server, self._server = self._server, None
+        if server is not None:
+            shutdown(server, self._thread)
+            self._thread = None
+
+    def __enter__(self) -> FakeImmich:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def go_down(self, seconds: float) -> None:
+        """The server goes away (connections refused, open ones cut) and comes back on the same
+        port after ``seconds``, with its library and sessions (they live in its database)."""
+        self.stop()
+        self._down_timer = threading.Timer(seconds, self.start)
+        self._down_timer.daemon = True
+        self._down_timer.start()
+
+    # -- switches ----------------------------------------------------------------------------
+
+    @property
+    def clock_offset(self) -> timedelta:
+        return self.lib.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, value: timedelta) -> None:
+        """Skew the server's clock (``updatedAt`` and the ``Date`` header) from the client's."""
+        self.lib.clock_offset = value
+
+    def add_key(self, permissions: tuple[str, ...] | list[str] = ("all",),
+                name: str = "ppsync") -> str:
+        """A key as the user makes one in the web UI; returns its secret."""
+        return self.auth.add_key(permissions, name).secret
+
+    # -- observation -------------------------------------------------------------------------
+
+    @property
+    def session_count(self) -> int:
+        """Sessions alive: each is a device in the user's settings."""
+        with self.auth.lock:
+            return len(self.auth.sessions)
+
+    @property
+    def logins(self) -> int:
+        return self.auth.logins
+
+    @property
+    def logouts(self) -> int:
+        return self.auth.logouts
+
+    @property
+    def download_count(self) -> int:
+        return self.routes.download_count
+
+    def requests_to(self, path_contains: str, method: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [r for r in self.requests if path_contains in r.path
+                    and (method is None or r.method == method)]
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.bytes_served = 0
+        self.routes.download_count = 0
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the fake Immich is still handling a request")
+
+    # -- the App protocol of http.py ---------------------------------------------------------
+
+    def record(self, req: Request) -> None:
+        if req.header("x-api-key") == self.admin_key.secret:
+            with self._lock:  # the test's own helpers: not what the client under test did
+                self._in_flight += 1
+            return
+        parsed = None
+        if "json" in req.header("content-type") and len(req.body) < 65536:
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(req.body)
+        rec = RequestRecord(req.method, req.path, dict(req.query), dict(req.headers),
+                            len(req.body), time.time(), parsed)
+        with self._lock:
+            self.requests.append(rec)
+            self._in_flight += 1
+
+    def done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def wire_fault(self, req: Request) -> Response | str | None:
+        if req.header("x-api-key") == self.admin_key.secret:
+            return None  # the test's own helpers never meet a fault
+        f = self.faults
+        with self._lock:
+            if f.reset_connections > 0 and (not f.reset_path_contains
+                                            or f.reset_path_contains in req.path):
+                f.reset_connections -= 1
+                return "reset"
+            if f.fail_next_requests > 0 and (not f.fail_path_contains
+                                             or f.fail_path_contains in req.path):
+                f.fail_next_requests -= 1
+                return self._failure(f.fail_status)
+        return None
+
+    def _failure(self, status: int) -> Response:
+        headers = []
+        if self.faults.retry_after is not None and status in (429, 503):
+            headers.append(("Retry-After", str(self.faults.retry_after)))
+        if status in (502, 503, 504):
+            # What a reverse proxy in front of Immich says while it restarts.
+            title = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable",
+                     504: "504 Gateway Time-out"}[status]
+            html = f"<html><head><title>{title}</title></head><body><center><h1>{title}" \
+                   "</h1></center><hr><center>nginx</center></body></html>\r\n"
+            return Response(status, [("Content-Type", "text/html"), *headers], html.encode())
+        resp = error(status, "Too Many Requests" if status == 429 else "Internal server error")
+        resp.headers += headers
+        return resp
+
+    def handle(self, req: Request) -> Response:
+        self.auth.expire_tokens_after = self.faults.expire_tokens_after
+        try:
+            resp = self.routes.route(req)
+        except Problem as problem:
+            resp = problem.response
+        resp.headers.append(("x-immich-cid", secrets.token_hex(4)))
+        resp.delay = max(resp.delay, self.faults.answer_delay)
+        if self.faults.truncate_json > 0 and resp.stream is None and resp.body \
+                and "json" in dict(resp.headers).get("Content-Type", ""):
+            with self._lock:
+                self.faults.truncate_json -= 1
+            resp.cut_after = len(resp.body) // 2
+        return resp
+
+    def http_date(self) -> str:
+        return http_date(self.lib.now())
+
+    def add_bytes(self, n: int) -> None:
+        with self._lock:
+            self.bytes_served += n
+
+    def __repr__(self) -> str:
+        return f"FakeImmich({self.gen.name}, {self.url or 'stopped'})"
