@@ -446,6 +446,11 @@ def test_download_headers_range_etag_and_missing_asset(im: FakeImmich) -> None:
         same = c.get(f"/assets/{asset}/original",
                      headers={"If-None-Match": whole.headers["etag"]})
         beyond = c.get(f"/assets/{asset}/original", headers={"Range": f"bytes={len(body)}-"})
+        stale = c.get(f"/assets/{asset}/original",
+                      headers={"Range": "bytes=1000-", "If-Range": 'W/"other"'})
+        fresh = c.get(f"/assets/{asset}/original",
+                      headers={"Range": "bytes=1000-", "If-Range": whole.headers["etag"]})
+        head = c.head(f"/assets/{asset}/original")
         missing = c.get("/assets/00000000-0000-4000-8000-000000000000/original")
         missing_info = c.get("/assets/00000000-0000-4000-8000-000000000000")
     assert whole.status_code == 200 and whole.content == body
@@ -463,6 +468,10 @@ def test_download_headers_range_etag_and_missing_asset(im: FakeImmich) -> None:
     assert part.headers["content-range"] == f"bytes 1000-{len(body) - 1}/{len(body)}"
     assert same.status_code == 304 and same.content == b""
     assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(body)}"
+    assert stale.status_code == 200 and stale.content == body  # changed since: whole file
+    assert fresh.status_code == 206
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(body))
     assert (missing.status_code, missing.json()["message"]) == (
         400, "Not found or no asset.download access")
     assert (missing_info.status_code, missing_info.json()["message"]) == (
