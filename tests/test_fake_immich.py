@@ -803,6 +803,19 @@ def test_a_slow_link(im: FakeImmich) -> None:
     assert time.monotonic() - started >= 0.15
 
 
+def test_slow_answers_and_faults_spare_the_test_helpers(im: FakeImmich) -> None:
+    im.faults.answer_delay, im.faults.truncate_json = 0.5, 1
+    started = time.monotonic()
+    ImmichUser(im).upload("A.jpg", b"a", taken=TAKEN)  # not delayed, not cut
+    assert time.monotonic() - started < 0.5
+    with full(im) as c:
+        with pytest.raises(httpx.TransportError):
+            c.post("/search/metadata", json={})
+        started = time.monotonic()
+        assert search(c)["count"] == 1
+    assert time.monotonic() - started >= 0.5
+
+
 def test_going_down_for_a_while_keeps_the_library(im: FakeImmich) -> None:
     asset = ImmichUser(im).upload("A.jpg", b"a", taken=TAKEN)
     key = im.add_key()
