@@ -143,8 +143,9 @@ def test_search_pages() -> None:
     assert last.next_page is None
     v3 = parse_search_page({"assets": {"items": [], "nextPage": "3", "nextCursor": "abc"}})
     assert (v3.next_page, v3.next_cursor) == (3, "abc")
-    bad_pages: list[Any] = [{}, {"assets": {"items": {}}}, {"assets": {"items": [], "nextPage": "x"}},
-                            {"assets": {"items": [], "nextPage": "1"}}, []]
+    bad_pages: list[Any] = [{}, {"assets": {"items": {}}}, [],
+                            {"assets": {"items": [], "nextPage": "x"}},
+                            {"assets": {"items": [], "nextPage": "1"}}]
     for bad in bad_pages:
         with pytest.raises(ServerDataError):
             parse_search_page(bad)
