@@ -165,6 +165,18 @@ def test_a_name_that_looks_like_a_suffix_is_not_overwritten() -> None:
     assert len(set(got.values())) == 3 and got["c"] == fake
 
 
+def test_when_every_suffix_is_taken_a_counter_decides_and_stays() -> None:
+    import hashlib
+    forms = [suffixed("IMG.jpg", t) for t in (hashlib.sha1(b"b").hexdigest()[:8],
+                                               hashlib.sha1(b"b").hexdigest()[:16],
+                                               hashlib.sha1(b"b").hexdigest())]
+    squatters = [Claim(f"s{n}", form) for n, form in enumerate(forms)]
+    got = resolve([Claim("a", "IMG.jpg"), Claim("b", "IMG.jpg"), *squatters])
+    assert got["b"] == suffixed("IMG.jpg", hashlib.sha1(b"b").hexdigest() + "-2")
+    again = resolve([Claim("b", "IMG.jpg"), *squatters[1:]], got)
+    assert again["b"] == got["b"]
+
+
 def test_a_long_stem_is_shortened_to_fit() -> None:
     name = "é" * 125 + ".jpeg"  # 255 bytes
     got = resolve([Claim("a", name), Claim("b", name)])

@@ -46,7 +46,9 @@ hold now (``current``, from the state), never from listing order:
    live photo's video, else the file's own key), so a fresh mirror is the same whatever
    order the server lists in.
 3. Every other claimant gets ``<stem>~<h>.<ext>``: ``h`` is the first 8 hex digits of the
-   SHA-1 of its order key (16, then the file's own key, if that is taken too). A live photo's
+   SHA-1 of its order key (16 digits, then the file's own key, then that key with "-2",
+   "-3"... when a name is taken, which only a file named to look like a suffix can cause;
+   rule 1 keeps whichever form a file got). A live photo's
    video therefore carries its still's suffix: ``IMG_1~3f2a9c01.HEIC`` and
    ``IMG_1~3f2a9c01.MOV`` stay side by side. A stem is shortened (never the suffix or the
    extension) to keep the name within 255 bytes.
@@ -262,6 +264,16 @@ def _candidates(claim: Claim) -> list[str]:
     return [suffixed(claim.path, t) for t in dict.fromkeys(tags)]
 
 
+def _is_form_of(claim: Claim, path: str) -> bool:
+    """Is ``path`` the claim's plain path or one of the suffixed forms it can be given?"""
+    if path == claim.path or path in _candidates(claim):
+        return True
+    stem, _ = split_name(posixpath.basename(path))
+    tag = stem.rpartition(SUFFIX_MARK)[2]
+    counter = tag.removeprefix(_hash(claim.key) + "-")
+    return counter != tag and counter.isdigit() and suffixed(claim.path, tag) == path
+
+
 def resolve(claims: Iterable[Claim], current: Mapping[str, str] | None = None, *,
             fold_case: bool = False) -> dict[str, str]:
     """Give each claim's key one path; no two keys share a path (under ``fold_case``, no two
@@ -284,7 +296,7 @@ def resolve(claims: Iterable[Claim], current: Mapping[str, str] | None = None, *
 
     for claim in ordered:  # 1. keep what a file holds while it is still one of its forms
         now = held.get(claim.key)
-        if now is not None and (now == claim.path or now in _candidates(claim)):
+        if now is not None and _is_form_of(claim, now):
             take(claim, now)
     for claim in ordered:  # 2. free plain paths, lowest order key first
         if claim.key not in result:
