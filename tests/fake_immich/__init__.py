@@ -12,7 +12,26 @@ servers; v3 from its SDK). Only the standard library is used. Typical use::
 Modules: ``model`` (data, generations, fault switches), ``library`` (the user's library and
 its rules), ``auth`` (keys, sessions, 401/403), ``api`` and ``albums`` (routes), ``http``
 (the loopback server and wire faults), ``server`` (``FakeImmich``), ``user`` (what a user
-does, through the fake's own HTTP API where the real server has one).
+does, through the fake's own HTTP API where the real server has one), ``probe`` (client-side
+helpers for tests).
+
+Modelled: one user with API keys (permissions checked per generation) and password sessions
+(counted; logout ends one; ``faults.expire_tokens_after``), the 401/403 bodies, ping/version/
+about/config, ``/users/me``, ``POST /search/metadata`` (page/size limits, ``nextPage`` as a
+string, hidden default filters, ``withDeleted``, ``withExif``, ``updatedAfter`` >=, order by
+``fileCreatedAt``, checksum/id/albumIds filters; v3 keyset ``cursor``/``nextCursor``), the
+asset object of each generation, ``GET /assets/{id}``, originals with Range/ETag/304/416, the
+multipart upload with 201/200 and ``x-immich-checksum``, ``bulk-upload-check``, statistics,
+trash/restore/purge (a purged still takes its hidden video), ``PUT /assets/{id}`` edits,
+albums (non-unique titles, per-id member results, hidden/trashed members left out of album
+answers), the server's clock in ``Date`` and ``updatedAt`` (``clock_offset``).
+
+Not modelled: the ``/sync/*`` endpoints, other users, partners and shared albums, stacks,
+tags, the PIN-locked folder (``visibility: locked`` is never listed), thumbnails, the storage
+template, real EXIF parsing (a test says what the EXIF holds; the metadata job applies it
+synchronously after the upload), a delay before a forced delete disappears (immediate here),
+and an endpoint to replace an original (``ImmichUser.replace`` changes the library directly).
+The v3 cursor is a guess at a keyset cursor: the facts file only says it exists.
 """
 
 from tests.fake_immich.library import Metadata
