@@ -265,6 +265,34 @@ def test_vanished_target_stops_passes_alerts_and_recovers(
     assert log.read_text().splitlines() == ["failure 4", "recovery 0"]
 
 
+def test_daemon_applies_a_deletion_on_its_next_full_walk(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    # One daemon process keeps its session across passes: each full walk must be judged
+    # against library totals read around that walk, not the ones from login time.
+    gone = server.add_photo([("gone.jpg", b"gone")])
+    server.add_photo([("stays.jpg", b"stays")])
+    config = make_config(schedule={"interval": "1s", "full_every": "1s"},
+                         mirror={"delete": "trash"})
+    proc = start_daemon(config)
+    try:
+        wait_for(lambda: (target / "gone.jpg").exists() and (target / "stays.jpg").exists())
+        server.delete_photo(gone.uid)
+        wait_for(lambda: not (target / "gone.jpg").exists())
+        time.sleep(2.5)  # a few more full walks of the quiet library
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    trashed = [p for p in (target / ".ppsync" / "trash").rglob("gone.jpg")]
+    assert len(trashed) == 1 and trashed[0].read_bytes() == b"gone"
+    runs = json.loads(run_cli(config, "status", "--json", "--limit", "100").stdout)["runs"]
+    finished = [r for r in runs if r["finished"] and r["exit_code"] != 130]
+    assert len(finished) >= 3
+    assert [r for r in finished if r["trashed"] == 1][0]["exit_code"] == 0
+    assert all(r["exit_code"] == 0 and not r.get("safety_stop") for r in finished), [
+        (r["run_id"], r["exit_code"], r.get("safety_stop")) for r in finished]
+
+
 # --- health, schedules -------------------------------------------------------------------------
 
 

@@ -462,10 +462,6 @@ class PhotoPrismClient:
         payload = _json(response, "config")
         return _counts(payload if isinstance(payload, dict) else {})
 
-    def login_counts(self) -> dict[str, int]:
-        """The totals the session's config carried at login (saves a request per pass)."""
-        return _counts(self.server_config) if self.server_config else self.fetch_counts()
-
     def abort(self) -> None:
         """Close every connection now: in-flight downloads fail at once and stay resumable,
         and every wait for the server ends."""

@@ -125,7 +125,9 @@ class SyncRun:
              since: str = "") -> tuple[bool, str]:
         """Walk every page (or, with ``since``, the photos changed since then), planning each
         file against the state. Returns (complete, reason if not)."""
-        counts_before = self.client.login_counts() if not since else {}
+        # Totals read around *this* walk: a session's login-time totals go stale as soon as
+        # the library changes, and a long-lived daemon keeps its session for days.
+        counts_before = self.client.fetch_counts() if not since else {}
         self.state.begin_walk()
         walker = Walker(self.client, self.mirror, _dedupe(self.state), updated_since=since)
         for files in walker.pages():
