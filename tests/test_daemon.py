@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -288,9 +289,90 @@ def test_daemon_applies_a_deletion_on_its_next_full_walk(
     runs = json.loads(run_cli(config, "status", "--json", "--limit", "100").stdout)["runs"]
     finished = [r for r in runs if r["finished"] and r["exit_code"] != 130]
     assert len(finished) >= 3
-    assert [r for r in finished if r["trashed"] == 1][0]["exit_code"] == 0
+    assert next(r for r in finished if r["trashed"] == 1)["exit_code"] == 0
     assert all(r["exit_code"] == 0 and not r.get("safety_stop") for r in finished), [
         (r["run_id"], r["exit_code"], r.get("safety_stop")) for r in finished]
+
+
+def _log_events(stderr: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_first_start_retries_within_seconds_until_the_server_is_up(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    # Compose starts ppsync next to a PhotoPrism that is still migrating its database.
+    server.add_photo([("a.jpg", b"a")])
+    server.faults.fail_status, server.faults.fail_next_requests = 503, 10**6
+    config = make_config(server={"retries": 0}, schedule={"interval": "1h"})
+    proc = start_daemon(config)
+    try:
+        time.sleep(3)
+        assert proc.poll() is None
+        server.faults.fail_next_requests = 0  # PhotoPrism is up
+        wait_for(lambda: (target / "a.jpg").exists(), timeout=20)  # not an hour later
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    retries = [e for e in _log_events(err) if e["event"] == "the server is not reachable yet; "
+               "trying again soon"]
+    assert retries and all(float(str(e["seconds"])) <= 60 for e in retries)
+    assert all("next_attempt" in e for e in retries)
+    assert [float(str(e["seconds"])) for e in retries] == sorted(
+        float(str(e["seconds"])) for e in retries)  # growing
+
+
+def test_auth_failure_at_start_still_backs_off_a_whole_interval(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    server.add_photo([("a.jpg", b"a")])
+    config = make_config(server={"password": "wrong"}, schedule={"interval": "1h"})
+    proc = start_daemon(config)
+    try:
+        time.sleep(6)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert server.login_attempts == 1  # PhotoPrism's login limiter is never hammered
+    backoff = [e for e in _log_events(err) if e["event"] == "backing off after a server error"]
+    assert backoff and backoff[0]["seconds"] == 3600
+
+
+@pytest.mark.parametrize("zone_key, zone", [(None, "Europe/Berlin"),
+                                            ("America/New_York", "America/New_York")])
+def test_cron_follows_the_local_time_zone_and_says_which(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory, zone_key: str | None,
+    zone: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    server.add_photo([("a.jpg", b"a")])
+    schedule = {"cron": "30 3 * * *", **({"timezone": zone_key} if zone_key else {})}
+    config = make_config(schedule=schedule, log={"level": "info"})
+    proc = start_daemon(config, {"TZ": "Europe/Berlin"})
+    try:
+        wait_for(lambda: (target / "a.jpg").exists())
+        time.sleep(0.5)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    events = _log_events(err)
+    started = next(e for e in events if e["event"] == "daemon started")
+    assert started["timezone"] == zone and started["schedule"] == "cron 30 3 * * *"
+    nxt = datetime.fromisoformat(str(started["next_scheduled"])).astimezone(ZoneInfo(zone))
+    assert (nxt.hour, nxt.minute) == (3, 30)
+    # APScheduler's two lines per pass ("Running job", "executed successfully") are debug.
+    assert not [e for e in events if "job" in str(e["event"]).lower()], events
+
+
+def test_unknown_time_zones_are_config_errors(make_config: ConfigFactory) -> None:
+    bad_key = run_cli(make_config(schedule={"cron": "0 3 * * *", "timezone": "Mars/Base"}),
+                      "daemon")
+    assert bad_key.returncode == 2 and "schedule.timezone" in bad_key.stderr
+    bad_tz = run_cli(make_config(schedule={"cron": "0 3 * * *"}), "daemon",
+                     env={"TZ": "Nowhere/Foo"})
+    assert bad_tz.returncode == 2 and "TZ" in bad_tz.stderr
+    assert "Traceback" not in bad_key.stderr + bad_tz.stderr
 
 
 # --- health, schedules -------------------------------------------------------------------------

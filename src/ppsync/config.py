@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,6 +193,15 @@ class ScheduleConfig(_Section):
     cron: str = ""  # a 5-field crontab expression, instead of interval
     full_every: str = "24h"  # a fast change pass is replaced by a full walk this often
     jitter: str = "0s"  # random delay added to each pass
+    timezone: str = ""  # the zone cron expressions follow; empty: the local zone (TZ)
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            zone_info(value, "")
+        return value
 
     @field_validator("interval", "full_every", "jitter")
     @classmethod
@@ -208,7 +218,7 @@ class ScheduleConfig(_Section):
 
             if len(value.split()) != 5:
                 raise ValueError("needs 5 fields: minute hour day month weekday")
-            CronTrigger.from_crontab(value)
+            CronTrigger.from_crontab(value, timezone="UTC")  # the zone is checked apart
         return value
 
     @model_validator(mode="after")
@@ -230,6 +240,37 @@ class ScheduleConfig(_Section):
     @property
     def jitter_seconds(self) -> float:
         return parse_duration(self.jitter)
+
+
+def zone_info(name: str, source: str) -> tzinfo:
+    """The IANA time zone ``name`` (``Europe/Berlin``); ``source`` names where it came from for
+    the message. Raises ``ValueError`` for an unknown or malformed name."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        where = f"{source} " if source else ""
+        raise ValueError(f"{where}{name!r} is not a time zone name like Europe/Berlin or "
+                         "Etc/UTC") from None
+
+
+def schedule_zone(schedule: ScheduleConfig) -> tzinfo:
+    """The zone cron expressions follow: ``[schedule] timezone``, else the local zone (``TZ``,
+    else /etc/localtime). Raises ``ConfigError`` when TZ names no zone."""
+    if schedule.timezone:
+        return zone_info(schedule.timezone, "")
+    from tzlocal import get_localzone
+
+    try:
+        return get_localzone()
+    except (LookupError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        raise ConfigError(f"TZ: {os.environ.get('TZ', '')!r} is not a time zone name like "
+                          "Europe/Berlin; set TZ or [schedule] timezone") from None
+
+
+def zone_name(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", None) or zone)
 
 
 class MonitorConfig(_Section):

@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -32,7 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ppsync.client import PhotoPrismClient
-from ppsync.config import Settings, load_config
+from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
 from ppsync.health import check_health, schedule_period
 from ppsync.logs import get_logger, setup_logging
@@ -47,14 +47,28 @@ from ppsync.uploader import run_upload
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0
+# Until the first pass gets through, a server that is not up yet (PhotoPrism starting next to
+# ppsync, migrating its database) is tried again after 2, 4, 8 ... seconds, at most a minute
+# apart, instead of waiting a whole interval. Auth failures back off as always.
+FIRST_RETRY = 2.0
+FIRST_RETRY_MAX = 60.0
 
 
 def _trigger(settings: Settings) -> Any:
+    """Cron expressions follow the local zone (``TZ``) or ``[schedule] timezone``, as a crontab
+    does; an interval does not depend on any zone. Raises ``ConfigError`` for a bad ``TZ``."""
     schedule = settings.schedule
     jitter = int(schedule.jitter_seconds) or None
     if schedule.cron:
-        return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+        return CronTrigger.from_crontab(schedule.cron, timezone=schedule_zone(schedule))
     return IntervalTrigger(seconds=schedule.interval_seconds, jitter=jitter, timezone=UTC)
+
+
+def _zone_for_logs(settings: Settings) -> tzinfo:
+    try:
+        return schedule_zone(settings.schedule)
+    except ConfigError:  # only a cron needs the zone; an interval logs in UTC then
+        return UTC
 
 
 def full_walk_due(settings: Settings, now: float) -> bool:
@@ -80,6 +94,8 @@ class Daemon:
         self._ready = False
         self._backoff_until = 0.0
         self._backoff = 0.0
+        self._got_through = False  # has a pass reached the server and run (exit 0 or 1)?
+        self._first_retries = 0
         self.metrics = Metrics()
         self._alerts = Alerts(settings.monitor)
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -131,7 +147,8 @@ class Daemon:
             return None
         except PpsyncError as exc:  # stopped before it began (safety stop, config)
             report = RunReport(command="sync", started_at=now, finished_at=time.time(),
-                               error=redact(str(exc)), exit_code=exc.exit_code)
+                               error=redact(str(exc)), exit_code=exc.exit_code,
+                               error_type=type(exc).__name__)
             log.error("pass stopped", error=report.error, exit_code=report.exit_code)
         if self.settings.upload.enabled and report.exit_code not in (ServerError.exit_code, 130):
             report = self._with_upload(report, self._upload_pass())
@@ -179,20 +196,43 @@ class Daemon:
 
     def _after_pass(self, report: RunReport) -> None:
         if report.exit_code == ServerError.exit_code:
-            self._backoff = min(MAX_BACKOFF, max(self._backoff * 2,
-                                                 schedule_period(self.settings.schedule)))
-            self._backoff_until = time.time() + self._backoff
             if self._client is not None:  # a fresh session next time
                 self._client.close()
                 self._client = None
+            if not self._got_through and report.error_type != "AuthError":
+                self._retry_soon()
+            else:  # PhotoPrism's login limiter must never be hammered
+                self._backoff = min(MAX_BACKOFF, max(self._backoff * 2,
+                                                     schedule_period(self.settings.schedule)))
+                self._backoff_until = time.time() + self._backoff
+                log.warning("backing off after a server error", seconds=round(self._backoff),
+                            next_attempt=self._local_time(self._backoff_until))
         elif report.exit_code != 130:
             self._backoff = 0.0
+            self._got_through = self._got_through or report.exit_code in (0, 1)
         files, size = self._mirror_totals()
         self.metrics.record(report, files, size)
         if report.exit_code != 130:
             self._alerts.pass_finished(report)
         notify(f"STATUS=last pass {report.command} exit {report.exit_code}: "
                f"{report.downloaded} downloaded, {report.moved} moved, {report.failed} failed")
+
+    def _retry_soon(self) -> None:
+        """Before the first pass got through: the next attempt in seconds, not an interval."""
+        self._first_retries += 1
+        delay = min(FIRST_RETRY_MAX, FIRST_RETRY * 2 ** min(self._first_retries - 1, 10))
+        at = time.time() + delay
+        self._backoff_until = at - 0.5  # scheduled passes before it are skipped
+        when = datetime.fromtimestamp(at, UTC)
+        job = self._scheduler.get_job("pass")
+        if job is not None and (job.next_run_time is None or job.next_run_time > when):
+            self._scheduler.modify_job("pass", next_run_time=when)
+        log.warning("the server is not reachable yet; trying again soon", seconds=delay,
+                    next_attempt=self._local_time(at))
+
+    def _local_time(self, timestamp: float) -> str:
+        zone = _zone_for_logs(self.settings)
+        return datetime.fromtimestamp(timestamp, zone).isoformat(timespec="seconds")
 
     def _mirror_totals(self) -> tuple[int, int]:
         path = self.settings.mirror.state_path
@@ -217,6 +257,11 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )
 
+    def _next_scheduled(self, zone: tzinfo) -> str | None:
+        """When the schedule fires after the first pass (which runs at start), local time."""
+        fire = _trigger(self.settings).get_next_fire_time(None, datetime.now(zone))
+        return fire.astimezone(zone).isoformat(timespec="seconds") if fire else None
+
     def _reload_config(self) -> None:
         self._reload.clear()
         try:
@@ -239,6 +284,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
+        _trigger(self.settings)  # a bad TZ is a config error before anything starts
         server = None
         if self.settings.monitor.listen:
             server = MonitorServer(self.settings.monitor.listen, self.metrics,
@@ -247,8 +293,11 @@ class Daemon:
             log.info("monitor listening", listen=self.settings.monitor.listen)
         self._schedule()
         self._scheduler.start()
-        log.info("daemon started", schedule=self.settings.schedule.cron
-                 or self.settings.schedule.interval or "15m")
+        schedule = self.settings.schedule
+        zone = _zone_for_logs(self.settings)
+        log.info("daemon started", schedule=f"cron {schedule.cron}" if schedule.cron
+                 else f"every {schedule.interval or '15m'}", timezone=zone_name(zone),
+                 next_scheduled=self._next_scheduled(zone))
         tick = min(watchdog_period() or 1.0, 1.0)
         while not self.stop.wait(tick):
             notify("WATCHDOG=1")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from ppsync.config import ScheduleConfig, Settings
+from ppsync.config import ScheduleConfig, Settings, schedule_zone
 from ppsync.errors import Interrupted
 from ppsync.state import State
 
@@ -29,8 +29,9 @@ def schedule_period(schedule: ScheduleConfig) -> float:
         return schedule.interval_seconds
     from apscheduler.triggers.cron import CronTrigger
 
-    trigger = CronTrigger.from_crontab(schedule.cron, timezone=UTC)
-    first = trigger.get_next_fire_time(None, datetime.now(UTC))
+    zone = schedule_zone(schedule)
+    trigger = CronTrigger.from_crontab(schedule.cron, timezone=zone)
+    first = trigger.get_next_fire_time(None, datetime.now(zone))
     second = trigger.get_next_fire_time(first, first)
     return float((second - first).total_seconds()) if first and second else 86400.0
 

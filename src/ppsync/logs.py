@@ -35,6 +35,20 @@ def _stringify_exception(logger: WrappedLogger, name: str, event_dict: EventDict
     return structlog.processors.format_exc_info(logger, name, event_dict)
 
 
+class _QuietScheduler(logging.Filter):
+    """APScheduler says "Running job ..." and "... executed successfully" at INFO for every
+    pass: two lines per pass that tell nothing ppsync's own lines do not. They become DEBUG."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self._level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("apscheduler") and record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self._level
+
+
 def use_json(fmt: str, stream: TextIO) -> bool:
     return fmt == "json" or (fmt == "auto" and not stream.isatty())
 
@@ -68,6 +82,7 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
                         _redact_processor, renderer],
         )
     )
+    handler.addFilter(_QuietScheduler(numeric))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)

@@ -109,6 +109,7 @@ class RunReport:
     # A change pass: it listed the photos updated since this time (the last clean pass's start
     # less a 5-minute margin), so it lists again what that pass saw change near its start.
     changes_since: str = ""
+    error_type: str = ""  # the class of the error that ended the run (AuthError, ...), if any
 
     @property
     def failed(self) -> int:

@@ -322,10 +322,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     except PpsyncError as exc:
         report.error = redact(str(exc))
         report.exit_code = exc.exit_code
+        report.error_type = type(exc).__name__
         log.error("run failed", error=report.error, exit_code=exc.exit_code)
     except (sqlite3.Error, OSError) as exc:  # the state or the disk gave out under us
         report.error = redact(f"{type(exc).__name__}: {exc}")
         report.exit_code = 1
+        report.error_type = type(exc).__name__
         log.error("run failed", error=report.error, exit_code=1)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a one-shot command (see cli.main)
         options.stop.set()  # downloads in flight get the grace period, then stay resumable
