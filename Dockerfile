@@ -29,8 +29,14 @@ FROM ${PYTHON_IMAGE}
 # share), e.g. `id -u` / `id -g` of that owner; Synology's first user is often 1026:100.
 ARG PUID=1000
 ARG PGID=1000
-RUN test "${PUID}" -ne 0 || { echo "PUID=0 would run ppsync as root" >&2; exit 1; } \
-    && groupadd --gid "${PGID}" --non-unique ppsync \
+# The checks come first and stop the build with a message that says what is wrong.
+RUN case "${PUID}" in ''|*[!0-9]*) echo "PUID must be a user ID number, not '${PUID}'" >&2; \
+        exit 1;; esac; \
+    case "${PGID}" in ''|*[!0-9]*) echo "PGID must be a group ID number, not '${PGID}'" >&2; \
+        exit 1;; esac; \
+    if [ "${PUID}" -eq 0 ]; then echo "PUID=0 would run ppsync as root" >&2; exit 1; fi; \
+    if [ "${PGID}" -eq 0 ]; then echo "PGID=0 would run ppsync in the root group" >&2; exit 1; fi; \
+    groupadd --gid "${PGID}" --non-unique ppsync \
     && useradd --uid "${PUID}" --gid "${PGID}" --non-unique --no-create-home \
                --home-dir /state --shell /usr/sbin/nologin ppsync \
     && mkdir -p /state /config \
@@ -53,7 +59,10 @@ VOLUME ["/state"]
 # /config/ppsync.toml; without one, the environment alone configures ppsync.
 WORKDIR /config
 
-# `ppsync health` reads only the state file: exit 0 when the last pass succeeded recently.
+# `ppsync health` reads only the state file (and /proc): healthy when the last pass succeeded
+# recently, and while a pass is running, so a first sync that takes hours stays healthy (an
+# "autoheal" container must not restart it). The start period covers PhotoPrism starting next
+# to ppsync; flags newer than Docker 20.10 (--start-interval) are left out for NAS engines.
 HEALTHCHECK --interval=5m --timeout=30s --start-period=10m --retries=3 CMD ["ppsync", "health"]
 
 USER ppsync

@@ -146,6 +146,43 @@ def test_dockerfile_final_stage_runs_as_a_created_non_root_user(
     assert int(defaults["PUID"]) > 0 and int(defaults["PGID"]) > 0
 
 
+@pytest.mark.parametrize(("puid", "pgid", "message"), [
+    ("1000", "1000", ""),
+    ("1026", "100", ""),
+    ("", "1000", "PUID must be a user ID number, not ''"),
+    ("abc", "1000", "PUID must be a user ID number, not 'abc'"),
+    ("-5", "1000", "PUID must be a user ID number"),
+    ("0", "1000", "PUID=0 would run ppsync as root"),
+    ("00", "1000", "PUID=0 would run ppsync as root"),
+    ("1000", "0", "PGID=0 would run ppsync in the root group"),
+    ("1000", "", "PGID must be a group ID number, not ''"),
+    ("1000", "staff", "PGID must be a group ID number, not 'staff'"),
+])
+def test_dockerfile_refuses_root_and_bad_ids_with_a_clear_message(
+    dockerfile: tuple[list[Instruction], list[Stage]], puid: str, pgid: str, message: str,
+):
+    # Docker runs RUN with /bin/sh -c and the build ARGs in the environment: run the checks
+    # (everything before the user is created) the same way.
+    setup = next(r for r in dockerfile[1][-1].all("RUN") if "useradd" in r)
+    checks = setup[: setup.index("groupadd")]
+    result = subprocess.run(["sh", "-c", checks + " true"], env={"PUID": puid, "PGID": pgid},
+                            capture_output=True, text=True)
+    assert (result.returncode == 0) == (not message), result.stderr
+    assert message in result.stderr
+
+
+def test_dockerfile_health_check_fits_old_engines_and_a_slow_start(
+    dockerfile: tuple[list[Instruction], list[Stage]],
+):
+    options = dockerfile[1][-1].last("HEALTHCHECK").partition("CMD ")[0]
+    flags = dict(re.findall(r"--([a-z-]+)=(\S+)", options))
+    # Docker 20.10 (many NAS) rejects flags it does not know, and the build fails.
+    assert set(flags) <= {"interval", "timeout", "start-period", "retries"}, flags
+    # PhotoPrism starting next to ppsync (migrations) needs minutes before a first pass runs;
+    # once it runs, `ppsync health` is healthy however long it takes.
+    assert flags["start-period"].endswith("m") and int(flags["start-period"][:-1]) >= 5
+
+
 def test_dockerfile_runs_the_daemon_with_a_health_check(
     dockerfile: tuple[list[Instruction], list[Stage]],
 ):

@@ -227,10 +227,15 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+# Commands that read only the state: they run without the server's password or token.
+STATE_ONLY = ("status", "health")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_config(args.config, log_level="debug" if args.verbose else None)
+        settings = load_config(args.config, log_level="debug" if args.verbose else None,
+                               credentials=args.command not in STATE_ONLY)
         setup_logging(settings.log.level, settings.log.format)
         if args.command != "daemon":  # the daemon handles its signals itself
             # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends

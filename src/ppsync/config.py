@@ -517,11 +517,14 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     *,
     log_level: str | None = None,
+    credentials: bool = True,
 ) -> Settings:
     """Read, merge and validate the configuration.
 
     Takes the --config path (or None), the environment, and CLI overrides. Returns a frozen
     ``Settings``. Raises ``ConfigError`` listing every problem found, each with its key.
+    ``credentials=False`` (``status``, ``health``: they read only the state) neither needs
+    nor reads the server's secrets.
     """
     environ = os.environ if environ is None else environ
     path = find_config_path(explicit_path, environ)
@@ -534,19 +537,21 @@ def load_config(
         raise ConfigError(_format_validation_errors(exc)) from None
     finally:
         _ENVIRON.reset(token)
-    return _finish(settings, environ, base_dir, log_level)
+    return _finish(settings, environ, base_dir, log_level, credentials)
 
 
 def _finish(
-    settings: Settings, environ: Mapping[str, str], base_dir: Path, log_level: str | None
+    settings: Settings, environ: Mapping[str, str], base_dir: Path, log_level: str | None,
+    credentials: bool = True,
 ) -> Settings:
     """Resolve secrets and relative paths, then apply CLI overrides; all problems at once."""
     problems: list[str] = []
-    server = _finish_server("server", settings.server, environ, base_dir, problems,
-                            credentials=True)
+    server = (_finish_server("server", settings.server, environ, base_dir, problems,
+                             credentials=True)
+              if credentials else settings.server.model_dump())
     servers = {name: _finish_server(f"servers.{name}", extra, environ, base_dir, problems,
                                     credentials=False)
-               for name, extra in settings.servers.items()}
+               for name, extra in settings.servers.items()} if credentials else {}
     mirror = settings.mirror.model_dump()
     mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
     if mirror["state"] is not None:

@@ -41,7 +41,13 @@ from ppsync.monitor import Alerts, Metrics, MonitorServer
 from ppsync.redact import redact
 from ppsync.sdnotify import notify, watchdog_period
 from ppsync.state import State
-from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
+from ppsync.sync import (
+    LAST_FULL_KEY,
+    PassOptions,
+    record_refused_pass,
+    refused_report,
+    run_sync,
+)
 from ppsync.upload_report import UploadReport
 from ppsync.uploader import run_upload
 
@@ -137,18 +143,19 @@ class Daemon:
             return None
         full = full_walk_due(self.settings, now)
         self._alerts.pass_started()
+        options = PassOptions(command="sync", changes_only=not full, stop=self.stop)
         try:
-            self._log_in()
-            options = PassOptions(command="sync", changes_only=not full, client=self._client,
-                                  stop=self.stop)
-            report = run_sync(self.settings, options)
+            try:
+                self._log_in()
+            except PpsyncError as exc:  # the server is not up, or refuses the login
+                record_refused_pass(self.settings.mirror, refused_report(options, exc))
+                raise
+            report = run_sync(self.settings, replace(options, client=self._client))
         except LockHeld as exc:
             log.warning("pass skipped", reason=str(exc))
             return None
-        except PpsyncError as exc:  # stopped before it began (safety stop, config)
-            report = RunReport(command="sync", started_at=now, finished_at=time.time(),
-                               error=redact(str(exc)), exit_code=exc.exit_code,
-                               error_type=type(exc).__name__)
+        except PpsyncError as exc:  # stopped before it began (safety stop, config, login)
+            report = refused_report(options, exc)
             log.error("pass stopped", error=report.error, exit_code=report.exit_code)
         if self.settings.upload.enabled and report.exit_code not in (ServerError.exit_code, 130):
             report = self._with_upload(report, self._upload_pass())
@@ -257,6 +264,22 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )
 
+    def _mark_crashed_runs(self) -> None:
+        """Runs whose process is gone (the daemon was killed) are finished as crashed."""
+        path = self.settings.mirror.state_path
+        if not path.is_file():
+            return
+        try:
+            state = State.open(path)
+        except ConfigError:
+            return
+        try:
+            marked = state.mark_crashed()
+        finally:
+            state.close()
+        if marked:
+            log.warning("runs cut short by a crash marked as crashed", runs=marked)
+
     def _next_scheduled(self, zone: tzinfo) -> str | None:
         """When the schedule fires after the first pass (which runs at start), local time."""
         fire = _trigger(self.settings).get_next_fire_time(None, datetime.now(zone))
@@ -285,6 +308,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         _trigger(self.settings)  # a bad TZ is a config error before anything starts
+        self._mark_crashed_runs()
         server = None
         if self.settings.monitor.listen:
             server = MonitorServer(self.settings.monitor.listen, self.metrics,

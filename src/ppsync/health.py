@@ -1,7 +1,11 @@
 """``ppsync health`` and ``/healthz``: is the mirror being kept current?
 
-Healthy when the newest finished pass (sync, change or repair; a pass stopped by a signal does
-not count) exited 0 and ended less than 3 x the schedule's interval ago. Reads only the state.
+Healthy when the newest finished pass (sync, change or repair; a pass stopped by a signal or
+cut short by a crash does not count) exited 0 and ended less than 3 x the schedule's interval
+ago, or while a pass is running and the last finished one (if any) exited 0: a first sync of a
+large library takes hours, and a container health check must not call that unhealthy (an
+"autoheal" container would restart it mid-sync). Reads only the state (and /proc, to tell a
+running pass from one whose process is gone).
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ppsync.config import ScheduleConfig, Settings, schedule_zone
 from ppsync.errors import Interrupted
+from ppsync.procs import is_running
 from ppsync.state import State
 
 PASS_COMMANDS = ("sync", "change", "repair")
@@ -36,13 +42,23 @@ def schedule_period(schedule: ScheduleConfig) -> float:
     return float((second - first).total_seconds()) if first and second else 86400.0
 
 
+def _running(run: dict[str, Any]) -> bool:
+    return not run.get("finished") and is_running(int(run.get("pid") or 0),
+                                                  str(run.get("process") or ""))
+
+
 def judge_health(state: State, schedule: ScheduleConfig, now: float | None = None) -> Health:
     now = time.time() if now is None else now
     limit = 3 * schedule_period(schedule)
+    running: dict[str, Any] | None = None
     for run in state.last_runs(50):
-        if run.get("command") not in PASS_COMMANDS or not run.get("finished"):
+        if run.get("command") not in PASS_COMMANDS:
             continue
-        if run.get("exit_code") == Interrupted.exit_code:
+        if not run.get("finished"):
+            if running is None and _running(run):
+                running = run
+            continue
+        if run.get("exit_code") == Interrupted.exit_code or run.get("crashed"):
             continue
         age = now - float(run.get("finished_at") or 0)
         what = f"last pass (run {run['run_id']}) ended {age / 60:.0f} min ago"
@@ -50,15 +66,28 @@ def judge_health(state: State, schedule: ScheduleConfig, now: float | None = Non
             detail = run.get("safety_stop") or run.get("error") or (
                 f"{len(run.get('failures', []))} files failed")
             return Health(False, f"{what} with exit {run.get('exit_code')}: {detail}")
+        if age > limit and running is not None:
+            return Health(True, f"{_since(running, now)}; the {what} with exit 0")
         if age > limit:
             return Health(False, f"{what}, more than 3 x the schedule ({limit / 60:.0f} min)")
         return Health(True, f"{what} with exit 0")
+    if running is not None:
+        return Health(True, f"first {_since(running, now)}")
     return Health(False, "no pass has finished yet")
+
+
+def _since(run: dict[str, Any], now: float) -> str:
+    minutes = (now - float(run.get("started_at") or now)) / 60
+    return f"pass (run {run['run_id']}) running for {minutes:.0f} min"
 
 
 def check_health(settings: Settings) -> Health:
     path = settings.mirror.state_path
     if not path.is_file():
+        target = settings.mirror.target
+        if not target.is_dir():
+            return Health(False, f"mirror.target {target} does not exist or is not mounted, "
+                          f"and there is no state at {path}: no pass can run")
         return Health(False, f"no state at {path}: no pass has run yet")
     state = State.open(path)
     try:

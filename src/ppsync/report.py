@@ -82,7 +82,11 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(run.get("started_at", 0)))
         if not run.get("finished"):
             lines.append(f"{run['run_id']:>5}  {run['command']:<8} {started:<20} "
-                         "(running or interrupted)")
+                         "(running, or cut short: marked crashed when the next run starts)")
+            continue
+        if run.get("crashed"):
+            lines.append(f"{run['run_id']:>5}  {run['command']:<8} {started:<20} "
+                         f"{'':>7} {'-':>4}  {run.get('error', 'crashed')}")
             continue
         duration = run.get("finished_at", 0) - run.get("started_at", 0)
         removed = run.get("trashed", 0) + run.get("deleted", 0)

@@ -35,6 +35,7 @@ import sqlite_utils
 from ppsync.errors import ConfigError
 from ppsync.fsutil import shares_memory_safely
 from ppsync.models import RunReport
+from ppsync.procs import is_running, process_identity
 from ppsync.state_base import _casefold, _same_path
 from ppsync.state_export import ExportMixin
 from ppsync.state_files import FilesMixin
@@ -43,6 +44,8 @@ from ppsync.state_uploads import UploadRecord, UploadsMixin, UploadStatus
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
 
 SCHEMA_VERSION = 4
+CRASHED = ("crashed: the run ended without finishing (the process was killed, e.g. by SIGKILL or "
+           "for lack of memory, or the machine stopped); the next run resumes")
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -212,11 +215,35 @@ class State(FilesMixin, ExportMixin, UploadsMixin):
     # --- runs --------------------------------------------------------------------------------
 
     def start_run(self, command: str) -> int:
+        """A new unfinished run, owned by this process (``health`` tells a running run from one
+        that was cut short by the process it names)."""
+        owner = json.dumps({"pid": os.getpid(), "process": process_identity()})
         with self.transaction():
             cursor = self.db.execute(
-                "INSERT INTO runs (command, started_at) VALUES (?, ?)", [command, time.time()]
+                "INSERT INTO runs (command, started_at, report) VALUES (?, ?, ?)",
+                [command, time.time(), owner],
             )
         return int(cursor.lastrowid or 0)
+
+    def mark_crashed(self, *, all_unfinished: bool = False) -> int:
+        """Finish, as crashed, the unfinished runs whose process is gone (SIGKILL, out of
+        memory, power loss), or every unfinished run with ``all_unfinished`` (the caller holds
+        the target's lock, so no other run can be going). Returns how many were marked."""
+        rows = self.db.execute(
+            "SELECT id, command, started_at, report FROM runs WHERE finished_at IS NULL"
+        ).fetchall()
+        marked = 0
+        for run_id, command, started_at, raw in rows:
+            owner = json.loads(raw) if raw else {}
+            pid, identity = int(owner.get("pid") or 0), str(owner.get("process") or "")
+            if not all_unfinished and is_running(pid, identity):
+                continue
+            self.finish_run_payload(run_id, {
+                "run_id": run_id, "command": command, "started_at": started_at,
+                "finished_at": time.time(), "exit_code": None, "crashed": True,
+                "error": CRASHED})
+            marked += 1
+        return marked
 
     def finish_run(self, report: RunReport) -> None:
         self.finish_run_payload(report.run_id, asdict(report))

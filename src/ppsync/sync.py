@@ -256,14 +256,69 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
     happens after is in the returned report, the state's run history and the logs.
     """
     options = options or PassOptions()
-    layout = guard_target(settings.mirror)
+    try:
+        layout = guard_target(settings.mirror)
+    except (SafetyStop, ConfigError) as exc:
+        record_refused_pass(settings.mirror, refused_report(options, exc))
+        raise
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
         try:
-            _guard_state_matches_target(state, layout, settings.mirror)
+            # We hold the lock, so no run of this target is going: an unfinished one was cut
+            # short (SIGKILL, out of memory, power loss).
+            state.mark_crashed(all_unfinished=True)
+            try:
+                _guard_state_matches_target(state, layout, settings.mirror)
+            except SafetyStop as exc:
+                _record(state, refused_report(options, exc))
+                raise
             return _run_locked(settings, state, layout, options)
         finally:
             state.close()
+
+
+def refused_report(options: PassOptions, exc: PpsyncError) -> RunReport:
+    """The report of a pass that was refused before it began (target missing or not mounted,
+    a state that does not match the target, a failed login)."""
+    now = time.time()
+    message = redact(str(exc))
+    return RunReport(command="change" if options.changes_only else options.command,
+                     started_at=now, finished_at=now, error=message, exit_code=exc.exit_code,
+                     safety_stop=message if isinstance(exc, SafetyStop) else "",
+                     error_type=type(exc).__name__, dry_run=options.dry_run)
+
+
+def record_refused_pass(mirror: MirrorConfig, report: RunReport) -> None:
+    """Record a refused pass in the state, so that ``status`` and ``health`` show it, wherever
+    the state can be written without touching a missing or unmounted target: a state kept
+    outside the target (the Docker image's /state) whose folder exists, or a state inside a
+    target that passes ``guard_target``. A state that cannot be written is skipped."""
+    path = mirror.state_path
+    outside = mirror.state is not None and not Path(mirror.state).is_relative_to(mirror.target)
+    if outside and not path.parent.is_dir():
+        return
+    if not outside:
+        try:
+            guard_target(mirror)  # the target is there (and mounted): .ppsync/ may be made
+        except PpsyncError:
+            return
+    try:
+        state = State.open(path)
+    except ConfigError as exc:
+        log.warning("cannot record the refused pass", error=str(exc))
+        return
+    try:
+        _record(state, report)
+    finally:
+        state.close()
+
+
+def _record(state: State, report: RunReport) -> None:
+    try:
+        report.run_id = state.start_run(report.command)
+        state.finish_run(report)
+    except sqlite3.Error as exc:
+        log.error("cannot record the run in the state", error=str(exc))
 
 
 def _run_locked(settings: Settings, state: State, layout: Layout,
