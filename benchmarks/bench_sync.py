@@ -9,10 +9,12 @@ Prints, in one run:
   4. daemon change passes on a 100,000-file library: requests and time with nothing changed,
      and with 100 changes, against a full walk (the daemon keeps one logged-in session).
   5. a no-op run with album folders and metadata sidecars on, against one without.
+  6. a daemon's RSS over 200 passes (every 4 s a full walk) on a 3,000-photo library.
 
 Targets (issue 2): ratio 1 <= 1.5 with RSS <= 200 MB, RSS(100k)/RSS(10k) <= 1.2; ratio 2 <= 1.25;
 ratio 3 <= 1.2; (issue 3) a quiet change pass <= 3 requests and < 5% of a full walk;
-(issue 5) a no-op with albums and sidecars < 1.2x one without.
+(issue 5) a no-op with albums and sidecars < 1.2x one without; (issue 12) the daemon's RSS
+at the end no more than 10% above its RSS after the first pass.
 Usage: python3 benchmarks/bench_sync.py [--quick]
 """
 
@@ -280,6 +282,56 @@ def bench_export(work: Path, files: int, albums: int) -> dict[str, float]:
         shutil.rmtree(target, ignore_errors=True)
 
 
+def _rss(pid: int) -> int:
+    """VmRSS of a running process, in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def bench_daemon_rss(work: Path, files: int, passes: int) -> dict[str, float]:
+    """A daemon running ``passes`` passes (every 5th a full walk) on a library with a few
+    changes now and then: its RSS after the first pass, half way, and at the end."""
+    server, target, config = prepare_library(work, files)
+    config.write_text(config.read_text().replace('level = "warning"', 'level = "info"')
+                      + '[schedule]\ninterval = "1s"\nfull_every = "4s"\n')
+    log = work / "daemon-rss.log"
+    try:
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config),
+                                     "daemon"], stdout=out, stderr=out)
+        samples: list[tuple[int, int]] = []  # (passes so far, RSS)
+        done = 0
+        deadline = time.monotonic() + passes * 5 + 120
+        while done < passes and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            done = log.read_bytes().count(b'"event": "run finished"')
+            samples.append((done, _rss(proc.pid)))
+            if done and done % 10 == 0 and len(server.photos()) < files + passes:
+                server.add_photo([(f"new/{done}-{time.monotonic_ns()}.jpg", os.urandom(64))])
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        assert done >= passes, f"only {done} passes"
+        events = [json.loads(line) for line in log.read_text().splitlines()
+                  if line.startswith("{")]
+        full = sum(1 for e in events if e.get("event") == "run finished"
+                   and e.get("command") == "sync")
+        after_first = next(r for n, r in samples if n >= 1)
+        half = next(r for n, r in samples if n >= passes // 2)
+        last = samples[-1][1]
+        return {"files": files, "passes": done, "full_walks": full,
+                "first_mb": after_first / 2**20, "half_mb": half / 2**20,
+                "end_mb": last / 2**20, "max_mb": max(r for _, r in samples) / 2**20}
+    finally:
+        server.stop()
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -330,6 +382,12 @@ def main() -> int:
               f"{export['albums']:.0f} albums: {export['export_s']:.2f} s vs "
               f"{export['plain_s']:.2f} s without -> ratio {export['ratio']:.2f} "
               f"(target < 1.2; first export run {export['first_export_s']:.1f} s)", flush=True)
+        rss = bench_daemon_rss(work, 3000, 200 // (4 if args.quick else 1))
+        results["daemon_rss"] = rss
+        print(f"6. daemon RSS, {rss['files']:.0f} files, {rss['passes']:.0f} passes "
+              f"({rss['full_walks']:.0f} full walks): {rss['first_mb']:.0f} MB after the first "
+              f"pass, {rss['half_mb']:.0f} MB half way, {rss['end_mb']:.0f} MB at the end, "
+              f"peak {rss['max_mb']:.0f} MB (target: end <= 1.1 x first)", flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -16,6 +16,8 @@ STATUS= after every pass, and WATCHDOG=1 while the main loop lives.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import random
 import signal
@@ -75,6 +77,28 @@ def _zone_for_logs(settings: Settings) -> tzinfo:
         return schedule_zone(settings.schedule)
     except ConfigError:  # only a cron needs the zone; an interval logs in UTC then
         return UTC
+
+
+def _find_malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return None
+
+
+_MALLOC_TRIM = _find_malloc_trim()
+
+
+def release_memory() -> None:
+    """After a pass: collect cycles, then hand the heap pages the pass freed back to the OS.
+
+    Python frees a pass's pages of JSON and file records into glibc's heaps (one per thread that
+    allocated: the walker's prefetch, the download workers), and glibc keeps them. Over many
+    passes a daemon's RSS crept from ~65 to ~120 MB on a quiet 3,000-photo library, although
+    the objects Python holds stayed the same (tracemalloc). ``malloc_trim`` returns them."""
+    gc.collect()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def full_walk_due(settings: Settings, now: float) -> bool:
@@ -223,6 +247,7 @@ class Daemon:
             self._alerts.pass_finished(report)
         notify(f"STATUS=last pass {report.command} exit {report.exit_code}: "
                f"{report.downloaded} downloaded, {report.moved} moved, {report.failed} failed")
+        release_memory()
 
     def _retry_soon(self) -> None:
         """Before the first pass got through: the next attempt in seconds, not an interval."""
