@@ -1295,14 +1295,24 @@ class FakePhotoPrism:
             self._invalidate()
 
     def archive_photo(self, photo_uid: str) -> None:
+        """Like ``Photo.Archive``: ``deleted_at`` set, and every album entry of the photo hidden
+        (``photos_albums.hidden = 1``, as removing it from the album does). Albums then neither
+        list it (``s=``, even with ``archived=true``) nor appear in its details; the albums'
+        own ``UpdatedAt`` does not change (the server updates only the entries)."""
         with self._lock:
             photo = self._photos[photo_uid]
             if not photo.archived:
                 now = self._now()
                 photo.archived, photo.deleted_at, photo.updated_at = True, now, now
+                for album in self._albums.values():
+                    if photo_uid in album.photo_uids:
+                        album.photo_uids.remove(photo_uid)
+                photo.album_uids.clear()
                 self._invalidate()
 
     def restore_photo(self, photo_uid: str) -> None:
+        """Like ``Photo.Restore``: only ``deleted_at`` is cleared; album entries hidden by
+        archiving stay hidden."""
         with self._lock:
             photo = self._photos[photo_uid]
             if photo.archived:

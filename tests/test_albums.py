@@ -225,3 +225,46 @@ def test_membership_change_refreshes_sidecar_albums(server: FakePhotoPrism, targ
     server.reset_counters()
     assert sync(**settings).exit_code == 0
     assert server.requests_to("/api/v1/photos/p") == []
+
+
+def members_of(folder: Path) -> list[dict[str, object]]:
+    members = manifest(folder)["members"]
+    assert isinstance(members, list)
+    return members
+
+
+def test_archived_members_stay_in_the_manifest_while_archived(
+    server: FakePhotoPrism, target: Path, sync: Sync
+) -> None:
+    # Archiving hides a photo's album entries on the server (the album's search no longer
+    # lists it, not even with archived=true), and restoring does not bring them back.
+    a, _, c = library(server)
+    uid = server.add_album("Trips", photo_uids=[a, c])
+    assert sync(**albums()).exit_code == 0
+    server.archive_photo(a)
+    assert server.album(uid).photo_uids == [c]
+    assert sync(**albums()).exit_code == 0
+    folder = target / "Albums/Trips"
+    assert entries(folder) == {"beach.jpg": b"beach" * 100}  # not mirrored: no entry
+    members = {m["photo_uid"]: m for m in members_of(folder)}
+    sha1_a = server.photo(a).files[0].sha1
+    assert members[a] == {"photo_uid": a, "entry": "", "sha1": sha1_a, "files": [sha1_a],
+                          "archived": True}
+    assert "archived" not in members[c]
+    server.rename_album(uid, "Trips 2024")  # the album is read again: still listed
+    assert sync(**albums()).exit_code == 0
+    assert [m["photo_uid"] for m in members_of(target / "Albums/Trips 2024")] == sorted([a, c])
+    server.restore_photo(a)  # back in the library, but no longer in the album
+    assert sync(**albums()).exit_code == 0
+    assert [m["photo_uid"] for m in members_of(target / "Albums/Trips 2024")] == [c]
+
+
+def test_a_member_removed_from_the_album_leaves_the_manifest(
+    server: FakePhotoPrism, target: Path, sync: Sync
+) -> None:
+    a, _, c = library(server)
+    uid = server.add_album("Trips", photo_uids=[a, c])
+    assert sync(**albums()).exit_code == 0
+    server.set_album_members(uid, [c])
+    assert sync(**albums()).exit_code == 0
+    assert [m["photo_uid"] for m in members_of(target / "Albums/Trips")] == [c]

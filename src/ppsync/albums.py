@@ -168,6 +168,9 @@ class AlbumExport:
         folder = self._root / name
         folder.mkdir(exist_ok=True)
         members = self._members(uid)
+        old = self._state.album_entries(uid)
+        archived = self._archived_members(old, members)
+        members.update(archived)
         primaries = {p: next((f for f in fs if f.get("Primary")), fs[0] if fs else None)
                      for p, fs in members.items()}
         file_uids = [_text(f.get("UID")) for f in primaries.values() if f is not None]
@@ -176,7 +179,6 @@ class AlbumExport:
         mirrored = {p: records[_text(f.get("UID"))].path for p, f in primaries.items()
                     if f is not None and _text(f.get("UID")) in records}
         names = entry_names(mirrored)
-        old = self._state.album_entries(uid)
         new: dict[str, Entry] = {}
         for photo, primary in primaries.items():
             file_uid = _text(primary.get("UID")) if primary else ""
@@ -205,9 +207,30 @@ class AlbumExport:
         if album.get("Type") == "album":  # sidecars list manual albums: refresh the changed
             for photo in set(new).symmetric_difference(old):
                 self._state.requeue_photo(photo)
-        write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new)))
+        write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new,
+                                                                 set(archived))))
         self._state.save_album(uid, name, _text(album.get("UpdatedAt")), self._config.mode)
         log.info("album folder updated", album=uid, folder=name, members=len(new))
+
+    def _archived_members(self, old: dict[str, Entry], members: dict[str, list[dict[str, Any]]]
+                          ) -> dict[str, list[dict[str, Any]]]:
+        """Members ppsync recorded before that the album no longer lists because they were
+        archived: their Root "/" files, by photo UID.
+
+        Archiving a photo hides its album entries on the server (as removing it from the album
+        does), and restoring it does not bring them back, so no search can list them again.
+        The manifest keeps them, marked archived, while the photo stays in the archive: a
+        backup should not forget that an archived photo belonged to the album. A photo that
+        was removed from the album, restored or deleted leaves the manifest."""
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for photo in old.keys() - members.keys():
+            details = self._client.photo_details(photo)
+            if details is None or not details.get("DeletedAt"):
+                continue
+            files = details.get("Files") if isinstance(details.get("Files"), list) else []
+            kept[photo] = [f for f in files or [] if isinstance(f, dict)
+                           and f.get("Root") == ORIGINALS_ROOT and not f.get("Sidecar")]
+        return kept
 
     def _make_entry(self, entry: Path, source: Path) -> None:
         """Put a link (or copy) of ``source`` at ``entry`` atomically, replacing the entry
@@ -282,7 +305,7 @@ def _remove_entry(path: Path) -> None:
 
 
 def _manifest(album: dict[str, Any], members: dict[str, list[dict[str, Any]]],
-              entries: dict[str, Entry]) -> dict[str, Any]:
+              entries: dict[str, Entry], archived: set[str]) -> dict[str, Any]:
     return {
         "format": "ppsync-album/1",
         "uid": album["UID"], "title": _text(album.get("Title")),
@@ -293,5 +316,6 @@ def _manifest(album: dict[str, Any], members: dict[str, list[dict[str, Any]]],
         "members": [{
             "photo_uid": photo, "entry": entries[photo][0], "sha1": entries[photo][3],
             "files": sorted({_text(f.get("Hash")).lower() for f in members[photo]} - {""}),
+            **({"archived": True} if photo in archived else {}),
         } for photo in sorted(entries)],
     }
