@@ -5,7 +5,9 @@ One job, never overlapping (``max_instances=1``, ``coalesce=True``). Most passes
 passes (only what changed since the last clean pass); every ``full_every`` a full walk, the
 only pass that may remove files. A failed pass is logged, counted, reported and alerted; the
 next one runs on schedule, except that server/auth failures (exit 3) back off exponentially
-so PhotoPrism's login limiter is never hammered. The upload pass reuses the pass's session; its
+so PhotoPrism's login limiter is never hammered; until a first pass gets through, a server that
+is not up yet is tried again within seconds (at most a minute apart). Cron schedules follow the
+local zone (``TZ``) or ``[schedule] timezone``. The upload pass reuses the pass's session; its
 failure fails the pass (alerts, metrics, STATUS=) but never backs off or stops the sync.
 
 Signals: SIGTERM/SIGINT stop taking work, give in-flight downloads a few seconds (then close
