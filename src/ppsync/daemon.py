@@ -38,6 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
+from ppsync.guards import record_refused_pass, refused_report
 from ppsync.health import check_health, schedule_period
 from ppsync.logs import get_logger, setup_logging
 from ppsync.models import Failure, RunReport
@@ -45,13 +46,7 @@ from ppsync.monitor import Alerts, Metrics, MonitorServer
 from ppsync.redact import redact
 from ppsync.sdnotify import notify, watchdog_period
 from ppsync.state import State
-from ppsync.sync import (
-    LAST_FULL_KEY,
-    PassOptions,
-    record_refused_pass,
-    refused_report,
-    run_sync,
-)
+from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
 from ppsync.upload_report import UploadReport
 from ppsync.uploader import run_upload
 
@@ -170,18 +165,19 @@ class Daemon:
         full = full_walk_due(self.settings, now)
         self._alerts.pass_started()
         options = PassOptions(command="sync", changes_only=not full, stop=self.stop)
+        command = "sync" if full else "change"
         try:
             try:
                 self._log_in()
             except PpsyncError as exc:  # the server is not up, or refuses the login
-                record_refused_pass(self.settings.mirror, refused_report(options, exc))
+                record_refused_pass(self.settings.mirror, refused_report(command, exc))
                 raise
             report = run_sync(self.settings, replace(options, client=self._client))
         except LockHeld as exc:
             log.warning("pass skipped", reason=str(exc))
             return None
         except PpsyncError as exc:  # stopped before it began (safety stop, config, login)
-            report = refused_report(options, exc)
+            report = refused_report(command, exc)
             log.error("pass stopped", error=report.error, exit_code=report.exit_code)
         if self.settings.upload.enabled and report.exit_code not in (ServerError.exit_code, 130):
             report = self._with_upload(report, self._upload_pass())

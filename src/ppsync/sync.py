@@ -18,13 +18,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from ppsync.albums import AlbumExport
 from ppsync.client import PhotoPrismClient
-from ppsync.config import MirrorConfig, Settings
+from ppsync.config import Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
 from ppsync.executor import Executor, Layout
+from ppsync.guards import (
+    guard_state_matches_target,
+    record_refused_pass,
+    record_run,
+    refused_report,
+)
+from ppsync.guards import guard_target as guard_target  # cli, uploader and restore use it here
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
@@ -60,40 +66,6 @@ class PassOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     on_action: ActionSink | None = None
     on_progress: Callable[[], None] | None = None
-
-
-def guard_target(mirror: MirrorConfig) -> Layout:
-    """Refuse a target that is missing or not mounted; never create it or its parents.
-
-    Raises ``SafetyStop`` (exit 4) or ``ConfigError`` (exit 2).
-    """
-    target = mirror.target
-    if not target.is_dir():
-        raise SafetyStop(
-            f"mirror.target {target} does not exist or is not a folder. ppsync never creates "
-            "it, so that an unmounted disk is not mistaken for an empty mirror: create it first"
-        )
-    if mirror.require_mount and not os.path.ismount(target):
-        raise SafetyStop(f"mirror.target {target} is not a mount point and "
-                         "mirror.require_mount = true: is the disk mounted?")
-    layout = Layout(target)
-    try:
-        layout.create()
-    except OSError as exc:
-        raise ConfigError(f"mirror.target: cannot write to {target}: {exc.strerror}") from None
-    return layout
-
-
-def _guard_state_matches_target(state: State, layout: Layout, mirror: MirrorConfig) -> None:
-    """A state kept outside the target that knows files, facing an empty target, means the
-    target is not the disk it was (unmounted, swapped): stop rather than download it all again."""
-    if mirror.state is None or Path(mirror.state).is_relative_to(layout.target):
-        return
-    tracked = state.count_active()
-    has_content = any(entry.name != ".ppsync" for entry in os.scandir(layout.target))
-    if tracked and not has_content:
-        raise SafetyStop(f"the state says {tracked} files are mirrored, but {layout.target} is "
-                         "empty: is the disk mounted?")
 
 
 def _dedupe(state: State) -> Callable[[list[RemoteFile]], list[RemoteFile]]:
@@ -259,7 +231,8 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
     try:
         layout = guard_target(settings.mirror)
     except (SafetyStop, ConfigError) as exc:
-        record_refused_pass(settings.mirror, refused_report(options, exc))
+        record_refused_pass(settings.mirror, refused_report(
+            _command(options), exc, dry_run=options.dry_run))
         raise
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
@@ -268,57 +241,18 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
             # short (SIGKILL, out of memory, power loss).
             state.mark_crashed(all_unfinished=True)
             try:
-                _guard_state_matches_target(state, layout, settings.mirror)
+                guard_state_matches_target(state, layout, settings.mirror)
             except SafetyStop as exc:
-                _record(state, refused_report(options, exc))
+                record_run(state, refused_report(_command(options), exc,
+                                                 dry_run=options.dry_run))
                 raise
             return _run_locked(settings, state, layout, options)
         finally:
             state.close()
 
 
-def refused_report(options: PassOptions, exc: PpsyncError) -> RunReport:
-    """The report of a pass that was refused before it began (target missing or not mounted,
-    a state that does not match the target, a failed login)."""
-    now = time.time()
-    message = redact(str(exc))
-    return RunReport(command="change" if options.changes_only else options.command,
-                     started_at=now, finished_at=now, error=message, exit_code=exc.exit_code,
-                     safety_stop=message if isinstance(exc, SafetyStop) else "",
-                     error_type=type(exc).__name__, dry_run=options.dry_run)
-
-
-def record_refused_pass(mirror: MirrorConfig, report: RunReport) -> None:
-    """Record a refused pass in the state, so that ``status`` and ``health`` show it, wherever
-    the state can be written without touching a missing or unmounted target: a state kept
-    outside the target (the Docker image's /state) whose folder exists, or a state inside a
-    target that passes ``guard_target``. A state that cannot be written is skipped."""
-    path = mirror.state_path
-    outside = mirror.state is not None and not Path(mirror.state).is_relative_to(mirror.target)
-    if outside and not path.parent.is_dir():
-        return
-    if not outside:
-        try:
-            guard_target(mirror)  # the target is there (and mounted): .ppsync/ may be made
-        except PpsyncError:
-            return
-    try:
-        state = State.open(path)
-    except ConfigError as exc:
-        log.warning("cannot record the refused pass", error=str(exc))
-        return
-    try:
-        _record(state, report)
-    finally:
-        state.close()
-
-
-def _record(state: State, report: RunReport) -> None:
-    try:
-        report.run_id = state.start_run(report.command)
-        state.finish_run(report)
-    except sqlite3.Error as exc:
-        log.error("cannot record the run in the state", error=str(exc))
+def _command(options: PassOptions) -> str:
+    return "change" if options.changes_only else options.command
 
 
 def _run_locked(settings: Settings, state: State, layout: Layout,
