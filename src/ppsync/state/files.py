@@ -1,12 +1,12 @@
 """The ``files`` and ``walk`` tables: what the mirror holds, and what the current walk has seen.
 
-Tables (created by ``ppsync.state.MIGRATIONS``)::
+Tables (created by ``ppsync.state.migrations``)::
 
     files  one row per mirrored original, keyed by the server's FileUID
     walk   the FileUIDs (and the paths they claim) seen by the current walk: deduplication and
            "what is missing from the listing" without holding the listing in memory
 
-``end_walk`` also empties ``photo_todo`` (``ppsync.state_export``): that queue belongs to the walk.
+``end_walk`` also empties ``photo_todo`` (``ppsync.state.export``): that queue belongs to the walk.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ppsync.models import LocalRecord, RecordStatus
-from ppsync.state_base import StateBase, _chunks, _same_path
+from ppsync.state.base import StateBase, _chunks, _same_path
 
 _FILE_COLUMNS = "file_uid, photo_uid, path, sha1, size, status, last_seen_run"
 

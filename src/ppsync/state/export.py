@@ -1,6 +1,6 @@
 """The metadata export tables: sidecars written next to originals, and album folders.
 
-Tables (schema 3, created by ``ppsync.state.MIGRATIONS``; ``flags`` since schema 4)::
+Tables (schema 3, created by ``ppsync.state.migrations``; ``flags`` since schema 4)::
 
     photos   per photo with a metadata export: the UpdatedAt and Favorite/Private flags the
            written sidecars reflect, the primary original's path they sit next to, and which
@@ -12,7 +12,7 @@ Tables (schema 3, created by ``ppsync.state.MIGRATIONS``; ``flags`` since schema
     albums / album_entries  album folders ppsync made and every entry in them (nothing else
            under the album folder is ever removed)
 
-Several queries here also read ``files`` or fill ``walk`` (``ppsync.state_files``): sidecars and
+Several queries here also read ``files`` or fill ``walk`` (``ppsync.state.files``): sidecars and
 album entries follow the mirrored originals they were made from.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ppsync.state_base import StateBase, _chunks
+from ppsync.state.base import StateBase, _chunks
 
 
 class ExportMixin(StateBase):

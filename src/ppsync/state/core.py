@@ -1,18 +1,18 @@
-"""ppsync's local state in SQLite (via sqlite-utils); with ``state_*.py``, the only SQL in ppsync.
+"""ppsync's local state in SQLite (via sqlite-utils): ``State``; with its package, the only SQL.
 
-Tables (schema version in ``meta``; forward migrations in ``MIGRATIONS``), by the module that
+Tables (schema version in ``meta``; forward migrations in ``migrations``), by the module that
 reads and writes them (each a mixin of ``State``, or ``State`` itself: "here")::
 
     meta   small named values: the schema version, change cursor, last full walk (here)
     runs   one row per run: command, times, exit code and the JSON run report (here)
-    files, walk  mirrored originals and the current walk's claims (``state_files``)
-    uploads  inbox files and their upload outcomes; schema 2 (``state_uploads``)
+    files, walk  mirrored originals and the current walk's claims (``files``)
+    uploads  inbox files and their upload outcomes; schema 2 (``uploads``)
     photos, photo_todo, sidecar_files, albums, album_entries  the metadata export: sidecars and
            album folders; schema 3, the photos' Favorite/Private flags schema 4
-           (``state_export``)
+           (``export``)
 
-``state_base`` holds what the mixins share (connection, transactions, batched lookups). Other
-modules import only from here: ``State``, and ``UploadRecord`` / ``UploadStatus`` re-exported.
+``base`` holds what the mixins share (connection, transactions, batched lookups). Other
+packages import only from ``ppsync.state``: ``State``, ``UploadRecord``, ``UploadStatus``.
 
 Writes happen only on the coordinating thread, and only after the side effect they record has
 succeeded on disk. The database file is created 0600 and uses WAL so ``status`` can read while a
@@ -36,103 +36,16 @@ from ppsync.errors import ConfigError
 from ppsync.fsutil import shares_memory_safely
 from ppsync.models import RunReport
 from ppsync.procs import is_running, process_identity
-from ppsync.state_base import _casefold, _same_path
-from ppsync.state_export import ExportMixin
-from ppsync.state_files import FilesMixin
-from ppsync.state_uploads import UploadRecord, UploadsMixin, UploadStatus
+from ppsync.state.base import _casefold, _same_path
+from ppsync.state.export import ExportMixin
+from ppsync.state.files import FilesMixin
+from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
+from ppsync.state.uploads import UploadRecord, UploadsMixin, UploadStatus
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
 
-SCHEMA_VERSION = 4
 CRASHED = ("crashed: the run ended without finishing (the process was killed, e.g. by SIGKILL or "
            "for lack of memory, or the machine stopped); the next run resumes")
-
-
-def _migrate_to_1(db: sqlite_utils.Database) -> None:
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS files (
-               file_uid TEXT PRIMARY KEY,
-               photo_uid TEXT NOT NULL,
-               path TEXT NOT NULL,
-               sha1 TEXT NOT NULL,
-               size INTEGER NOT NULL,
-               status TEXT NOT NULL,
-               last_seen_run INTEGER NOT NULL DEFAULT 0,
-               updated_at REAL NOT NULL)"""
-    )
-    db.execute("CREATE INDEX IF NOT EXISTS files_path ON files(path)")
-    db.execute("CREATE INDEX IF NOT EXISTS files_sha1 ON files(sha1)")
-    db.execute("CREATE INDEX IF NOT EXISTS files_status_seen ON files(status, last_seen_run)")
-    db.execute("CREATE TABLE IF NOT EXISTS walk (file_uid TEXT PRIMARY KEY, path TEXT)")
-    db.execute("CREATE INDEX IF NOT EXISTS walk_path ON walk(path)")
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS runs (
-               id INTEGER PRIMARY KEY AUTOINCREMENT,
-               command TEXT NOT NULL,
-               started_at REAL NOT NULL,
-               finished_at REAL,
-               exit_code INTEGER,
-               report TEXT)"""
-    )
-
-
-def _migrate_to_2(db: sqlite_utils.Database) -> None:
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS uploads (
-               path TEXT PRIMARY KEY,
-               size INTEGER NOT NULL,
-               mtime_ns INTEGER NOT NULL,
-               first_seen REAL NOT NULL,
-               sha1 TEXT NOT NULL DEFAULT '',
-               status TEXT NOT NULL,
-               reason TEXT NOT NULL DEFAULT '',
-               attempts INTEGER NOT NULL DEFAULT 0,
-               updated_at REAL NOT NULL)"""
-    )
-    db.execute("CREATE INDEX IF NOT EXISTS uploads_sha1 ON uploads(sha1, status)")
-
-
-def _migrate_to_3(db: sqlite_utils.Database) -> None:
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS photos (
-               photo_uid TEXT PRIMARY KEY,
-               updated_at TEXT NOT NULL,
-               path TEXT NOT NULL,
-               kinds TEXT NOT NULL)"""
-    )
-    db.execute("CREATE TABLE IF NOT EXISTS photo_todo (photo_uid TEXT PRIMARY KEY, "
-               "updated_at TEXT NOT NULL)")
-    db.execute("CREATE TABLE IF NOT EXISTS sidecar_files (file_uid TEXT PRIMARY KEY, "
-               "photo_uid TEXT NOT NULL)")
-    db.execute("CREATE INDEX IF NOT EXISTS sidecar_files_photo ON sidecar_files(photo_uid)")
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS albums (
-               album_uid TEXT PRIMARY KEY,
-               folder TEXT NOT NULL,
-               updated_at TEXT NOT NULL,
-               mode TEXT NOT NULL)"""
-    )
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS album_entries (
-               album_uid TEXT NOT NULL,
-               photo_uid TEXT NOT NULL,
-               entry TEXT NOT NULL,
-               file_uid TEXT NOT NULL,
-               source TEXT NOT NULL,
-               sha1 TEXT NOT NULL,
-               PRIMARY KEY (album_uid, photo_uid))"""
-    )
-
-
-def _migrate_to_4(db: sqlite_utils.Database) -> None:
-    """The Favorite/Private flags a photo's sidecars were written with ("" = not known: the
-    next walk re-reads each photo's details once, catching stars an older ppsync missed)."""
-    for table in ("photos", "photo_todo"):
-        db.execute(f"ALTER TABLE {table} ADD COLUMN flags TEXT NOT NULL DEFAULT ''")
-
-
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
 
 
 class State(FilesMixin, ExportMixin, UploadsMixin):

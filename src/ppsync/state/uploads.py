@@ -1,6 +1,6 @@
 """The ``uploads`` table: the inbox files ppsync has seen, and what became of each.
 
-Table (schema 2, created by ``ppsync.state.MIGRATIONS``)::
+Table (schema 2, created by ``ppsync.state.migrations``)::
 
     uploads  one row per inbox file (path relative to the inbox): the size and mtime it was
            last seen with, when it was first seen so (settling), its SHA-1 once hashed, and the
@@ -13,7 +13,7 @@ import enum
 import time
 from dataclasses import dataclass
 
-from ppsync.state_base import StateBase
+from ppsync.state.base import StateBase
 
 
 class UploadStatus(enum.StrEnum):

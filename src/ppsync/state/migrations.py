@@ -1,0 +1,99 @@
+"""The state schema: its version and the forward migrations that build it, one function each.
+
+``State.open`` applies every migration past the stored version, in order, in one transaction each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+SCHEMA_VERSION = 4
+
+
+def _migrate_to_1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS files (
+               file_uid TEXT PRIMARY KEY,
+               photo_uid TEXT NOT NULL,
+               path TEXT NOT NULL,
+               sha1 TEXT NOT NULL,
+               size INTEGER NOT NULL,
+               status TEXT NOT NULL,
+               last_seen_run INTEGER NOT NULL DEFAULT 0,
+               updated_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS files_path ON files(path)")
+    db.execute("CREATE INDEX IF NOT EXISTS files_sha1 ON files(sha1)")
+    db.execute("CREATE INDEX IF NOT EXISTS files_status_seen ON files(status, last_seen_run)")
+    db.execute("CREATE TABLE IF NOT EXISTS walk (file_uid TEXT PRIMARY KEY, path TEXT)")
+    db.execute("CREATE INDEX IF NOT EXISTS walk_path ON walk(path)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS runs (
+               id INTEGER PRIMARY KEY AUTOINCREMENT,
+               command TEXT NOT NULL,
+               started_at REAL NOT NULL,
+               finished_at REAL,
+               exit_code INTEGER,
+               report TEXT)"""
+    )
+
+
+def _migrate_to_2(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS uploads (
+               path TEXT PRIMARY KEY,
+               size INTEGER NOT NULL,
+               mtime_ns INTEGER NOT NULL,
+               first_seen REAL NOT NULL,
+               sha1 TEXT NOT NULL DEFAULT '',
+               status TEXT NOT NULL,
+               reason TEXT NOT NULL DEFAULT '',
+               attempts INTEGER NOT NULL DEFAULT 0,
+               updated_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_sha1 ON uploads(sha1, status)")
+
+
+def _migrate_to_3(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS photos (
+               photo_uid TEXT PRIMARY KEY,
+               updated_at TEXT NOT NULL,
+               path TEXT NOT NULL,
+               kinds TEXT NOT NULL)"""
+    )
+    db.execute("CREATE TABLE IF NOT EXISTS photo_todo (photo_uid TEXT PRIMARY KEY, "
+               "updated_at TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS sidecar_files (file_uid TEXT PRIMARY KEY, "
+               "photo_uid TEXT NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS sidecar_files_photo ON sidecar_files(photo_uid)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS albums (
+               album_uid TEXT PRIMARY KEY,
+               folder TEXT NOT NULL,
+               updated_at TEXT NOT NULL,
+               mode TEXT NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS album_entries (
+               album_uid TEXT NOT NULL,
+               photo_uid TEXT NOT NULL,
+               entry TEXT NOT NULL,
+               file_uid TEXT NOT NULL,
+               source TEXT NOT NULL,
+               sha1 TEXT NOT NULL,
+               PRIMARY KEY (album_uid, photo_uid))"""
+    )
+
+
+def _migrate_to_4(db: sqlite_utils.Database) -> None:
+    """The Favorite/Private flags a photo's sidecars were written with ("" = not known: the
+    next walk re-reads each photo's details once, catching stars an older ppsync missed)."""
+    for table in ("photos", "photo_todo"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN flags TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
