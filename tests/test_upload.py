@@ -18,11 +18,11 @@ import pytest
 
 from ppsync.config import load_config
 from ppsync.errors import UploadFailed
-from ppsync.inbox import HashingReader, InboxFile, plan_batches
+from ppsync.inbox.report import UploadReport
+from ppsync.inbox.scan import HashingReader, InboxFile, plan_batches
+from ppsync.inbox.uploader import run_upload
 from ppsync.state import State
 from ppsync.sync import run_sync
-from ppsync.upload_report import UploadReport
-from ppsync.uploader import run_upload
 from tests.conftest import ConfigFactory, run_cli, toml_value
 from tests.fake_photoprism import FakePhotoPrism
 from tests.test_daemon import start_daemon, stop, wait_for

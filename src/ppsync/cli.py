@@ -18,6 +18,8 @@ from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config
 from ppsync.errors import ConfigError, PpsyncError, ServerError
 from ppsync.health import check_health
+from ppsync.inbox.report import summary_lines as upload_summary_lines
+from ppsync.inbox.uploader import run_upload
 from ppsync.lock import TargetLock
 from ppsync.logs import setup_logging
 from ppsync.models import Action
@@ -27,8 +29,6 @@ from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
 from ppsync.retries import SHUTDOWN
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
-from ppsync.upload_report import summary_lines as upload_summary_lines
-from ppsync.uploader import run_upload
 from ppsync.verify import verify_mirror
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())

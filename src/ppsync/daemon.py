@@ -40,6 +40,8 @@ from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
 from ppsync.guards import record_refused_pass, refused_report
 from ppsync.health import check_health, schedule_period
+from ppsync.inbox.report import UploadReport
+from ppsync.inbox.uploader import run_upload
 from ppsync.logs import get_logger, setup_logging
 from ppsync.models import Failure, RunReport
 from ppsync.monitor import Alerts, Metrics, MonitorServer
@@ -47,8 +49,6 @@ from ppsync.redact import redact
 from ppsync.sdnotify import notify, watchdog_period
 from ppsync.state import State
 from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
-from ppsync.upload_report import UploadReport
-from ppsync.uploader import run_upload
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0

@@ -28,7 +28,7 @@ from typing import IO, Any, cast
 
 from ppsync.client import PhotoPrismClient
 from ppsync.errors import UnsafePathError, UploadFailed, UploadTooLarge
-from ppsync.inbox import HashingReader, InboxFile, plan_batches
+from ppsync.inbox.scan import HashingReader, InboxFile, plan_batches
 from ppsync.logs import get_logger
 from ppsync.models import Failure
 from ppsync.paths import META_DIR_NAME, safe_relative_path

@@ -21,15 +21,13 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, cast
 
 from ppsync.errors import UploadFailed, UploadTooLarge
 from ppsync.fsutil import sha1_of
-from ppsync.inbox import HASH_CHUNK, HashingReader, plan_batches
+from ppsync.inbox.scan import HASH_CHUNK, HashingReader, plan_batches
+from ppsync.inbox.upload_pass import Item, UploadPass
 from ppsync.logs import get_logger
-
-if TYPE_CHECKING:
-    from ppsync.uploader import Item, UploadPass
 
 log = get_logger("ppsync.upload")
 IMPORT_SUBFOLDER = "ppsync-upload"

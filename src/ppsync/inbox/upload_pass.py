@@ -1,19 +1,12 @@
-"""One upload pass: new photos from the inbox go into PhotoPrism, once, and never echo back.
+"""The steps of one upload pass over the inbox: survey, settle, hash, dedupe, confirm, after.
 
-``run_upload`` is what ``ppsync upload`` and the daemon call. Steps: scan the inbox, wait for
-files to settle, hash them, skip what the library already has (the mirror's state, earlier
-uploads, the server by SHA-1), send the rest (``sender``), confirm every file on the server by
-its SHA-1, then keep, move or delete the confirmed ones. The state remembers each inbox file's
-outcome, so a second pass sends nothing again and a rejected file is not retried until it
-changes. Like ``run_sync`` it never raises for problems of the run itself: they end up in the
-returned ``UploadReport``, the state's run history and the logs.
+``UploadPass.prepare`` returns the files to send; ``sender.send`` sends them and calls back
+``confirm``; ``uploader.run_upload`` runs the two in order (so neither imports the other's caller).
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -22,20 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ppsync.client import PhotoPrismClient
-from ppsync.config import Settings, UploadConfig
-from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
+from ppsync.config import UploadConfig
+from ppsync.errors import ConfigError, Interrupted
 from ppsync.fsutil import sha1_of
-from ppsync.inbox import SIDECARS, InboxFile, scan, settled
-from ppsync.lock import TargetLock
-from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.inbox.report import UploadReport
+from ppsync.inbox.scan import SIDECARS, InboxFile, scan, settled
+from ppsync.logs import get_logger
 from ppsync.models import Failure
-from ppsync.redact import redact
-from ppsync.sender import send
 from ppsync.state import State, UploadRecord, UploadStatus
-from ppsync.sync import guard_target
-from ppsync.upload_report import UploadReport, summary_lines
-
-__all__ = ["UploadPass", "UploadReport", "run_upload", "summary_lines"]
 
 log = get_logger("ppsync.upload")
 
@@ -125,8 +112,10 @@ class UploadPass:
 
     # --- the pass ----------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Raises ``PpsyncError`` for what ends the pass (server refused, auth, interrupted)."""
+    def prepare(self) -> list[Item]:
+        """Survey, hash and sort out duplicates. Returns the new files to ``send``.
+
+        Raises ``PpsyncError`` for what ends the pass (server refused, auth, interrupted)."""
         candidates, finished = self.survey()
         new: list[Item] = []
         duplicates: list[Item] = []
@@ -149,7 +138,7 @@ class UploadPass:
             self.check_stop()
             if self.client.file_exists(item.sha1):
                 self.after(item)
-        send(self, new)
+        return new
 
     def survey(self) -> tuple[list[Item], list[Item]]:
         """Scan and settle. Returns (settled files to consider, files already confirmed that
@@ -275,74 +264,3 @@ def free_name(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
-
-
-def _exit_code(report: UploadReport) -> int:
-    if report.exit_code:
-        return report.exit_code
-    return 1 if report.failures or report.rejected else 0
-
-
-def run_upload(settings: Settings, client: PhotoPrismClient | None = None,
-               stop: threading.Event | None = None) -> UploadReport:
-    """Run one upload pass, optionally with a logged-in client to reuse (the daemon's).
-
-    Raises ``ConfigError`` (upload off, inbox or import folder missing), ``SafetyStop`` (mirror
-    target missing) and ``LockHeld`` before the pass starts; everything after is in the report.
-    """
-    upload = settings.upload
-    if not upload.enabled or upload.inbox is None:
-        raise ConfigError("upload.enabled: uploads are off; set enabled = true and an inbox in "
-                          "[upload]")
-    if not upload.inbox.is_dir():
-        raise ConfigError(f"upload.inbox: {upload.inbox} does not exist or is not a folder")
-    if upload.mode == "import-folder" and not (upload.import_path and upload.import_path.is_dir()):
-        raise ConfigError(f"upload.import_path: {upload.import_path} does not exist or is not a "
-                          "folder (is the share mounted?)")
-    layout = guard_target(settings.mirror)
-    with TargetLock(layout.meta / "lock"):  # the pass writes the mirror's state
-        state = State.open(settings.mirror.state_path)
-        try:
-            return _run_locked(settings, state, client, stop or threading.Event())
-        finally:
-            state.close()
-
-
-def _run_locked(settings: Settings, state: State, client: PhotoPrismClient | None,
-                stop: threading.Event) -> UploadReport:
-    report = UploadReport(started_at=time.time())
-    report.run_id = state.start_run(report.command)
-    bind_run(report.run_id, report.command)
-    own_client = client is None
-    client = client or PhotoPrismClient(settings.server, stop=stop)
-    log.info("upload started", inbox=str(settings.upload.inbox), mode=settings.upload.mode)
-    try:
-        if not client.logged_in:
-            client.login()
-        UploadPass(settings.upload, state, client, report, stop).run()
-    except PpsyncError as exc:
-        report.error = redact(str(exc))
-        report.exit_code = exc.exit_code
-        log.error("upload failed", error=report.error, exit_code=exc.exit_code)
-    except (sqlite3.Error, OSError) as exc:
-        report.error = redact(f"{type(exc).__name__}: {exc}")
-        report.exit_code = 1
-        log.error("upload failed", error=report.error, exit_code=1)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a one-shot command (see cli.main)
-        report.error = INTERRUPTED
-        report.exit_code = Interrupted.exit_code
-        log.error("upload interrupted", exit_code=report.exit_code)
-        raise
-    finally:
-        if own_client:
-            client.close()
-        report.finished_at = time.time()
-        report.exit_code = _exit_code(report)
-        with contextlib.suppress(sqlite3.Error):
-            state.finish_run_payload(report.run_id, report.payload())
-        log.info("upload finished", exit_code=report.exit_code, sent=report.sent,
-                 confirmed=report.confirmed, duplicates=report.duplicates,
-                 rejected=len(report.rejected), failed=len(report.failures),
-                 duration=round(report.duration, 2))
-        unbind_run()
-    return report
