@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from ppsync.config import load_config
-from ppsync.daemon import Daemon
 from ppsync.errors import ConfigError
+from ppsync.service.daemon import Daemon
 from tests.conftest import PASSWORD, ConfigFactory, mirrored_files, run_cli, write_config
 from tests.fake_photoprism import FakeClient, FakePhotoPrism
 

@@ -17,7 +17,6 @@ from ppsync import __version__
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config
 from ppsync.errors import ConfigError, PpsyncError, ServerError
-from ppsync.health import check_health
 from ppsync.inbox.report import summary_lines as upload_summary_lines
 from ppsync.inbox.uploader import run_upload
 from ppsync.lock import TargetLock
@@ -27,6 +26,7 @@ from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
 from ppsync.retries import SHUTDOWN
+from ppsync.service.health import check_health
 from ppsync.state import State
 from ppsync.sync import PassOptions, guard_target, run_sync
 from ppsync.verify import verify_mirror
@@ -202,7 +202,7 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here: APScheduler and prometheus-client would add ~0.1 s to every one-shot
     # ``ppsync sync`` started by cron or a NAS scheduler.
-    from ppsync.daemon import Daemon
+    from ppsync.service.daemon import Daemon
 
     return Daemon(args.config, settings).run()
 

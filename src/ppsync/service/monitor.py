@@ -19,11 +19,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ppsync.config import MonitorConfig
-from ppsync.health import Health
 from ppsync.logs import get_logger
 from ppsync.models import RunReport
 from ppsync.redact import redact
 from ppsync.report import summary_lines
+from ppsync.service.health import Health
 
 log = get_logger("ppsync.monitor")
 PING_TIMEOUT = 10.0
