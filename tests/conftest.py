@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from ppsync.config import Settings, load_config
+from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
-from ppsync.sync import run_sync
 from tests.fake_photoprism import FakePhotoPrism
 
 PASSWORD = "insecure-pw"

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from ppsync.albums import AlbumExport, entry_names, folder_names, safe_title
 from ppsync.client import PhotoPrismClient
 from ppsync.config import load_config
-from ppsync.executor import Layout
+from ppsync.mirror.executor import Layout
 from ppsync.models import RunReport
 from ppsync.state import State
 from tests.conftest import ConfigFactory

@@ -49,7 +49,7 @@ def test_download_token_refreshed_after_restart_mid_run(
 ) -> None:
     from ppsync.client import PhotoPrismClient
     from ppsync.config import load_config
-    from ppsync.downloader import PartFile
+    from ppsync.mirror.downloader import PartFile
 
     files = photos(server, 1)
     settings = load_config(make_config(), {})

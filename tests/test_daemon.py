@@ -21,8 +21,8 @@ import pytest
 
 from ppsync.client import PhotoPrismClient
 from ppsync.config import load_config
+from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
-from ppsync.sync import PassOptions, run_sync
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 

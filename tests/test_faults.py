@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ppsync.downloader import VERIFY_ATTEMPTS, PartFile
+from ppsync.mirror.downloader import VERIFY_ATTEMPTS, PartFile
 from ppsync.models import RunReport
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
@@ -215,7 +215,7 @@ def test_sigterm_ends_a_one_shot_sync_as_interrupted_and_the_next_run_resumes(
 
 def test_gzip_server_still_gives_byte_exact_files(tmp_path: Path) -> None:
     from ppsync.config import load_config
-    from ppsync.sync import run_sync
+    from ppsync.mirror.sync import run_sync
     from tests.conftest import PASSWORD, write_config
 
     with FakePhotoPrism(password=PASSWORD, gzip_downloads=True) as server:

@@ -1,4 +1,4 @@
-"""The ``[mirror] layout`` template and the collision rule (``ppsync.layout``)."""
+"""The ``[mirror] layout`` template and the collision rule (``ppsync.mirror.layout``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ppsync.errors import ConfigError, UnsafePathError
-from ppsync.layout import (
+from ppsync.mirror.layout import (
     Claim,
     PathFields,
     companion_path,
@@ -20,7 +20,7 @@ from ppsync.layout import (
     resolve,
     suffixed,
 )
-from ppsync.paths import safe_relative_path
+from ppsync.mirror.paths import safe_relative_path
 
 IMMICH = parse_layout(default_layout("immich"), server_kind="immich")
 TAKEN = datetime(2024, 1, 31, 23, 30)  # local wall clock: still January

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from ppsync.config import load_config
+from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
-from ppsync.sync import run_sync
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
 from tests.test_faults import wait_for_partial

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ppsync.errors import UnsafePathError
-from ppsync.paths import safe_relative_path
+from ppsync.mirror.paths import safe_relative_path
 
 
 @pytest.mark.parametrize("name", [

@@ -9,8 +9,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ppsync.mirror.planner import Policy, plan_listing
 from ppsync.models import ActionKind, LocalRecord, RecordStatus, RemoteFile
-from ppsync.planner import Policy, plan_listing
 
 UIDS = [f"f{n:015d}" for n in range(12)]
 NAMES = ["a.jpg", "b.jpg", "x/a.jpg", "x/y/c.mp4", "../evil", "/abs", "d.heic", "e\x00.jpg"]

@@ -12,8 +12,8 @@ import pytest
 from ppsync.config import load_config
 from ppsync.errors import LockHeld, SafetyStop
 from ppsync.lock import TargetLock
+from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
-from ppsync.sync import run_sync
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 

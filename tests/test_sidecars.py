@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ppsync.config import load_config
+from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.state import SCHEMA_VERSION, State
-from ppsync.sync import PassOptions, run_sync
 from tests.conftest import ConfigFactory, admin_http
 from tests.fake_photoprism import FakePhotoPrism
 

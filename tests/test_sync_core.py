@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ppsync.config import load_config
+from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.report import status_lines, summary_lines
 from ppsync.state import State
-from ppsync.sync import PassOptions, run_sync
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
 

@@ -21,8 +21,8 @@ from ppsync.errors import UploadFailed
 from ppsync.inbox.report import UploadReport
 from ppsync.inbox.scan import HashingReader, InboxFile, plan_batches
 from ppsync.inbox.uploader import run_upload
+from ppsync.mirror.sync import run_sync
 from ppsync.state import State
-from ppsync.sync import run_sync
 from tests.conftest import ConfigFactory, run_cli, toml_value
 from tests.fake_photoprism import FakePhotoPrism
 from tests.test_daemon import start_daemon, stop, wait_for

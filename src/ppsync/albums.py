@@ -21,8 +21,8 @@ from typing import Any
 from ppsync.client import PhotoPrismClient
 from ppsync.config import AlbumsConfig
 from ppsync.errors import ItemError, ServerDataError
-from ppsync.executor import Layout
 from ppsync.logs import get_logger
+from ppsync.mirror.executor import Layout
 from ppsync.models import Failure, RecordStatus, RunReport
 from ppsync.redact import redact
 from ppsync.sidecars import json_bytes, write_if_changed

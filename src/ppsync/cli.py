@@ -21,6 +21,8 @@ from ppsync.inbox.report import summary_lines as upload_summary_lines
 from ppsync.inbox.uploader import run_upload
 from ppsync.lock import TargetLock
 from ppsync.logs import setup_logging
+from ppsync.mirror.sync import PassOptions, guard_target, run_sync
+from ppsync.mirror.verify import verify_mirror
 from ppsync.models import Action
 from ppsync.progress import Progress
 from ppsync.redact import redact
@@ -28,8 +30,6 @@ from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
 from ppsync.retries import SHUTDOWN
 from ppsync.service.health import check_health
 from ppsync.state import State
-from ppsync.sync import PassOptions, guard_target, run_sync
-from ppsync.verify import verify_mirror
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
 

@@ -34,6 +34,7 @@ from ppsync.config import ServerConfig, Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
 from ppsync.lock import TargetLock
 from ppsync.logs import get_logger
+from ppsync.mirror.sync import guard_target
 from ppsync.models import Failure
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
@@ -50,7 +51,6 @@ from ppsync.restore_mirror import (
     restore_originals,
 )
 from ppsync.state import State
-from ppsync.sync import guard_target
 
 log = get_logger("ppsync.restore")
 ADD_CHUNK = 500  # photos per "add to album" request

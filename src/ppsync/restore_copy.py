@@ -29,8 +29,8 @@ from ppsync.client import PhotoPrismClient
 from ppsync.errors import SafetyStop, UnsafePathError
 from ppsync.fsutil import READ_CHUNK, ensure_parent_dirs, fsync_dir, sha1_of
 from ppsync.logs import get_logger
+from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Failure
-from ppsync.paths import safe_relative_path
 from ppsync.restore_mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
 
 log = get_logger("ppsync.restore")

@@ -24,11 +24,11 @@ import orjson
 from ppsync.client import PhotoPrismClient
 from ppsync.config import MetadataConfig
 from ppsync.errors import ItemError, ServerDataError
-from ppsync.executor import Executor, Layout
 from ppsync.fsutil import fsync_dir
 from ppsync.logs import get_logger
+from ppsync.mirror.executor import Executor, Layout
+from ppsync.mirror.planner import plan_file
 from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
-from ppsync.planner import plan_file
 from ppsync.redact import redact
 from ppsync.state import State
 from ppsync.walker import _SHA1, ORIGINALS_ROOT, photo_flags

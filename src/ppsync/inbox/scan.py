@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ppsync.errors import UploadFailed
-from ppsync.paths import written_by_ppsync
+from ppsync.mirror.paths import written_by_ppsync
 from ppsync.state import UploadRecord
 
 HASH_CHUNK = 1 << 20

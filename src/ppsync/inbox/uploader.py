@@ -24,9 +24,9 @@ from ppsync.inbox.sender import send
 from ppsync.inbox.upload_pass import UploadPass
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.mirror.sync import guard_target
 from ppsync.redact import redact
 from ppsync.state import State
-from ppsync.sync import guard_target
 
 __all__ = ["UploadPass", "UploadReport", "run_upload", "summary_lines"]
 

@@ -38,17 +38,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
-from ppsync.guards import record_refused_pass, refused_report
 from ppsync.inbox.report import UploadReport
 from ppsync.inbox.uploader import run_upload
 from ppsync.logs import get_logger, setup_logging
+from ppsync.mirror.guards import record_refused_pass, refused_report
+from ppsync.mirror.sync import LAST_FULL_KEY, PassOptions, run_sync
 from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
 from ppsync.service.health import check_health, schedule_period
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period
 from ppsync.state import State
-from ppsync.sync import LAST_FULL_KEY, PassOptions, run_sync
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0

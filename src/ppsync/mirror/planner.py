@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from ppsync.config import MirrorConfig
 from ppsync.errors import UnsafePathError
+from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Action, ActionKind, LocalRecord, RecordStatus, RemoteFile
-from ppsync.paths import safe_relative_path
 from ppsync.walker import WalkStats
 
 

@@ -27,7 +27,7 @@ absolute template, empty/``.``/``..`` components, a template inside ``.ppsync/``
 file-name part (after the last ``/``) that holds none of ``{original_name}``,
 ``{server_path}``, or ``{ext}`` with ``{stem}`` or ``{id}`` (a file keeps its extension).
 
-The template is data: whatever it yields goes through ``ppsync.paths.safe_relative_path``.
+The template is data: whatever it yields goes through ``ppsync.mirror.paths.safe_relative_path``.
 A hostile ``originalFileName`` (a slash, ``.``/``..``, a NUL byte, empty, an absolute name,
 over 255 bytes, not valid unicode) is refused with the reason (``UnsafePathError``); it never
 becomes a folder.
@@ -67,7 +67,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ppsync.errors import ConfigError, UnsafePathError
-from ppsync.paths import MAX_COMPONENT_BYTES, safe_relative_path
+from ppsync.mirror.paths import MAX_COMPONENT_BYTES, safe_relative_path
 
 PLACEHOLDERS = ("server_path", "server_dir", "year", "month", "day", "original_name", "stem",
                 "ext", "id")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ppsync.config import MirrorConfig
 from ppsync.errors import ConfigError, PpsyncError, SafetyStop
-from ppsync.executor import Layout
 from ppsync.logs import get_logger
+from ppsync.mirror.executor import Layout
 from ppsync.models import RunReport
 from ppsync.redact import redact
 from ppsync.state import State

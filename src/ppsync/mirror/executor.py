@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from ppsync.client import PhotoPrismClient
-from ppsync.downloader import Fetched, fetch
 from ppsync.errors import DiskFull, ItemError, PpsyncError, ServerBusy, ServerError
 from ppsync.fsutil import (
     ensure_parent_dirs,
@@ -34,6 +33,7 @@ from ppsync.fsutil import (
     set_mtime_from_http,
 )
 from ppsync.logs import get_logger
+from ppsync.mirror.downloader import Fetched, fetch
 from ppsync.models import Action, ActionKind, Failure, LocalRecord, RecordStatus, RunReport
 from ppsync.redact import redact
 from ppsync.state import State

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ppsync.executor import Layout
 from ppsync.fsutil import existing_path, move_into, sha1_of
 from ppsync.logs import get_logger
+from ppsync.mirror.executor import Layout
 from ppsync.models import Failure
 from ppsync.state import State
 

@@ -23,18 +23,20 @@ from ppsync.albums import AlbumExport
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
-from ppsync.executor import Executor, Layout
-from ppsync.guards import (
+from ppsync.lock import TargetLock
+from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.mirror.executor import Executor, Layout
+from ppsync.mirror.guards import (
     guard_state_matches_target,
     record_refused_pass,
     record_run,
     refused_report,
 )
-from ppsync.guards import guard_target as guard_target  # cli, uploader and restore use it here
-from ppsync.lock import TargetLock
-from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.mirror.guards import (
+    guard_target as guard_target,  # cli, uploader and restore use it here
+)
+from ppsync.mirror.planner import Policy, judge_removals, judge_walk, plan_file, removal_action
 from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
-from ppsync.planner import Policy, judge_removals, judge_walk, plan_file, removal_action
 from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.sidecars import SidecarExport
