@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from ppsync.albums import AlbumExport, entry_names, folder_names, safe_title
 from ppsync.client import PhotoPrismClient
 from ppsync.config import load_config
+from ppsync.export.albums import AlbumExport, entry_names, folder_names, safe_title
 from ppsync.mirror.executor import Layout
 from ppsync.models import RunReport
 from ppsync.state import State

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from ppsync.albums import AlbumExport
 from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
+from ppsync.export.albums import AlbumExport
+from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.mirror.executor import Executor, Layout
@@ -39,7 +40,6 @@ from ppsync.mirror.planner import Policy, judge_removals, judge_walk, plan_file,
 from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
-from ppsync.sidecars import SidecarExport
 from ppsync.state import State
 from ppsync.walker import Walker
 

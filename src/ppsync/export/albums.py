@@ -21,11 +21,11 @@ from typing import Any
 from ppsync.client import PhotoPrismClient
 from ppsync.config import AlbumsConfig
 from ppsync.errors import ItemError, ServerDataError
+from ppsync.export.sidecars import json_bytes, write_if_changed
 from ppsync.logs import get_logger
 from ppsync.mirror.executor import Layout
 from ppsync.models import Failure, RecordStatus, RunReport
 from ppsync.redact import redact
-from ppsync.sidecars import json_bytes, write_if_changed
 from ppsync.state import State
 from ppsync.walker import ORIGINALS_ROOT
 
