@@ -21,7 +21,7 @@ import pytest
 
 from ppsync.config import load_config
 from ppsync.errors import ConfigError
-from ppsync.restore import RestoreReport, run_restore, summary_lines
+from ppsync.restore.run import RestoreReport, run_restore, summary_lines
 from tests.conftest import PASSWORD, ConfigFactory, admin_http, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 

@@ -191,8 +191,8 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here: only restore needs it, and every other command starts faster without it.
-    from ppsync.restore import run_restore
-    from ppsync.restore import summary_lines as restore_summary_lines
+    from ppsync.restore.run import run_restore
+    from ppsync.restore.run import summary_lines as restore_summary_lines
 
     report = run_restore(settings, args.to, dry_run=args.dry_run)
     _print(restore_summary_lines(report))

@@ -38,8 +38,8 @@ from ppsync.mirror.sync import guard_target
 from ppsync.models import Failure
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
-from ppsync.restore_copy import restore_by_copy
-from ppsync.restore_mirror import (
+from ppsync.restore.copy import restore_by_copy
+from ppsync.restore.mirror import (
     PENDING,
     Manifest,
     Sidecar,

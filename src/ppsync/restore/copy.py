@@ -31,7 +31,7 @@ from ppsync.fsutil import READ_CHUNK, ensure_parent_dirs, fsync_dir, sha1_of
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Failure
-from ppsync.restore_mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
+from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
 
 log = get_logger("ppsync.restore")
 
