@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import load_config
 from ppsync.export.albums import AlbumExport, entry_names, folder_names, safe_title
 from ppsync.mirror.executor import Layout
 from ppsync.models import RunReport
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.state import State
 from tests.conftest import ConfigFactory
 from tests.fake_photoprism import FakePhotoPrism

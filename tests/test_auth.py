@@ -47,9 +47,9 @@ def test_server_restart_forgetting_download_tokens(
 def test_download_token_refreshed_after_restart_mid_run(
     server: FakePhotoPrism, target: Path, make_config: ConfigFactory
 ) -> None:
-    from ppsync.client import PhotoPrismClient
     from ppsync.config import load_config
     from ppsync.mirror.downloader import PartFile
+    from ppsync.servers.photoprism.client import PhotoPrismClient
 
     files = photos(server, 1)
     settings = load_config(make_config(), {})

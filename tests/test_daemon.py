@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 

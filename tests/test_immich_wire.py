@@ -1,4 +1,4 @@
-"""``ppsync.immich_wire``: Immich JSON into checked, typed values."""
+"""``ppsync.servers.immich.wire``: Immich JSON into checked, typed values."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ppsync.errors import ServerDataError
-from ppsync.immich_wire import (
+from ppsync.servers.immich.wire import (
     checksum_to_hex,
     error_message,
     hex_to_checksum,

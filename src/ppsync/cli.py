@@ -14,7 +14,6 @@ from pathlib import Path
 from types import FrameType
 
 from ppsync import __version__
-from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config
 from ppsync.errors import ConfigError, PpsyncError, ServerError
 from ppsync.inbox.report import summary_lines as upload_summary_lines
@@ -27,7 +26,8 @@ from ppsync.models import Action
 from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
-from ppsync.retries import SHUTDOWN
+from ppsync.servers.http import SHUTDOWN
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.service.health import check_health
 from ppsync.state import State
 
@@ -149,7 +149,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
-    from ppsync.scopes import RESOURCES, configured_features, unserved
+    from ppsync.servers.photoprism.scopes import RESOURCES, configured_features, unserved
 
     client = PhotoPrismClient(settings.server)
     try:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import AlbumsConfig
 from ppsync.errors import ItemError, ServerDataError
 from ppsync.export.sidecars import json_bytes, write_if_changed
@@ -26,8 +25,9 @@ from ppsync.logs import get_logger
 from ppsync.mirror.executor import Layout
 from ppsync.models import Failure, RecordStatus, RunReport
 from ppsync.redact import redact
+from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.photoprism.listing import ORIGINALS_ROOT
 from ppsync.state import State
-from ppsync.walker import ORIGINALS_ROOT
 
 log = get_logger("ppsync.albums")
 

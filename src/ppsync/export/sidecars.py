@@ -21,7 +21,6 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import MetadataConfig
 from ppsync.errors import ItemError, ServerDataError
 from ppsync.fsutil import fsync_dir
@@ -30,8 +29,9 @@ from ppsync.mirror.executor import Executor, Layout
 from ppsync.mirror.planner import plan_file
 from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
 from ppsync.redact import redact
+from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.photoprism.listing import _SHA1, ORIGINALS_ROOT, photo_flags
 from ppsync.state import State
-from ppsync.walker import _SHA1, ORIGINALS_ROOT, photo_flags
 
 log = get_logger("ppsync.sidecars")
 

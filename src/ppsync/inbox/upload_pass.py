@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import UploadConfig
 from ppsync.errors import ConfigError, Interrupted
 from ppsync.fsutil import sha1_of
@@ -22,6 +21,7 @@ from ppsync.inbox.report import UploadReport
 from ppsync.inbox.scan import SIDECARS, InboxFile, scan, settled
 from ppsync.logs import get_logger
 from ppsync.models import Failure
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.state import State, UploadRecord, UploadStatus
 
 log = get_logger("ppsync.upload")

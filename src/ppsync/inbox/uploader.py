@@ -16,7 +16,6 @@ import sqlite3
 import threading
 import time
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
 from ppsync.inbox.report import UploadReport, summary_lines
@@ -26,6 +25,7 @@ from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.mirror.sync import guard_target
 from ppsync.redact import redact
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.state import State
 
 __all__ = ["UploadPass", "UploadReport", "run_upload", "summary_lines"]

@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ppsync.client import PhotoPrismClient
 from ppsync.errors import DiskFull, IntegrityError
 from ppsync.fsutil import READ_CHUNK, existing_path, is_disk_full, sha1_of
 from ppsync.models import RemoteFile
+from ppsync.servers.photoprism.client import PhotoPrismClient
 
 VERIFY_ATTEMPTS = 3  # whole-file attempts when the bytes do not match the server's hash
 

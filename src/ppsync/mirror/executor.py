@@ -20,7 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 
-from ppsync.client import PhotoPrismClient
 from ppsync.errors import DiskFull, ItemError, PpsyncError, ServerBusy, ServerError
 from ppsync.fsutil import (
     ensure_parent_dirs,
@@ -36,6 +35,7 @@ from ppsync.logs import get_logger
 from ppsync.mirror.downloader import Fetched, fetch
 from ppsync.models import Action, ActionKind, Failure, LocalRecord, RecordStatus, RunReport
 from ppsync.redact import redact
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.state import State
 
 log = get_logger("ppsync.executor")

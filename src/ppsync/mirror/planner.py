@@ -22,7 +22,7 @@ from ppsync.config import MirrorConfig
 from ppsync.errors import UnsafePathError
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Action, ActionKind, LocalRecord, RecordStatus, RemoteFile
-from ppsync.walker import WalkStats
+from ppsync.servers.photoprism.listing import WalkStats
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
 from ppsync.export.albums import AlbumExport
@@ -40,8 +39,9 @@ from ppsync.mirror.planner import Policy, judge_removals, judge_walk, plan_file,
 from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
+from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.photoprism.listing import Walker
 from ppsync.state import State
-from ppsync.walker import Walker
 
 log = get_logger("ppsync.sync")
 ActionSink = Callable[[Action], None]

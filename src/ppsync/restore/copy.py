@@ -25,13 +25,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from ppsync.client import PhotoPrismClient
 from ppsync.errors import SafetyStop, UnsafePathError
 from ppsync.fsutil import READ_CHUNK, ensure_parent_dirs, fsync_dir, sha1_of
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Failure
 from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
+from ppsync.servers.photoprism.client import PhotoPrismClient
 
 log = get_logger("ppsync.restore")
 

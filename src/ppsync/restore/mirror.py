@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
-from ppsync.client import PhotoPrismClient
 from ppsync.errors import UnsafePathError, UploadFailed, UploadTooLarge
 from ppsync.inbox.scan import HashingReader, InboxFile, plan_batches
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import META_DIR_NAME, safe_relative_path
 from ppsync.models import Failure
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.state import State
 
 log = get_logger("ppsync.restore")

@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import ServerConfig, Settings
 from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
 from ppsync.lock import TargetLock
@@ -50,6 +49,7 @@ from ppsync.restore.mirror import (
     read_mirror,
     restore_originals,
 )
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.state import State
 
 log = get_logger("ppsync.restore")

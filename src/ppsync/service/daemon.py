@@ -35,7 +35,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ppsync.client import PhotoPrismClient
 from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
 from ppsync.inbox.report import UploadReport
@@ -45,6 +44,7 @@ from ppsync.mirror.guards import record_refused_pass, refused_report
 from ppsync.mirror.sync import LAST_FULL_KEY, PassOptions, run_sync
 from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.service.health import check_health, schedule_period
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period

@@ -17,10 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ppsync.client import PhotoPrismClient, SearchPage
 from ppsync.config import MirrorConfig
 from ppsync.errors import ServerDataError
 from ppsync.models import RemoteFile
+from ppsync.servers.photoprism.client import PhotoPrismClient, SearchPage
 
 ORIGINALS_ROOT = "/"
 _SHA1 = re.compile(r"[0-9a-f]{40}")

@@ -3,7 +3,7 @@
 Owns: login (password, configured token, or OAuth2 client credentials) and the session token,
 the download token and its refresh, search paging, streaming downloads with Range resume,
 streaming uploads and imports. Every request goes through the one retry policy of
-``ppsync.retries``. httpx errors and HTTP status codes become ``ppsync.errors`` types here and
+``ppsync.servers.http``. httpx errors and HTTP status codes become ``ppsync.errors`` types here and
 nowhere else. Never logs a password, secret or token: URLs that carry the download token are
 logged through ``ppsync.redact``.
 
@@ -43,8 +43,8 @@ from ppsync.errors import (
     UploadTooLarge,
 )
 from ppsync.redact import redact, register_secret
-from ppsync.retries import TRANSIENT, RetryPolicy
-from ppsync.scopes import scope_permits
+from ppsync.servers.http import TRANSIENT, RetryPolicy
+from ppsync.servers.photoprism.scopes import scope_permits
 
 log = structlog.get_logger("ppsync.client")
 
