@@ -214,13 +214,13 @@ def bench_kills(work: Path, count: int, size: int, interval: float) -> dict[str,
 
 
 def bench_change_passes(work: Path, files: int) -> dict[str, float]:
-    """Change passes as the daemon runs them (in this process, one logged-in client)."""
+    """Change passes as the daemon runs them (in this process, one open server)."""
     from datetime import UTC, datetime, timedelta
 
-    from ppsync.client import PhotoPrismClient
     from ppsync.config import load_config
     from ppsync.logs import setup_logging
-    from ppsync.sync import PassOptions, run_sync
+    from ppsync.mirror.sync import PassOptions, run_sync
+    from ppsync.servers import open_server
 
     server, target, config = prepare_library(work, files)
     try:
@@ -231,14 +231,14 @@ def bench_change_passes(work: Path, files: int) -> dict[str, float]:
         server._invalidate()
         settings = load_config(config, {})
         setup_logging("warning", "json")
-        client = PhotoPrismClient(settings.server)
-        client.login()
+        photos = open_server(settings.server)
+        photos.open()
         started = time.perf_counter()
-        assert run_sync(settings, PassOptions(client=client)).exit_code == 0  # sets the cursor
+        assert run_sync(settings, PassOptions(server=photos)).exit_code == 0  # sets the cursor
         full = time.perf_counter() - started
         server.reset_counters()
         started = time.perf_counter()
-        quiet = run_sync(settings, PassOptions(changes_only=True, client=client))
+        quiet = run_sync(settings, PassOptions(changes_only=True, server=photos))
         quiet_s = time.perf_counter() - started
         quiet_requests = len(server.requests)
         assert quiet.exit_code == 0 and quiet.command == "change"
@@ -248,11 +248,11 @@ def bench_change_passes(work: Path, files: int) -> dict[str, float]:
             server.add_photo([(f"new/{n}.jpg", os.urandom(64))])
         server.reset_counters()
         started = time.perf_counter()
-        busy = run_sync(settings, PassOptions(changes_only=True, client=client))
+        busy = run_sync(settings, PassOptions(changes_only=True, server=photos))
         busy_s = time.perf_counter() - started
         assert busy.exit_code == 0 and busy.downloaded == 100, busy
         busy_requests = len(server.requests)
-        client.close()
+        photos.close()
         return {"files": files, "full_s": full, "quiet_s": quiet_s,
                 "quiet_requests": quiet_requests, "quiet_share": quiet_s / full,
                 "changed_s": busy_s, "changed_requests": busy_requests}

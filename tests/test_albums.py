@@ -17,7 +17,8 @@ from ppsync.config import load_config
 from ppsync.export.albums import AlbumExport, entry_names, folder_names, safe_title
 from ppsync.mirror.executor import Layout
 from ppsync.models import RunReport
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers import open_server
+from ppsync.servers.base import Album
 from ppsync.state import State
 from tests.conftest import ConfigFactory
 from tests.fake_photoprism import FakePhotoPrism
@@ -133,16 +134,16 @@ def test_link_refusal_falls_back_to_copies_with_one_warning(
         raise OSError(errno.EPERM, "Operation not permitted", destination)
 
     state = State.open(settings.mirror.state_path)
-    client = PhotoPrismClient(settings.server)
+    photos = open_server(settings.server)
     report = RunReport(command="test")
     try:
-        client.login()
-        export = AlbumExport(settings.albums, state, client, Layout(target), report,
+        photos.open()
+        export = AlbumExport(settings.albums, state, photos, Layout(target), report,
                              link=refuse)
         with capture_logs() as logs:
             export.run()
     finally:
-        client.close()
+        photos.close()
         state.close()
     assert report.failures == []
     warnings = [e for e in logs if e["log_level"] == "warning"]
@@ -182,8 +183,7 @@ def test_names_are_safe_unique_and_stable() -> None:
     assert safe_title("..", "a1") == "a1" and safe_title(".hidden", "a1") == "hidden"
     assert safe_title("x\x00y", "a1") == "x_y"
     assert len(safe_title("é" * 300, "a1").encode()) <= 200
-    names = folder_names([{"UID": "a2", "Title": "Trip"}, {"UID": "a1", "Title": "trip"},
-                          {"UID": "a3", "Title": "Home"}])
+    names = folder_names([Album("a2", "Trip"), Album("a1", "trip"), Album("a3", "Home")])
     assert names == {"a2": "Trip (a2)", "a1": "trip (a1)", "a3": "Home"}
     assert entry_names({"p2": "x/IMG.jpg", "p1": "y/IMG.jpg", "p3": "z/.album.json"}) == {
         "p2": "IMG~p2.jpg", "p1": "IMG~p1.jpg", "p3": "_.album.json"}

@@ -368,8 +368,8 @@ def test_daemon_renews_the_token_before_it_expires_and_once_on_a_401(
         assert server.login_attempts == 0
         assert "DELETE" not in session_reads(server)
     finally:
-        if daemon._client is not None:
-            daemon._client.close()
+        if daemon._server is not None:
+            daemon._server.close()
 
 
 def test_secret_and_tokens_stay_out_of_a_daemon_s_logs(

@@ -22,7 +22,7 @@ import pytest
 from ppsync.config import load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers import open_server
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 
@@ -119,11 +119,11 @@ def test_change_pass_sees_new_photos_files_renames_and_edits(
     b = server.add_photo([("b.jpg", b"b1")])
     settings = load_config(make_config(), {})
     assert run_sync(settings).exit_code == 0
-    client = PhotoPrismClient(settings.server)
-    client.login()
+    photos = open_server(settings.server)
+    photos.open()
     try:
         server.reset_counters()
-        quiet = run_sync(settings, PassOptions(changes_only=True, client=client))
+        quiet = run_sync(settings, PassOptions(changes_only=True, server=photos))
         assert quiet.command == "change" and quiet.exit_code == 0
         assert len([r for r in server.requests if r.path.endswith("/photos")]) == 1
         assert len(server.requests) <= 3
@@ -133,9 +133,9 @@ def test_change_pass_sees_new_photos_files_renames_and_edits(
         server.add_file(a.uid, "a.mov", b"a-live")
         server.rename_file(b.files[0].uid, "renamed/b.jpg")
         server.edit_file(a.files[0].uid, b"a2-edited")
-        report = run_sync(settings, PassOptions(changes_only=True, client=client))
+        report = run_sync(settings, PassOptions(changes_only=True, server=photos))
     finally:
-        client.close()
+        photos.close()
     assert report.exit_code == 0, report
     assert report.moved == 1 and report.downloaded == 3
     assert mirrored_files(target) == {"a.jpg": b"a2-edited", "a.mov": b"a-live",

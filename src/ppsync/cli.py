@@ -26,8 +26,8 @@ from ppsync.models import Action
 from ppsync.progress import Progress
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
+from ppsync.servers import open_server
 from ppsync.servers.http import SHUTDOWN
-from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.service.health import check_health
 from ppsync.state import State
 
@@ -149,38 +149,27 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
-    from ppsync.servers.photoprism.scopes import RESOURCES, configured_features, unserved
-
-    client = PhotoPrismClient(settings.server)
+    server = open_server(settings.server)
     try:
-        session = client.login()
-        counts = client.fetch_counts()
-        scope = session.scope
-        if scope is None:  # a token that may not read its session: try what it may read
-            scope = " ".join(r for r in RESOURCES if client.can_read(r)) or "none"
+        info = server.open()
+        counts = server.library_counts()
+        access = server.access(settings)
     finally:
-        client.close()
+        server.close()
     target = settings.mirror.target
-    who = (f"as client {session.client_name or settings.server.client_id}"
-           if session.provider == "client" else
-           f"as {session.user_name or '?'} ({session.provider})")
-    if session.scope is None:
-        scope_line = (f"scope: not readable by this token (GET /session refused); it may read "
-                      f"{scope} (writes not tried)")
-    else:
-        scope_line = "scope: " + (scope or "unrestricted (a login has the account's own rights)")
-    problems = unserved(settings, scope, has_user=bool(session.user_uid))
-    served = [f.name for f in configured_features(settings) if f.name not in problems]
+    who = (f"as client {info.client_name or settings.server.client_id}"
+           if info.provider == "client" else
+           f"as {info.user_name or '?'} ({info.provider})")
     _print([
         f"config: ok ({settings.server.url}, target {target})",
-        f"server: PhotoPrism {session.server_version}, logged in {who}",
-        scope_line,
-        *([f"serves: {', '.join(served)}"] if served else []),
-        *(f"cannot serve {feature}: {reason}" for feature, reason in problems.items()),
+        f"server: {info.product} {info.version}, logged in {who}",
+        access.scope_line,
+        *([f"serves: {', '.join(access.served)}"] if access.served else []),
+        *(f"cannot serve {feature}: {reason}" for feature, reason in access.problems.items()),
         "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "unknown"),
         f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
     ])
-    return ServerError.exit_code if problems else 0
+    return ServerError.exit_code if access.problems else 0
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:

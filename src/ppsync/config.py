@@ -92,6 +92,7 @@ class ServerConfig(_Section):
     """[server] and each [servers.NAME]: one of three ways in, exclusive (``_finish_server``):
     username + password, a token (app password), or an OAuth2 client (client_id + secret)."""
 
+    kind: Literal["photoprism"] = "photoprism"  # which adapter talks to it (servers/<kind>/)
     url: str
     username: str = "admin"
     password: SecretStr = SecretStr("")

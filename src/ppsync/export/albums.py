@@ -3,7 +3,7 @@
 Formats: ``/tmp/issue5_contract.md`` (README "Your mirror as a backup").
 
 Incremental: the album list is read every pass (one request per page of albums); members are
-read only for albums that are new, whose ``UpdatedAt`` or folder name changed, whose manifest is
+read only for albums that are new, whose change stamp or folder name changed, whose manifest is
 missing, or whose entries no longer match the mirror (an original moved, changed or arrived).
 Only what ppsync made (recorded in the state) is ever removed; originals are never touched: an
 entry is at most a copy or another link of a mirrored original.
@@ -25,19 +25,17 @@ from ppsync.logs import get_logger
 from ppsync.mirror.executor import Layout
 from ppsync.models import Failure, RecordStatus, RunReport
 from ppsync.redact import redact
-from ppsync.servers.photoprism.client import PhotoPrismClient
-from ppsync.servers.photoprism.listing import ORIGINALS_ROOT
+from ppsync.servers.base import Album, PhotoFile, PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.albums")
 
 MANIFEST = ".album.json"
 MAX_FOLDER_BYTES = 200
-PAGE = 1000
 # Errors that mean "this filesystem does not do links here" (SMB/CIFS, exFAT, FAT, across mounts).
 _NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK,
              errno.ENOSYS, errno.EACCES}
-Entry = tuple[str, str, str, str]  # entry name ('' for none), FileUID, source path, SHA-1
+Entry = tuple[str, str, str, str]  # entry name ('' for none), file key, source path, SHA-1
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -52,10 +50,10 @@ def safe_title(title: str, fallback: str) -> str:
     return cleaned or fallback
 
 
-def folder_names(albums: list[dict[str, Any]]) -> dict[str, str]:
-    """Album UID → folder name; names shared by several albums (compared case-insensitively,
-    for SMB and exFAT) get " (<album uid>)" appended for every one of them."""
-    base = {a["UID"]: safe_title(str(a.get("Title") or ""), a["UID"]) for a in albums}
+def folder_names(albums: list[Album]) -> dict[str, str]:
+    """Album key → folder name; names shared by several albums (compared case-insensitively,
+    for SMB and exFAT) get " (<album key>)" appended for every one of them."""
+    base = {a.key: safe_title(a.title, a.key) for a in albums}
     seen: dict[str, int] = {}
     for name in base.values():
         seen[name.casefold()] = seen.get(name.casefold(), 0) + 1
@@ -89,13 +87,13 @@ class AlbumExport:
     """One pass's album folders. ``link``/``symlink`` are the os functions (injectable so a
     test can stand in for a filesystem that refuses links)."""
 
-    def __init__(self, config: AlbumsConfig, state: State, client: PhotoPrismClient,
+    def __init__(self, config: AlbumsConfig, state: State, server: PhotoServer,
                  layout: Layout, report: RunReport, *,
                  link: Callable[[str, str], None] = os.link,
                  symlink: Callable[[str, str], None] = os.symlink) -> None:
         self._config = config
         self._state = state
-        self._client = client
+        self._server = server
         self._target = layout.target
         self._root = layout.target / config.folder
         self._report = report
@@ -112,7 +110,7 @@ class AlbumExport:
         if self._root.is_symlink() or (self._root.exists() and not self._root.is_dir()):
             self._fail(self._config.folder, "album export refused: not a plain folder")
             return
-        albums = self._list_albums()
+        albums = self._server.albums(self._config.types)
         names = folder_names(albums)
         known = self._state.album_rows()
         for uid in set(known) - set(names):
@@ -120,11 +118,11 @@ class AlbumExport:
         self._root.mkdir(exist_ok=True)
         stale = self._state.stale_albums()
         for album in albums:
-            uid, name = album["UID"], names[album["UID"]]
+            uid, name = album.key, names[album.key]
             before = known.get(uid)
             if before is not None and before[0] != name:
                 name = self._rename(uid, before[0], name)
-            if (before is not None and before[1] == _text(album.get("UpdatedAt"))
+            if (before is not None and before[1] == album.updated_at
                     and before[2] == self._config.mode and uid not in stale
                     and before[0] == name and (self._root / name / MANIFEST).is_file()):
                 continue
@@ -136,57 +134,30 @@ class AlbumExport:
             log.warning("this filesystem refuses links; album entries were made as copies",
                         mode=self._config.mode, folder=str(self._root))
 
-    def _list_albums(self) -> list[dict[str, Any]]:
-        albums: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            page = self._client.albums_page(self._config.types, offset, PAGE)
-            albums.extend(a for a in page.rows if isinstance(a.get("UID"), str) and a["UID"])
-            if page.x_count < PAGE:
-                return albums
-            offset += page.x_count
-
-    def _members(self, album_uid: str) -> dict[str, list[dict[str, Any]]]:
-        """photo UID → its Root "/" non-sidecar files, in the album's search order."""
-        members: dict[str, list[dict[str, Any]]] = {}
-        offset = 0
-        while True:
-            page = self._client.album_members_page(album_uid, offset, PAGE)
-            for row in page.rows:
-                uid = row.get("UID")
-                files = row.get("Files") if isinstance(row.get("Files"), list) else []
-                if isinstance(uid, str):
-                    members.setdefault(uid, []).extend(
-                        f for f in files or [] if isinstance(f, dict)
-                        and f.get("Root") == ORIGINALS_ROOT and not f.get("Sidecar"))
-            if page.x_count < page.x_limit or page.x_count == 0:
-                return members
-            offset += page.x_count
-
-    def _rebuild(self, album: dict[str, Any], name: str) -> None:
-        uid = album["UID"]
+    def _rebuild(self, album: Album, name: str) -> None:
+        uid = album.key
         folder = self._root / name
         folder.mkdir(exist_ok=True)
-        members = self._members(uid)
+        members = self._server.album_members(uid)
         old = self._state.album_entries(uid)
         archived = self._archived_members(old, members)
         members.update(archived)
-        primaries = {p: next((f for f in fs if f.get("Primary")), fs[0] if fs else None)
+        primaries = {p: next((f for f in fs if f.primary), fs[0] if fs else None)
                      for p, fs in members.items()}
-        file_uids = [_text(f.get("UID")) for f in primaries.values() if f is not None]
+        file_uids = [f.key for f in primaries.values() if f is not None]
         records = {u: r for u, r in self._state.records_for(file_uids).items()
                    if r.status is RecordStatus.ACTIVE}
-        mirrored = {p: records[_text(f.get("UID"))].path for p, f in primaries.items()
-                    if f is not None and _text(f.get("UID")) in records}
+        mirrored = {p: records[f.key].path for p, f in primaries.items()
+                    if f is not None and f.key in records}
         names = entry_names(mirrored)
         new: dict[str, Entry] = {}
         for photo, primary in primaries.items():
-            file_uid = _text(primary.get("UID")) if primary else ""
+            file_uid = primary.key if primary else ""
             record = records.get(file_uid)
             if record is None:
                 log.debug("album member not mirrored; listed without an entry", album=uid,
                           photo_uid=photo)
-                sha1 = _text(primary.get("Hash")).lower() if primary else ""
+                sha1 = primary.sha1 if primary else ""
                 new[photo] = ("", file_uid, "", sha1)
             else:
                 new[photo] = (names[photo], file_uid, record.path, record.sha1)
@@ -204,32 +175,30 @@ class AlbumExport:
                 continue
             self._make_entry(folder / values[0], self._target / values[2])
         self._state.set_album_entries(uid, new)
-        if album.get("Type") == "album":  # sidecars list manual albums: refresh the changed
+        if album.kind == "album":  # sidecars list manual albums: refresh the changed
             for photo in set(new).symmetric_difference(old):
                 self._state.requeue_photo(photo)
         write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new,
                                                                  set(archived))))
-        self._state.save_album(uid, name, _text(album.get("UpdatedAt")), self._config.mode)
+        self._state.save_album(uid, name, album.updated_at, self._config.mode)
         log.info("album folder updated", album=uid, folder=name, members=len(new))
 
-    def _archived_members(self, old: dict[str, Entry], members: dict[str, list[dict[str, Any]]]
-                          ) -> dict[str, list[dict[str, Any]]]:
+    def _archived_members(self, old: dict[str, Entry], members: dict[str, list[PhotoFile]]
+                          ) -> dict[str, list[PhotoFile]]:
         """Members ppsync recorded before that the album no longer lists because they were
-        archived: their Root "/" files, by photo UID.
+        archived: their non-sidecar originals, by photo key.
 
         Archiving a photo hides its album entries on the server (as removing it from the album
         does), and restoring it does not bring them back, so no search can list them again.
         The manifest keeps them, marked archived, while the photo stays in the archive: a
         backup should not forget that an archived photo belonged to the album. A photo that
         was removed from the album, restored or deleted leaves the manifest."""
-        kept: dict[str, list[dict[str, Any]]] = {}
+        kept: dict[str, list[PhotoFile]] = {}
         for photo in old.keys() - members.keys():
-            details = self._client.photo_details(photo)
-            if details is None or not details.get("DeletedAt"):
+            details = self._server.photo(photo)
+            if details is None or not details.archived:
                 continue
-            files = details.get("Files") if isinstance(details.get("Files"), list) else []
-            kept[photo] = [f for f in files or [] if isinstance(f, dict)
-                           and f.get("Root") == ORIGINALS_ROOT and not f.get("Sidecar")]
+            kept[photo] = [f for f in details.files if f.original and not f.sidecar]
         return kept
 
     def _make_entry(self, entry: Path, source: Path) -> None:
@@ -290,10 +259,6 @@ class AlbumExport:
         log.error("failed", path=redact(path), reason=redact(reason))
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _present(path: Path) -> bool:
     return path.is_symlink() or path.exists()
 
@@ -304,18 +269,18 @@ def _remove_entry(path: Path) -> None:
         path.unlink()
 
 
-def _manifest(album: dict[str, Any], members: dict[str, list[dict[str, Any]]],
+def _manifest(album: Album, members: dict[str, list[PhotoFile]],
               entries: dict[str, Entry], archived: set[str]) -> dict[str, Any]:
     return {
         "format": "ppsync-album/1",
-        "uid": album["UID"], "title": _text(album.get("Title")),
-        "description": _text(album.get("Description")), "caption": _text(album.get("Caption")),
-        "type": _text(album.get("Type")), "order": _text(album.get("Order")),
-        "favorite": bool(album.get("Favorite")), "private": bool(album.get("Private")),
-        "created_at": _text(album.get("CreatedAt")), "updated_at": _text(album.get("UpdatedAt")),
+        "uid": album.key, "title": album.title,
+        "description": album.description, "caption": album.caption,
+        "type": album.kind, "order": album.order,
+        "favorite": album.favorite, "private": album.private,
+        "created_at": album.created_at, "updated_at": album.updated_at,
         "members": [{
             "photo_uid": photo, "entry": entries[photo][0], "sha1": entries[photo][3],
-            "files": sorted({_text(f.get("Hash")).lower() for f in members[photo]} - {""}),
+            "files": sorted({f.sha1 for f in members[photo]} - {""}),
             **({"archived": True} if photo in archived else {}),
         } for photo in sorted(entries)],
     }

@@ -2,9 +2,9 @@
 photo's metadata sidecar originals (XMP, AAE... files with ``Sidecar: true``) mirrored as
 originals. Formats: ``/tmp/issue5_contract.md`` (README "Your mirror as a backup").
 
-The walk calls ``note_page`` per page: the state compares each photo's ``UpdatedAt`` with the one
+The walk calls ``note_page`` per page: the state compares each photo's change stamp with the one
 its sidecars were written from and queues only the differing photos (one SELECT per page, no
-request). After the walk, ``run`` fetches ``GET /photos/<uid>`` for the queued photos only, puts
+request). After the walk, ``run`` reads each queued photo's ``Photo`` document only, puts
 their sidecar originals through the executor (hash-verified downloads like any original), and
 writes the sidecars atomically, only when their bytes change. A no-op pass makes no per-photo
 request and writes no file.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -29,8 +30,7 @@ from ppsync.mirror.executor import Executor, Layout
 from ppsync.mirror.planner import plan_file
 from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
 from ppsync.redact import redact
-from ppsync.servers.photoprism.client import PhotoPrismClient
-from ppsync.servers.photoprism.listing import _SHA1, ORIGINALS_ROOT, photo_flags
+from ppsync.servers.base import Photo, PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.sidecars")
@@ -38,80 +38,32 @@ log = get_logger("ppsync.sidecars")
 JSON_SUFFIX = ".ppsync.json"
 XMP_SUFFIX = ".ppsync.xmp"
 _BATCH = 200  # photos whose details are fetched, then whose sidecar originals are drained
-Todo = tuple[str, str, str]  # a queued photo: UID, UpdatedAt and flags as the walk saw them
+Todo = tuple[str, str, str]  # a queued photo: key, change stamp and flags as the walk saw them
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _files(details: dict[str, Any]) -> list[dict[str, Any]]:
-    files = details.get("Files")
-    return [f for f in files if isinstance(f, dict) and not f.get("Missing")] if isinstance(
-        files, list) else []
-
-
-def primary_original(details: dict[str, Any]) -> dict[str, Any] | None:
-    """The Root "/" file PhotoPrism marks Primary; when the primary is a sidecar-root preview
-    (videos, RAW, HEIC), the first Root "/" non-sidecar file in the photo's Files order."""
-    originals = [f for f in _files(details)
-                 if f.get("Root") == ORIGINALS_ROOT and not f.get("Sidecar")]
-    return next((f for f in originals if f.get("Primary")), originals[0] if originals else None)
-
-
-def sidecar_originals(details: dict[str, Any], photo_uid: str) -> list[RemoteFile]:
-    """The photo's metadata sidecar originals (``Sidecar: true``, Root "/") as RemoteFiles."""
-    found = []
-    for f in _files(details):
-        uid, name, sha1, size = f.get("UID"), f.get("Name"), _text(f.get("Hash")).lower(), f.get(
-            "Size")
-        if (f.get("Root") == ORIGINALS_ROOT and f.get("Sidecar") and isinstance(uid, str)
-                and isinstance(name, str) and _SHA1.fullmatch(sha1) and type(size) is int):
-            found.append(RemoteFile(uid, photo_uid, name, sha1, size,
-                                    _text(details.get("UpdatedAt")), _text(f.get("Mime"))))
-    return found
-
-
-def photo_document(details: dict[str, Any]) -> dict[str, Any]:
-    """The ``ppsync-photo/1`` document for one photo's details: only what describes the
-    photo, nothing that changes when the server merely re-reads it."""
-    place, camera, lens = (_dict(details.get(k)) for k in ("Place", "Camera", "Lens"))
-    labels = {_text(_dict(item.get("Label")).get("Name"))
-              for item in details.get("Labels") or [] if isinstance(item, dict)}
-    albums = {_text(a.get("UID")) for a in details.get("Albums") or []
-              if isinstance(a, dict) and a.get("Type", "album") == "album"}
-    caption = details.get("Caption") if "Caption" in details else details.get("Description")
+def photo_document(photo: Photo) -> dict[str, Any]:
+    """The ``ppsync-photo/1`` document for one photo: only what describes the photo, nothing
+    that changes when the server merely re-reads it."""
     return {
         "format": "ppsync-photo/1",
-        "photo_uid": _text(details.get("UID")), "type": _text(details.get("Type")),
-        "title": _text(details.get("Title")), "caption": _text(caption),
-        "keywords": _text(_dict(details.get("Details")).get("Keywords")),
-        "labels": sorted(labels - {""}),
-        "favorite": bool(details.get("Favorite")), "private": bool(details.get("Private")),
-        "archived": bool(details.get("DeletedAt")),
-        "taken_at": _text(details.get("TakenAt")),
-        "taken_at_local": _text(details.get("TakenAtLocal")),
-        "taken_src": _text(details.get("TakenSrc")), "time_zone": _text(details.get("TimeZone")),
-        "lat": float(details.get("Lat") or 0), "lng": float(details.get("Lng") or 0),
-        "altitude": int(details.get("Altitude") or 0),
-        "place": {"label": _text(place.get("Label")), "city": _text(place.get("City")),
-                  "state": _text(place.get("State")), "country": _text(place.get("Country"))},
-        "camera": {"make": _text(camera.get("Make")), "model": _text(camera.get("Model"))},
-        "lens": {"make": _text(lens.get("Make")), "model": _text(lens.get("Model"))},
-        "albums": sorted(albums - {""}),
-        # No UpdatedAt (nor CheckedAt): a rescan bumps it on every photo, and a sidecar is
-        # rewritten only when what it says about the photo changes.
+        "photo_uid": photo.key, "type": photo.media_type,
+        "title": photo.title, "caption": photo.caption,
+        "keywords": photo.keywords, "labels": list(photo.labels),
+        "favorite": photo.favorite, "private": photo.private, "archived": photo.archived,
+        "taken_at": photo.taken_at, "taken_at_local": photo.taken_at_local,
+        "taken_src": photo.taken_src, "time_zone": photo.time_zone,
+        "lat": photo.lat, "lng": photo.lng, "altitude": photo.altitude,
+        "place": {"label": photo.place.label, "city": photo.place.city,
+                  "state": photo.place.state, "country": photo.place.country},
+        "camera": {"make": photo.camera[0], "model": photo.camera[1]},
+        "lens": {"make": photo.lens[0], "model": photo.lens[1]},
+        "albums": list(photo.albums),
+        # No change stamp (nor when the server last checked the file): a rescan bumps it on
+        # every photo, and a sidecar is rewritten only when what it says about the photo changes.
         "files": sorted(({
-            "name": _text(f.get("Name")), "sha1": _text(f.get("Hash")).lower(),
-            "size": f.get("Size") if type(f.get("Size")) is int else -1,
-            "root": _text(f.get("Root")), "type": _text(f.get("FileType")),
-            "mime": _text(f.get("Mime")), "primary": bool(f.get("Primary")),
-            "sidecar": bool(f.get("Sidecar")),
-        } for f in _files(details)), key=lambda f: (f["root"], f["name"])),
+            "name": f.name, "sha1": f.sha1, "size": f.size, "root": f.root,
+            "type": f.file_type, "mime": f.mime, "primary": f.primary, "sidecar": f.sidecar,
+        } for f in photo.files if not f.missing), key=lambda f: (f["root"], f["name"])),
     }
 
 
@@ -188,12 +140,12 @@ def kinds_of(metadata: MetadataConfig) -> str:
 class SidecarExport:
     """One pass's metadata export. ``note_page`` during the walk, ``run`` after it."""
 
-    def __init__(self, *, metadata: MetadataConfig, state: State, client: PhotoPrismClient,
+    def __init__(self, *, metadata: MetadataConfig, state: State, server: PhotoServer,
                  executor: Executor, layout: Layout, report: RunReport) -> None:
         self._metadata = metadata
         self._kinds = kinds_of(metadata)
         self._state = state
-        self._client = client
+        self._server = server
         self._executor = executor
         self._layout = layout
         self._report = report
@@ -218,18 +170,18 @@ class SidecarExport:
         if self.written:
             log.info("metadata sidecars written", count=self.written)
 
-    def _details(self, item: Todo) -> tuple[Todo, dict[str, Any] | None]:
+    def _details(self, item: Todo) -> tuple[Todo, Photo | None]:
         try:
-            return item, self._client.photo_details(item[0])
+            return item, self._server.photo(item[0])
         except (ItemError, ServerDataError) as exc:  # one photo; unreachable/auth end the pass
             self._fail(item[0], str(exc))
             return item, None
 
-    def _mirror_sidecars(self, photo_uid: str, details: dict[str, Any] | None) -> list[str]:
-        """Plan and start the photo's sidecar originals like any original; their UIDs."""
+    def _mirror_sidecars(self, photo_uid: str, details: Photo | None) -> list[str]:
+        """Plan and start the photo's sidecar originals like any original; their file keys."""
         if details is None or not self._metadata.originals_sidecars:
             return []
-        remotes = sidecar_originals(details, photo_uid)
+        remotes = [replace(r, photo_uid=photo_uid) for r in details.sidecar_originals()]
         records = self._state.records_for(r.file_uid for r in remotes)
         claims = self._state.claims_on(r.name for r in remotes)
         for remote in remotes:
@@ -239,7 +191,7 @@ class SidecarExport:
             self._executor.apply(action)
         return [r.file_uid for r in remotes]
 
-    def _finish_photo(self, item: Todo, details: dict[str, Any] | None,
+    def _finish_photo(self, item: Todo, details: Photo | None,
                       sidecar_uids: list[str]) -> None:
         uid, updated, flags = item
         if details is None:
@@ -248,9 +200,8 @@ class SidecarExport:
         mirrored = [u for u in sidecar_uids
                     if u in records and records[u].status is RecordStatus.ACTIVE]
         self._state.set_sidecar_files(uid, mirrored)
-        primary = primary_original(details)
-        record = self._state.records_for([_text(primary.get("UID"))]).get(
-            _text(primary.get("UID"))) if primary else None
+        primary = details.primary_original()
+        record = self._state.records_for([primary.key]).get(primary.key) if primary else None
         if record is None or record.status is not RecordStatus.ACTIVE:
             log.debug("no mirrored primary original; no sidecar", photo_uid=uid)
             return  # queued again by the next walk, after the original is mirrored
@@ -260,11 +211,11 @@ class SidecarExport:
             self._fail(record.path, f"cannot write sidecar: {exc.strerror or exc}")
             return
         if len(mirrored) == len(sidecar_uids):
-            self._state.save_photo(uid, (updated or _text(details.get("UpdatedAt")),
-                                         flags or photo_flags(details)), record.path,
+            self._state.save_photo(uid, (updated or details.changed, flags or details.flags),
+                                   record.path,
                                    self._kinds)
 
-    def _write(self, uid: str, path: str, details: dict[str, Any]) -> None:
+    def _write(self, uid: str, path: str, details: Photo) -> None:
         before = self._state.photo_row(uid)
         if before is not None and before[1] != path:
             self._remove_sidecars(before[1])  # the original moved: its sidecars follow

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from ppsync.fsutil import sha1_of
 from ppsync.inbox.scan import HASH_CHUNK, HashingReader, plan_batches
 from ppsync.inbox.upload_pass import Item, UploadPass
 from ppsync.logs import get_logger
+from ppsync.servers.base import UploadBatch
 
 log = get_logger("ppsync.upload")
 IMPORT_SUBFOLDER = "ppsync-upload"
@@ -64,7 +64,7 @@ def _upload_batch(run: UploadPass, items: list[Item]) -> None:
 def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
     """POST ``items`` into a fresh token, import and confirm. Returns the items to send again
     under a new token (when one file changed mid-send), else []."""
-    token = "ppsync" + secrets.token_hex(8)
+    batch = run.server.upload()
     posted: list[Item] = []
     for index, item in enumerate(items):
         run.check_stop()
@@ -72,7 +72,8 @@ def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
             run.changed(item, "changed after it was checked; sent once it settles")
             continue
         try:
-            accepted, sent_sha1 = _post(run, token, item)
+            accepted, sent_sha1 = post_file(batch, item.file.path, item.file.size,
+                                              item.file.name)
         except UploadTooLarge as exc:
             run.reject(item, str(exc))
             continue
@@ -91,24 +92,26 @@ def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
             continue
         posted.append(item)
     if posted:
-        run.client.import_upload(token, run.upload.albums)
+        batch.commit(run.upload.albums)
         run.confirm(posted)
     return []
 
 
-def _post(run: UploadPass, token: str, item: Item) -> tuple[int | None, str]:
-    """Stream one file; returns (files the server accepted, SHA-1 of the bytes sent)."""
+def post_file(batch: UploadBatch, path: Path, size: int, name: str) -> tuple[int | None, str]:
+    """Stream one file into ``batch`` as ``name``; returns (files the server accepted, SHA-1
+    of the bytes sent, "" when the read did not finish). Raises ``UploadFailed`` when the file
+    cannot be read, and what ``UploadBatch.send`` raises."""
     readers: list[HashingReader] = []
 
     @contextmanager
     def open_body() -> Iterator[IO[bytes]]:
-        with item.file.path.open("rb") as handle:
-            reader = HashingReader(handle, item.file.size)
+        with path.open("rb") as handle:
+            reader = HashingReader(handle, size)
             readers.append(reader)
             yield cast(IO[bytes], reader)
 
     try:
-        accepted = run.client.upload_file(token, item.file.name, open_body)
+        accepted = batch.send(name, open_body)
     except OSError as exc:
         raise UploadFailed(f"cannot read: {exc.strerror}") from None
     reader = readers[-1]
@@ -138,8 +141,8 @@ def _import_folder_batch(run: UploadPass, items: list[Item]) -> None:
         copied.append((item, dest))
     if not copied:
         return
-    run.client.import_folder(IMPORT_SUBFOLDER, run.upload.albums)
-    on_server = {item.sha1 for item, _ in copied if run.client.file_exists(item.sha1)}
+    run.server.import_folder(IMPORT_SUBFOLDER, run.upload.albums)
+    on_server = {item.sha1 for item, _ in copied if run.on_server(item.sha1)}
     # A busy server answers 200 and imports nothing: only an import that took something counts
     # as an attempt for the files it left behind.
     run.confirm([item for item, _ in copied], found=on_server, import_ran=bool(on_server))

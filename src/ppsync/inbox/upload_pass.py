@@ -21,7 +21,7 @@ from ppsync.inbox.report import UploadReport
 from ppsync.inbox.scan import SIDECARS, InboxFile, scan, settled
 from ppsync.logs import get_logger
 from ppsync.models import Failure
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.base import PhotoServer
 from ppsync.state import State, UploadRecord, UploadStatus
 
 log = get_logger("ppsync.upload")
@@ -40,15 +40,15 @@ class Item:
 
 
 class UploadPass:
-    """The steps of one upload pass, sharing the state, the client and the report."""
+    """The steps of one upload pass, sharing the state, the server and the report."""
 
-    def __init__(self, upload: UploadConfig, state: State, client: PhotoPrismClient,
+    def __init__(self, upload: UploadConfig, state: State, server: PhotoServer,
                  report: UploadReport, stop: threading.Event) -> None:
         assert upload.inbox is not None
         self.upload = upload
         self.inbox = upload.inbox
         self.state = state
-        self.client = client
+        self.server = server
         self.report = report
         self.stop = stop
         self._album_uids: list[str] | None = None
@@ -95,7 +95,7 @@ class UploadPass:
         SHA-1s already looked up). A failed confirmation counts as an attempt only if the
         import really ran (``import_ran``)."""
         for item in items:
-            if item.sha1 in found if found is not None else self.client.file_exists(item.sha1):
+            if item.sha1 in found if found is not None else self.on_server(item.sha1):
                 self.save(item, status=UploadStatus.CONFIRMED, reason="")
                 self.report.confirmed += 1
                 log.info("uploaded", path=item.file.rel, sha1=item.sha1)
@@ -136,7 +136,7 @@ class UploadPass:
         self.handle_duplicates(duplicates)
         for item in finished:  # confirmed earlier, still here: after was off or did not finish
             self.check_stop()
-            if self.client.file_exists(item.sha1):
+            if self.on_server(item.sha1):
                 self.after(item)
         return new
 
@@ -207,10 +207,12 @@ class UploadPass:
     def photo_uid(self, sha1: str) -> str | None:
         """The server's photo holding this content, or None (cached for the pass)."""
         if sha1 not in self._photo_uids:
-            found = self.client.find_file(sha1)
-            uid = found.get("PhotoUID") if found else None
-            self._photo_uids[sha1] = uid if isinstance(uid, str) and uid else None
+            self._photo_uids[sha1] = self.server.find_photos([sha1]).get(sha1)
         return self._photo_uids[sha1]
+
+    def on_server(self, sha1: str) -> bool:
+        """Is this content on the server now (asked again each time: an import changes it)?"""
+        return sha1 in self.server.find_photos([sha1])
 
     def handle_duplicates(self, items: list[Item]) -> None:
         """Add duplicates to the configured albums (as PhotoPrism's own import does), then
@@ -220,7 +222,7 @@ class UploadPass:
         if self.upload.albums and on_server:
             photos = sorted({uid for i in on_server if (uid := self.photo_uid(i.sha1))})
             for album in self.album_uids():
-                self.client.add_to_album(album, photos)
+                self.server.add_to_album(album, photos)
             self.report.added_to_albums += len(photos)
         for item in items:
             self.save(item, status=UploadStatus.DUPLICATE)
@@ -231,7 +233,7 @@ class UploadPass:
 
     def album_uids(self) -> list[str]:
         if self._album_uids is None:
-            self._album_uids = [self.client.album_uid(name) for name in self.upload.albums]
+            self._album_uids = [self.server.album_key(name) for name in self.upload.albums]
         return self._album_uids
 
     def after(self, item: Item) -> None:

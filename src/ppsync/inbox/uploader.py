@@ -25,7 +25,8 @@ from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.mirror.sync import guard_target
 from ppsync.redact import redact
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers import open_server
+from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
 __all__ = ["UploadPass", "UploadReport", "run_upload", "summary_lines"]
@@ -39,9 +40,9 @@ def _exit_code(report: UploadReport) -> int:
     return 1 if report.failures or report.rejected else 0
 
 
-def run_upload(settings: Settings, client: PhotoPrismClient | None = None,
+def run_upload(settings: Settings, server: PhotoServer | None = None,
                stop: threading.Event | None = None) -> UploadReport:
-    """Run one upload pass, optionally with a logged-in client to reuse (the daemon's).
+    """Run one upload pass, optionally with an open server to reuse (the daemon's).
 
     Raises ``ConfigError`` (upload off, inbox or import folder missing), ``SafetyStop`` (mirror
     target missing) and ``LockHeld`` before the pass starts; everything after is in the report.
@@ -59,23 +60,25 @@ def run_upload(settings: Settings, client: PhotoPrismClient | None = None,
     with TargetLock(layout.meta / "lock"):  # the pass writes the mirror's state
         state = State.open(settings.mirror.state_path)
         try:
-            return _run_locked(settings, state, client, stop or threading.Event())
+            return _run_locked(settings, state, server, stop or threading.Event())
         finally:
             state.close()
 
 
-def _run_locked(settings: Settings, state: State, client: PhotoPrismClient | None,
+def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
                 stop: threading.Event) -> UploadReport:
     report = UploadReport(started_at=time.time())
     report.run_id = state.start_run(report.command)
     bind_run(report.run_id, report.command)
-    own_client = client is None
-    client = client or PhotoPrismClient(settings.server, stop=stop)
+    own_server = server is None
+    server = server or open_server(settings.server, stop=stop)
     log.info("upload started", inbox=str(settings.upload.inbox), mode=settings.upload.mode)
     try:
-        if not client.logged_in:
-            client.login()
-        run = UploadPass(settings.upload, state, client, report, stop)
+        if settings.upload.mode not in server.capabilities.upload_modes:
+            raise ConfigError(f"upload.mode: this server does not take {settings.upload.mode!r}")
+        if not server.is_open:
+            server.open()
+        run = UploadPass(settings.upload, state, server, report, stop)
         send(run, run.prepare())
     except PpsyncError as exc:
         report.error = redact(str(exc))
@@ -91,8 +94,8 @@ def _run_locked(settings: Settings, state: State, client: PhotoPrismClient | Non
         log.error("upload interrupted", exit_code=report.exit_code)
         raise
     finally:
-        if own_client:
-            client.close()
+        if own_server:
+            server.close()
         report.finished_at = time.time()
         report.exit_code = _exit_code(report)
         with contextlib.suppress(sqlite3.Error):

@@ -17,7 +17,7 @@ from pathlib import Path
 from ppsync.errors import DiskFull, IntegrityError
 from ppsync.fsutil import READ_CHUNK, existing_path, is_disk_full, sha1_of
 from ppsync.models import RemoteFile
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.base import PhotoServer
 
 VERIFY_ATTEMPTS = 3  # whole-file attempts when the bytes do not match the server's hash
 
@@ -25,7 +25,7 @@ VERIFY_ATTEMPTS = 3  # whole-file attempts when the bytes do not match the serve
 class PartFile:
     """A partial download: appends, tracks its SHA-1 and length, can be restarted.
 
-    Implements ``client.DownloadSink``. Raises ``IntegrityError`` as soon as it grows past the
+    Implements ``servers.base.DownloadSink``. Raises ``IntegrityError`` as soon as it grows past the
     expected size, so a misbehaving server cannot fill the disk.
     """
 
@@ -117,13 +117,13 @@ def _keep_for_resume(part: PartFile, exc: BaseException, remote: RemoteFile) -> 
 
 
 def fetch(
-    client: PhotoPrismClient, remote: RemoteFile, partial_dir: Path, target: Path, rel: str,
+    server: PhotoServer, remote: RemoteFile, partial_dir: Path, target: Path, rel: str,
     *, adopt: bool,
 ) -> Fetched:
     """Download ``remote`` into a verified partial file, or adopt the copy already at ``rel``.
 
     Raises ``IntegrityError`` when every attempt produced bytes that do not match the server's
-    size and SHA-1 (the partial is removed), and the client's errors for network failures (the
+    size and SHA-1 (the partial is removed), and the server's errors for network failures (the
     partial is kept for resuming).
     """
     if adopt and local_copy_matches(target, rel, remote):
@@ -133,7 +133,7 @@ def fetch(
     for _ in range(VERIFY_ATTEMPTS):
         part = PartFile(path, remote.size)
         try:
-            last_modified = client.download(remote.sha1, part)
+            last_modified = server.download(remote, part)
             length, digest = part.finish()
         except IntegrityError:
             part.discard()

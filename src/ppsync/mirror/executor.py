@@ -35,7 +35,7 @@ from ppsync.logs import get_logger
 from ppsync.mirror.downloader import Fetched, fetch
 from ppsync.models import Action, ActionKind, Failure, LocalRecord, RecordStatus, RunReport
 from ppsync.redact import redact
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.executor")
@@ -66,14 +66,14 @@ class Executor:
     """Apply actions for one run. Call ``apply`` per action, then ``drain`` before removals."""
 
     def __init__(
-        self, *, layout: Layout, state: State, client: PhotoPrismClient, report: RunReport,
+        self, *, layout: Layout, state: State, server: PhotoServer, report: RunReport,
         workers: int, keep_replaced: bool, on_progress: Callable[[], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         self._layout = layout
         self._target_str = str(layout.target)
         self._state = state
-        self._client = client
+        self._server = server
         self._report = report
         self._keep_replaced = keep_replaced
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-dl")
@@ -142,7 +142,7 @@ class Executor:
             if self._stop.is_set():
                 abort_at = abort_at or time.monotonic() + grace
                 if time.monotonic() >= abort_at:
-                    self._client.abort()
+                    self._server.abort()
             self._collect(timeout=0.25)
         self.sync_dirs()
         if self._fatal is not None:
@@ -229,7 +229,7 @@ class Executor:
         assert remote is not None
         while len(self._pending) >= self._window:
             self._collect(timeout=None)
-        future = self._pool.submit(fetch, self._client, remote, self._layout.partial,
+        future = self._pool.submit(fetch, self._server, remote, self._layout.partial,
                                    self._layout.target, action.path, adopt=adopt)
         self._pending[future] = action
         self._collect(timeout=0)

@@ -18,11 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ppsync.config import MirrorConfig
 from ppsync.errors import UnsafePathError
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Action, ActionKind, LocalRecord, RecordStatus, RemoteFile
-from ppsync.servers.photoprism.listing import WalkStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,42 +57,6 @@ def plan_file(remote: RemoteFile, record: LocalRecord | None, claimed_by: str | 
     if record.path != path:
         return Action(ActionKind.MOVE, path, remote=remote, record=record)
     return Action(ActionKind.CHECK, path, remote=remote, record=record)
-
-
-def judge_walk(
-    stats: WalkStats, counts_before: Mapping[str, int], counts_after: Mapping[str, int],
-    mirror: MirrorConfig, *, admin: bool,
-) -> tuple[bool, str]:
-    """Can this walk be trusted as the whole library? Returns (complete, reason if not).
-
-    Incomplete when a page did not add up (X-Count against the rows in its body), when the
-    library changed while we walked (``config.count`` before and after differ: concurrent
-    deletions shift rows up and hide files), or when the walk saw fewer photos than the server
-    says it holds.
-    """
-    if stats.anomalies:
-        return False, stats.anomalies[0]
-    if counts_before != counts_after:
-        return False, "the library changed during the walk"
-    expected = expected_photos(counts_before, mirror) if admin else None
-    if expected is not None and stats.photos < expected:
-        return False, f"the walk saw {stats.photos} photos but the server counts {expected}"
-    return True, ""
-
-
-def expected_photos(counts: Mapping[str, int], mirror: MirrorConfig) -> int | None:
-    """The fewest photos an unfiltered admin walk can see, from the server's ``config.count``;
-    None when the configured filters make the server's totals incomparable.
-
-    ``count.all`` leaves out private and review photos that an admin's walk does list, so it
-    is a lower bound, never an exact total. (Other roles see only what is shared with them, so
-    the check is made for admins only.)"""
-    if mirror.query or not mirror.include_private or "all" not in counts:
-        return None
-    expected = counts["all"]
-    if mirror.include_archived:
-        expected += counts.get("archived", 0)
-    return expected
 
 
 def judge_removals(

@@ -9,7 +9,6 @@ logs. Configuration problems found before the run starts (missing target, lock) 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
 import sqlite3
 import stat
@@ -35,12 +34,12 @@ from ppsync.mirror.guards import (
 from ppsync.mirror.guards import (
     guard_target as guard_target,  # cli, uploader and restore use it here
 )
-from ppsync.mirror.planner import Policy, judge_removals, judge_walk, plan_file, removal_action
+from ppsync.mirror.planner import Policy, judge_removals, plan_file, removal_action
 from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
-from ppsync.servers.photoprism.client import PhotoPrismClient
-from ppsync.servers.photoprism.listing import Walker
+from ppsync.servers import open_server
+from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.sync")
@@ -64,7 +63,7 @@ class PassOptions:
     command: str = "sync"
     dry_run: bool = False
     changes_only: bool = False  # a change pass: only what changed since the stored cursor
-    client: PhotoPrismClient | None = None  # a logged-in client to reuse (the daemon's)
+    server: PhotoServer | None = None  # an open server to reuse (the daemon's)
     stop: threading.Event = field(default_factory=threading.Event)
     on_action: ActionSink | None = None
     on_progress: Callable[[], None] | None = None
@@ -80,18 +79,18 @@ def _dedupe(state: State) -> Callable[[list[RemoteFile]], list[RemoteFile]]:
 
 
 class SyncRun:
-    """The steps of one pass, sharing the run's state, client and report."""
+    """The steps of one pass, sharing the run's state, server and report."""
 
-    def __init__(self, settings: Settings, state: State, client: PhotoPrismClient,
+    def __init__(self, settings: Settings, state: State, server: PhotoServer,
                  report: RunReport, options: PassOptions) -> None:
         self.mirror = settings.mirror
         self.state = state
-        self.client = client
+        self.server = server
         self.report = report
         self.options = options
         self.policy = Policy(self.mirror.delete, self.mirror.max_delete,
                              self.mirror.max_delete_percent)
-        self.server_date = ""
+        self.server_started: datetime | None = None
         self.sidecars: SidecarExport | None = None  # set when [metadata] exports anything
         self.collision_note = ""  # why two names are one path, when the disk ignores case
 
@@ -99,24 +98,16 @@ class SyncRun:
              since: str = "") -> tuple[bool, str]:
         """Walk every page (or, with ``since``, the photos changed since then), planning each
         file against the state. Returns (complete, reason if not)."""
-        # Totals read around *this* walk: a session's login-time totals go stale as soon as
-        # the library changes, and a long-lived daemon keeps its session for days.
-        counts_before = self.client.fetch_counts() if not since else {}
         self.state.begin_walk()
-        walker = Walker(self.client, self.mirror, _dedupe(self.state), updated_since=since)
-        for files in walker.pages():
+        listing = self.server.listing(self.mirror, _dedupe(self.state), since)
+        for files in listing.pages():
             if self.options.stop.is_set():
                 raise Interrupted("stop requested; the pass ends here")
             self._plan_page(files, apply)
             after_page()
-        self.report.listed = walker.stats.originals
-        self.server_date = walker.stats.server_date
-        if since:
-            return False, "a change pass never removes files"
-        counts_after = self.client.fetch_counts()
-        session = self.client.session
-        admin = session is not None and session.role == "admin"
-        return judge_walk(walker.stats, counts_before, counts_after, self.mirror, admin=admin)
+        self.report.listed = listing.listed
+        self.server_started = listing.started()
+        return listing.verdict()
 
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
         records = self.state.records_for(f.file_uid for f in files)
@@ -155,12 +146,9 @@ class SyncRun:
             apply(removal_action(record, self.policy))
 
     def change_cursor(self) -> str:
-        """Where the next change pass starts: this pass's start on the server's clock (its
-        Date header; the local clock when absent), minus the margin, in RFC 3339."""
-        started = datetime.fromtimestamp(self.report.started_at, UTC)
-        if self.server_date:
-            with contextlib.suppress(TypeError, ValueError):
-                started = email.utils.parsedate_to_datetime(self.server_date).astimezone(UTC)
+        """Where the next change pass starts: this pass's start on the server's clock (the
+        local clock when it did not say), minus the margin, in RFC 3339."""
+        started = self.server_started or datetime.fromtimestamp(self.report.started_at, UTC)
         return (started - CHANGE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -265,20 +253,20 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                        changes_since=since or "")
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
-    own_client = options.client is None
-    client = options.client or PhotoPrismClient(settings.server, stop=options.stop)
-    executor = Executor(layout=layout, state=state, client=client, report=report,
+    own_server = options.server is None
+    server = options.server or open_server(settings.server, stop=options.stop)
+    executor = Executor(layout=layout, state=state, server=server, report=report,
                         workers=settings.mirror.workers,
                         keep_replaced=settings.mirror.delete != "mirror",
                         on_progress=options.on_progress, stop=options.stop)
-    run = SyncRun(settings, state, client, report, options)
+    run = SyncRun(settings, state, server, report, options)
     if layout.ignores_case:  # names that differ only in case must claim one path
         state.fold_case_in_claims()
         run.collision_note = ("; this disk does not tell upper from lower case, so names that "
                               "differ only in case are one file here")
     dry_run = options.dry_run
     if settings.metadata.enabled and not dry_run:
-        run.sidecars = SidecarExport(metadata=settings.metadata, state=state, client=client,
+        run.sidecars = SidecarExport(metadata=settings.metadata, state=state, server=server,
                                      executor=executor, layout=layout, report=report)
     apply: ActionSink = (_planner_sink(layout, report, options.on_action,
                                        keep_replaced=settings.mirror.delete != "mirror")
@@ -287,10 +275,11 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
              ignores_case=layout.ignores_case)
     try:
         tracked_before = state.count_active()
-        if not client.logged_in:
-            session = client.login()
-            log.info("logged in", server_version=session.server_version, user=session.user_name)
-        flags = _flag_counts(client) if run.sidecars is not None else ""
+        if not server.is_open:
+            info = server.open()
+            log.info("logged in", server_version=info.version, user=info.user_name)
+        flags = (server.flags_stamp() if run.sidecars is not None
+                 and server.capabilities.flags_outside_change_feed else "")
         if since and flags and flags != (state.get_meta(FLAG_COUNTS_KEY) or flags):
             log.info("the number of favourite or private photos changed, and a star does not "
                      "change a photo's UpdatedAt: this pass walks everything", counts=flags)
@@ -332,8 +321,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
             with contextlib.suppress(PpsyncError):  # already the run's error, or per file
                 executor.drain()
         executor.close()
-        if own_client:
-            client.close()
+        if own_server:
+            server.close()
         with contextlib.suppress(sqlite3.Error):  # begin_walk clears it anyway
             state.end_walk()
         report.finished_at = time.time()
@@ -350,13 +339,6 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     return report
 
 
-def _flag_counts(client: PhotoPrismClient) -> str:
-    """The server's counts of favourite and of private photos (one ``GET /config``), before
-    the walk: a star between this and the walk's page is seen by the walk itself."""
-    counts = client.fetch_counts()
-    return f"{counts.get('favorites', 0)},{counts.get('private', 0)}"
-
-
 def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
             executor: Executor) -> None:
     """After the walk and its removals: album folders, then metadata sidecars. Both only act
@@ -364,7 +346,7 @@ def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
     if settings.albums.mode != "none":
         # First: a membership change does not bump the photo's UpdatedAt, so the album export
         # queues the photos it saw join or leave an album for their sidecars below.
-        AlbumExport(settings.albums, state, run.client, layout, run.report).run()
+        AlbumExport(settings.albums, state, run.server, layout, run.report).run()
     if run.sidecars is not None:
         run.sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep")
         executor.drain()

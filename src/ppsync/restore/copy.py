@@ -31,7 +31,7 @@ from ppsync.logs import get_logger
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Failure
 from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.base import PhotoServer
 
 log = get_logger("ppsync.restore")
 
@@ -40,28 +40,28 @@ class CopyRefused(Exception):
     """This original cannot be put at its path in the originals folder (the reason)."""
 
 
-def restore_by_copy(client: PhotoPrismClient, target: Path, originals: list[Original],
+def restore_by_copy(server: PhotoServer, target: Path, originals: list[Original],
                     root: Path, *, dry_run: bool, check_stop: Callable[[], None],
                     say: Callable[[str], None]) -> UploadOutcome:
     """The originals step in this mode: find each original on the server by SHA-1, copy and
     index the missing ones. Raises ``SafetyStop`` when ``root`` is not a folder (not mounted?),
-    and the client's server errors."""
+    and the server's errors."""
     if not root.is_dir():
         raise SafetyStop(f"originals_path {root} does not exist or is not a folder: is the new "
                          "server's originals folder mounted here? ppsync never creates it")
     out = UploadOutcome()
-    missing = find_missing(client, target, originals, out, check_stop)
-    copy_originals(client, target, root, [original for original, _ in missing], out,
+    missing = find_missing(server, target, originals, out, check_stop)
+    copy_originals(server, target, root, [original for original, _ in missing], out,
                    dry_run=dry_run, check_stop=check_stop, say=say)
     return out
 
 
-def copy_originals(client: PhotoPrismClient, target: Path, root: Path,
+def copy_originals(server: PhotoServer, target: Path, root: Path,
                    missing: list[Original], out: UploadOutcome, *, dry_run: bool,
                    check_stop: Callable[[], None], say: Callable[[str], None]) -> None:
     """Copy ``missing`` (originals the server lacks) from the mirror at ``target`` into the
     mounted originals folder ``root``, index their folders, confirm each by SHA-1; counts
-    and failures go to ``out``. Raises the client's server errors."""
+    and failures go to ``out``. Raises the server's errors."""
     placed: list[Original] = []
     for original in missing:
         check_stop()
@@ -88,9 +88,9 @@ def copy_originals(client: PhotoPrismClient, target: Path, root: Path,
     for folder in sorted({_folder(o.rel) for o in placed}):
         check_stop()
         log.info("indexing", path=folder)
-        client.index_folder(folder)
+        server.index_folder(folder)
     for original in placed:
-        uid = photo_uid_of(client, original.sha1)
+        uid = photo_uid_of(server, original.sha1)
         if uid is None:
             out.failures.append(Failure(original.rel, "copied into the originals folder, but "
                                         "not in the library after indexing (not a type "

@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, cast
+from typing import Any
 
 from ppsync.errors import UnsafePathError, UploadFailed, UploadTooLarge
-from ppsync.inbox.scan import HashingReader, InboxFile, plan_batches
+from ppsync.inbox.scan import InboxFile, plan_batches
+from ppsync.inbox.sender import post_file
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import META_DIR_NAME, safe_relative_path
 from ppsync.models import Failure
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.restore")
@@ -144,42 +143,12 @@ def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
     return sorted(found.values(), key=lambda o: o.rel)
 
 
-def photo_uid_of(client: PhotoPrismClient, sha1: str) -> str | None:
-    """The PhotoUID holding this content on the server, or None."""
-    found = client.find_file(sha1)
-    uid = found.get("PhotoUID") if found else None
-    return uid if isinstance(uid, str) and uid else None
+def photo_uid_of(server: PhotoServer, sha1: str) -> str | None:
+    """The key of the photo holding this content on the server, or None."""
+    return server.find_photos([sha1]).get(sha1)
 
 
-def albums_by_title(client: PhotoPrismClient) -> dict[str, str]:
-    """Manual albums on the server: title (case-folded) → UID, the first in the server's order
-    when titles repeat."""
-    found: dict[str, str] = {}
-    offset = 0
-    while True:
-        page = client.albums_page(["album"], offset, PAGE)
-        for row in page.rows:
-            title, uid = row.get("Title"), row.get("UID")
-            if isinstance(title, str) and isinstance(uid, str) and uid:
-                found.setdefault(title.casefold(), uid)
-        if page.x_count == 0 or page.x_count < page.x_limit:
-            return found
-        offset += page.x_count
-
-
-def album_members(client: PhotoPrismClient, album_uid: str) -> set[str]:
-    """PhotoUIDs the server lists in this album (unmerged rows, paged by X-Count)."""
-    found: set[str] = set()
-    offset = 0
-    while True:
-        page = client.search_page({"s": album_uid}, offset, PAGE)
-        found.update(str(row.get("UID")) for row in page.rows)
-        if page.x_count == 0 or page.x_count < page.x_limit:
-            return found
-        offset += page.x_count
-
-
-def find_missing(client: PhotoPrismClient, target: Path, originals: list[Original],
+def find_missing(server: PhotoServer, target: Path, originals: list[Original],
                  out: UploadOutcome, check_stop: Callable[[], None],
                  ) -> list[tuple[Original, InboxFile]]:
     """The originals the server does not have (by SHA-1) and the mirror holds at their
@@ -187,7 +156,7 @@ def find_missing(client: PhotoPrismClient, target: Path, originals: list[Origina
     missing: list[tuple[Original, InboxFile]] = []
     for original in originals:
         check_stop()
-        uid = photo_uid_of(client, original.sha1)
+        uid = photo_uid_of(server, original.sha1)
         if uid is not None:
             out.photos[original.sha1] = uid
             out.present += 1
@@ -207,16 +176,16 @@ def find_missing(client: PhotoPrismClient, target: Path, originals: list[Origina
     return missing
 
 
-def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Original],
+def restore_originals(server: PhotoServer, target: Path, originals: list[Original],
                       *, dry_run: bool, check_stop: Callable[[], None],
                       say: Callable[[str], None]) -> UploadOutcome:
     """Find each original on the server by SHA-1; upload the missing ones (with ``dry_run``,
     only ``say`` what would be uploaded).
 
-    Raises ``UploadRefused`` (the server takes no uploads) and the client's server errors.
+    Raises ``UploadRefused`` (the server takes no uploads) and the server's errors.
     """
     out = UploadOutcome()
-    missing = find_missing(client, target, originals, out, check_stop)
+    missing = find_missing(server, target, originals, out, check_stop)
     if dry_run:
         for original, _ in missing:
             say(f"would upload {original.rel}")
@@ -227,7 +196,7 @@ def restore_originals(client: PhotoPrismClient, target: Path, originals: list[Or
         check_stop()
         remaining = batch
         while remaining:
-            remaining = _try_token(client, remaining, out, check_stop)
+            remaining = _try_token(server, remaining, out, check_stop)
     return out
 
 
@@ -252,17 +221,18 @@ def _batches(items: list[tuple[Original, InboxFile]]) -> list[list[tuple[Origina
             for layer_groups in layers for batch in plan_batches(layer_groups, BATCH_BYTES)]
 
 
-def _try_token(client: PhotoPrismClient, items: list[tuple[Original, InboxFile]],
+def _try_token(server: PhotoServer, items: list[tuple[Original, InboxFile]],
                out: UploadOutcome, check_stop: Callable[[], None],
                ) -> list[tuple[Original, InboxFile]]:
     """POST ``items`` into a fresh token, import and confirm. Returns the items to send again
     under a new token (when a file's bytes did not match its SHA-1), else []."""
-    token = "ppsync" + secrets.token_hex(8)
+    batch = server.upload()
     posted: list[Original] = []
     for index, (original, file) in enumerate(items):
         check_stop()
         try:
-            accepted, sent_sha1 = _post(client, token, file)
+            accepted, sent_sha1 = post_file(batch, file.path, file.size,
+                                          PurePosixPath(file.rel).name)
         except (UploadTooLarge, UploadFailed) as exc:
             out.failures.append(Failure(original.rel, str(exc)))
             continue
@@ -279,9 +249,9 @@ def _try_token(client: PhotoPrismClient, items: list[tuple[Original, InboxFile]]
             continue
         posted.append(original)
     if posted:
-        client.import_upload(token, [])
+        batch.commit([])
         for original in posted:
-            uid = photo_uid_of(client, original.sha1)
+            uid = photo_uid_of(server, original.sha1)
             if uid is None:
                 out.failures.append(Failure(original.rel, "sent, but not on the server after "
                                             "the import (not a type it imports, over its limits, "
@@ -291,22 +261,3 @@ def _try_token(client: PhotoPrismClient, items: list[tuple[Original, InboxFile]]
             out.uploaded += 1
             log.info("restored", path=original.rel, sha1=original.sha1)
     return []
-
-
-def _post(client: PhotoPrismClient, token: str, file: InboxFile) -> tuple[int | None, str]:
-    """Stream one file; returns (files the server accepted, SHA-1 of the bytes sent)."""
-    readers: list[HashingReader] = []
-
-    @contextmanager
-    def open_body() -> Iterator[IO[bytes]]:
-        with file.path.open("rb") as handle:
-            reader = HashingReader(handle, file.size)
-            readers.append(reader)
-            yield cast(IO[bytes], reader)
-
-    try:
-        accepted = client.upload_file(token, PurePosixPath(file.rel).name, open_body)
-    except OSError as exc:
-        raise UploadFailed(f"cannot read: {exc.strerror}") from None
-    reader = readers[-1]
-    return accepted, reader.hexdigest() if reader.complete else ""

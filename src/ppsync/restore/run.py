@@ -42,19 +42,17 @@ from ppsync.restore.mirror import (
     PENDING,
     Manifest,
     Sidecar,
-    album_members,
-    albums_by_title,
     mirror_originals,
     photo_uid_of,
     read_mirror,
     restore_originals,
 )
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers import open_server
+from ppsync.servers.base import MANUAL, Photo, PhotoEdit, PhotoServer, by_title
 from ppsync.state import State
 
 log = get_logger("ppsync.restore")
 ADD_CHUNK = 500  # photos per "add to album" request
-MANUAL = "manual"  # the source the web UI sends for what a person typed
 
 
 @dataclass(slots=True)
@@ -98,12 +96,12 @@ def target_server(settings: Settings, to: str) -> ServerConfig:
 
 
 class Restore:
-    """The metadata and album steps, sharing the client, the SHA-1 → PhotoUID map and the
+    """The metadata and album steps, sharing the server, the SHA-1 → photo key map and the
     report."""
 
-    def __init__(self, client: PhotoPrismClient, report: RestoreReport, photos: dict[str, str],
+    def __init__(self, server: PhotoServer, report: RestoreReport, photos: dict[str, str],
                  stop: threading.Event) -> None:
-        self.client = client
+        self.server = server
         self.report = report
         self.photos = photos
         self.stop = stop
@@ -121,7 +119,7 @@ class Restore:
     def photo_uid(self, sha1s: list[str]) -> str | None:
         for sha1 in sha1s:
             if sha1 not in self.photos:
-                uid = photo_uid_of(self.client, sha1)
+                uid = photo_uid_of(self.server, sha1)
                 if uid is None:
                     continue
                 self.photos[sha1] = uid
@@ -141,19 +139,19 @@ class Restore:
                     self.report.failures.append(Failure(sidecar.rel, "its photo is not on the "
                                                         "server (originals not restored)"))
                 continue
-            current = self.client.photo_details(uid)
+            current = self.server.photo(uid)
             if current is None:
                 self.report.failures.append(Failure(sidecar.rel, f"photo {uid} vanished"))
                 continue
             changes = metadata_changes(sidecar.data, current)
-            if changes:
-                self.say(f"would set {shown(changes)} of {sidecar.rel}")
+            if changes.fields():
+                self.say(f"would set {', '.join(changes.fields())} of {sidecar.rel}")
                 if not self.report.dry_run:
-                    self.client.update_photo(uid, changes)
+                    self.server.update_photo(current, changes)
                 self.report.metadata_applied += 1
             else:
                 self.report.metadata_unchanged += 1
-            if current.get("DeletedAt"):
+            if current.archived:
                 self.archived.add(uid)
             elif sidecar.data.get("archived") is True:
                 to_archive.append(uid)
@@ -165,11 +163,11 @@ class Restore:
         if uids:
             self.say(f"would archive {len(uids)} photos")
             if not self.report.dry_run:
-                self.client.archive_photos(uids)
+                self.server.archive(uids)
             self.report.archived += len(uids)
 
     def restore_albums(self, manifests: list[Manifest]) -> None:
-        existing = albums_by_title(self.client) if manifests else {}
+        existing = by_title(self.server.albums(["album"])) if manifests else {}
         for manifest in manifests:
             self.check_stop()
             self.restore_album(manifest, existing)
@@ -198,55 +196,36 @@ class Restore:
             if self.report.dry_run:
                 self.report.members_added += len(wanted)
                 return
-            album_uid = self.client.album_uid(title)  # finds or creates it by title
+            album_uid = self.server.album_key(title)  # finds or creates it by title
             existing[title.casefold()] = album_uid
-        present = album_members(self.client, album_uid)
+        present = self.server.album_photo_keys(album_uid)
         missing = [uid for uid in wanted if uid not in present]
         if missing:
             self.say(f"would add {len(missing)} members to album {title!r}")
             if not self.report.dry_run:
                 for start in range(0, len(missing), ADD_CHUNK):
-                    self.client.add_to_album(album_uid, missing[start:start + ADD_CHUNK])
+                    self.server.add_to_album(album_uid, missing[start:start + ADD_CHUNK])
             self.report.albums_changed += 1
             self.report.members_added += len(missing)
             log.info("album restored", title=title, added=len(missing))
 
 
-def metadata_changes(sidecar: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """The ``PUT /photos/<uid>`` fields that would make the server's photo match the sidecar,
-    or {} when it already does (value *and* source), so a second restore sends nothing.
-
-    Titles and captions go with the source ``"manual"``, as the web UI sends them: without it
-    the server regenerates a title on save and replaces a caption from the file's metadata on
-    the next rescan (photoprism-api.md §h). Old servers name the caption ``Description`` (and
-    its source ``DescriptionSrc``), servers since 2025 ``Caption``/``CaptionSrc``: the name the
-    server's own answer uses is the one sent. The PUT copies the form onto the photo, so an
-    update also carries the sources the server holds for what it does not change.
-    """
-    changes: dict[str, Any] = {}
-    cap = "Caption" if "Caption" in current else "Description"
-    for key, name in (("title", "Title"), ("caption", cap)):
-        value = sidecar.get(key)
-        if isinstance(value, str) and value and (
-                current.get(name) != value or current.get(name + "Src") != MANUAL):
-            changes[name], changes[name + "Src"] = value, MANUAL
-    for key, name in (("favorite", "Favorite"), ("private", "Private")):
-        value = sidecar.get(key)
-        if isinstance(value, bool) and bool(current.get(name)) != value:
-            changes[name] = value
-    if changes:
-        for name in ("Title", cap):
-            changes.setdefault(name + "Src", _text(current.get(name + "Src")))
-    return changes
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def shown(changes: dict[str, Any]) -> str:
-    """The fields a change sets, for ``--dry-run`` (sources left out)."""
-    return ", ".join(sorted(k for k in changes if not k.endswith("Src")))
+def metadata_changes(sidecar: dict[str, Any], current: Photo) -> PhotoEdit:
+    """What would make the server's photo match the sidecar; an edit that sets nothing when it
+    already does (value *and*, for text, a person as its source), so a second restore sends
+    nothing. Text goes in as a person's (``MANUAL``): the server keeps it on rescans
+    (photoprism-api.md §h); the adapter sends what else the server needs to keep it."""
+    title, caption = sidecar.get("title"), sidecar.get("caption")
+    favorite, private = sidecar.get("favorite"), sidecar.get("private")
+    return PhotoEdit(
+        title=title if isinstance(title, str) and title and (
+            current.title != title or current.title_source != MANUAL) else None,
+        caption=caption if isinstance(caption, str) and caption and (
+            current.caption != caption or current.caption_source != MANUAL) else None,
+        favorite=favorite if isinstance(favorite, bool) and current.favorite != favorite
+        else None,
+        private=private if isinstance(private, bool) and current.private != private else None,
+    )
 
 
 def run_restore(settings: Settings, to: str, *, dry_run: bool = False,
@@ -285,17 +264,20 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     sidecars, manifests = read_mirror(target, report.failures)
     originals = mirror_originals(state, target, sidecars, report.failures)
     report.originals, report.sidecars = len(originals), len(sidecars)
-    client = PhotoPrismClient(server, stop=stop)
-    run = Restore(client, report, {}, stop or threading.Event())
+    photos = open_server(server, stop=stop)
+    run = Restore(photos, report, {}, stop or threading.Event())
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:
-        client.login()
+        photos.open()
         if server.originals_path is not None:  # the new server's originals folder is here
+            if not photos.capabilities.index_in_place:
+                raise ConfigError("originals_path: this kind of server cannot index files "
+                                  "copied into its originals; remove originals_path to upload")
             report.how = "copied"
-            outcome = restore_by_copy(client, target, originals, server.originals_path,
+            outcome = restore_by_copy(photos, target, originals, server.originals_path,
                                       dry_run=dry_run, check_stop=run.check_stop, say=run.say)
         else:
-            outcome = restore_originals(client, target, originals, dry_run=dry_run,
+            outcome = restore_originals(photos, target, originals, dry_run=dry_run,
                                         check_stop=run.check_stop, say=run.say)
         report.present, report.uploaded = outcome.present, outcome.uploaded
         report.bytes_sent = outcome.bytes_sent
@@ -312,7 +294,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
         log.error("restore interrupted", exit_code=report.exit_code)
         raise
     finally:
-        client.close()
+        photos.close()
 
 
 def summary_lines(report: RestoreReport) -> list[str]:

@@ -44,7 +44,8 @@ from ppsync.mirror.guards import record_refused_pass, refused_report
 from ppsync.mirror.sync import LAST_FULL_KEY, PassOptions, run_sync
 from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
-from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers import open_server
+from ppsync.servers.base import PhotoServer
 from ppsync.service.health import check_health, schedule_period
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period
@@ -117,7 +118,7 @@ class Daemon:
         self.settings = settings
         self.stop = threading.Event()
         self._reload = threading.Event()
-        self._client: PhotoPrismClient | None = None
+        self._server: PhotoServer | None = None
         self._ready = False
         self._backoff_until = 0.0
         self._backoff = 0.0
@@ -172,7 +173,7 @@ class Daemon:
             except PpsyncError as exc:  # the server is not up, or refuses the login
                 record_refused_pass(self.settings.mirror, refused_report(command, exc))
                 raise
-            report = run_sync(self.settings, replace(options, client=self._client))
+            report = run_sync(self.settings, replace(options, server=self._server))
         except LockHeld as exc:
             log.warning("pass skipped", reason=str(exc))
             return None
@@ -189,7 +190,7 @@ class Daemon:
         if self.stop.is_set():
             return None
         try:
-            return run_upload(self.settings, self._client, self.stop)
+            return run_upload(self.settings, self._server, self.stop)
         except LockHeld as exc:
             log.warning("upload pass skipped", reason=str(exc))
             return None
@@ -213,11 +214,11 @@ class Daemon:
 
     def _log_in(self) -> None:
         """Keep one session across passes; tell systemd READY=1 after the first login."""
-        if self._client is None:
-            self._client = PhotoPrismClient(self.settings.server, stop=self.stop)
-        if not self._client.logged_in:
-            session = self._client.login()
-            log.info("logged in", server_version=session.server_version, user=session.user_name)
+        if self._server is None:
+            self._server = open_server(self.settings.server, stop=self.stop)
+        if not self._server.is_open:
+            info = self._server.open()
+            log.info("logged in", server_version=info.version, user=info.user_name)
         if not self._ready:
             self._ready = True
             notify("READY=1")
@@ -225,9 +226,9 @@ class Daemon:
 
     def _after_pass(self, report: RunReport) -> None:
         if report.exit_code == ServerError.exit_code:
-            if self._client is not None:  # a fresh session next time
-                self._client.close()
-                self._client = None
+            if self._server is not None:  # a fresh session next time
+                self._server.close()
+                self._server = None
             if not self._got_through and report.error_type != "AuthError":
                 self._retry_soon()
             else:  # PhotoPrism's login limiter must never be hammered
@@ -317,9 +318,9 @@ class Daemon:
                       problems=[redact(p) for p in exc.problems])
             return
         setup_logging(settings.log.level, settings.log.format)
-        if settings.server != self.settings.server and self._client is not None:
-            self._client.close()
-            self._client = None
+        if settings.server != self.settings.server and self._server is not None:
+            self._server.close()
+            self._server = None
         self.settings = settings
         self._alerts = Alerts(settings.monitor)
         self._schedule()
@@ -353,8 +354,8 @@ class Daemon:
         # The running pass sees the stop event between pages and gives downloads
         # executor.STOP_GRACE seconds.
         self._scheduler.shutdown(wait=True)
-        if self._client is not None:
-            self._client.close()
+        if self._server is not None:
+            self._server.close()
         if server is not None:
             server.stop()
         log.info("daemon stopped")

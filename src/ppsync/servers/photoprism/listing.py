@@ -1,4 +1,5 @@
-"""Turns search pages into a stream of remote originals, one page at a time.
+"""PhotoPrism's listing: search pages into a stream of neutral remote originals, and whether the
+walk saw the whole library.
 
 Pages come from ``GET /photos?merged=true`` in the default order (newest added first), advancing
 ``offset`` by the rows the server counted (``X-Count``), finished when ``X-Count < X-Limit``.
@@ -7,24 +8,30 @@ of one page and the start of the next, which the photo count stitches back toget
 deduplicated by FileUID through a caller-supplied filter (new imports during a walk shift rows
 down and repeat them), and only ``Root == "/"`` files are originals: the ``sidecar`` root holds
 generated previews. Memory holds one page, never the listing.
+
+A walk is complete when every page added up (``X-Count`` against the rows in its body), the
+library totals (``config.count``) read before and after it are equal, and an admin's unfiltered
+walk saw at least as many photos as the server counts (``judge_walk``).
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ppsync.config import MirrorConfig
 from ppsync.errors import ServerDataError
 from ppsync.models import RemoteFile
+from ppsync.servers.base import Fresh
 from ppsync.servers.photoprism.client import PhotoPrismClient, SearchPage
 
 ORIGINALS_ROOT = "/"
 _SHA1 = re.compile(r"[0-9a-f]{40}")
-Dedupe = Callable[[list[RemoteFile]], list[RemoteFile]]
 
 
 @dataclass(slots=True)
@@ -123,20 +130,84 @@ def search_params(mirror: MirrorConfig, updated_since: str = "") -> list[dict[st
     return searches
 
 
-class Walker:
-    """Iterate ``pages()`` for lists of new originals; read ``stats`` afterwards."""
+def judge_walk(
+    stats: WalkStats, counts_before: Mapping[str, int], counts_after: Mapping[str, int],
+    mirror: MirrorConfig, *, admin: bool,
+) -> tuple[bool, str]:
+    """Can this walk be trusted as the whole library? Returns (complete, reason if not).
 
-    def __init__(self, client: PhotoPrismClient, mirror: MirrorConfig, dedupe: Dedupe,
+    Incomplete when a page did not add up (X-Count against the rows in its body), when the
+    library changed while we walked (``config.count`` before and after differ: concurrent
+    deletions shift rows up and hide files), or when the walk saw fewer photos than the server
+    says it holds.
+    """
+    if stats.anomalies:
+        return False, stats.anomalies[0]
+    if counts_before != counts_after:
+        return False, "the library changed during the walk"
+    expected = expected_photos(counts_before, mirror) if admin else None
+    if expected is not None and stats.photos < expected:
+        return False, f"the walk saw {stats.photos} photos but the server counts {expected}"
+    return True, ""
+
+
+def expected_photos(counts: Mapping[str, int], mirror: MirrorConfig) -> int | None:
+    """The fewest photos an unfiltered admin walk can see, from the server's ``config.count``;
+    None when the configured filters make the server's totals incomparable.
+
+    ``count.all`` leaves out private and review photos that an admin's walk does list, so it
+    is a lower bound, never an exact total. (Other roles see only what is shared with them, so
+    the check is made for admins only.)"""
+    if mirror.query or not mirror.include_private or "all" not in counts:
+        return None
+    expected = counts["all"]
+    if mirror.include_archived:
+        expected += counts.get("archived", 0)
+    return expected
+
+
+class Walker:
+    """A ``servers.base.Listing``: iterate ``pages()`` for lists of new originals, then ask
+    ``verdict()``; ``stats`` holds what the walk counted."""
+
+    def __init__(self, client: PhotoPrismClient, mirror: MirrorConfig, dedupe: Fresh,
                  updated_since: str = "") -> None:
         self._client = client
         self._mirror = mirror
         self._dedupe = dedupe
         self._updated_since = updated_since
+        self._counts_before: dict[str, int] = {}
         self.stats = WalkStats()
 
+    @property
+    def listed(self) -> int:
+        return self.stats.originals
+
     def pages(self) -> Iterator[list[RemoteFile]]:
+        # Totals read around *this* walk: a session's login-time totals go stale as soon as
+        # the library changes, and a long-lived daemon keeps its session for days.
+        if not self._updated_since:
+            self._counts_before = self._client.fetch_counts()
         for params in search_params(self._mirror, self._updated_since):
             yield from self._walk(params)
+
+    def verdict(self) -> tuple[bool, str]:
+        if self._updated_since:
+            return False, "a change pass never removes files"
+        counts_after = self._client.fetch_counts()
+        session = self._client.session
+        admin = session is not None and session.role == "admin"
+        return judge_walk(self.stats, self._counts_before, counts_after, self._mirror,
+                          admin=admin)
+
+    def started(self) -> datetime | None:
+        """The first page's Date header: when the server began answering."""
+        if not self.stats.server_date:
+            return None
+        try:
+            return email.utils.parsedate_to_datetime(self.stats.server_date).astimezone(UTC)
+        except (TypeError, ValueError):
+            return None
 
     def _walk(self, params: Mapping[str, str | int]) -> Iterator[list[RemoteFile]]:
         count = self._mirror.page_size
