@@ -158,10 +158,6 @@ class ServerConfig(_Section):
         return self
 
     @property
-    def api_url(self) -> str:
-        return f"{self.url}/api/v1"
-
-    @property
     def outage_wait_seconds(self) -> float:
         return parse_duration(self.outage_wait)
 

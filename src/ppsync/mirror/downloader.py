@@ -2,7 +2,7 @@
 
 Runs on worker threads and never touches a final path or the state: it returns a verified,
 fsynced partial file (or notes that the file already present is the right one), and the
-coordinator puts it in place. A partial file is named by FileUID and SHA-1, so an interrupted
+coordinator puts it in place. A partial file is named by file key and SHA-1, so an interrupted
 download, even one killed with SIGKILL, resumes with Range in the same or the next run.
 """
 

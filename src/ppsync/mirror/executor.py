@@ -3,7 +3,7 @@ or the state happens here, on the coordinating thread, after the side effect suc
 
 Layout under ``<target>/.ppsync/``::
 
-    partial/    in-flight downloads (<FileUID>-<SHA-1>.part), resumable across runs
+    partial/    in-flight downloads (<file key>-<SHA-1>.part), resumable across runs
     replaced/   superseded versions of edited files, displaced and untracked files that stood
                 where a new original had to go (kept unless delete = "mirror")
     trash/      files removed by delete = "trash", under their relative path

@@ -2,7 +2,7 @@
 
 Two steps, both usable on a stream:
 
-* ``plan_file`` decides what one listed original needs, given the state's record for its FileUID
+* ``plan_file`` decides what one listed original needs, given the state's record for its file key
   and which file (if any) already claimed the same path earlier in this walk.
 * ``judge_removals`` decides, once the walk is over, whether files missing from it may be
   removed at all (complete walk, not empty, within ``max_delete`` and the shrink limit), and
@@ -40,7 +40,7 @@ def plan_file(remote: RemoteFile, record: LocalRecord | None, claimed_by: str | 
     """The action for one listed original.
 
     ``record`` is the state's record for ``remote.file_uid`` (any status) or None;
-    ``claimed_by`` is the FileUID that already claimed the same local path in this walk, if any.
+    ``claimed_by`` is the file key that already claimed the same local path in this walk, if any.
     """
     try:
         path = safe_relative_path(remote.name)
@@ -111,7 +111,7 @@ def plan_listing(
     walk_reason: str = "",
 ) -> Plan:
     """Plan a whole listing held in memory (tests, small tools). Same rules as the engine:
-    dedupe by FileUID, first claimant of a path wins, removals judged after the walk."""
+    dedupe by file key, first claimant of a path wins, removals judged after the walk."""
     actions: list[Action] = []
     claims: dict[str, str] = {}
     seen: set[str] = set()

@@ -52,7 +52,7 @@ CHANGE_MARGIN = timedelta(minutes=5)
 CURSOR_KEY = "change_cursor"
 LAST_FULL_KEY = "last_full_walk"
 # "<favorites>,<private>" from the server's config.count when the last full walk began: a star
-# leaves UpdatedAt alone, so a change pass that finds these counts moved walks everything.
+# leaves the change stamp alone, so a change pass that finds these counts moved walks everything.
 FLAG_COUNTS_KEY = "flag_counts"
 
 
@@ -344,7 +344,7 @@ def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
     """After the walk and its removals: album folders, then metadata sidecars. Both only act
     on what changed (no request per photo or album member on a no-op pass)."""
     if settings.albums.mode != "none":
-        # First: a membership change does not bump the photo's UpdatedAt, so the album export
+        # First: a membership change does not move the photo's change stamp, so the album export
         # queues the photos it saw join or leave an album for their sidecars below.
         AlbumExport(settings.albums, state, run.server, layout, run.report).run()
     if run.sidecars is not None:

@@ -37,7 +37,7 @@ log = get_logger("ppsync.restore")
 SIDECAR_SUFFIX = ".ppsync.json"
 MANIFEST_NAME = ".album.json"
 PAGE = 1000  # albums or album members per request
-# A dry run's stand-in PhotoUID for an original it would upload (never sent to a server).
+# A dry run's stand-in photo key for an original it would upload (never sent to a server).
 PENDING = "pending:"
 BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
 
@@ -53,7 +53,7 @@ class Original:
 
 @dataclass(slots=True)
 class UploadOutcome:
-    """What the originals step did; ``photos``: SHA-1 → PhotoUID of every original on the server."""
+    """What the originals step did; ``photos``: SHA-1 → photo key of each original on the server."""
 
     present: int = 0
     uploaded: int = 0

@@ -2,12 +2,12 @@
 
 Tables (schema 3, created by ``ppsync.state.migrations``; ``flags`` since schema 4)::
 
-    photos   per photo with a metadata export: the UpdatedAt and Favorite/Private flags the
+    photos   per photo with a metadata export: the change stamp and Favorite/Private flags the
            written sidecars reflect, the primary original's path they sit next to, and which
            kinds were written
-    photo_todo  photos this walk saw with an UpdatedAt or flags that differ from ``photos``:
+    photo_todo  photos this walk saw with a change stamp or flags that differ from ``photos``:
            the only ones whose details are fetched (a no-op pass leaves it empty)
-    sidecar_files  FileUIDs of metadata sidecar originals (XMP, AAE...) and their photo: search
+    sidecar_files  file keys of metadata sidecar originals (XMP, AAE...) and their photo: search
            never lists them, so a walk that sees the photo counts them as seen
     albums / album_entries  album folders ppsync made and every entry in them (nothing else
            under the album folder is ever removed)
@@ -30,9 +30,9 @@ class ExportMixin(StateBase):
     # --- photo metadata (sidecars) ----------------------------------------------------------
 
     def note_photos(self, seen: dict[str, tuple[str, str]], kinds: str) -> None:
-        """Per walk page, ``seen`` = photo UID → (UpdatedAt, flags) as the rows show them:
-        queue the photos whose sidecars are missing, older than their UpdatedAt, written with
-        other Favorite/Private flags (a star does not move UpdatedAt) or as other kinds, and
+        """Per walk page, ``seen`` = photo UID → (change stamp, flags) as the rows show them:
+        queue the photos whose sidecars are missing, older than their change stamp, written with
+        other Favorite/Private flags (a star does not move the change stamp) or as other kinds, and
         mark the sidecar originals of every photo in the page as seen by this walk. One
         SELECT when nothing changed."""
         uids = list(seen)
@@ -54,7 +54,7 @@ class ExportMixin(StateBase):
                     f"WHERE s.photo_uid IN ({marks})", chunk)
 
     def photo_todo(self, limit: int) -> list[tuple[str, str, str]]:
-        """Up to ``limit`` queued (photo UID, UpdatedAt, flags)."""
+        """Up to ``limit`` queued (photo UID, change stamp, flags)."""
         sql = "SELECT photo_uid, updated_at, flags FROM photo_todo ORDER BY photo_uid LIMIT ?"
         return [(r[0], r[1], r[2]) for r in self.db.execute(sql, [limit]).fetchall()]
 
@@ -70,7 +70,7 @@ class ExportMixin(StateBase):
         return (row[0], row[1], row[2]) if row else None
 
     def save_photo(self, photo_uid: str, seen: tuple[str, str], path: str, kinds: str) -> None:
-        """The photo's sidecars now reflect ``seen`` = (UpdatedAt, flags)."""
+        """The photo's sidecars now reflect ``seen`` = (change stamp, flags)."""
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO photos (photo_uid, updated_at, flags, path, "
                             "kinds) VALUES (?, ?, ?, ?, ?)", [photo_uid, *seen, path, kinds])
@@ -93,7 +93,7 @@ class ExportMixin(StateBase):
 
     def requeue_photo(self, photo_uid: str) -> None:
         """Queue a photo for export in this pass. A photo the walk queued keeps the walk's
-        UpdatedAt; otherwise the one its sidecars were written from (the details' when none),
+        change stamp; otherwise the one its sidecars were written from (the details' when none),
         so the next walk does not see a difference that is only a matter of formatting."""
         with self.transaction():
             self.db.execute(
@@ -103,7 +103,7 @@ class ExportMixin(StateBase):
                 [photo_uid, photo_uid, photo_uid])
 
     def set_sidecar_files(self, photo_uid: str, file_uids: Iterable[str]) -> None:
-        """The photo's metadata sidecar originals are exactly these FileUIDs from now on."""
+        """The photo's metadata sidecar originals are exactly these file keys from now on."""
         with self.transaction():
             self.db.execute("DELETE FROM sidecar_files WHERE photo_uid = ?", [photo_uid])
             self.db.conn.executemany(
@@ -120,7 +120,7 @@ class ExportMixin(StateBase):
         return str(row[0]) if row else None
 
     def album_rows(self) -> dict[str, tuple[str, str, str]]:
-        """Album folders ppsync made: album UID → (folder name, UpdatedAt, mode)."""
+        """Album folders ppsync made: album UID → (folder name, change stamp, mode)."""
         sql = "SELECT album_uid, folder, updated_at, mode FROM albums"
         return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(sql).fetchall()}
 
@@ -135,7 +135,7 @@ class ExportMixin(StateBase):
             self.db.execute("DELETE FROM album_entries WHERE album_uid = ?", [album_uid])
 
     def album_entries(self, album_uid: str) -> dict[str, tuple[str, str, str, str]]:
-        """photo UID → (entry name or '' for none, FileUID, source path, SHA-1)."""
+        """photo UID → (entry name or '' for none, file key, source path, SHA-1)."""
         sql = ("SELECT photo_uid, entry, file_uid, source, sha1 FROM album_entries "
                "WHERE album_uid = ?")
         return {r[0]: (r[1], r[2], r[3], r[4])

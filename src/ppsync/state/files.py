@@ -2,8 +2,8 @@
 
 Tables (created by ``ppsync.state.migrations``)::
 
-    files  one row per mirrored original, keyed by the server's FileUID
-    walk   the FileUIDs (and the paths they claim) seen by the current walk: deduplication and
+    files  one row per mirrored original, keyed by the server's file key
+    walk   the file keys (and the paths they claim) seen by the current walk: deduplication and
            "what is missing from the listing" without holding the listing in memory
 
 ``end_walk`` also empties ``photo_todo`` (``ppsync.state.export``): that queue belongs to the walk.
@@ -28,12 +28,12 @@ def _record(row: tuple[Any, ...]) -> LocalRecord:
 
 
 class FilesMixin(StateBase):
-    """Mirrored originals (``files``) and the FileUIDs and path claims of the current walk."""
+    """Mirrored originals (``files``) and the file keys and path claims of the current walk."""
 
     # --- files -------------------------------------------------------------------------------
 
     def records_for(self, file_uids: Iterable[str]) -> dict[str, LocalRecord]:
-        """The records (any status) for these FileUIDs, keyed by FileUID."""
+        """The records (any status) for these file keys, keyed by file key."""
         sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE file_uid IN ({{marks}})"
         return {row[0]: _record(row) for row in self._rows_in(sql, file_uids)}
 
@@ -66,18 +66,18 @@ class FilesMixin(StateBase):
             self.db.execute("DELETE FROM photo_todo")
 
     def unwalked(self, file_uids: list[str]) -> set[str]:
-        """Which of these FileUIDs the current walk has not seen yet."""
+        """Which of these file keys the current walk has not seen yet."""
         sql = "SELECT file_uid FROM walk WHERE file_uid IN ({marks})"
         return set(file_uids) - {row[0] for row in self._rows_in(sql, file_uids)}
 
     def claims_on(self, paths: Iterable[str]) -> dict[str, str]:
-        """FileUIDs that already claimed these paths in the current walk, keyed by
+        """file keys that already claimed these paths in the current walk, keyed by
         ``claim_key(path)``."""
         sql = "SELECT path, file_uid FROM walk WHERE path IN ({marks})"
         return {row[0]: row[1] for row in self._rows_in(sql, map(self.claim_key, paths))}
 
     def record_walked(self, claims: list[tuple[str, str | None]]) -> None:
-        """Note (FileUID, claimed path or None) pairs as seen by this walk."""
+        """Note (file key, claimed path or None) pairs as seen by this walk."""
         with self.transaction():
             if self.claim_key is not _same_path:
                 claims = [(uid, None if path is None else self.claim_key(path))

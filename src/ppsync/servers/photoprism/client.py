@@ -175,7 +175,7 @@ class PhotoPrismClient:
                                    outage_wait=server.outage_wait_seconds, url=server.url,
                                    stop=stop)
         self._http = httpx.Client(
-            base_url=server.api_url,
+            base_url=f"{server.url}/api/v1",
             timeout=httpx.Timeout(server.timeout, connect=min(server.timeout, 15.0)),
             verify=verify,
             headers={"User-Agent": f"ppsync/{__version__}"},
