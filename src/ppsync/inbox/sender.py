@@ -1,14 +1,15 @@
-"""The sending half of an upload pass: HTTP upload folders, or copies into the import folder.
+"""The sending half of an upload pass: upload batches, or copies into the import folder.
 
-``mode = "upload"``: each batch gets its own upload folder (token) on the server; every file is
-POSTed on its own (a retry resends one file, and a 413 names the file), then one PUT imports the
-folder into the albums. A file whose bytes changed while they were sent makes the whole folder
-suspect: it is abandoned (never imported) and the other files go again under a new token.
+``mode = "upload"``: each batch is one ``UploadBatch`` of the server (on PhotoPrism its own
+upload folder token); every file is sent on its own (a retry resends one file, and a 413 names
+the file), then one ``commit`` imports the batch into the albums. A file whose bytes changed
+while they were sent makes the whole batch suspect: it is abandoned (never committed) and the
+other files go again in a new batch.
 
 ``mode = "import-folder"``: each file is copied into ``<import_path>/ppsync-upload/<its path in
-the inbox>`` under a hidden temporary name and renamed when complete, then ``POST /import/``
-imports that folder with ``move = true`` so the server moves what it took into originals and the
-shared folder does not fill up. Copies a busy server left behind are reused next pass.
+the inbox>`` under a hidden temporary name and renamed when complete, then the server imports
+that folder (``PhotoServer.import_folder``), moving what it took into originals so the shared
+folder does not fill up. Copies a busy server left behind are reused next pass.
 
 Either way only the SHA-1 confirmation (``UploadPass.confirm``) counts.
 """
