@@ -19,7 +19,6 @@ before it expires. A token whose scope is narrow (``photos albums files``) may n
 from __future__ import annotations
 
 import re
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,10 +27,8 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 import httpx
-import orjson
 import structlog
 
-from ppsync import __version__
 from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
@@ -43,7 +40,7 @@ from ppsync.errors import (
     UploadTooLarge,
 )
 from ppsync.redact import redact, register_secret
-from ppsync.servers.http import TRANSIENT, RetryPolicy
+from ppsync.servers.http import TRANSIENT, RetryPolicy, http_client, json_body, send, status_error
 from ppsync.servers.photoprism.scopes import scope_permits
 
 log = structlog.get_logger("ppsync.client")
@@ -103,18 +100,6 @@ class _DownloadTokenRejected(Exception):
     """403 from /dl: the server forgot the token (restart) or it rotated."""
 
 
-def _status_error(response: httpx.Response, what: str) -> Exception:
-    """Map a non-success status to our exception tree (keyed on status, never on text)."""
-    status = response.status_code
-    if status == 429 or status >= 500:
-        return TransientHTTPError(f"{what}: HTTP {status}", status)
-    if status == 401:
-        return AuthError(f"{what}: not logged in (HTTP 401)")
-    if status == 403:
-        return AuthError(f"{what}: permission denied (HTTP 403); check the account's role/scope")
-    return ServerDataError(f"{what}: unexpected HTTP {status}")
-
-
 def _upload_status_error(response: httpx.Response, what: str) -> Exception:
     """Upload and import answers: 403 ends the pass (exit 3), 413/507/400 fail one upload."""
     status = response.status_code
@@ -126,16 +111,7 @@ def _upload_status_error(response: httpx.Response, what: str) -> Exception:
         return UploadFailed(f"{what}: the server is out of storage or quota (HTTP 507)")
     if status == 400:
         return UploadFailed(f"{what}: the server could not read the upload (HTTP 400)")
-    return _status_error(response, what)
-
-
-def _json(response: httpx.Response, what: str) -> Any:
-    # orjson: a 1,000-photo merged page is ~1.5 MB of JSON; the stdlib decoder was the largest
-    # single cost of a no-op pass. Servers may compress JSON; httpx has decoded it already.
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise ServerDataError(f"{what}: the server did not answer with JSON") from None
+    return status_error(response, what)
 
 
 def _counts(config: Mapping[str, Any]) -> dict[str, int]:
@@ -165,24 +141,10 @@ class PhotoPrismClient:
     def __init__(self, server: ServerConfig, transport: httpx.BaseTransport | None = None,
                  *, stop: threading.Event | None = None) -> None:
         self._server = server
-        verify: ssl.SSLContext | bool = server.verify_tls
-        if server.verify_tls and server.ca_file is not None:
-            verify = ssl.create_default_context(cafile=str(server.ca_file))
-        if server.url.startswith("http://"):
-            # Plain HTTP never uses TLS; loading the CA bundle costs ~0.15 s per process.
-            verify = False
         self._policy = RetryPolicy(retries=server.retries, backoff=server.retry_backoff,
                                    outage_wait=server.outage_wait_seconds, url=server.url,
                                    stop=stop)
-        self._http = httpx.Client(
-            base_url=f"{server.url}/api/v1",
-            timeout=httpx.Timeout(server.timeout, connect=min(server.timeout, 15.0)),
-            verify=verify,
-            headers={"User-Agent": f"ppsync/{__version__}"},
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            transport=transport,
-            event_hooks={"response": [self._policy.clock.answered]},
-        )
+        self._http = http_client(server, f"{server.url}/api/v1", self._policy, transport)
         self._lock = threading.RLock()  # relogin holds it while adopting the new session
         self._session_token = server.token.get_secret_value()
         for secret in (self._session_token, server.password.get_secret_value(),
@@ -213,23 +175,12 @@ class PhotoPrismClient:
     ) -> httpx.Response:
         """One request with the retry policy (transient failures, outages and, unless told
         not to, 429). Returns the final response whatever its status."""
-        attempts = self._policy.attempts()
-        try:
-            for attempt in attempts:
-                with attempt:
-                    headers = self._auth_headers() if bearer else {}
-                    response = self._http.request(method, path, headers=headers, **kwargs)
-                    status = response.status_code
-                    if (status == 429 and retry_429) or status >= 500:
-                        raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
-                                                 response.status_code)
-        except _TRANSIENT as exc:
-            raise attempts.give_up(exc, what) from None
-        return response
+        return send(self._http, self._policy, method, path, what, retry_429=retry_429,
+                    headers=self._auth_headers if bearer else dict, **kwargs)
 
     def _api(
         self, method: str, path: str, what: str, *, accept: tuple[int, ...] = (),
-        errors: Callable[[httpx.Response, str], Exception] = _status_error, **kwargs: Any
+        errors: Callable[[httpx.Response, str], Exception] = status_error, **kwargs: Any
     ) -> httpx.Response:
         """An authenticated API call: on 401, log in again (or, for a client, get a new token)
         once, then give up (exit 3).
@@ -312,7 +263,7 @@ class PhotoPrismClient:
         }
         # A 429 here is PhotoPrism's login limiter: retrying would only dig the hole deeper.
         response = self._send("POST", "/session", "logging in", retry_429=False, json=body)
-        payload = _json(response, "login") if response.content else {}
+        payload = json_body(response, "login") if response.content else {}
         if not isinstance(payload, dict):
             raise ServerDataError("login: the answer is not a JSON object")
         if response.status_code == 401:
@@ -324,7 +275,7 @@ class PhotoPrismClient:
         if response.status_code == 429:
             raise AuthError(_RATE_LIMITED)
         if not response.is_success:
-            raise _status_error(response, "logging in")
+            raise status_error(response, "logging in")
         # Servers before Jan 2024 only send "id", which is the same token.
         token = payload.get("access_token") or payload.get("id")
         if not isinstance(token, str) or not token:
@@ -357,8 +308,8 @@ class PhotoPrismClient:
             raise AuthError(f"{what}: the server refuses client credentials (HTTP 403; "
                             "public mode?)")
         if not response.is_success:
-            raise _status_error(response, what)
-        payload = _json(response, what)
+            raise status_error(response, what)
+        payload = json_body(response, what)
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
             raise ServerDataError(f"{what}: the answer has no access_token")
@@ -382,11 +333,11 @@ class PhotoPrismClient:
         if scope is None or scope_permits(scope, "sessions", write=False):
             response = self._api("GET", "/session", "checking the session", accept=(403,))
             if response.status_code != 403:
-                self._adopt_session(_json(response, "session"), provider, scope)
+                self._adopt_session(json_body(response, "session"), provider, scope)
                 return
             log.info("this token may not read its session (narrow scope); reading the config")
         self._session_hidden = True
-        payload = _json(self._api("GET", "/config", "reading the server config"), "config")
+        payload = json_body(self._api("GET", "/config", "reading the server config"), "config")
         config = payload if isinstance(payload, dict) else {}
         self._adopt_config(config)
         self.session = SessionInfo(
@@ -433,7 +384,7 @@ class PhotoPrismClient:
         what = "refreshing the download token"
         response = self._api("GET", "/photos", what, params={"count": 1, "merged": "true"})
         if not response.headers.get("X-Download-Token"):
-            payload = _json(self._api("GET", "/config", what), what)
+            payload = json_body(self._api("GET", "/config", what), what)
             if isinstance(payload, dict):
                 self._adopt_config(payload)
         with self._lock:
@@ -459,7 +410,7 @@ class PhotoPrismClient:
         """The server's own library totals (``config.count``), for judging a walk; empty when
         the server answers with its public config (a token without the ``config`` scope)."""
         response = self._api("GET", "/config", "reading the server config")
-        payload = _json(response, "config")
+        payload = json_body(response, "config")
         return _counts(payload if isinstance(payload, dict) else {})
 
     def abort(self) -> None:
@@ -485,7 +436,7 @@ class PhotoPrismClient:
         """One page of ``GET /photos``. Raises ``ServerDataError`` on malformed answers."""
         query = {**params, "count": count, "offset": offset}
         response = self._api("GET", "/photos", "listing photos", params=query)
-        rows = _json(response, "listing photos")
+        rows = json_body(response, "listing photos")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ServerDataError("listing photos: the answer is not a list of photos")
         x_count = _int_header(response, "X-Count", "listing photos")
@@ -501,7 +452,7 @@ class PhotoPrismClient:
         what = "listing albums"
         query: dict[str, str | int] = {"count": count, "offset": offset, "type": "|".join(types)}
         response = self._api("GET", "/albums", what, params=query)
-        rows = _json(response, what)
+        rows = json_body(response, what)
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ServerDataError(f"{what}: the answer is not a list of albums")
         x_count = _int_header(response, "X-Count", what)
@@ -522,7 +473,7 @@ class PhotoPrismClient:
         response = self._api("GET", path, what, accept=(404,))
         if response.status_code == 404:
             return None
-        payload = _json(response, what)
+        payload = json_body(response, what)
         if not isinstance(payload, dict):
             raise ServerDataError(f"{what}: the answer is not a JSON object")
         return payload
@@ -657,7 +608,7 @@ class PhotoPrismClient:
             response = post()
         if not response.is_success:
             raise _upload_status_error(response, what)
-        payload = _json(response, what) if response.content else {}
+        payload = json_body(response, what) if response.content else {}
         match = _UPLOADED.search(str(payload.get("message", ""))) if isinstance(
             payload, dict) else None
         return int(match.group(1)) if match else None
@@ -703,7 +654,7 @@ class PhotoPrismClient:
             if found.is_success:
                 return name
         what = f"creating album {name!r}"
-        payload = _json(self._api("POST", "/albums", what, json={"Title": name}), what)
+        payload = json_body(self._api("POST", "/albums", what, json={"Title": name}), what)
         uid = payload.get("UID") if isinstance(payload, dict) else None
         if not isinstance(uid, str) or not uid:
             raise ServerDataError(f"{what}: the answer has no UID")
@@ -714,7 +665,7 @@ class PhotoPrismClient:
         Description, Favorite, Private, ...); returns the updated photo."""
         response = self._api("PUT", f"/photos/{photo_uid}", f"updating photo {photo_uid}",
                              json=dict(fields))
-        payload = _json(response, "update photo")
+        payload = json_body(response, "update photo")
         return payload if isinstance(payload, dict) else {}
 
     def add_to_album(self, album_uid: str, photo_uids: list[str]) -> None:
