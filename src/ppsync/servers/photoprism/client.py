@@ -1,11 +1,11 @@
-"""The only module that knows PhotoPrism's URLs (see ../shared/photoprism-api.md).
+"""The HTTP conversation with one PhotoPrism (see ../shared/photoprism-api.md); with
+``downloads`` and ``writes`` (its mixins), the only code that knows PhotoPrism's URLs.
 
 Owns: login (password, configured token, or OAuth2 client credentials) and the session token,
-the download token and its refresh, search paging, streaming downloads with Range resume,
-streaming uploads and imports. Every request goes through the one retry policy of
-``ppsync.servers.http``. httpx errors and HTTP status codes become ``ppsync.errors`` types here and
-nowhere else. Never logs a password, secret or token: URLs that carry the download token are
-logged through ``ppsync.redact``.
+the download token and its refresh, search paging and photo details. Every request goes through
+the one retry policy of ``ppsync.servers.http``, where httpx errors and HTTP status codes become
+``ppsync.errors`` types. Never logs a password, secret or token: URLs that carry the download
+token are logged through ``ppsync.redact``.
 
 Auth rules that keep PhotoPrism's limiter happy (10 failed logins or token requests per IP, then
 1 per minute; 60 bad-token requests lock out even valid tokens): one login (or token request) per
@@ -18,13 +18,10 @@ before it expires. A token whose scope is narrow (``photos albums files``) may n
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 import structlog
@@ -32,86 +29,23 @@ import structlog
 from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
-    RemoteFileMissing,
     ServerDataError,
-    TransientHTTPError,
-    UploadFailed,
-    UploadRefused,
-    UploadTooLarge,
 )
-from ppsync.redact import redact, register_secret
+from ppsync.redact import register_secret
 from ppsync.servers.http import TRANSIENT, RetryPolicy, http_client, json_body, send, status_error
+from ppsync.servers.photoprism.downloads import DownloadsMixin
 from ppsync.servers.photoprism.scopes import scope_permits
+from ppsync.servers.photoprism.values import SearchPage, SessionInfo
+from ppsync.servers.photoprism.writes import WritesMixin
 
 log = structlog.get_logger("ppsync.client")
 
-CHUNK_SIZE = 1 << 20
 _TRANSIENT = TRANSIENT
-_UPLOADED = re.compile(r"(\d+) files? uploaded")
-_ALBUM_UID = re.compile(r"a[0-9a-z]{15}")
-# Imports run inside the request (PUT upload, POST import/): give them time to finish.
-IMPORT_TIMEOUT = 1800.0
 # A client's access token is renewed this long before it expires (or a tenth of its lifetime).
 RENEW_AHEAD = 300.0
 _RATE_LIMITED = ("PhotoPrism's login rate limit is exhausted for this address; wait a few "
                  "minutes before trying again")
-REFUSED = ("the server refuses uploads (HTTP 403): upload or import is disabled, the server is "
-           "read-only, or this account may not upload. Nothing was changed in the inbox")
 
-BodyOpener = Callable[[], AbstractContextManager[IO[bytes]]]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    user_uid: str
-    user_name: str
-    server_version: str
-    provider: str
-    role: str = ""
-    # The session's auth scope: "" for an ordinary login (the account's rights), "*", or a
-    # resource list such as "photos albums files"; None when the server would not say.
-    scope: str | None = ""
-    client_name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    rows: list[dict[str, Any]]
-    x_count: int  # file rows in this page (not JSON elements in merged mode)
-    x_limit: int
-    server_date: str = ""  # the HTTP Date header: the server's clock, for change cursors
-
-
-class DownloadSink(Protocol):
-    """Where a download's bytes go; lets the client resume without knowing about files."""
-
-    def offset(self) -> int:
-        """Bytes already held, to ask the server for the rest with Range."""
-        ...
-
-    def restart(self) -> None:
-        """Drop what is held; the server is sending the whole file again."""
-        ...
-
-    def write(self, chunk: bytes) -> None: ...
-
-
-class _DownloadTokenRejected(Exception):
-    """403 from /dl: the server forgot the token (restart) or it rotated."""
-
-
-def _upload_status_error(response: httpx.Response, what: str) -> Exception:
-    """Upload and import answers: 403 ends the pass (exit 3), 413/507/400 fail one upload."""
-    status = response.status_code
-    if status == 403:
-        return UploadRefused(f"{what}: {REFUSED}")
-    if status == 413:
-        return UploadTooLarge(f"{what}: larger than the server accepts (HTTP 413)")
-    if status == 507:
-        return UploadFailed(f"{what}: the server is out of storage or quota (HTTP 507)")
-    if status == 400:
-        return UploadFailed(f"{what}: the server could not read the upload (HTTP 400)")
-    return status_error(response, what)
 
 
 def _counts(config: Mapping[str, Any]) -> dict[str, int]:
@@ -131,7 +65,7 @@ def _int_header(response: httpx.Response, name: str, what: str) -> int:
         raise ServerDataError(f"{what}: header {name} is not a number") from None
 
 
-class PhotoPrismClient:
+class PhotoPrismClient(DownloadsMixin, WritesMixin):
     """A logged-in conversation with one PhotoPrism server. Thread-safe for downloads.
 
     ``stop`` is the pass's stop event: a wait for the server (a retry's backoff, an outage)
@@ -477,209 +411,3 @@ class PhotoPrismClient:
         if not isinstance(payload, dict):
             raise ServerDataError(f"{what}: the answer is not a JSON object")
         return payload
-
-    # --- downloads ---------------------------------------------------------------------------
-
-    def download(self, sha1: str, sink: DownloadSink) -> str | None:
-        """Stream the original with this SHA-1 into ``sink``, resuming with Range.
-
-        Returns the ``Last-Modified`` header (or None). Retries transient failures (timeouts,
-        truncated bodies, 429, 5xx) and waits out outages, each new attempt resuming where the
-        last stopped; on 403 (after a restart, say) refreshes the download token once.
-        Raises ``RemoteFileMissing`` (404), ``ServerBusy``/``ServerUnreachable`` after retries,
-        ``AuthError`` if the token stays invalid.
-        """
-        refreshed = False
-        while True:
-            generation = self._token_generation
-            try:
-                return self._download_with_retries(sha1, sink)
-            except _DownloadTokenRejected:
-                if refreshed:
-                    raise AuthError("download token rejected again after refreshing it") from None
-                refreshed = True
-                with self._lock:
-                    stale = generation == self._token_generation
-                if stale:
-                    log.info("download token rejected; refreshing it")
-                    self.refresh_download_token()
-
-    def _download_with_retries(self, sha1: str, sink: DownloadSink) -> str | None:
-        attempts = self._policy.attempts()
-        try:
-            for attempt in attempts:
-                with attempt:
-                    return self._download_once(sha1, sink)
-        except _TRANSIENT as exc:
-            raise attempts.give_up(exc, f"downloading {sha1}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @contextmanager
-    def _stream(self, sha1: str, offset: int) -> Iterator[httpx.Response]:
-        # identity: default Docker setups gzip /dl otherwise, dropping Content-Length and
-        # making Range offsets meaningless against the compressed body.
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        with self._http.stream(
-            "GET", f"/dl/{sha1}", params={"t": self._download_token}, headers=headers
-        ) as response:
-            yield response
-
-    def _download_once(self, sha1: str, sink: DownloadSink) -> str | None:
-        offset = sink.offset()
-        with self._stream(sha1, offset) as response:
-            status = response.status_code
-            log.debug("download response", url=redact(str(response.url)), status=status)
-            if status == 403:
-                raise _DownloadTokenRejected()
-            if status == 404:
-                raise RemoteFileMissing("the server no longer has this file (HTTP 404)")
-            if status == 416:
-                sink.restart()  # our partial is longer than the file: start over
-                raise TransientHTTPError("range not satisfiable; restarting", status)
-            if status == 429 or status >= 500:
-                raise TransientHTTPError(f"download: HTTP {status}", status)
-            if status not in (200, 206):
-                raise RemoteFileMissing(f"unexpected HTTP {status} for a download")
-            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-            if status == 206 and (encoded or not self._range_matches(response, offset)):
-                sink.restart()  # a compressed or misaligned partial answer cannot be appended
-                raise TransientHTTPError("unusable partial response; restarting", status)
-            if status == 200 and offset:
-                sink.restart()
-            # Raw chunks as they come off the socket when the body is not encoded: no
-            # re-chunking copies on the hot path of a large download.
-            chunks = response.iter_bytes(CHUNK_SIZE) if encoded else response.iter_raw()
-            for chunk in chunks:
-                sink.write(chunk)
-            last_modified: str | None = response.headers.get("Last-Modified")
-            return last_modified
-
-    @staticmethod
-    def _range_matches(response: httpx.Response, offset: int) -> bool:
-        match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-        return match is not None and int(match.group(1)) == offset
-
-    # --- uploads and imports -----------------------------------------------------------------
-
-    def _upload_url(self, token: str) -> str:
-        if self.session is not None and self.session.user_uid:
-            return f"/users/{self.session.user_uid}/upload/{token}"
-        if self._session_hidden:
-            raise AuthError("uploading needs the user this token acts for, and this token's "
-                            "scope does not let it read its session: set server.user_uid to "
-                            "that user's UID (`photoprism users ls` shows it)")
-        raise AuthError("uploading needs a session with a user (log in as a user, or use an "
-                        "app password or a client of a user)")
-
-    def upload_file(self, token: str, name: str, open_body: BodyOpener) -> int | None:
-        """POST one file (multipart field ``files``) into the upload folder ``token``.
-
-        ``open_body`` is called for every attempt, so a retried POST sends the file again from
-        its first byte; the body is streamed in chunks, never read whole into memory. Returns how
-        many files the server says it accepted (new servers count only accepted files; None when
-        the answer does not say). Raises ``UploadRefused`` (403), ``UploadTooLarge`` (413),
-        ``UploadFailed`` (507, 400), ``ServerBusy``/``ServerUnreachable`` after retries.
-        """
-        what = f"uploading {name}"
-
-        def post() -> httpx.Response:
-            attempts = self._policy.attempts()
-            try:
-                for attempt in attempts:
-                    with attempt, open_body() as body:
-                        response = self._http.post(
-                            self._upload_url(token), headers=self._auth_headers(),
-                            files=[("files", (name, body, "application/octet-stream"))],
-                            timeout=self._long_timeout())
-                        if response.status_code == 429 or response.status_code >= 500:
-                            raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
-                                                     response.status_code)
-            except _TRANSIENT as exc:
-                raise attempts.give_up(exc, what) from None
-            return response
-
-        self._renew_if_due()
-        token_before = self._session_token
-        response = post()
-        if response.status_code == 401:
-            self._relogin(token_before, what)
-            response = post()
-        if not response.is_success:
-            raise _upload_status_error(response, what)
-        payload = json_body(response, what) if response.content else {}
-        match = _UPLOADED.search(str(payload.get("message", ""))) if isinstance(
-            payload, dict) else None
-        return int(match.group(1)) if match else None
-
-    def import_upload(self, token: str, albums: list[str]) -> None:
-        """PUT the upload folder ``token`` to import it into ``albums`` (UIDs or titles).
-
-        Synchronous on the server; it reports nothing per file, so confirm each file by SHA-1
-        afterwards. Raises ``UploadRefused`` (403) and the usual server errors.
-        """
-        self._api("PUT", self._upload_url(token), "importing the upload",
-                  errors=_upload_status_error, json={"albums": albums},
-                  timeout=self._long_timeout())
-
-    def import_folder(self, path: str, albums: list[str]) -> None:
-        """``POST /import/`` (the trailing slash matters) for ``path`` inside the server's
-        import folder, moving what it imports into originals. A busy server answers 200 and
-        does nothing: confirm each file by SHA-1 afterwards."""
-        self._api("POST", "/import/", "importing the import folder", errors=_upload_status_error,
-                  json={"path": path, "move": True, "albums": albums},
-                  timeout=self._long_timeout())
-
-    def index_folder(self, path: str) -> None:
-        """``POST /index`` for ``path`` (a folder inside the server's originals, "/" for the
-        top): index the files there in place, keeping their names. Synchronous; a busy
-        indexer answers 200 and does nothing, so confirm each file by SHA-1 afterwards."""
-        self._api("POST", "/index", f"indexing {path}", json={
-            "path": path, "rescan": False, "cleanup": False}, timeout=self._long_timeout())
-
-    def find_file(self, sha1: str) -> dict[str, Any] | None:
-        """The server's file with this SHA-1 (``GET /files/<sha1>``), or None (404)."""
-        return self._object_or_none(f"/files/{sha1}", f"looking up {sha1}")
-
-    def file_exists(self, sha1: str) -> bool:
-        return self.find_file(sha1) is not None
-
-    def album_uid(self, name: str) -> str:
-        """The UID of the album ``name`` (an existing album's UID, else a title: found or
-        created by ``POST /albums``, which answers 200 for an existing title, 201 for new)."""
-        if _ALBUM_UID.fullmatch(name):
-            found = self._api("GET", f"/albums/{name}", f"reading album {name}",
-                              accept=(403, 404))
-            if found.is_success:
-                return name
-        what = f"creating album {name!r}"
-        payload = json_body(self._api("POST", "/albums", what, json={"Title": name}), what)
-        uid = payload.get("UID") if isinstance(payload, dict) else None
-        if not isinstance(uid, str) or not uid:
-            raise ServerDataError(f"{what}: the answer has no UID")
-        return uid
-
-    def update_photo(self, photo_uid: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """``PUT /api/v1/photos/<uid>`` with the given entity fields (Title, Caption,
-        Description, Favorite, Private, ...); returns the updated photo."""
-        response = self._api("PUT", f"/photos/{photo_uid}", f"updating photo {photo_uid}",
-                             json=dict(fields))
-        payload = json_body(response, "update photo")
-        return payload if isinstance(payload, dict) else {}
-
-    def add_to_album(self, album_uid: str, photo_uids: list[str]) -> None:
-        self._api("POST", f"/albums/{album_uid}/photos", f"adding photos to album {album_uid}",
-                  json={"photos": photo_uids})
-
-    def _long_timeout(self) -> httpx.Timeout:
-        timeout = self._server.timeout
-        return httpx.Timeout(max(timeout, IMPORT_TIMEOUT), connect=min(timeout, 15.0),
-                             write=timeout)
-
-    # --- restore ------------------------------------------------------------------------------
-
-    def archive_photos(self, photo_uids: list[str]) -> None:
-        """``POST /batch/photos/archive``: move these photos to PhotoPrism's archive."""
-        self._api("POST", "/batch/photos/archive", "archiving photos",
-                  json={"photos": photo_uids})

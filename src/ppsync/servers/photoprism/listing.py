@@ -28,7 +28,8 @@ from ppsync.config import MirrorConfig
 from ppsync.errors import ServerDataError
 from ppsync.models import RemoteFile
 from ppsync.servers.base import Fresh
-from ppsync.servers.photoprism.client import PhotoPrismClient, SearchPage
+from ppsync.servers.photoprism.client import PhotoPrismClient
+from ppsync.servers.photoprism.values import SearchPage
 
 ORIGINALS_ROOT = "/"
 _SHA1 = re.compile(r"[0-9a-f]{40}")

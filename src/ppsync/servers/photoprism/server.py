@@ -28,7 +28,7 @@ from ppsync.servers.base import (
     PhotoFile,
     ServerInfo,
 )
-from ppsync.servers.photoprism.client import PhotoPrismClient, SessionInfo
+from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.servers.photoprism.listing import ORIGINALS_ROOT, Walker
 from ppsync.servers.photoprism.photos import (
     caption_field,
@@ -38,6 +38,7 @@ from ppsync.servers.photoprism.photos import (
     to_photo,
 )
 from ppsync.servers.photoprism.scopes import RESOURCES, configured_features, unserved
+from ppsync.servers.photoprism.values import SessionInfo
 
 PAGE = 1000
 CAPABILITIES = Capabilities(

@@ -1,0 +1,122 @@
+"""PhotoPrism's downloads: ``GET /dl/<sha1>?t=<download token>`` streamed into the engine's sink,
+resumed with Range, the token refreshed once when the server forgot it (a restart).
+
+A mixin of ``client.PhotoPrismClient`` (which owns the connection, the retry policy and the
+token); split out so each module stays readable.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import structlog
+
+from ppsync.errors import AuthError, RemoteFileMissing, TransientHTTPError
+from ppsync.redact import redact
+from ppsync.servers.base import DownloadSink
+from ppsync.servers.http import TRANSIENT, RetryPolicy
+
+log = structlog.get_logger("ppsync.client")
+CHUNK_SIZE = 1 << 20
+
+
+class _DownloadTokenRejected(Exception):
+    """403 from /dl: the server forgot the token (restart) or it rotated."""
+
+
+class DownloadsMixin:
+    """The downloads of a ``PhotoPrismClient``; the attributes below are the client's."""
+
+    _http: httpx.Client
+    _policy: RetryPolicy
+    _lock: threading.RLock
+    _download_token: str
+    _token_generation: int
+
+    def refresh_download_token(self) -> None:
+        raise NotImplementedError
+
+    def download(self, sha1: str, sink: DownloadSink) -> str | None:
+        """Stream the original with this SHA-1 into ``sink``, resuming with Range.
+
+        Returns the ``Last-Modified`` header (or None). Retries transient failures (timeouts,
+        truncated bodies, 429, 5xx) and waits out outages, each new attempt resuming where the
+        last stopped; on 403 (after a restart, say) refreshes the download token once.
+        Raises ``RemoteFileMissing`` (404), ``ServerBusy``/``ServerUnreachable`` after retries,
+        ``AuthError`` if the token stays invalid.
+        """
+        refreshed = False
+        while True:
+            generation = self._token_generation
+            try:
+                return self._download_with_retries(sha1, sink)
+            except _DownloadTokenRejected:
+                if refreshed:
+                    raise AuthError("download token rejected again after refreshing it") from None
+                refreshed = True
+                with self._lock:
+                    stale = generation == self._token_generation
+                if stale:
+                    log.info("download token rejected; refreshing it")
+                    self.refresh_download_token()
+
+    def _download_with_retries(self, sha1: str, sink: DownloadSink) -> str | None:
+        attempts = self._policy.attempts()
+        try:
+            for attempt in attempts:
+                with attempt:
+                    return self._download_once(sha1, sink)
+        except TRANSIENT as exc:
+            raise attempts.give_up(exc, f"downloading {sha1}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def _stream(self, sha1: str, offset: int) -> Iterator[httpx.Response]:
+        # identity: default Docker setups gzip /dl otherwise, dropping Content-Length and
+        # making Range offsets meaningless against the compressed body.
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        with self._http.stream(
+            "GET", f"/dl/{sha1}", params={"t": self._download_token}, headers=headers
+        ) as response:
+            yield response
+
+    def _download_once(self, sha1: str, sink: DownloadSink) -> str | None:
+        offset = sink.offset()
+        with self._stream(sha1, offset) as response:
+            status = response.status_code
+            log.debug("download response", url=redact(str(response.url)), status=status)
+            if status == 403:
+                raise _DownloadTokenRejected()
+            if status == 404:
+                raise RemoteFileMissing("the server no longer has this file (HTTP 404)")
+            if status == 416:
+                sink.restart()  # our partial is longer than the file: start over
+                raise TransientHTTPError("range not satisfiable; restarting", status)
+            if status == 429 or status >= 500:
+                raise TransientHTTPError(f"download: HTTP {status}", status)
+            if status not in (200, 206):
+                raise RemoteFileMissing(f"unexpected HTTP {status} for a download")
+            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+            if status == 206 and (encoded or not self._range_matches(response, offset)):
+                sink.restart()  # a compressed or misaligned partial answer cannot be appended
+                raise TransientHTTPError("unusable partial response; restarting", status)
+            if status == 200 and offset:
+                sink.restart()
+            # Raw chunks as they come off the socket when the body is not encoded: no
+            # re-chunking copies on the hot path of a large download.
+            chunks = response.iter_bytes(CHUNK_SIZE) if encoded else response.iter_raw()
+            for chunk in chunks:
+                sink.write(chunk)
+            last_modified: str | None = response.headers.get("Last-Modified")
+            return last_modified
+
+    @staticmethod
+    def _range_matches(response: httpx.Response, offset: int) -> bool:
+        match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+        return match is not None and int(match.group(1)) == offset
