@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,17 @@ def test_upload_inbox_through_the_interface(
     assert memory.find_photos([hashlib.sha1(b"fresh bytes").hexdigest()])
     albums = [a for a in memory.album_list.values() if a.title == "Inbox"]
     assert len(albums) == 1 and len(albums[0].members) == 2  # the duplicate joins it too
+
+
+def test_a_server_without_a_change_feed_gets_full_walks(
+    memory: MemoryServer, tmp_path: Path, target: Path
+) -> None:
+    memory.capabilities = replace(memory.capabilities, change_feed=False)
+    gone = memory.add_photo(("a.jpg", b"a1"))
+    memory.add_photo(("b.jpg", b"b1"))
+    memory.add_photo(("c.jpg", b"c1"))
+    settings = settings_for(tmp_path, target)
+    assert sync(memory, settings).exit_code == 0
+    del memory.photos[gone.key]
+    report = sync(memory, settings, changes=True)
+    assert report.command == "sync" and report.walk_complete and report.trashed == 1

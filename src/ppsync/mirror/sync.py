@@ -247,14 +247,16 @@ def _command(options: PassOptions) -> str:
 
 def _run_locked(settings: Settings, state: State, layout: Layout,
                 options: PassOptions) -> RunReport:
-    since = state.get_meta(CURSOR_KEY) if options.changes_only else None
+    own_server = options.server is None
+    server = options.server or open_server(settings.server, stop=options.stop)
+    # A server without a change feed gets a full walk when a change pass is asked for.
+    changes = options.changes_only and server.capabilities.change_feed
+    since = state.get_meta(CURSOR_KEY) if changes else None
     command = "change" if since else options.command
     report = RunReport(command=command, started_at=time.time(), dry_run=options.dry_run,
                        changes_since=since or "")
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
-    own_server = options.server is None
-    server = options.server or open_server(settings.server, stop=options.stop)
     executor = Executor(layout=layout, state=state, server=server, report=report,
                         workers=settings.mirror.workers,
                         keep_replaced=settings.mirror.delete != "mirror",

@@ -25,7 +25,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,8 @@ class Restore:
                 self.report.failures.append(Failure(sidecar.rel, f"photo {uid} vanished"))
                 continue
             changes = metadata_changes(sidecar.data, current)
+            if not self.server.capabilities.separate_title_and_caption:
+                changes = replace(changes, title=None)  # the caption is all it keeps
             if changes.fields():
                 self.say(f"would set {', '.join(changes.fields())} of {sidecar.rel}")
                 if not self.report.dry_run:
@@ -160,7 +162,10 @@ class Restore:
     def archive(self) -> None:
         """Last: archiving hides a photo's album entries, so albums are filled first."""
         uids = self.pending_archive
-        if uids:
+        if uids and not self.server.capabilities.archive:
+            self.report.failures.append(Failure(f"{len(uids)} photos", "the sidecars say "
+                                                "archived, but this server cannot archive"))
+        elif uids:
             self.say(f"would archive {len(uids)} photos")
             if not self.report.dry_run:
                 self.server.archive(uids)
