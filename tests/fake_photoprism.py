@@ -73,7 +73,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
@@ -321,6 +321,9 @@ class Faults:
     go_down_path_contains: str = ""
     go_down_seconds: float = 1.0
     go_down_proxy_status: int = 0
+    # Called with the query of each search (``GET /photos``) once its page is built, before it
+    # is sent: a test changes the library between two pages of a walk.
+    after_search: Callable[[dict[str, str]], None] | None = None
 
 
 @dataclass
@@ -2640,6 +2643,9 @@ class FakePhotoPrism:
             ]
             malformed = faults.malformed_listing
             mode = faults.malformed_listing_mode
+            hook = faults.after_search
+        if hook is not None:
+            hook(dict(req.query))
         if malformed:
             if mode == "wrong_shape":
                 return self._json(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -83,6 +83,13 @@ class MemoryListing:
 
     def verdict(self) -> tuple[bool, str]:
         return (False, "a change listing") if self._since is not None else (True, "")
+
+    def must_confirm_removals(self) -> bool:
+        return False  # its walks cannot miss a file
+
+    def still_listed(self, files: Mapping[str, str]) -> set[str]:
+        return {f.key for p in self._server.photos.values() if not p.archived
+                for f in p.files if f.key in files}
 
     def started(self) -> datetime | None:
         return self._started

@@ -88,6 +88,16 @@ def judge_removals(
     return RemovalVerdict(True)
 
 
+def judge_confirmation(unseen: int, still_listed: int) -> RemovalVerdict:
+    """After a walk whose totals were unknown, the ``unseen`` files were asked for again by
+    hash: one the server ``still_listed`` means rows shifted under the walk; nothing may go."""
+    if not still_listed:
+        return RemovalVerdict(True)
+    return RemovalVerdict(False, f"the walk missed {still_listed} files the server still holds "
+                                 f"(rows shifted while it paged); none of the {unseen} files "
+                                 f"missing from it were removed")
+
+
 def removal_action(record: LocalRecord, policy: Policy) -> Action:
     """How a tracked file missing from a complete walk goes: trash, delete, or stay (forget)."""
     kind = {"trash": ActionKind.TRASH, "mirror": ActionKind.DELETE}.get(

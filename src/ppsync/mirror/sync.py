@@ -34,12 +34,19 @@ from ppsync.mirror.guards import (
 from ppsync.mirror.guards import (
     guard_target as guard_target,  # cli, uploader and restore use it here
 )
-from ppsync.mirror.planner import Policy, judge_removals, plan_file, removal_action
+from ppsync.mirror.planner import (
+    Policy,
+    RemovalVerdict,
+    judge_confirmation,
+    judge_removals,
+    plan_file,
+    removal_action,
+)
 from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.servers import open_server
-from ppsync.servers.base import PhotoServer
+from ppsync.servers.base import Listing, PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.sync")
@@ -92,6 +99,7 @@ class SyncRun:
                              self.mirror.max_delete_percent)
         self.server_started: datetime | None = None
         self.sidecars: SidecarExport | None = None  # set when [metadata] exports anything
+        self.listing: Listing | None = None  # the last walk's, for confirming its removals
         self.collision_note = ""  # why two names are one path, when the disk ignores case
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
@@ -107,6 +115,7 @@ class SyncRun:
             after_page()
         self.report.listed = listing.listed
         self.server_started = listing.started()
+        self.listing = listing
         return listing.verdict()
 
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
@@ -132,18 +141,35 @@ class SyncRun:
             apply(action)
 
     def remove_missing(self, complete: bool, reason: str, tracked_before: int,
-                       apply: ActionSink) -> None:
+                       apply: ActionSink) -> bool:
+        """Remove (under the policy) the tracked files this full walk did not list, when that
+        is safe. Returns False when the walk turned out to have missed files."""
         unseen = self.state.count_unwalked_active()
         verdict = judge_removals(
             walk_complete=complete, walk_reason=reason, listed=self.report.listed,
             tracked=tracked_before, unseen=unseen, policy=self.policy,
         )
+        confirmed = True
+        listing = self.listing
+        if verdict.allowed and unseen and listing is not None \
+                and listing.must_confirm_removals():
+            verdict = self._confirm_gone(listing)
+            confirmed = verdict.allowed
         if not verdict.allowed:
             self.report.safety_stop = verdict.reason
             log.error("safety stop", reason=verdict.reason)
-            return
+            return complete and confirmed
         for record in self.state.unwalked_active():
             apply(removal_action(record, self.policy))
+        return complete
+
+    def _confirm_gone(self, listing: Listing) -> RemovalVerdict:
+        """Without the server's totals, ask again for each file the walk did not see."""
+        unseen = {r.file_uid: r.sha1 for r in self.state.unwalked_active()}
+        listed = listing.still_listed(unseen)
+        log.info("files missing from the walk looked up again (the server does not show this "
+                 "session its totals)", missing=len(unseen), still_listed=len(listed))
+        return judge_confirmation(len(unseen), len(listed))
 
     def change_cursor(self) -> str:
         """Where the next change pass starts: this pass's start on the server's clock (the
@@ -291,8 +317,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                                     since or "")
         executor.drain()
         if not since:
-            run.remove_missing(complete, reason, tracked_before,
-                               apply if dry_run else executor.remove)
+            complete = run.remove_missing(complete, reason, tracked_before,
+                                          apply if dry_run else executor.remove)
         report.walk_complete = complete
         if options.stop.is_set():
             raise Interrupted("stopped before the pass could finish; it resumes next time")

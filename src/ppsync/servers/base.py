@@ -236,6 +236,17 @@ class Listing(Protocol):
         """(complete, why not). A change listing is never complete."""
         ...
 
+    def must_confirm_removals(self) -> bool:
+        """After ``verdict()``: True when the walk could not be judged against the server's
+        own totals (it would not say them), so rows that shifted while it paged would go
+        unseen. The engine then asks ``still_listed`` about the files missing from the walk
+        and removes nothing if the server still lists one."""
+        ...
+
+    def still_listed(self, files: Mapping[str, str]) -> set[str]:
+        """Which of ``files`` (file key → SHA-1) the same listing holds right now."""
+        ...
+
     def started(self) -> datetime | None:
         """The server's clock when the walk began (None: it did not say)."""
         ...
@@ -296,7 +307,8 @@ class PhotoServer(Protocol):
 
     def flags_stamp(self) -> str:
         """A value that moves when a favourite or private mark changes; "" when the change
-        feed already sees those (``Capabilities.flags_outside_change_feed`` false)."""
+        feed already sees those (``Capabilities.flags_outside_change_feed`` false) or the
+        server will not say (unknown: never taken as a change)."""
         ...
 
     def download(self, file: RemoteFile, sink: DownloadSink) -> str | None:

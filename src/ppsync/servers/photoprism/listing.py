@@ -11,7 +11,9 @@ generated previews. Memory holds one page, never the listing.
 
 A walk is complete when every page added up (``X-Count`` against the rows in its body), the
 library totals (``config.count``) read before and after it are equal, and an admin's unfiltered
-walk saw at least as many photos as the server counts (``judge_walk``).
+walk saw at least as many photos as the server counts (``judge_walk``). A session the server
+does not show its totals (a scope without ``config``) cannot see rows shift under its walk:
+``still_listed`` then asks again, by hash, for each file the walk missed before any is removed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.servers.photoprism.values import SearchPage
 
 ORIGINALS_ROOT = "/"
+HASH_BATCH = 50  # SHA-1s per lookup: ~2 KB of query string, well within any proxy's limit
 _SHA1 = re.compile(r"[0-9a-f]{40}")
 
 
@@ -172,12 +175,16 @@ class Walker:
     ``verdict()``; ``stats`` holds what the walk counted."""
 
     def __init__(self, client: PhotoPrismClient, mirror: MirrorConfig, dedupe: Fresh,
-                 updated_since: str = "") -> None:
+                 updated_since: str = "", extra: Mapping[str, str] | None = None) -> None:
         self._client = client
         self._mirror = mirror
         self._dedupe = dedupe
         self._updated_since = updated_since
+        self._extra = dict(extra or {})  # more filters on every search (e.g. ``hash``)
         self._counts_before: dict[str, int] = {}
+        # False when the server would not tell its totals (a scope without "config" gets the
+        # public config): they cannot show that rows shifted under the walk.
+        self._counts_known = True
         self.stats = WalkStats()
 
     @property
@@ -187,19 +194,39 @@ class Walker:
     def pages(self) -> Iterator[list[RemoteFile]]:
         # Totals read around *this* walk: a session's login-time totals go stale as soon as
         # the library changes, and a long-lived daemon keeps its session for days.
-        if not self._updated_since:
+        if not self._updated_since and not self._extra:  # a lookup is judged by its caller
             self._counts_before = self._client.fetch_counts()
         for params in search_params(self._mirror, self._updated_since):
-            yield from self._walk(params)
+            yield from self._walk({**params, **self._extra})
 
     def verdict(self) -> tuple[bool, str]:
         if self._updated_since:
             return False, "a change pass never removes files"
         counts_after = self._client.fetch_counts()
+        self._counts_known = bool(self._counts_before) and bool(counts_after)
         session = self._client.session
         admin = session is not None and session.role == "admin"
         return judge_walk(self.stats, self._counts_before, counts_after, self._mirror,
                           admin=admin)
+
+    def must_confirm_removals(self) -> bool:
+        """After ``verdict()``: a full walk without the server's totals (see ``still_listed``)."""
+        return not self._updated_since and not self._counts_known
+
+    def still_listed(self, files: Mapping[str, str]) -> set[str]:
+        """Which of these files (FileUID → SHA-1) the walk's own searches list right now.
+
+        Asks ``GET /photos?hash=h1|h2|…`` with the same filters as the walk (public,
+        archived, q), in batches; a file it returns with the same FileUID is still on the
+        server and in the mirror's scope, however the walk came to miss it."""
+        found: set[str] = set()
+        sha1s = sorted(set(files.values()))
+        for start in range(0, len(sha1s), HASH_BATCH):
+            batch = "|".join(sha1s[start:start + HASH_BATCH])
+            lookup = Walker(self._client, self._mirror, lambda page: page, extra={"hash": batch})
+            for page in lookup.pages():
+                found.update(f.file_uid for f in page if f.file_uid in files)
+        return found
 
     def started(self) -> datetime | None:
         """The first page's Date header: when the server began answering."""

@@ -122,9 +122,12 @@ class PhotoPrismServer:
         return Walker(self.client, mirror, fresh, updated_since=since)
 
     def flags_stamp(self) -> str:
-        """The counts of favourite and of private photos (one ``GET /config``)."""
+        """The counts of favourite and of private photos (one ``GET /config``); "" when the
+        server shows this session no totals (a scope without ``config``)."""
         counts = self.client.fetch_counts()
-        return f"{counts.get('favorites', 0)},{counts.get('private', 0)}"
+        if "favorites" not in counts:
+            return ""
+        return f"{counts['favorites']},{counts.get('private', 0)}"
 
     def download(self, file: RemoteFile, sink: DownloadSink) -> str | None:
         return self.client.download(file.sha1, sink)
