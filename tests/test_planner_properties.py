@@ -5,12 +5,15 @@ writers for one path, nothing removed on an incomplete listing)."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ppsync.config import MirrorConfig
 from ppsync.mirror.planner import Policy, plan_listing
 from ppsync.models import ActionKind, LocalRecord, RecordStatus, RemoteFile
+from ppsync.servers.photoprism.listing import LISTING_COUNTS, WalkStats, judge_walk
 
 UIDS = [f"f{n:015d}" for n in range(12)]
 NAMES = ["a.jpg", "b.jpg", "x/a.jpg", "x/y/c.mp4", "../evil", "/abs", "d.heic", "e\x00.jpg"]
@@ -109,3 +112,19 @@ def test_move_edit_new_and_unchanged_are_told_apart() -> None:
     assert kinds["f2"][0] is ActionKind.DOWNLOAD and kinds["f2"][1] is not None
     assert kinds["f3"][0] is ActionKind.CHECK
     assert kinds["f4"] == (ActionKind.DOWNLOAD, None)
+
+
+COUNT_KEYS = [*LISTING_COUNTS, "favorites", "albums", "labels", "places", "people", "folders",
+              "moments", "months"]
+
+
+@given(before=st.dictionaries(st.sampled_from(COUNT_KEYS), st.integers(0, 5), min_size=1),
+       key=st.sampled_from(COUNT_KEYS), delta=st.integers(1, 3))
+@settings(max_examples=200, deadline=None)
+def test_only_totals_that_move_rows_make_a_walk_incomplete(
+    before: dict[str, int], key: str, delta: int
+) -> None:
+    after = {**before, key: before.get(key, 0) + delta}
+    mirror = MirrorConfig(target=Path("/nonexistent"))
+    complete, reason = judge_walk(WalkStats(), before, after, mirror, admin=False)
+    assert complete == (key not in LISTING_COUNTS), (key, reason)

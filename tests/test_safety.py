@@ -60,6 +60,27 @@ def test_library_changing_during_walk_postpones_deletions(
     assert (target / "p0.jpg").exists()
 
 
+def test_a_star_and_a_new_album_during_a_walk_do_not_postpone_deletions(
+    server: FakePhotoPrism, target: Path, sync: Sync
+) -> None:
+    uids = ten_photos(server)
+    assert sync(mirror={"delete": "mirror"}).exit_code == 0
+    server.delete_photo(uids[0])
+
+    def star_and_album_after_the_first_page(query: dict[str, str]) -> None:
+        if query.get("offset") == "0" and server.faults.after_search:
+            server.faults.after_search = None
+            server.like_photo(uids[5])  # count.favorites moves
+            server.add_album("Holiday", photo_uids=[uids[6]])  # count.albums moves
+
+    server.faults.after_search = star_and_album_after_the_first_page
+    report = sync(mirror={"delete": "mirror", "page_size": 3})
+    assert server.faults.after_search is None  # it did run mid-walk
+    assert report.exit_code == 0, report.safety_stop
+    assert report.deleted == 1 and not (target / "p0.jpg").exists()
+    assert len(mirrored_files(target)) == 9
+
+
 def test_max_delete_stops_the_run_and_removes_nothing(
     server: FakePhotoPrism, target: Path, sync: Sync
 ) -> None:

@@ -9,10 +9,10 @@ deduplicated by FileUID through a caller-supplied filter (new imports during a w
 down and repeat them), and only ``Root == "/"`` files are originals: the ``sidecar`` root holds
 generated previews. Memory holds one page, never the listing.
 
-A walk is complete when every page added up (``X-Count`` against the rows in its body), the
-library totals (``config.count``) read before and after it are equal, and an admin's unfiltered
-walk saw at least as many photos as the server counts (``judge_walk``). A session the server
-does not show its totals (a scope without ``config``) cannot see rows shift under its walk:
+A walk is complete when every page added up (``X-Count`` against the rows in its body), the library
+totals that move rows (``LISTING_COUNTS``) read before and after it are equal, and an admin's
+unfiltered walk saw at least as many photos as the server counts (``judge_walk``). A session the
+server does not show its totals (a scope without ``config``) cannot see rows shift under its walk:
 ``still_listed`` then asks again, by hash, for each file the walk missed before any is removed.
 """
 
@@ -34,6 +34,11 @@ from ppsync.servers.photoprism.client import PhotoPrismClient
 from ppsync.servers.photoprism.values import SearchPage
 
 ORIGINALS_ROOT = "/"
+# The totals of ``config.count`` that move when photos or originals enter or leave a listing
+# (photoprism-api.md, photoprism-api-changes.md §8: new servers add media, animated, audio,
+# documents). A total the server does not send is missing on both sides and compares equal.
+LISTING_COUNTS = ("all", "photos", "videos", "live", "media", "animated", "audio", "documents",
+                  "hidden", "archived", "review", "private", "files")
 HASH_BATCH = 50  # SHA-1s per lookup: ~2 KB of query string, well within any proxy's limit
 _SHA1 = re.compile(r"[0-9a-f]{40}")
 
@@ -141,14 +146,16 @@ def judge_walk(
     """Can this walk be trusted as the whole library? Returns (complete, reason if not).
 
     Incomplete when a page did not add up (X-Count against the rows in its body), when the
-    library changed while we walked (``config.count`` before and after differ: concurrent
-    deletions shift rows up and hide files), or when the walk saw fewer photos than the server
-    says it holds.
+    library changed while we walked (a total in ``LISTING_COUNTS`` differs before and after:
+    concurrent deletions shift rows up and hide files), or when the walk saw fewer photos than
+    the server says it holds. Other totals (favourites, albums, labels, places, ...) change
+    with every star and background job and do not move rows, so they are not compared.
     """
     if stats.anomalies:
         return False, stats.anomalies[0]
-    if counts_before != counts_after:
-        return False, "the library changed during the walk"
+    changed = sorted(k for k in LISTING_COUNTS if counts_before.get(k) != counts_after.get(k))
+    if changed:
+        return False, f"the library changed during the walk ({', '.join(changed)})"
     expected = expected_photos(counts_before, mirror) if admin else None
     if expected is not None and stats.photos < expected:
         return False, f"the walk saw {stats.photos} photos but the server counts {expected}"
