@@ -321,6 +321,7 @@ class Faults:
     go_down_path_contains: str = ""
     go_down_seconds: float = 1.0
     go_down_proxy_status: int = 0
+    go_down_blackhole: bool = False  # the host drops packets instead: connects time out
     # Called with the query of each search (``GET /photos``) once its page is built, before it
     # is sent: a test changes the library between two pages of a walk.
     after_search: Callable[[dict[str, str]], None] | None = None
@@ -782,6 +783,7 @@ class FakePhotoPrism:
         self._down_until = 0.0  # monotonic time a go_down() outage ends
         self._proxy_status = 0  # answered during a proxy outage; 0: connections are refused
         self._back: threading.Timer | None = None
+        self._blackhole: list[socket.socket] = []
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -808,6 +810,7 @@ class FakePhotoPrism:
         if self._back is not None:
             self._back.cancel()
             self._back = None
+        self._close_blackhole()
         server, self._server = self._server, None
         if server is None:
             return
@@ -849,11 +852,13 @@ class FakePhotoPrism:
             self._login_bucket = _Bucket(self.limits.login_burst, self.limits.login_refill_seconds)
             self._auth_bucket = _Bucket(self.limits.auth_burst, self.limits.auth_refill_seconds)
 
-    def go_down(self, seconds: float, *, proxy_status: int = 0) -> None:
+    def go_down(self, seconds: float, *, proxy_status: int = 0, blackhole: bool = False) -> None:
         """A restart (or upgrade) taking ``seconds``, like a real one (§h): every transfer in
         flight is cut, and then either connections are refused (the listener really closes) or,
         with ``proxy_status`` (502, 503, 504), a reverse proxy in front answers that status.
-        The server comes back on the same port by itself. Sessions live in the database and
+        With ``blackhole``, the port answers no connection at all (a rebooting NAS that drops
+        packets): a listener whose queue is full, so a connect times out instead of being
+        refused. The server comes back on the same port by itself. Sessions live in the database and
         survive; the in-memory download-token map and the rate limiters do not, so ``/dl``
         answers 403 until an authenticated request loads a session. Returns at once."""
         self._begin_outage(seconds, proxy_status)
@@ -869,6 +874,8 @@ class FakePhotoPrism:
             if self._thread is not None:
                 self._thread.join(timeout=5)
                 self._thread = None
+        if blackhole:
+            self._open_blackhole()
         self._back = threading.Timer(seconds, self._come_back)
         self._back.daemon = True
         self._back.start()
@@ -880,7 +887,29 @@ class FakePhotoPrism:
             self._proxy_status = proxy_status
         self.reset_rate_limits()
 
+    def _open_blackhole(self) -> None:
+        """Listen on the port with a queue of one, and fill it: Linux then drops every SYN."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for attempt in range(50):  # the closed listener may hold the port for a moment
+            try:
+                listener.bind(("127.0.0.1", self._port))
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
+        listener.listen(0)
+        filler = socket.create_connection(("127.0.0.1", self._port), timeout=1)
+        self._blackhole = [filler, listener]
+
+    def _close_blackhole(self) -> None:
+        for sock in self._blackhole:
+            sock.close()
+        self._blackhole = []
+
     def _come_back(self) -> None:
+        self._close_blackhole()
         self.start()
         self._back = None
 
@@ -1666,9 +1695,10 @@ class FakePhotoPrism:
             if f.go_down_at_request:
                 return False
             seconds, status = f.go_down_seconds, f.go_down_proxy_status
+            blackhole = f.go_down_blackhole
         self._begin_outage(seconds, status)  # at once: a quick retry must not slip through
-        threading.Thread(target=self.go_down, args=(seconds,),
-                         kwargs={"proxy_status": status}, daemon=True).start()
+        threading.Thread(target=self.go_down, args=(seconds,), daemon=True,
+                         kwargs={"proxy_status": status, "blackhole": blackhole}).start()
         return True
 
     def _take_failure(self, method: str, path: str) -> int | None:

@@ -73,6 +73,22 @@ def test_restart_mid_walk_is_waited_out(server: FakePhotoPrism, target: Path, sy
     assert report.walk_complete
 
 
+def test_a_host_that_drops_packets_mid_walk_is_waited_out(
+    server: FakePhotoPrism, target: Path, sync: Sync
+) -> None:
+    files = photos(server, 8)
+    server.faults.go_down_path_contains = "/api/v1/photos"
+    server.faults.go_down_at_request = 2
+    server.faults.go_down_seconds = 2.0
+    server.faults.go_down_blackhole = True  # connects time out (ConnectTimeout), not refused
+    started = time.monotonic()
+    report = sync(mirror={"page_size": 2},
+                  server={"outage_wait": "20s", "timeout": 0.3, "retries": 1})
+    assert report.exit_code == 0, report
+    assert time.monotonic() - started >= 1.9  # it waited, past the one ordinary retry
+    assert mirrored_files(target) == files
+
+
 def test_restart_mid_download_resumes_with_range_and_a_refreshed_token(
     server: FakePhotoPrism, target: Path, make_config: ConfigFactory
 ) -> None:

@@ -10,15 +10,15 @@ Two kinds of trouble are retried, only ever for requests that are safe to repeat
 
 * **Transient failures** (timeouts, 429, 500, a body cut short by a misbehaving server): up to
   ``server.retries`` more attempts with jittered exponential backoff (``server.retry_backoff``).
-* **Outages** (connection refused or reset, a transfer cut mid-way, 502/503/504 from a reverse
-  proxy): what a restart or an upgrade of PhotoPrism looks like from outside (about 8 s on a
-  small library, minutes of database migrations on a large one). Once the server has answered
-  this client, an outage is waited out for up to ``server.outage_wait``, polling every few
-  seconds, and the request then carries on (a download resumes with Range). The wait is
-  measured from when the server stopped answering, shared by every request of the client, so
-  four downloads and a listing waiting together give up together, after one budget, not four.
-  A server that never answered (a wrong URL, a server that is down when ppsync starts) gets
-  the ordinary retries only, so such a run fails fast.
+* **Outages** (connection refused, reset or timing out, a transfer cut mid-way, 502/503/504 from a
+  reverse proxy): what a restart or an upgrade of PhotoPrism (or a reboot of the NAS it runs on)
+  looks like from outside (about 8 s on a small library, minutes of database migrations on a large
+  one). Once the server has answered this client, an outage is waited out for up to
+  ``server.outage_wait``, polling every few seconds, and the request then carries on (a download
+  resumes with Range). The wait is measured from when the server stopped answering, shared by every
+  request of the client, so four downloads and a listing waiting together give up together, after
+  one budget, not four. A server that never answered (a wrong URL, a server that is down when
+  ppsync starts) gets the ordinary retries only, so such a run fails fast.
 
 A stop request ends any wait at once with ``Interrupted``: the pass's stop event (SIGTERM to the
 daemon), ``abort``, or ``SHUTDOWN`` (Ctrl-C or SIGTERM to a one-shot command, which also reaches
@@ -57,7 +57,10 @@ log = get_logger("ppsync.retries")
 
 TRANSIENT = (httpx.TransportError, TransientHTTPError)
 OUTAGE_STATUSES = frozenset({502, 503, 504})
-OUTAGE_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+# A connect that times out is a host that drops packets while it reboots (a NAS), and a pool
+# timeout is every connection of ours stuck in such connects: both are an outage too.
+OUTAGE_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ReadError,
+                 httpx.WriteError, httpx.RemoteProtocolError)
 OUTAGE_POLL = 5.0  # at most this long between two attempts while waiting out an outage
 MAX_BACKOFF = 60.0
 SLEEP_SLICE = 0.2  # how often a wait looks at the stop event (a signal interrupts it anyway)
@@ -204,7 +207,7 @@ class Attempts:
             if self.outage_waited:
                 return ServerBusy(f"{what}: the server kept answering HTTP {exc.status}{waited}")
             return ServerBusy(f"{what}: server kept failing ({exc}) after retries")
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.TimeoutException) and not self.outage_waited:
             return ServerUnreachable(f"{what}: timed out after retries")
         return ServerUnreachable(f"{what}: cannot reach {self._policy.url}: {exc}{waited}")
 
