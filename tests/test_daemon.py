@@ -25,6 +25,7 @@ from ppsync.models import RunReport
 from ppsync.servers import open_server
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
+from tests.test_client_credentials import NARROW, client_config
 
 Sync = Callable[..., RunReport]
 
@@ -320,6 +321,51 @@ def test_first_start_retries_within_seconds_until_the_server_is_up(
     assert all("next_attempt" in e for e in retries)
     assert [float(str(e["seconds"])) for e in retries] == sorted(
         float(str(e["seconds"])) for e in retries)  # growing
+
+
+def test_first_start_retries_keep_the_client_and_its_session(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    # A client logs in at once, then the library fails (500) for a while: each fast retry
+    # reuses the token instead of opening a new server session that is never logged out.
+    server.add_photo([("a.jpg", b"a")])
+    server.faults.fail_status, server.faults.fail_path_contains = 500, "/api/v1/photos"
+    server.faults.fail_next_requests = 10**6
+    config = client_config(make_config, server.add_client(NARROW),
+                           server={"retries": 0}, schedule={"interval": "1h"})
+    proc = start_daemon(config)
+    try:
+        wait_for(lambda: server.faults.fail_next_requests <= 10**6 - 3, timeout=20)  # 3 passes
+        server.faults.fail_next_requests = 0
+        wait_for(lambda: (target / "a.jpg").exists(), timeout=20)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert len(server.requests_to("/oauth/token", "POST")) == 1
+    assert any(e["event"] == "the server is not reachable yet; trying again soon"
+               for e in _log_events(err))
+
+
+def test_unreadable_answers_at_start_back_off_an_interval(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    # The server is up but answers something ppsync cannot read: retrying within seconds
+    # would not help, and it is not "not reachable yet".
+    server.add_photo([("a.jpg", b"a")])
+    server.faults.malformed_listing = True
+    config = make_config(schedule={"interval": "1h"})
+    proc = start_daemon(config)
+    try:
+        wait_for(lambda: len(server.requests_to("/api/v1/photos", "GET")) >= 1)
+        time.sleep(3)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    events = [e["event"] for e in _log_events(err)]
+    assert "the server is not reachable yet; trying again soon" not in events
+    backoff = [e for e in _log_events(err) if e["event"] == "backing off after a server error"]
+    assert backoff and backoff[0]["seconds"] == 3600
+    assert server.login_attempts == 1
 
 
 def test_auth_failure_at_start_still_backs_off_a_whole_interval(

@@ -36,7 +36,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ppsync.config import Settings, load_config, schedule_zone, zone_name
-from ppsync.errors import ConfigError, LockHeld, PpsyncError, ServerError
+from ppsync.errors import (
+    ConfigError,
+    LockHeld,
+    PpsyncError,
+    ServerBusy,
+    ServerError,
+    ServerUnreachable,
+)
 from ppsync.inbox.report import UploadReport
 from ppsync.inbox.uploader import run_upload
 from ppsync.logs import get_logger, setup_logging
@@ -58,6 +65,9 @@ MAX_BACKOFF = 3600.0
 # apart, instead of waiting a whole interval. Auth failures back off as always.
 FIRST_RETRY = 2.0
 FIRST_RETRY_MAX = 60.0
+# The failures that a server still starting gives (the other exit-3 errors, a refused login or
+# an answer ppsync cannot read, will not go away within seconds).
+NOT_UP_YET = frozenset({ServerUnreachable.__name__, ServerBusy.__name__})
 
 
 def _trigger(settings: Settings) -> Any:
@@ -226,10 +236,13 @@ class Daemon:
 
     def _after_pass(self, report: RunReport) -> None:
         if report.exit_code == ServerError.exit_code:
-            if self._server is not None:  # a fresh session next time
+            # A refused login or token needs a fresh session next time. Anything else keeps
+            # the session: a new one would open one more server session (a client's token is
+            # never logged out) on every retry.
+            if report.error_type == "AuthError" and self._server is not None:
                 self._server.close()
                 self._server = None
-            if not self._got_through and report.error_type != "AuthError":
+            if not self._got_through and report.error_type in NOT_UP_YET:
                 self._retry_soon()
             else:  # PhotoPrism's login limiter must never be hammered
                 self._backoff = min(MAX_BACKOFF, max(self._backoff * 2,
