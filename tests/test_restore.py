@@ -436,6 +436,21 @@ def test_originals_path_restore_keeps_names_and_folders_and_never_overwrites(
     assert snapshot(fresh) == snapshot(server)
 
 
+def test_a_restore_to_a_url_never_copies_into_the_main_servers_originals(
+    fresh: FakePhotoPrism, mirror: dict[str, Any], make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    # originals_path under [server] is the MIRRORED server's folder: a restore --to <URL>
+    # borrows [server]'s credentials, never that folder (it would index on the wrong server).
+    theirs = tmp_path / "mirrored-server-originals"
+    theirs.mkdir()
+    settings = load_config(make_config(server={"originals_path": str(theirs)}), {})
+    report = run_restore(settings, fresh.url)
+    assert report.exit_code == 0, report
+    assert report.how == "uploaded" and report.uploaded == 7
+    assert list(theirs.iterdir()) == []
+    assert fresh.requests_to("/upload/") and not fresh.requests_to("/api/v1/index")
+
+
 def test_originals_path_dry_run_and_an_unmounted_folder(
     fresh: FakePhotoPrism, mirror: dict[str, Any], make_config: ConfigFactory, tmp_path: Path,
     capsys: pytest.CaptureFixture[str]

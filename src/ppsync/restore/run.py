@@ -83,13 +83,16 @@ class RestoreReport:
 
 def target_server(settings: Settings, to: str) -> ServerConfig:
     """``server`` = the main [server]; a name = [servers.<name>]; an http(s) URL = that URL with
-    the main [server]'s credentials and options. Raises ``ConfigError`` otherwise."""
+    the main [server]'s credentials and options, but never its ``originals_path``: that folder
+    belongs to the server it names, and another server cannot index files copied there.
+    Raises ``ConfigError`` otherwise."""
     if to == "server":
         return settings.server
     if to in settings.servers:
         return settings.servers[to]
     if to.startswith(("http://", "https://")):
-        return ServerConfig(**{**settings.server.model_dump(), "url": to})
+        return ServerConfig(**{**settings.server.model_dump(), "url": to,
+                               "originals_path": None})
     known = ", ".join(["server", *sorted(settings.servers)])
     raise ConfigError(f"restore --to: no server named {to!r} (known: {known}; or give an "
                       "http(s):// URL)")
