@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -502,3 +503,41 @@ def test_originals_path_refuses_damaged_files_and_symlinks_leading_out(
     assert not (originals / "2024/05/IMG_0002.jpg").exists()
     assert not [p for p in originals.rglob(".*")]  # no temporaries left behind
     assert report.uploaded == 5
+
+
+def test_originals_path_copies_only_regular_files_and_leaves_no_empty_folders(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], target: Path,
+    make_config: ConfigFactory, sync: Callable[..., Any], tmp_path: Path
+) -> None:
+    server.add_photo([("zero/empty.jpg", b"")])  # an empty original: recorded size 0
+    assert sync(**fresh_section(fresh)).exit_code == 0
+    originals = tmp_path / "fresh-originals"
+    originals.mkdir()
+    fresh.originals_dir = str(originals)
+    section = fresh_section(fresh)
+    section["servers.fresh"]["originals_path"] = str(originals)
+    config = make_config(**section)
+    (target / "zero/empty.jpg").unlink()
+    (target / "zero/empty.jpg").symlink_to("/dev/zero")  # endless, and its size says 0
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes((target / "card1/DSC_0001.JPG").read_bytes())
+    (target / "card1/DSC_0001.JPG").unlink()
+    (target / "card1/DSC_0001.JPG").symlink_to(outside)  # right bytes, but not the mirror's
+    damaged = target / "card2/DSC_0001.JPG"
+    damaged.write_bytes(b"X" * damaged.stat().st_size)
+
+    def small_files() -> None:  # the old code filled the disk from /dev/zero: cap it
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ppsync", "--config", str(config), "restore", "--to", "fresh"],
+        capture_output=True, text=True, timeout=60, preexec_fn=small_files,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    assert result.returncode == 1, result.stderr[-2000:]
+    out = result.stdout
+    assert "zero/empty.jpg" in out and "card1/DSC_0001.JPG" in out, out
+    assert out.count("not a regular file") == 2, out
+    assert "card2/DSC_0001.JPG" in out and "do not match the recorded SHA-1" in out
+    on_disk = sorted(p.relative_to(originals).as_posix() for p in originals.rglob("*"))
+    assert not [p for p in on_disk if p.split("/")[0] in ("zero", "card1", "card2")], on_disk
+    assert "2024/05/IMG_0001.jpg" in on_disk

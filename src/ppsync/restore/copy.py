@@ -7,7 +7,9 @@ the originals folder and indexed keeps its own. So each original the server does
 ``originals_path``:
 
 * only inside that folder: the path is a safe relative path, and no folder on the way may be a
-  symlink leading out (``fsutil.ensure_parent_dirs``);
+  symlink leading out (``fsutil.ensure_parent_dirs``); a file refused leaves no folder behind;
+* only from a regular file in the mirror, opened without following a symlink at its name, and
+  never more than its recorded size;
 * atomically and verified: a dot-named temp file in the same folder, hashed while written and
   compared with the recorded SHA-1, fsynced, given the mirror file's mtime, then linked to its
   name, which fails rather than replace a file that is there (then the temp goes);
@@ -20,8 +22,11 @@ file is confirmed by its SHA-1 like an upload.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +39,9 @@ from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing
 from ppsync.servers.base import PhotoServer
 
 log = get_logger("ppsync.restore")
+
+
+NOT_REGULAR = "not a regular file in the mirror"
 
 
 class CopyRefused(Exception):
@@ -122,13 +130,54 @@ def _link_new(temp: Path, dest: Path) -> None:
         os.replace(temp, dest)
 
 
+def _open_source(source: Path) -> int:
+    """Open a mirror file for reading: never through a symlink at its name (O_NOFOLLOW), and
+    only a regular file (a FIFO or a device, such as /dev/zero, never ends). Returns the fd."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CopyRefused(f"{NOT_REGULAR} (a symlink); not copied") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CopyRefused(f"{NOT_REGULAR}; not copied")
+    return fd
+
+
+def _new_folders(root: Path, rel: str) -> list[Path]:
+    """The folders above ``root/rel`` that do not exist yet, deepest first."""
+    missing = []
+    folder = (root / rel).parent
+    while folder != root and not os.path.lexists(folder):
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _place(source: Path, root: Path, original: Original) -> None:
-    """Put ``source`` at ``root/original.rel``, verified, never replacing another file."""
+    """Put ``source`` at ``root/original.rel``, verified, never replacing another file; a file
+    refused leaves no folder behind that was made for it."""
+    fd = _open_source(source)
     try:
         rel = safe_relative_path(original.rel)
-        dest = ensure_parent_dirs(root, rel)
+        created = _new_folders(root, rel)
+        try:
+            _copy(fd, ensure_parent_dirs(root, rel), original)
+        except BaseException:
+            for folder in created:  # deepest first; one that holds something stays
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
     except UnsafePathError as exc:
         raise CopyRefused(f"not copied into the originals folder: {exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _copy(fd: int, dest: Path, original: Original) -> None:
+    """Copy the open mirror file ``fd`` to ``dest`` through a temporary file, reading no more
+    than its recorded size (and one byte to notice a longer file)."""
     if dest.is_symlink():
         raise CopyRefused("a symlink is at that path in the originals folder; left alone")
     if dest.exists():
@@ -140,8 +189,13 @@ def _place(source: Path, root: Path, original: Original) -> None:
     temp.unlink(missing_ok=True)  # ours, left by a run that was killed mid-copy
     try:
         digest = hashlib.sha1()
-        with source.open("rb") as reader, temp.open("xb") as writer:
-            while chunk := reader.read(READ_CHUNK):
+        left = original.size + 1
+        with temp.open("xb") as writer:
+            while left > 0 and (chunk := os.read(fd, min(READ_CHUNK, left))):
+                left -= len(chunk)
+                if left == 0:
+                    raise CopyRefused("the file in the mirror is longer than recorded "
+                                      "(changed? run ppsync verify); not copied")
                 digest.update(chunk)
                 writer.write(chunk)
             writer.flush()
@@ -149,7 +203,7 @@ def _place(source: Path, root: Path, original: Original) -> None:
         if digest.hexdigest() != original.sha1:
             raise CopyRefused("its bytes in the mirror do not match the recorded SHA-1 "
                               "(damaged? run ppsync verify); not copied")
-        st = source.stat()
+        st = os.fstat(fd)
         os.utime(temp, ns=(st.st_atime_ns, st.st_mtime_ns))  # PhotoPrism reads dates from it
         _link_new(temp, dest)
     finally:
