@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ppsync.config import load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.servers import open_server
+from ppsync.service.daemon import _trigger
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
 from tests.test_client_credentials import NARROW, client_config
@@ -366,6 +367,15 @@ def test_unreadable_answers_at_start_back_off_an_interval(
     backoff = [e for e in _log_events(err) if e["event"] == "backing off after a server error"]
     assert backoff and backoff[0]["seconds"] == 3600
     assert server.login_attempts == 1
+
+
+@pytest.mark.parametrize("schedule", [{"interval": "60s"}, {"cron": "*/5 * * * *"}])
+def test_jitter_is_waited_once_by_the_pass_not_also_by_the_schedule(
+    make_config: ConfigFactory, schedule: dict[str, str]
+) -> None:
+    settings = load_config(make_config(schedule={**schedule, "jitter": "30s"}), {})
+    trigger, now = _trigger(settings), datetime.now(UTC)
+    assert len({trigger.get_next_fire_time(None, now) for _ in range(20)}) == 1
 
 
 def test_auth_failure_at_start_still_backs_off_a_whole_interval(

@@ -113,6 +113,27 @@ def test_restart_mid_download_resumes_with_range_and_a_refreshed_token(
     assert session_reads(server) == 0  # the token came back through a search, not /session
 
 
+def test_two_restarts_during_one_download_each_refresh_the_token(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    content = os.urandom(4 * 1024 * 1024)
+    server.add_photo([("big/video.mp4", content)])
+    server.faults.download_rate = 1024 * 1024  # ~4 s for the file
+    settings = load_config(make_config(server={"outage_wait": "20s"}), {})
+    pass_ = in_thread(lambda: run_sync(settings))
+    partial = target / ".ppsync" / "partial"
+    wait_for_partial(partial, 512 * 1024)
+    server.go_down(0.5)
+    server.wait_up()
+    wait_for_partial(partial, 2 * 1024 * 1024)  # the token was refreshed, bytes flow again
+    server.go_down(0.5)  # a second restart during the same file
+    report = pass_.result(timeout=60)
+    assert report.exit_code == 0, report
+    assert (target / "big" / "video.mp4").read_bytes() == content
+    rejected = [r for r in server.requests if "/dl/" in r.path]
+    assert len(rejected) >= 3  # the first request and one resume after each restart
+
+
 def test_outage_longer_than_the_budget_exits_3_with_a_clear_error(
     server: FakePhotoPrism, target: Path, sync: Sync
 ) -> None:

@@ -72,12 +72,12 @@ NOT_UP_YET = frozenset({ServerUnreachable.__name__, ServerBusy.__name__})
 
 def _trigger(settings: Settings) -> Any:
     """Cron expressions follow the local zone (``TZ``) or ``[schedule] timezone``, as a crontab
-    does; an interval does not depend on any zone. Raises ``ConfigError`` for a bad ``TZ``."""
+    does; an interval does not depend on any zone. Raises ``ConfigError`` for a bad ``TZ``.
+    The trigger fires on time: ``[schedule] jitter`` is waited once, by the pass itself."""
     schedule = settings.schedule
-    jitter = int(schedule.jitter_seconds) or None
     if schedule.cron:
         return CronTrigger.from_crontab(schedule.cron, timezone=schedule_zone(schedule))
-    return IntervalTrigger(seconds=schedule.interval_seconds, jitter=jitter, timezone=UTC)
+    return IntervalTrigger(seconds=schedule.interval_seconds, timezone=UTC)
 
 
 def _zone_for_logs(settings: Settings) -> tzinfo:
@@ -170,7 +170,7 @@ class Daemon:
             log.info("skipping pass: backing off after a server error",
                      seconds_left=round(self._backoff_until - now))
             return None
-        jitter = self.settings.schedule.jitter_seconds
+        jitter = self.settings.schedule.jitter_seconds  # for cron and interval alike
         if jitter and self.stop.wait(random.uniform(0, jitter)):
             return None
         full = full_walk_due(self.settings, now)

@@ -1,5 +1,5 @@
 """PhotoPrism's downloads: ``GET /dl/<sha1>?t=<download token>`` streamed into the engine's sink,
-resumed with Range, the token refreshed once when the server forgot it (a restart).
+resumed with Range, the token refreshed once each time the server forgot it (a restart).
 
 A mixin of ``client.PhotoPrismClient`` (which owns the connection, the retry policy and the
 token); split out so each module stays readable.
@@ -45,19 +45,21 @@ class DownloadsMixin:
 
         Returns the ``Last-Modified`` header (or None). Retries transient failures (timeouts,
         truncated bodies, 429, 5xx) and waits out outages, each new attempt resuming where the
-        last stopped; on 403 (after a restart, say) refreshes the download token once.
+        last stopped; on 403 (after a restart, say) refreshes the download token, once per
+        restart: again only after bytes arrived with the refreshed token (a second restart
+        during one large file).
         Raises ``RemoteFileMissing`` (404), ``ServerBusy``/``ServerUnreachable`` after retries,
         ``AuthError`` if the token stays invalid.
         """
-        refreshed = False
+        refreshed_at: int | None = None  # the sink's offset when the token was last refreshed
         while True:
             generation = self._token_generation
             try:
                 return self._download_with_retries(sha1, sink)
             except _DownloadTokenRejected:
-                if refreshed:
+                if refreshed_at is not None and sink.offset() <= refreshed_at:
                     raise AuthError("download token rejected again after refreshing it") from None
-                refreshed = True
+                refreshed_at = sink.offset()
                 with self._lock:
                     stale = generation == self._token_generation
                 if stale:

@@ -159,7 +159,8 @@ class WritesMixin:
 
     def album_uid(self, name: str) -> str:
         """The UID of the album ``name`` (an existing album's UID, else a title: found or
-        created by ``POST /albums``, which answers 200 for an existing title, 201 for new)."""
+        created by ``POST /albums``). The December 2024 server answers 200 whether it found or
+        created the album, never 201; servers since October 2025 answer 201 for a new one."""
         if _ALBUM_UID.fullmatch(name):
             found = self._api("GET", f"/albums/{name}", f"reading album {name}",
                               accept=(403, 404))
