@@ -10,12 +10,20 @@ Prints, in one run:
      and with 100 changes, against a full walk (the daemon keeps one logged-in session).
   5. a no-op run with album folders and metadata sidecars on, against one without.
   6. a daemon's RSS over 200 passes (every 4 s a full walk) on a 3,000-photo library.
+  7. full mirror of 5,000 files of ~20 KB vs a bare verified, durable client on the same URLs:
+     one `curl --parallel --parallel-max 4` process fed the URL list by a config file, then
+     `sha1sum` of every file and one `sync`.
+  8. the same for 40 x 8 MB, with CPU seconds per GB mirrored against the floor (`sha1sum` and
+     `cat > file` of the same bytes).
+  9. CLI start-up: `ppsync --version`, `--help`, `status`, `health`, wall time, min of 5.
 
 Targets (issue 2): ratio 1 <= 1.5 with RSS <= 200 MB, RSS(100k)/RSS(10k) <= 1.2; ratio 2 <= 1.25;
 ratio 3 <= 1.2; (issue 3) a quiet change pass <= 3 requests and < 5% of a full walk;
 (issue 5) a no-op with albums and sidecars < 1.2x one without; (issue 12) the daemon's RSS
 bounded: at the end no more than 20% above its RSS after the first pass.
-Usage: python3 benchmarks/bench_sync.py [--quick]
+(issue 11) ratio 7 <= 1.3; ratio 8 <= 1.15 and CPU/GB within 2x of the floor; each start-up
+<= 0.1 s; ratio 1 <= 1.3.
+Usage: python3 benchmarks/bench_sync.py [--quick] [--only 7,8,9]
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -68,6 +77,131 @@ def _peak_rss(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def run_ppsync_cpu(config: Path, *args: str) -> tuple[float, float, int]:
+    """Run ppsync as its own process; return (wall seconds, CPU seconds, exit code)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_utime + usage.ru_stime, proc.returncode
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bare_verified_mirror(server: FakePhotoPrism, out: Path) -> tuple[float, float]:
+    """The bare verified, durable client: one curl process downloading every original, 4 at
+    a time, fed the URL list by a config file; then ``sha1sum`` of every file, checked against
+    the server's hash, and one ``sync``. Returns (wall seconds, CPU seconds), login included."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    _, download_token = bearer(server)
+    files = server.files(root="/")
+    config = out.parent / "curl-urls.txt"
+    config.write_text("".join(f'url = "{server.url}/api/v1/dl/{f.sha1}?t={download_token}"\n'
+                              f'output = "{out}/{f.sha1}"\n' for f in files))
+    subprocess.run(["curl", "-sf", "--no-progress-meter", "--parallel", "--parallel-max", "4", "-H",
+                    "Accept-Encoding: identity", "-K", str(config)], check=True)
+    sums = subprocess.run(["sha1sum", *(str(out / f.sha1) for f in files)], check=True,
+                          capture_output=True, text=True).stdout.split()[0::2]
+    assert sums == [f.sha1 for f in files], "curl fetched damaged files"
+    subprocess.run(["sync"], check=True)
+    return time.perf_counter() - started, _children_cpu() - cpu
+
+
+def bench_verified_mirror(work: Path, server: FakePhotoPrism, name: str) -> dict[str, float]:
+    """ppsync's full mirror into an empty folder vs the bare verified client, best of 2 each
+    (alternating, so both see the same page cache and the same neighbours)."""
+    out = work / f"curl-{name}"
+    target = work / f"mirror-{name}"
+    bare: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    for _ in range(2):
+        for folder in (out, target):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+        subprocess.run(["sync"], check=True)
+        bare.append(bare_verified_mirror(server, out))
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run(["sync"], check=True)
+        seconds, cpu, code = run_ppsync_cpu(write_config(work, server, target), "sync")
+        assert code == 0, f"{name} mirror failed with exit {code}"
+        ours.append((seconds, cpu))
+    shutil.rmtree(target, ignore_errors=True)
+    (ours_s, ours_cpu), (bare_s, bare_cpu) = min(ours), min(bare)
+    return {"ppsync_s": ours_s, "ppsync_cpu_s": ours_cpu, "bare_s": bare_s,
+            "bare_cpu_s": bare_cpu, "ratio": ours_s / bare_s}
+
+
+def bench_small_files(work: Path, count: int, size: int) -> dict[str, float]:
+    server = FakePhotoPrism(password=PASSWORD)
+    server.start()
+    try:
+        server.add_synthetic_photos(count, 1, size=size)
+        return {"files": count, "kb": size / 1024, **bench_verified_mirror(work, server, "small")}
+    finally:
+        server.stop()
+
+
+def cpu_floor(work: Path) -> float:
+    """CPU seconds of ``sha1sum`` and ``cat > file`` over the blobs: hashing and copying the
+    bytes once each, the least any verified mirror can spend."""
+    out = work / "floor"
+    out.mkdir(exist_ok=True)
+    blobs = sorted((work / "blobs").iterdir())
+    cpu = _children_cpu()
+    subprocess.run(["sha1sum", *map(str, blobs)], check=True, stdout=subprocess.DEVNULL)
+    for blob in blobs:
+        subprocess.run(f'cat "{blob}" > "{out / blob.name}"', shell=True, check=True)
+    spent = _children_cpu() - cpu
+    shutil.rmtree(out, ignore_errors=True)
+    return spent
+
+
+def bench_big_verified(work: Path, count: int, size: int) -> dict[str, float]:
+    server = big_library(work, count, size)
+    try:
+        result = bench_verified_mirror(work, server, "big")
+        gb = count * size / 2**30
+        floor = cpu_floor(work)
+        return {"files": count, "mb": count * size / 2**20, **result,
+                "ppsync_cpu_per_gb": result["ppsync_cpu_s"] / gb,
+                "bare_cpu_per_gb": result["bare_cpu_s"] / gb, "floor_cpu_per_gb": floor / gb,
+                "cpu_vs_floor": result["ppsync_cpu_s"] / floor}
+    finally:
+        server.stop()
+        shutil.rmtree(work / "blobs", ignore_errors=True)
+
+
+def ppsync_command() -> list[str]:
+    """The installed console script when there is one (what users type), else ``-m``."""
+    script = Path(sys.executable).parent / "ppsync"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ppsync"]
+
+
+def bench_startup(work: Path) -> dict[str, float]:
+    """Wall time of the commands that need no server, min of 5, on a mirrored library."""
+    server, target, config = prepare_library(work, 100)
+    try:
+        results = {}
+        for args in (["--version"], ["--help"], ["status"], ["health"]):
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                subprocess.run([*ppsync_command(), "--config", str(config), *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                times.append(time.perf_counter() - started)
+            results[" ".join(args)] = min(times)
+        return results
+    finally:
+        server.stop()
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def run_ppsync(config: Path, *args: str) -> tuple[float, int, int]:
@@ -338,7 +472,10 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
+                        help="comma-separated sections to run (default: all)")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     if not shutil.which("curl"):
         print("benchmark needs curl as the bare client (apt-get install curl)", file=sys.stderr)
         return 2
@@ -347,49 +484,81 @@ def main() -> int:
     results: dict[str, object] = {"machine": f"{os.cpu_count()} cores, {memory_gib} GiB"}
     with tempfile.TemporaryDirectory(prefix="ppsync-bench-") as tmp:
         work = Path(tmp)
-        noop = bench_noop(work, 20_000 // scale)
-        results["noop"] = noop
-        print(f"1. no-op re-sync, {noop['files']:.0f} files: ppsync {noop['ppsync_s']:.2f} s vs "
-              f"curl paging {noop['bare_s']:.2f} s -> ratio {noop['ratio']:.2f} (target <= 1.5); "
-              f"peak RSS {noop['rss_mb']:.0f} MB (target <= 200)", flush=True)
-        small = bench_noop(work, 10_000 // scale)
-        large = bench_noop(work, 100_000 // scale)
-        growth = large["rss_mb"] / small["rss_mb"]
-        results["rss"] = {"small": small, "large": large, "ratio": growth}
-        print(f"   RSS at {large['files']:.0f} files {large['rss_mb']:.0f} MB vs "
-              f"{small['files']:.0f} files {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
-              f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync {large['ppsync_s']:.2f} s "
-              f"vs curl {large['bare_s']:.2f} s (ratio {large['ratio']:.2f})", flush=True)
-        full = bench_full_mirror(work, 40 // (4 if args.quick else 1), 8 * 2**20)
-        results["full"] = full
-        print(f"2. full mirror, {full['files']:.0f} x 8 MB: ppsync {full['ppsync_s']:.2f} s vs "
-              f"4 parallel curl {full['curl4_s']:.2f} s -> ratio {full['ratio']:.2f} "
-              "(target <= 1.25)", flush=True)
-        kills = bench_kills(work, 12 // (3 if args.quick else 1), 8 * 2**20, 0.8)
-        results["kills"] = kills
-        print(f"3. resume across {kills['kills']:.0f} SIGKILLs: served "
-              f"{kills['served_mb']:.0f} MB for a {kills['library_mb']:.0f} MB library -> "
-              f"ratio {kills['ratio']:.2f} (target <= 1.2)", flush=True)
-        change = bench_change_passes(work, 100_000 // scale)
-        results["change"] = change
-        print(f"4. change pass, {change['files']:.0f} files: nothing changed "
-              f"{change['quiet_requests']:.0f} requests, {change['quiet_s']:.3f} s = "
-              f"{change['quiet_share']:.1%} of a full walk ({change['full_s']:.2f} s) "
-              f"(target <= 3 requests, < 5%); 100 changes {change['changed_requests']:.0f} "
-              f"requests (100 downloads), {change['changed_s']:.2f} s", flush=True)
-        export = bench_export(work, 20_000 // scale, 50 // scale)
-        results["export"] = export
-        print(f"5. no-op with albums + sidecars, {export['files']:.0f} files in "
-              f"{export['albums']:.0f} albums: {export['export_s']:.2f} s vs "
-              f"{export['plain_s']:.2f} s without -> ratio {export['ratio']:.2f} "
-              f"(target < 1.2; first export run {export['first_export_s']:.1f} s)", flush=True)
-        rss = bench_daemon_rss(work, 3000, 200 // (4 if args.quick else 1))
-        results["daemon_rss"] = rss
-        print(f"6. daemon RSS, {rss['files']:.0f} files, {rss['passes']:.0f} passes "
-              f"({rss['full_walks']:.0f} full walks): {rss['first_mb']:.0f} MB after the first "
-              f"pass, then at 1/4, 1/2, 3/4 and the end {rss['q1_mb']:.0f}, "
-              f"{rss['half_mb']:.0f}, {rss['q3_mb']:.0f}, {rss['end_mb']:.0f} MB; peak "
-              f"{rss['max_mb']:.0f} MB (target: bounded, end <= 1.2 x first)", flush=True)
+        if "7" in only:
+            small_files = bench_small_files(work, 5000 // scale, 20 * 1024)
+            results["small_files"] = small_files
+            print(f"7. full mirror, {small_files['files']:.0f} x 20 KB: ppsync "
+                  f"{small_files['ppsync_s']:.2f} s ({small_files['ppsync_cpu_s']:.1f} s CPU) vs "
+                  f"curl --parallel + sha1sum + sync {small_files['bare_s']:.2f} s "
+                  f"({small_files['bare_cpu_s']:.1f} s CPU) -> ratio {small_files['ratio']:.2f} "
+                  "(target <= 1.3)", flush=True)
+        if "8" in only:
+            big = bench_big_verified(work, 40 // (4 if args.quick else 1), 8 * 2**20)
+            results["big_verified"] = big
+            print(f"8. full mirror, {big['files']:.0f} x 8 MB: ppsync {big['ppsync_s']:.2f} s vs "
+                  f"curl --parallel + sha1sum + sync {big['bare_s']:.2f} s -> ratio "
+                  f"{big['ratio']:.2f} (target <= 1.15); CPU per GB: ppsync "
+                  f"{big['ppsync_cpu_per_gb']:.2f} s, curl+sha1sum {big['bare_cpu_per_gb']:.2f} s, "
+                  f"floor (sha1sum + cat) {big['floor_cpu_per_gb']:.2f} s -> "
+                  f"{big['cpu_vs_floor']:.1f}x the floor (target <= 2)", flush=True)
+        if "9" in only:
+            startup = bench_startup(work)
+            results["startup"] = startup
+            print("9. start-up, min of 5: " + ", ".join(
+                f"ppsync {name} {seconds:.3f} s" for name, seconds in startup.items())
+                + " (target <= 0.1 s each)", flush=True)
+        if "1" in only:
+            noop = bench_noop(work, 20_000 // scale)
+            results["noop"] = noop
+            print(f"1. no-op re-sync, {noop['files']:.0f} files: ppsync {noop['ppsync_s']:.2f} s "
+                  f"vs curl paging {noop['bare_s']:.2f} s -> ratio {noop['ratio']:.2f} "
+                  f"(target <= 1.3); peak RSS {noop['rss_mb']:.0f} MB (target <= 200)",
+                  flush=True)
+        if "1" in only:
+            small = bench_noop(work, 10_000 // scale)
+            large = bench_noop(work, 100_000 // scale)
+            growth = large["rss_mb"] / small["rss_mb"]
+            results["rss"] = {"small": small, "large": large, "ratio": growth}
+            print(f"   RSS at {large['files']:.0f} files {large['rss_mb']:.0f} MB vs "
+                  f"{small['files']:.0f} files {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
+                  f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync "
+                  f"{large['ppsync_s']:.2f} s vs curl {large['bare_s']:.2f} s "
+                  f"(ratio {large['ratio']:.2f})", flush=True)
+        if "2" in only:
+            full = bench_full_mirror(work, 40 // (4 if args.quick else 1), 8 * 2**20)
+            results["full"] = full
+            print(f"2. full mirror, {full['files']:.0f} x 8 MB: ppsync {full['ppsync_s']:.2f} s vs "
+                  f"4 parallel curl {full['curl4_s']:.2f} s -> ratio {full['ratio']:.2f} "
+                  "(target <= 1.25)", flush=True)
+        if "3" in only:
+            kills = bench_kills(work, 12 // (3 if args.quick else 1), 8 * 2**20, 0.8)
+            results["kills"] = kills
+            print(f"3. resume across {kills['kills']:.0f} SIGKILLs: served "
+                  f"{kills['served_mb']:.0f} MB for a {kills['library_mb']:.0f} MB library -> "
+                  f"ratio {kills['ratio']:.2f} (target <= 1.2)", flush=True)
+        if "4" in only:
+            change = bench_change_passes(work, 100_000 // scale)
+            results["change"] = change
+            print(f"4. change pass, {change['files']:.0f} files: nothing changed "
+                  f"{change['quiet_requests']:.0f} requests, {change['quiet_s']:.3f} s = "
+                  f"{change['quiet_share']:.1%} of a full walk ({change['full_s']:.2f} s) "
+                  f"(target <= 3 requests, < 5%); 100 changes {change['changed_requests']:.0f} "
+                  f"requests (100 downloads), {change['changed_s']:.2f} s", flush=True)
+        if "5" in only:
+            export = bench_export(work, 20_000 // scale, 50 // scale)
+            results["export"] = export
+            print(f"5. no-op with albums + sidecars, {export['files']:.0f} files in "
+                  f"{export['albums']:.0f} albums: {export['export_s']:.2f} s vs "
+                  f"{export['plain_s']:.2f} s without -> ratio {export['ratio']:.2f} "
+                  f"(target < 1.2; first export run {export['first_export_s']:.1f} s)", flush=True)
+        if "6" in only:
+            rss = bench_daemon_rss(work, 3000, 200 // (4 if args.quick else 1))
+            results["daemon_rss"] = rss
+            print(f"6. daemon RSS, {rss['files']:.0f} files, {rss['passes']:.0f} passes "
+                  f"({rss['full_walks']:.0f} full walks): {rss['first_mb']:.0f} MB after the first "
+                  f"pass, then at 1/4, 1/2, 3/4 and the end {rss['q1_mb']:.0f}, "
+                  f"{rss['half_mb']:.0f}, {rss['q3_mb']:.0f}, {rss['end_mb']:.0f} MB; peak "
+                  f"{rss['max_mb']:.0f} MB (target: bounded, end <= 1.2 x first)", flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
