@@ -187,7 +187,7 @@ def test_sigterm_ends_a_one_shot_sync_as_interrupted_and_the_next_run_resumes(
     # systemd stopping ppsync-once.service, `docker stop` or a NAS job's time limit: SIGTERM.
     content = os.urandom(3 * 1024 * 1024)
     server.add_photo([("big/video.mp4", content)])
-    # ~12 s for the file: longer than the 5 s a stop gives downloads in flight to finish.
+    # ~12 s for the file: longer than the 1 s a stop gives downloads in flight to finish.
     server.faults.download_rate = 256 * 1024
     config = make_config()
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],

@@ -39,7 +39,7 @@ from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.executor")
-STOP_GRACE = 5.0  # seconds in-flight downloads get to finish once a stop is requested
+STOP_GRACE = 1.0  # seconds in-flight downloads get to finish once a stop is requested
 
 
 class Layout:

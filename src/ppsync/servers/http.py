@@ -52,6 +52,7 @@ from ppsync.errors import (
     TransientHTTPError,
 )
 from ppsync.logs import get_logger
+from ppsync.servers.abortable import AbortableBackend, abortable_transport
 
 log = get_logger("ppsync.retries")
 
@@ -121,13 +122,18 @@ class RetryPolicy:
         self.clock = OutageClock()
         self.stop = stop or threading.Event()
         self._aborted = threading.Event()
+        # The client's connections (``http_client``): abort() shuts them down, which also ends
+        # a read blocked on a slow or hung link (closing the client alone does not).
+        self.sockets = AbortableBackend()
 
     def attempts(self) -> Attempts:
         return Attempts(self)
 
     def abort(self) -> None:
-        """End every wait now (the client is being closed under its requests)."""
+        """End every wait now, and every request on the way (the client is being closed
+        under its requests)."""
         self._aborted.set()
+        self.sockets.abort_all()
 
     def sleep(self, seconds: float) -> None:
         """Sleep between attempts; raises ``Interrupted`` as soon as a stop is requested."""
@@ -222,13 +228,14 @@ def http_client(server: ServerConfig, base_url: str, policy: RetryPolicy,
     if server.url.startswith("http://"):
         # Plain HTTP never uses TLS; loading the CA bundle costs ~0.15 s per process.
         verify = False
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     return httpx.Client(
         base_url=base_url,
         timeout=httpx.Timeout(server.timeout, connect=min(server.timeout, 15.0)),
         verify=verify,
         headers={"User-Agent": f"ppsync/{__version__}"},
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        transport=transport,
+        limits=limits,
+        transport=transport or abortable_transport(policy.sockets, verify=verify, limits=limits),
         event_hooks={"response": [policy.clock.answered]},
     )
 
