@@ -102,7 +102,7 @@ def test_plan_prints_only_what_would_change_with_the_counts_sync_gives(
     server.rename_file(photos[0].files[0].uid, "2024/renamed.jpg")
     server.add_photo([("2025/new.jpg", b"new")])
     (target / "2024/IMG_3.jpg").unlink()  # a local copy gone: sync would fetch it again
-    plan = run_cli(config, "plan")
+    plan = run_cli(config, "plan", "--full")  # a missing local copy shows in a full walk
     lines = [line for line in plan.stdout.splitlines() if not line.startswith(("plan run", "  "))]
     assert sorted(" ".join(line.split()) for line in lines) == [
         "download 2024/IMG_3.jpg (local copy missing or changed)", "download 2025/new.jpg",

@@ -2,6 +2,10 @@
 
 ``main`` is the console entry point. ``handle_error`` is the one place where an exception
 becomes a message and an exit code; no traceback reaches the user for anything we expect.
+
+Each command imports what it needs when it runs: at module level this file imports only the
+standard library and ppsync's light modules, so ``--version`` and ``--help`` never load httpx,
+pydantic, sqlite-utils or structlog (``tests/test_startup.py`` holds that).
 """
 
 from __future__ import annotations
@@ -9,27 +13,20 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from ppsync import __version__
-from ppsync.config import Settings, load_config
 from ppsync.errors import ConfigError, PpsyncError, ServerError
-from ppsync.inbox.report import summary_lines as upload_summary_lines
-from ppsync.inbox.uploader import run_upload
-from ppsync.lock import TargetLock
-from ppsync.logs import setup_logging
-from ppsync.mirror.sync import PassOptions, guard_target, run_sync
-from ppsync.mirror.verify import verify_mirror
-from ppsync.models import Action
-from ppsync.progress import Progress
 from ppsync.redact import redact
-from ppsync.report import EXIT_MEANINGS, status_lines, summary_lines, to_json
-from ppsync.servers import open_server
-from ppsync.servers.http import SHUTDOWN
-from ppsync.service.health import check_health
-from ppsync.state import State
+from ppsync.report import EXIT_MEANINGS
+
+if TYPE_CHECKING:
+    from ppsync.config import Settings
+    from ppsync.models import Action
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
 
@@ -49,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="one pass: mirror every original, then exit")
     sync.add_argument("--dry-run", action="store_true", help="show what would happen, change "
                       "nothing")
-    commands.add_parser("plan", help="what a sync would do, without doing it")
+    plan = commands.add_parser("plan", help="what a sync would do, without doing it")
+    for one_shot in (sync, plan):
+        one_shot.add_argument("--full", action="store_true", help="walk the whole library "
+                              "(the only kind of pass that may delete), even when the last full "
+                              "walk is younger than [schedule] full_every")
     status = commands.add_parser("status", help="what the last runs did")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
@@ -97,20 +98,30 @@ def _print(lines: Sequence[str]) -> None:
 
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.mirror.sync import PassOptions, full_walk_due, run_sync
+    from ppsync.progress import Progress
+    from ppsync.report import summary_lines
+
     dry_run = args.command == "plan" or getattr(args, "dry_run", False)
+    # The daemon's rule, so a timer every 15 minutes costs one request when nothing changed:
+    # a change pass while the last complete full walk is younger than full_every.
+    changes_only = not args.full and not full_walk_due(settings, time.time())
 
     def printer(action: Action) -> None:
         print(action.describe(), flush=True)
 
     with Progress.for_stream(sys.stderr, settings.log.format) as progress:
         report = run_sync(settings, PassOptions(
-            command="plan" if dry_run else "sync", dry_run=dry_run, on_action=printer,
-            on_progress=progress.tick))
+            command="plan" if dry_run else "sync", dry_run=dry_run, changes_only=changes_only,
+            on_action=printer, on_progress=progress.tick))
     _print(summary_lines(report))
     return report.exit_code
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.report import status_lines, to_json
+    from ppsync.state import State
+
     path = settings.mirror.state_path
     if not path.is_file():
         runs, totals = [], {"files": 0, "bytes": 0}
@@ -129,6 +140,12 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.lock import TargetLock
+    from ppsync.mirror.sync import PassOptions, guard_target, run_sync
+    from ppsync.mirror.verify import verify_mirror
+    from ppsync.report import summary_lines
+    from ppsync.state import State
+
     layout = guard_target(settings.mirror)
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
@@ -155,6 +172,8 @@ UNKNOWN_COUNTS = (
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.servers import open_server
+
     server = open_server(settings.server)
     try:
         info = server.open()
@@ -179,13 +198,15 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.inbox.report import summary_lines as upload_summary_lines
+    from ppsync.inbox.uploader import run_upload
+
     report = run_upload(settings)
     _print(upload_summary_lines(report))
     return report.exit_code
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
-    # Imported here: only restore needs it, and every other command starts faster without it.
     from ppsync.restore.run import run_restore
     from ppsync.restore.run import summary_lines as restore_summary_lines
 
@@ -195,14 +216,14 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
-    # Imported here: APScheduler and prometheus-client would add ~0.1 s to every one-shot
-    # ``ppsync sync`` started by cron or a NAS scheduler.
     from ppsync.service.daemon import Daemon
 
     return Daemon(args.config, settings).run()
 
 
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.service.health import check_health
+
     verdict = check_health(settings)
     print(("healthy: " if verdict.ok else "unhealthy: ") + verdict.reason)
     return 0 if verdict.ok else 1
@@ -218,6 +239,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C or SIGTERM to a one-shot command: end every wait for the server, on every
     thread (a walk's prefetch, downloads), then unwind like Ctrl-C."""
+    from ppsync.servers.http import SHUTDOWN  # loaded already by any command that waits for one
+
     SHUTDOWN.set()
     raise KeyboardInterrupt
 
@@ -227,7 +250,10 @@ STATE_ONLY = ("status", "health")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # --version and --help end here
+    from ppsync.config import load_config
+    from ppsync.logs import setup_logging
+
     try:
         settings = load_config(args.config, log_level="debug" if args.verbose else None,
                                credentials=args.command not in STATE_ONLY)

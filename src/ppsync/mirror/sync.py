@@ -76,6 +76,20 @@ class PassOptions:
     on_progress: Callable[[], None] | None = None
 
 
+def full_walk_due(settings: Settings, now: float) -> bool:
+    """Is it time for a full walk (none yet, or the last one is ``full_every`` old)? The one
+    rule for the daemon's passes and a one-shot ``ppsync sync``."""
+    path = settings.mirror.state_path
+    if not path.is_file():
+        return True
+    state = State.open(path)
+    try:
+        last = state.get_meta(LAST_FULL_KEY)
+    finally:
+        state.close()
+    return last is None or now - float(last) >= settings.schedule.full_every_seconds
+
+
 def _dedupe(state: State) -> Callable[[list[RemoteFile]], list[RemoteFile]]:
     def fresh(files: list[RemoteFile]) -> list[RemoteFile]:
         unique = list({f.file_uid: f for f in files}.values())

@@ -48,7 +48,7 @@ from ppsync.inbox.report import UploadReport
 from ppsync.inbox.uploader import run_upload
 from ppsync.logs import get_logger, setup_logging
 from ppsync.mirror.guards import record_refused_pass, refused_report
-from ppsync.mirror.sync import LAST_FULL_KEY, PassOptions, run_sync
+from ppsync.mirror.sync import PassOptions, full_walk_due, run_sync
 from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
 from ppsync.servers import open_server
@@ -107,19 +107,6 @@ def release_memory() -> None:
     gc.collect()
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
-
-
-def full_walk_due(settings: Settings, now: float) -> bool:
-    """Is it time for a full walk (none yet, or the last one is ``full_every`` old)?"""
-    path = settings.mirror.state_path
-    if not path.is_file():
-        return True
-    state = State.open(path)
-    try:
-        last = state.get_meta(LAST_FULL_KEY)
-    finally:
-        state.close()
-    return last is None or now - float(last) >= settings.schedule.full_every_seconds
 
 
 class Daemon:
