@@ -40,6 +40,11 @@ from ppsync.state import State
 
 log = get_logger("ppsync.executor")
 STOP_GRACE = 1.0  # seconds in-flight downloads get to finish once a stop is requested
+# Group commits: placed files are recorded in batches of up to this many, or this long after
+# the first of a batch was placed, whichever comes first (and at every page end and drain).
+GROUP_COMMIT_FILES = 256
+GROUP_COMMIT_SECONDS = 1.0
+KNOWN_FOLDERS = 10_000  # folders whose safety this run has checked, remembered (memory bound)
 
 
 class Layout:
@@ -82,10 +87,19 @@ class Executor:
         self._fatal: ServerError | DiskFull | None = None
         self._on_progress = on_progress or (lambda: None)
         self._stop = stop or threading.Event()
-        # Folders whose new entries still need an fsync. Batched: one fsync per folder per
-        # drain, not per file (a directory fsync commits the filesystem journal, ~10 ms). Until
-        # then a power cut can only lose the rename, and the next run downloads that file again.
+        # Folders whose new entries still need an fsync, and the records of the files placed
+        # in them. Both batched (a directory fsync commits the filesystem journal, ~10 ms; a
+        # SQLite commit syncs its log): the folders are fsynced, then the records committed in
+        # one transaction. So a record never names a file whose bytes or name a power cut could
+        # still take; a cut before the commit leaves files on disk without records, and the
+        # next run adopts them (their SHA-1 is checked) instead of downloading them again.
         self._unsynced_dirs: set[Path] = set()
+        self._unrecorded: list[LocalRecord] = []
+        self._unrecorded_since = 0.0
+        # Folders checked by ensure_parent_dirs in this run (real folders inside the target),
+        # by relative path: the run holds the target's lock and only ever adds folders, so a
+        # folder checked once needs no stat or realpath walk for every later file in it.
+        self._folders: dict[str, Path] = {}
 
     # --- entry points ------------------------------------------------------------------------
 
@@ -109,6 +123,7 @@ class Executor:
         """Trash, delete or forget a tracked file that left the server (after the verdict)."""
         record = action.record
         assert record is not None
+        self._record_placed()
         source = existing_path(self._layout.target, record.path)
         if source is not None and self._taken_by_another(record):
             source = None  # on a disk that ignores case, that name now holds another file
@@ -149,16 +164,41 @@ class Executor:
             raise self._fatal
 
     def sync_dirs(self) -> None:
-        """fsync every folder that received a file since the last call."""
+        """fsync every folder that received a file since the last call, then record the files
+        placed since then (one transaction)."""
+        self._record_placed()
+
+    def _record_placed(self) -> None:
+        failed: set[Path] = set()
         for folder in self._unsynced_dirs:
             try:
                 fsync_dir(folder)
             except OSError as exc:
+                failed.add(folder)
                 self._fail(self._layout.relative(folder), f"cannot fsync folder: {_reason(exc)}")
         self._unsynced_dirs.clear()
+        records = self._unrecorded
+        if failed:  # a name that may not be on disk is not recorded; the next run adopts it
+            target = self._layout.target
+            records = [r for r in records if (target / r.path).parent not in failed
+                       and self._folders.get(r.path.rpartition("/")[0]) not in failed]
+        if records:
+            self._state.save_many(records)
+        self._unrecorded = []
+
+    def _record(self, record: LocalRecord) -> None:
+        """Record a placed file with the next group commit."""
+        now = time.monotonic()
+        if not self._unrecorded:
+            self._unrecorded_since = now
+        self._unrecorded.append(record)
+        if (len(self._unrecorded) >= GROUP_COMMIT_FILES
+                or now - self._unrecorded_since >= GROUP_COMMIT_SECONDS):
+            self._record_placed()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._record_placed()  # what was placed before a stop or an error is kept
 
     @property
     def pending(self) -> int:
@@ -187,6 +227,7 @@ class Executor:
         """The record as it stands now: an earlier action of this page may have displaced it
         (a swap of two names), so the planned copy can be stale."""
         assert action.remote is not None
+        self._record_placed()  # what it reads and what it writes next follow the batch
         return self._state.records_for([action.remote.file_uid]).get(action.remote.file_uid)
 
     def _move(self, action: Action) -> None:
@@ -268,7 +309,7 @@ class Executor:
 
     def _place(self, action: Action, fetched: Fetched) -> None:
         remote = fetched.remote
-        final = ensure_parent_dirs(self._layout.target, action.path)
+        final = self._final_path(action.path)
         old = self._current(action) if action.record is not None else None  # edited on server
         if fetched.part is None:
             self._report.adopted += 1
@@ -283,17 +324,32 @@ class Executor:
             self._report.downloaded += 1
             self._report.bytes_downloaded += fetched.bytes_received
             log.info("downloaded", path=action.path, size=remote.size)
-        self._state.save(LocalRecord(
+        self._record(LocalRecord(
             file_uid=remote.file_uid, photo_uid=remote.photo_uid, path=action.path,
             sha1=remote.sha1, size=remote.size if remote.size >= 0 else final.stat().st_size,
             status=RecordStatus.ACTIVE, last_seen_run=self._report.run_id,
         ))
         self._on_progress()
 
+    def _final_path(self, rel: str) -> Path:
+        """``ensure_parent_dirs`` once per folder and run; the final path of ``rel``."""
+        folder, _, name = rel.rpartition("/")
+        known = self._folders.get(folder)
+        if known is None:
+            known = ensure_parent_dirs(self._layout.target, rel).parent
+            if len(self._folders) < KNOWN_FOLDERS:
+                self._folders[folder] = known
+        return known / name
+
     def _clear_destination(self, rel: str, final: Path, file_uid: str) -> None:
         """Make room at ``final`` without losing anything: another tracked file there is moved
         to ``replaced/`` (its record follows it, so a later move in this walk still finds it),
         and untracked content is kept aside too."""
+        try:
+            os.lstat(final)
+        except FileNotFoundError:
+            return  # the common case, a new name: nothing there (under any spelling)
+        self._record_placed()  # the owner query and the displaced record follow the batch
         owner = self._state.active_owner_of(rel)
         if owner is None and self._layout.ignores_case and final.exists():
             owner = next(iter(self._state.active_owners_by_claim(rel)), None)

@@ -12,7 +12,7 @@ Tables (created by ``ppsync.state.migrations``)::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ppsync.models import LocalRecord, RecordStatus
@@ -88,12 +88,17 @@ class FilesMixin(StateBase):
 
     def save(self, record: LocalRecord) -> None:
         """Insert or replace the record for ``record.file_uid``."""
+        self.save_many([record])
+
+    def save_many(self, records: Sequence[LocalRecord]) -> None:
+        """Insert or replace these records in one transaction (a group commit)."""
+        now = time.time()
         with self.transaction():
-            self.db.execute(
+            self.db.conn.executemany(
                 "INSERT OR REPLACE INTO files (file_uid, photo_uid, path, sha1, size, status, "
                 "last_seen_run, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [record.file_uid, record.photo_uid, record.path, record.sha1, record.size,
-                 record.status.value, record.last_seen_run, time.time()],
+                [[r.file_uid, r.photo_uid, r.path, r.sha1, r.size, r.status.value,
+                  r.last_seen_run, now] for r in records],
             )
 
     def set_status(self, file_uid: str, status: RecordStatus) -> None:
