@@ -93,6 +93,10 @@ def partial_path(partial_dir: Path, remote: RemoteFile) -> Path:
 
 def local_copy_matches(target: Path, rel: str, remote: RemoteFile) -> bool:
     """Is the file already at ``target/rel`` exactly this original? (adoption, no download)"""
+    try:
+        os.lstat(os.path.join(target, rel))
+    except FileNotFoundError:
+        return False  # the common case, a new file: one lstat, no realpath walk
     existing = existing_path(target, rel)
     if existing is None:
         return False
