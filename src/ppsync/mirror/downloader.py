@@ -20,6 +20,9 @@ from ppsync.models import RemoteFile
 from ppsync.servers.base import PhotoServer
 
 VERIFY_ATTEMPTS = 3  # whole-file attempts when the bytes do not match the server's hash
+# Files up to this size are not fsynced one by one: the coordinator syncs a group of them with
+# one syncfs before it renames them into place (``Fetched.synced`` is False for those).
+GROUP_SYNC_MAX = 1024 * 1024
 
 
 class PartFile:
@@ -60,12 +63,14 @@ class PartFile:
         self._length += len(chunk)
         self.received += len(chunk)
 
-    def finish(self) -> tuple[int, str]:
-        """Flush and fsync; return (length, sha1 hex). Safe to call again after a failure."""
+    def finish(self, *, sync: bool = True) -> tuple[int, str]:
+        """Flush and (with ``sync``) fsync; return (length, sha1 hex). Safe to call again after
+        a failure."""
         if self._handle.closed:
             return self._length, self._digest.hexdigest()
         self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if sync:
+            os.fsync(self._handle.fileno())
         self._handle.close()
         return self._length, self._digest.hexdigest()
 
@@ -79,12 +84,14 @@ class PartFile:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A verified file ready to be put in place (``part`` is None when adopted in place)."""
+    """A verified file ready to be put in place (``part`` is None when adopted in place;
+    ``synced`` is False for a small part whose bytes the coordinator syncs with its group)."""
 
     remote: RemoteFile
     part: Path | None
     last_modified: str | None
     bytes_received: int
+    synced: bool = True
 
 
 def partial_path(partial_dir: Path, remote: RemoteFile) -> Path:
@@ -138,7 +145,8 @@ def fetch(
         part = PartFile(path, remote.size)
         try:
             last_modified = server.download(remote, part)
-            length, digest = part.finish()
+            grouped = 0 <= remote.size <= GROUP_SYNC_MAX
+            length, digest = part.finish(sync=not grouped)
         except IntegrityError:
             part.discard()
             continue
@@ -147,7 +155,7 @@ def fetch(
             raise
         received += part.received
         if digest == remote.sha1 and (remote.size < 0 or length == remote.size):
-            return Fetched(remote, path, last_modified, received)
+            return Fetched(remote, path, last_modified, received, synced=not grouped)
         part.discard()
     raise IntegrityError(f"downloaded bytes did not match the server's SHA-1 {remote.sha1} "
                          f"after {VERIFY_ATTEMPTS} attempts")

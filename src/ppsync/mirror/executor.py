@@ -30,6 +30,7 @@ from ppsync.fsutil import (
     move_into,
     same_file,
     set_mtime_from_http,
+    sync_filesystem,
 )
 from ppsync.logs import get_logger
 from ppsync.mirror.downloader import Fetched, fetch
@@ -96,6 +97,10 @@ class Executor:
         self._unsynced_dirs: set[Path] = set()
         self._unrecorded: list[LocalRecord] = []
         self._unrecorded_since = 0.0
+        # Small downloads whose bytes are not fsynced yet: placed as a group after one syncfs
+        # (``_place_group``), so the promise above holds without an fsync per file.
+        self._unsynced_parts: list[tuple[Action, Fetched]] = []
+        self._unsynced_since = 0.0
         # Folders checked by ensure_parent_dirs in this run (real folders inside the target),
         # by relative path: the run holds the target's lock and only ever adds folders, so a
         # folder checked once needs no stat or realpath walk for every later file in it.
@@ -169,6 +174,7 @@ class Executor:
         self._record_placed()
 
     def _record_placed(self) -> None:
+        self._place_group()
         failed: set[Path] = set()
         for folder in self._unsynced_dirs:
             try:
@@ -195,6 +201,37 @@ class Executor:
         if (len(self._unrecorded) >= GROUP_COMMIT_FILES
                 or now - self._unrecorded_since >= GROUP_COMMIT_SECONDS):
             self._record_placed()
+
+    def _place_group(self) -> None:
+        """Put the small downloads waiting for their sync in place: one syncfs for all their
+        bytes, then each rename (their records follow with the next group commit)."""
+        group, self._unsynced_parts = self._unsynced_parts, []
+        if not group:
+            return
+        try:
+            sync_filesystem(self._layout.partial)
+        except OSError as exc:  # the parts stay in partial/ and are checked again next run
+            for action, _ in group:
+                self._record_error(action, exc)
+            return
+        for action, fetched in group:
+            try:
+                self._place(action, fetched)
+            except (PpsyncError, OSError) as exc:
+                self._record_error(action, exc)
+
+    def _take(self, action: Action, fetched: Fetched) -> None:
+        """A finished download: in place now, or with its group when its bytes await a sync."""
+        if fetched.part is None or fetched.synced:
+            self._place(action, fetched)
+            return
+        now = time.monotonic()
+        if not self._unsynced_parts:
+            self._unsynced_since = now
+        self._unsynced_parts.append((action, fetched))
+        if (len(self._unsynced_parts) >= GROUP_COMMIT_FILES
+                or now - self._unsynced_since >= GROUP_COMMIT_SECONDS):
+            self._place_group()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -283,7 +320,7 @@ class Executor:
         for future in done:
             action = self._pending.pop(future)
             try:
-                self._place(action, future.result())
+                self._take(action, future.result())
             except (PpsyncError, OSError) as exc:
                 self._record_error(action, exc)
             except Exception as exc:  # a connection closed under it by a shutdown
@@ -291,6 +328,10 @@ class Executor:
                     raise
                 log.info("download abandoned for shutdown; it will resume", path=action.path,
                          error=_reason(exc))
+        now = time.monotonic()  # a group waits no longer than GROUP_COMMIT_SECONDS
+        if ((self._unsynced_parts and now - self._unsynced_since >= GROUP_COMMIT_SECONDS)
+                or (self._unrecorded and now - self._unrecorded_since >= GROUP_COMMIT_SECONDS)):
+            self._record_placed()
 
     def _record_error(self, action: Action, exc: PpsyncError | OSError) -> None:
         if is_disk_full(exc):  # wherever it struck (placing, a folder, a flush): stop the pass
