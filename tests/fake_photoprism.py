@@ -305,6 +305,7 @@ class Faults:
     reset_connections: int = 0
     reset_path_contains: str = ""  # only requests whose path contains this are reset
     download_delay: float = 0.0
+    listing_delay: float = 0.0  # seconds before a search answers (a hung listing)
     download_rate: int = 0
     expire_sessions_after: int = 0
     listing_limit_rows: int | None = None
@@ -2685,7 +2686,9 @@ class FakePhotoPrism:
             resp = self._json(200, None, req, headers=headers)
             resp.body = text[: max(1, len(text) // 2)]
             return resp
-        return self._json(200, body, req, headers=headers)
+        resp = self._json(200, body, req, headers=headers)
+        resp.delay = faults.listing_delay
+        return resp
 
     # -- JSON shapes ------------------------------------------------------------------------------
 

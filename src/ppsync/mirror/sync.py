@@ -24,7 +24,7 @@ from ppsync.export.albums import AlbumExport
 from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
-from ppsync.mirror.executor import Executor, Layout
+from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
     guard_state_matches_target,
     record_refused_pass,
@@ -46,6 +46,7 @@ from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.servers import open_server
+from ppsync.servers.abortable import StopWatchdog
 from ppsync.servers.base import Listing, PhotoServer
 from ppsync.state import State
 
@@ -315,6 +316,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                          if dry_run else executor.apply)
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
              ignores_case=layout.ignores_case)
+    watchdog = StopWatchdog(options.stop, server.abort, STOP_GRACE)
     try:
         tracked_before = state.count_active()
         if not server.is_open:
@@ -358,6 +360,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         log.error("run interrupted", exit_code=report.exit_code)
         raise
     finally:
+        watchdog.finish()
         if executor.pending:
             # The walk failed with downloads in flight: put what finished in place anyway.
             with contextlib.suppress(PpsyncError):  # already the run's error, or per file

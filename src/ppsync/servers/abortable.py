@@ -1,4 +1,5 @@
-"""Connections that a stop can cut at once, even in the middle of a blocked read.
+"""Connections that a stop can cut at once, even in the middle of a blocked read; and the
+watchdog that cuts them a moment after a stop.
 
 Closing an httpx client does not wake a thread blocked in ``recv`` on one of its sockets: a
 download stalled on a dead link would hold a stopping ppsync for the whole read timeout (60 s by
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 import typing
 
 import httpcore
@@ -19,7 +21,11 @@ import httpx
 
 if typing.TYPE_CHECKING:
     import ssl
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
+
+# Set by a one-shot command's SIGINT/SIGTERM handler (``cli.main``): the process is stopping.
+# Every wait for the server ends (``servers.http``), and ``StopWatchdog`` cuts the connections.
+SHUTDOWN = threading.Event()
 
 
 class _TrackedStream(httpcore.NetworkStream):
@@ -36,7 +42,10 @@ class _TrackedStream(httpcore.NetworkStream):
         self._inner.write(buffer, timeout)
 
     def close(self) -> None:
+        # Shut down before closing: closing alone would not wake a thread blocked reading it
+        # (the pool closes connections still in use when the client is closed under them).
         self._backend._forget(self)
+        self.shutdown()
         self._inner.close()
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
@@ -109,3 +118,35 @@ def abortable_transport(backend: AbortableBackend, *, verify: ssl.SSLContext | b
     assert isinstance(pool, httpcore.ConnectionPool)
     pool._network_backend = backend
     return transport
+
+
+class StopWatchdog:
+    """Cuts a pass's connections ``grace`` seconds after its stop event is set, whatever the
+    pass is waiting for at that moment: a download, a listing page, an album or sidecar call.
+
+    The pass itself stops taking work at once; this bounds how long a request already on a
+    slow or hung link can hold it (the next run resumes downloads with Range). ``finish``
+    ends the watch when the pass ended without a stop.
+    """
+
+    def __init__(self, stop: threading.Event, abort: Callable[[], None],
+                 grace: float) -> None:
+        self._stop = stop
+        self._abort = abort
+        self._grace = grace
+        self._finished = threading.Event()
+        threading.Thread(target=self._watch, name="ppsync-stop-watchdog", daemon=True).start()
+
+    def finish(self) -> None:
+        self._finished.set()
+
+    def _watch(self) -> None:
+        # SHUTDOWN: Ctrl-C or SIGTERM to a one-shot command, set before the pass hears of it
+        # (its KeyboardInterrupt may first wait for a thread that waits for the server).
+        while not (self._stop.wait(0.2) or SHUTDOWN.is_set()):
+            if self._finished.is_set():
+                return
+        # Stopping: even after the pass returned, its threads may still wait on the server
+        # (a walk's prefetch), and the process cannot exit until they return.
+        time.sleep(self._grace)
+        self._abort()

@@ -52,6 +52,7 @@ from ppsync.errors import (
     TransientHTTPError,
 )
 from ppsync.logs import get_logger
+from ppsync.servers.abortable import SHUTDOWN as SHUTDOWN  # defined there; used from here
 from ppsync.servers.abortable import AbortableBackend, abortable_transport
 
 log = get_logger("ppsync.retries")
@@ -65,8 +66,6 @@ OUTAGE_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, ht
 OUTAGE_POLL = 5.0  # at most this long between two attempts while waiting out an outage
 MAX_BACKOFF = 60.0
 SLEEP_SLICE = 0.2  # how often a wait looks at the stop event (a signal interrupts it anyway)
-# Set by a one-shot command's SIGINT/SIGTERM handler (``cli.main``): the process is stopping.
-SHUTDOWN = threading.Event()
 
 
 def is_outage(exc: BaseException | None) -> bool:
