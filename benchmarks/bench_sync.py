@@ -260,10 +260,12 @@ def prepare_library(work: Path, files: int) -> tuple[FakePhotoPrism, Path, Path]
 
 
 def bench_noop(work: Path, files: int) -> dict[str, float]:
+    """No-op full walks (``sync --full``: a plain ``sync`` right after one is a change pass,
+    which benchmark 4 measures) against curl paging the whole listing."""
     server, target, config = prepare_library(work, files)
     try:
         bare = min(bare_listing(server, files) for _ in range(3))
-        runs = [run_ppsync(config, "sync") for _ in range(3)]
+        runs = [run_ppsync(config, "sync", "--full") for _ in range(3)]
         assert all(code == 0 for _, code, _ in runs)
         ours = min(seconds for seconds, _, _ in runs)
         rss = max(r for _, _, r in runs)
@@ -403,12 +405,12 @@ def bench_export(work: Path, files: int, albums: int) -> dict[str, float]:
         uids = [photo.uid for photo in server.photos()]
         for n in range(albums):
             server.add_album(f"Album {n}", photo_uids=uids[n * 100:(n + 1) * 100])
-        plain = min(run_ppsync(config, "sync")[0] for _ in range(3))
+        plain = min(run_ppsync(config, "sync", "--full")[0] for _ in range(3))
         export = write_config(work, server, target, extra=(
             '[albums]\nmode = "symlink"\n[metadata]\nsidecars = "json"\n'))
-        seconds, code, _ = run_ppsync(export, "sync")  # writes the folders and sidecars once
+        seconds, code, _ = run_ppsync(export, "sync", "--full")  # writes the export once
         assert code == 0, f"export run failed with exit {code}"
-        with_export = min(run_ppsync(export, "sync")[0] for _ in range(3))
+        with_export = min(run_ppsync(export, "sync", "--full")[0] for _ in range(3))
         return {"files": files, "albums": albums, "plain_s": plain, "export_s": with_export,
                 "first_export_s": seconds, "ratio": with_export / plain}
     finally:
