@@ -30,10 +30,10 @@ from ppsync.fsutil import (
     move_into,
     same_file,
     set_mtime_from_http,
-    sync_filesystem,
 )
 from ppsync.logs import get_logger
 from ppsync.mirror.downloader import Fetched, fetch
+from ppsync.mirror.groups import Groups
 from ppsync.models import Action, ActionKind, Failure, LocalRecord, RecordStatus, RunReport
 from ppsync.redact import redact
 from ppsync.servers.base import PhotoServer
@@ -41,10 +41,6 @@ from ppsync.state import State
 
 log = get_logger("ppsync.executor")
 STOP_GRACE = 1.0  # seconds in-flight downloads get to finish once a stop is requested
-# Group commits: placed files are recorded in batches of up to this many, or this long after
-# the first of a batch was placed, whichever comes first (and at every page end and drain).
-GROUP_COMMIT_FILES = 256
-GROUP_COMMIT_SECONDS = 1.0
 KNOWN_FOLDERS = 10_000  # folders whose safety this run has checked, remembered (memory bound)
 
 
@@ -88,19 +84,10 @@ class Executor:
         self._fatal: ServerError | DiskFull | None = None
         self._on_progress = on_progress or (lambda: None)
         self._stop = stop or threading.Event()
-        # Folders whose new entries still need an fsync, and the records of the files placed
-        # in them. Both batched (a directory fsync commits the filesystem journal, ~10 ms; a
-        # SQLite commit syncs its log): the folders are fsynced, then the records committed in
-        # one transaction. So a record never names a file whose bytes or name a power cut could
-        # still take; a cut before the commit leaves files on disk without records, and the
-        # next run adopts them (their SHA-1 is checked) instead of downloading them again.
-        self._unsynced_dirs: set[Path] = set()
-        self._unrecorded: list[LocalRecord] = []
-        self._unrecorded_since = 0.0
-        # Small downloads whose bytes are not fsynced yet: placed as a group after one syncfs
-        # (``_place_group``), so the promise above holds without an fsync per file.
-        self._unsynced_parts: list[tuple[Action, Fetched]] = []
-        self._unsynced_since = 0.0
+        # A file is recorded only after its bytes and its name are on disk, by groups of
+        # files (see ``groups``); a page end, a drain and ``close`` flush the group.
+        self._groups = Groups(state, layout.partial, place=self._place_safely,
+                              on_error=self._record_error, on_folder_error=self._folder_failed)
         # Folders checked by ensure_parent_dirs in this run (real folders inside the target),
         # by relative path: the run holds the target's lock and only ever adds folders, so a
         # folder checked once needs no stat or realpath walk for every later file in it.
@@ -174,64 +161,23 @@ class Executor:
         self._record_placed()
 
     def _record_placed(self) -> None:
-        self._place_group()
-        failed: set[Path] = set()
-        for folder in self._unsynced_dirs:
-            try:
-                fsync_dir(folder)
-            except OSError as exc:
-                failed.add(folder)
-                self._fail(self._layout.relative(folder), f"cannot fsync folder: {_reason(exc)}")
-        self._unsynced_dirs.clear()
-        records = self._unrecorded
-        if failed:  # a name that may not be on disk is not recorded; the next run adopts it
-            target = self._layout.target
-            records = [r for r in records if (target / r.path).parent not in failed
-                       and self._folders.get(r.path.rpartition("/")[0]) not in failed]
-        if records:
-            self._state.save_many(records)
-        self._unrecorded = []
+        self._groups.flush()
 
-    def _record(self, record: LocalRecord) -> None:
-        """Record a placed file with the next group commit."""
-        now = time.monotonic()
-        if not self._unrecorded:
-            self._unrecorded_since = now
-        self._unrecorded.append(record)
-        if (len(self._unrecorded) >= GROUP_COMMIT_FILES
-                or now - self._unrecorded_since >= GROUP_COMMIT_SECONDS):
-            self._record_placed()
-
-    def _place_group(self) -> None:
-        """Put the small downloads waiting for their sync in place: one syncfs for all their
-        bytes, then each rename (their records follow with the next group commit)."""
-        group, self._unsynced_parts = self._unsynced_parts, []
-        if not group:
-            return
-        try:
-            sync_filesystem(self._layout.partial)
-        except OSError as exc:  # the parts stay in partial/ and are checked again next run
-            for action, _ in group:
-                self._record_error(action, exc)
-            return
-        for action, fetched in group:
-            try:
-                self._place(action, fetched)
-            except (PpsyncError, OSError) as exc:
-                self._record_error(action, exc)
+    def _folder_failed(self, folder: Path, exc: OSError) -> None:
+        self._fail(self._layout.relative(folder), f"cannot fsync folder: {_reason(exc)}")
 
     def _take(self, action: Action, fetched: Fetched) -> None:
         """A finished download: in place now, or with its group when its bytes await a sync."""
         if fetched.part is None or fetched.synced:
             self._place(action, fetched)
-            return
-        now = time.monotonic()
-        if not self._unsynced_parts:
-            self._unsynced_since = now
-        self._unsynced_parts.append((action, fetched))
-        if (len(self._unsynced_parts) >= GROUP_COMMIT_FILES
-                or now - self._unsynced_since >= GROUP_COMMIT_SECONDS):
-            self._place_group()
+        else:
+            self._groups.add_part(action, fetched)
+
+    def _place_safely(self, action: Action, fetched: Fetched) -> None:
+        try:
+            self._place(action, fetched)
+        except (PpsyncError, OSError) as exc:
+            self._record_error(action, exc)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -328,10 +274,7 @@ class Executor:
                     raise
                 log.info("download abandoned for shutdown; it will resume", path=action.path,
                          error=_reason(exc))
-        now = time.monotonic()  # a group waits no longer than GROUP_COMMIT_SECONDS
-        if ((self._unsynced_parts and now - self._unsynced_since >= GROUP_COMMIT_SECONDS)
-                or (self._unrecorded and now - self._unrecorded_since >= GROUP_COMMIT_SECONDS)):
-            self._record_placed()
+        self._groups.flush_if_late()
 
     def _record_error(self, action: Action, exc: PpsyncError | OSError) -> None:
         if is_disk_full(exc):  # wherever it struck (placing, a folder, a flush): stop the pass
@@ -360,16 +303,15 @@ class Executor:
             if old is not None:
                 self._set_aside_old_version(old)
             os.replace(fetched.part, final)
-            self._unsynced_dirs.add(final.parent)
             set_mtime_from_http(final, fetched.last_modified)
             self._report.downloaded += 1
             self._report.bytes_downloaded += fetched.bytes_received
             log.info("downloaded", path=action.path, size=remote.size)
-        self._record(LocalRecord(
+        self._groups.add_record(LocalRecord(
             file_uid=remote.file_uid, photo_uid=remote.photo_uid, path=action.path,
             sha1=remote.sha1, size=remote.size if remote.size >= 0 else final.stat().st_size,
             status=RecordStatus.ACTIVE, last_seen_run=self._report.run_id,
-        ))
+        ), None if fetched.part is None else final.parent)
         self._on_progress()
 
     def _final_path(self, rel: str) -> Path:
