@@ -12,6 +12,7 @@ Layout under ``<target>/.ppsync/``::
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -181,7 +182,11 @@ class Executor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._record_placed()  # what was placed before a stop or an error is kept
+        try:
+            self._record_placed()  # what was placed before a stop or an error is kept
+        except (sqlite3.Error, OSError) as exc:  # the run's end is still recorded
+            log.error("cannot record the files placed last; the next run adopts them",
+                      error=str(exc))
 
     @property
     def pending(self) -> int:
