@@ -9,6 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "ppsync"
 PHOTOPRISM = SRC / "servers" / "photoprism"
+IMMICH = SRC / "servers" / "immich"
 
 # Lower numbers are lower layers; a module may import its own layer or below, never above.
 LAYERS = {
@@ -23,6 +24,10 @@ PHOTOPRISM_WORDS = re.compile(
     r"""["'](FileUID|PhotoUID|UID|Hash|Files|Root|Primary|Sidecar|UpdatedAt|DeletedAt|TakenAt"""
     r"""|TitleSrc|CaptionSrc|X-Count|X-Limit|X-Download-Token|downloadToken"""
     r"""|/api/v1|/dl/|/photos|/albums|/files/|/import/|/batch/photos/archive)["'/]""")
+
+IMMICH_WORDS = re.compile(
+    r"""["'](originalFileName|livePhotoVideoId|x-api-key|/search/metadata|/assets/|nextPage"""
+    r"""|withExif|updatedAfter|localDateTime)["'/]""")
 
 
 def modules() -> dict[str, Path]:
@@ -77,9 +82,22 @@ def test_only_the_photoprism_adapter_knows_photoprism() -> None:
     importers = [m for m, p in outside.items()
                  if any(i.startswith("ppsync.servers.photoprism") for i in imports(p))]
     assert importers == ["ppsync.servers"]  # open_server, importing the adapter lazily
+    # Immich shares some URL paths (/albums): its own adapter may say them.
     words = [f"{p.relative_to(SRC)}:{n}: {line.strip()}" for p in outside.values()
+             if not p.is_relative_to(IMMICH)
              for n, line in enumerate(p.read_text().splitlines(), 1)
              if PHOTOPRISM_WORDS.search(line)]
+    assert words == []
+
+
+def test_only_the_immich_adapter_knows_immich() -> None:
+    outside = {m: p for m, p in modules().items() if not p.is_relative_to(IMMICH)}
+    importers = [m for m, p in outside.items()
+                 if any(i.startswith("ppsync.servers.immich") for i in imports(p))]
+    assert importers == ["ppsync.servers"]  # open_server, importing the adapter lazily
+    words = [f"{p.relative_to(SRC)}:{n}: {line.strip()}" for p in outside.values()
+             for n, line in enumerate(p.read_text().splitlines(), 1)
+             if IMMICH_WORDS.search(line)]
     assert words == []
 
 

@@ -3,8 +3,8 @@
 ``load_config`` is the only entry point. It reports every problem at once, each with its key path
 (``server.url: ...``), as a single ``ConfigError``; it never lets a pydantic traceback through.
 Secrets may come from the file, from ``*_file`` keys, or from systemd's ``$CREDENTIALS_DIRECTORY``
-(credential names ``password``, ``token`` and ``client_secret``); they are held as ``SecretStr``
-so that printing a config never shows them.
+(credential names ``password``, ``token``, ``client_secret`` and ``api_key``); they are held as
+``SecretStr`` so that printing a config never shows them.
 """
 
 from __future__ import annotations
@@ -89,14 +89,17 @@ class _Section(BaseModel):
 
 
 class ServerConfig(_Section):
-    """[server] and each [servers.NAME]: one of three ways in, exclusive (``_finish_server``):
-    username + password, a token (app password), or an OAuth2 client (client_id + secret)."""
+    """[server] and each [servers.NAME]: one way in, exclusive (``_finish_server``). PhotoPrism:
+    username + password, a token (app password), or an OAuth2 client (client_id + secret).
+    Immich: an API key, or username (the e-mail) + password."""
 
-    kind: Literal["photoprism"] = "photoprism"  # which adapter talks to it (servers/<kind>/)
+    kind: Literal["photoprism", "immich"] = "photoprism"  # which adapter (servers/<kind>/)
     url: str
     username: str = "admin"
     password: SecretStr = SecretStr("")
     password_file: Path | None = None
+    api_key: SecretStr = SecretStr("")  # Immich only: sent as x-api-key
+    api_key_file: Path | None = None
     token: SecretStr = SecretStr("")
     token_file: Path | None = None
     client_id: str = ""
@@ -146,6 +149,8 @@ class ServerConfig(_Section):
         """Client credentials exclude a username, a password and a token (found here, so
         that the problem is listed with every other one; secrets that come from files or
         systemd credentials are checked again once read)."""
+        if self.kind == "immich":
+            return self  # its rules are checked with the secrets read (``_check_immich``)
         if self.client_id or self.client_secret.get_secret_value() or self.client_secret_file:
             conflict = client_conflicts(
                 "username" in self.model_fields_set and self.username != "",
@@ -174,6 +179,8 @@ class MirrorConfig(_Section):
     include_private: bool = True
     query: str = ""
     require_mount: bool = False
+    # Where files land: a template (``ppsync.mirror.layout``); "" = the server kind's default.
+    layout: str = ""
 
     @property
     def meta_dir(self) -> Path:
@@ -596,14 +603,11 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
     cred_env = environ if credentials else {k: v for k, v in environ.items()
                                             if k != "CREDENTIALS_DIRECTORY"}
     server["client_secret"] = config.client_secret.get_secret_value()
-    for name in ("password", "token", "client_secret"):
-        _resolve_secret(key, name, server, cred_env, problems)
-    if server["client_id"] or server["client_secret"]:
-        server["username"] = ""  # not used by a client (and never mistaken for a login)
-        _check_client(key, server, problems)
-    elif not server["password"] and not server["token"]:
-        problems.append(f"{key}.password: no credentials configured (set password or "
-                        "password_file, token or token_file, or client_id with client_secret)")
+    server["api_key"] = config.api_key.get_secret_value()
+    if config.kind == "immich":
+        _check_immich(key, config, server, cred_env, problems)
+    else:
+        _check_photoprism(key, config, server, cred_env, problems)
     if server["originals_path"] is not None:
         server["originals_path"] = _absolute(Path(server["originals_path"]), base_dir)
     if server["ca_file"] is not None:
@@ -611,6 +615,59 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
         if not server["ca_file"].is_file():
             problems.append(f"{key}.ca_file: {server['ca_file']} does not exist")
     return server
+
+
+# Keys that only one kind of server understands: naming them for the other is a mistake.
+_PHOTOPRISM_ONLY = ("token", "token_file", "client_id", "client_secret", "client_secret_file",
+                    "user_uid", "originals_path")
+_IMMICH_ONLY = ("api_key", "api_key_file")
+
+
+def _check_photoprism(key: str, config: ServerConfig, server: dict[str, Any],
+                      environ: Mapping[str, str], problems: list[str]) -> None:
+    """A PhotoPrism section: no Immich keys; one of its three ways in, secrets read."""
+    for name in _IMMICH_ONLY:
+        if name in config.model_fields_set:
+            problems.append(f"{key}.{name}: only for kind = \"immich\" (PhotoPrism logs in "
+                            "with a password, a token (app password) or a client)")
+    server["api_key"], server["api_key_file"] = "", None
+    for name in ("password", "token", "client_secret"):
+        _resolve_secret(key, name, server, environ, problems)
+    if server["client_id"] or server["client_secret"]:
+        server["username"] = ""  # not used by a client (and never mistaken for a login)
+        _check_client(key, server, problems)
+    elif not server["password"] and not server["token"]:
+        problems.append(f"{key}.password: no credentials configured (set password or "
+                        "password_file, token or token_file, or client_id with client_secret)")
+
+
+def _check_immich(key: str, config: ServerConfig, server: dict[str, Any],
+                  environ: Mapping[str, str], problems: list[str]) -> None:
+    """An Immich section: no PhotoPrism keys; an API key (inline, from a file or the systemd
+    credential ``api_key``) or the e-mail and password of a login, never both."""
+    for name in _PHOTOPRISM_ONLY:
+        if name in config.model_fields_set:
+            problems.append(f"{key}.{name}: only for kind = \"photoprism\" (Immich logs in "
+                            "with api_key, or username (the e-mail) + password)")
+    server["token"], server["token_file"] = "", None
+    server["client_id"], server["client_secret"], server["client_secret_file"] = "", "", None
+    server["user_uid"], server["originals_path"] = "", None
+    for name in ("api_key", "password"):
+        _resolve_secret(key, name, server, environ, problems)
+    named = "username" in config.model_fields_set and config.username != ""
+    if not named:
+        server["username"] = ""  # "admin" is PhotoPrism's default, never an Immich e-mail
+    login = named or bool(server["password"])
+    if server["api_key"] and login:
+        problems.append(f"{key}.api_key: set either api_key (or api_key_file) or username + "
+                        "password, not both")
+    elif not server["api_key"] and not login:
+        problems.append(f"{key}.api_key: no credentials configured (set api_key, api_key_file "
+                        "or the systemd credential api_key, or username (the e-mail) + password)")
+    elif login and not (named and server["password"]):
+        missing = "password" if named else "username"
+        problems.append(f"{key}.{missing}: an Immich login needs both username (the e-mail) "
+                        "and password")
 
 
 def _check_client(key: str, server: dict[str, Any], problems: list[str]) -> None:

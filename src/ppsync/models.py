@@ -24,6 +24,11 @@ class RemoteFile:
     # The photo's Favorite and Private flags as the row showed them ("F-", "-P", ...; "" when
     # the row had neither): starring a photo does not move its UpdatedAt.
     photo_flags: str = ""
+    # For the ``[mirror] layout`` template: the file's own name as uploaded (no folder; "" =
+    # the last part of ``name``) and the local wall-clock time it was taken (ISO, no zone; ""
+    # when the listing does not say).
+    original_name: str = ""
+    taken_local: str = ""
 
 
 class RecordStatus(enum.StrEnum):

@@ -44,7 +44,7 @@ Todo = tuple[str, str, str]  # a queued photo: key, change stamp and flags as th
 def photo_document(photo: Photo) -> dict[str, Any]:
     """The ``ppsync-photo/1`` document for one photo: only what describes the photo, nothing
     that changes when the server merely re-reads it."""
-    return {
+    document: dict[str, Any] = {
         "format": "ppsync-photo/1",
         "photo_uid": photo.key, "type": photo.media_type,
         "title": photo.title, "caption": photo.caption,
@@ -65,6 +65,12 @@ def photo_document(photo: Photo) -> dict[str, Any]:
             "type": f.file_type, "mime": f.mime, "primary": f.primary, "sidecar": f.sidecar,
         } for f in photo.files if not f.missing), key=lambda f: (f["root"], f["name"])),
     }
+    # Only servers that keep them (Immich): a PhotoPrism document stays byte for byte the same.
+    if photo.people:
+        document["people"] = list(photo.people)
+    if photo.rating:
+        document["rating"] = photo.rating
+    return document
 
 
 def json_bytes(document: dict[str, Any]) -> bytes:

@@ -63,11 +63,12 @@ import hashlib
 import posixpath
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ppsync.errors import ConfigError, UnsafePathError
 from ppsync.mirror.paths import MAX_COMPONENT_BYTES, safe_relative_path
+from ppsync.models import RemoteFile
 
 PLACEHOLDERS = ("server_path", "server_dir", "year", "month", "day", "original_name", "stem",
                 "ext", "id")
@@ -310,3 +311,27 @@ def resolve(claims: Iterable[Claim], current: Mapping[str, str] | None = None, *
             forms = [suffixed(claim.path, f"{_hash(claim.key)}-{n}")]
             n += 1
     return result
+
+
+def for_server(template: str, *, server_paths: bool) -> Layout:
+    """The configured ``[mirror] layout`` (or the default), checked (``ConfigError``), for a
+    server whose paths mean something (``Capabilities.server_paths``: PhotoPrism's rules) or
+    not (Immich's rules)."""
+    kind = "photoprism" if server_paths else "immich"
+    return parse_layout(template or default_layout(kind), server_kind=kind)
+
+
+def place(layout: Layout, remote: RemoteFile) -> RemoteFile:
+    """``remote`` with ``name`` set to its path under ``layout``. Raises ``UnsafePathError``
+    with the reason when the template cannot place it safely (a hostile original name)."""
+    original = remote.original_name or posixpath.basename(remote.name)
+    taken: datetime | None = None
+    if remote.taken_local:
+        try:
+            taken = datetime.fromisoformat(remote.taken_local)
+        except ValueError:
+            taken = None
+    server_path = None if remote.original_name else remote.name
+    fields = PathFields(remote.file_uid, original, taken, server_path)
+    path = render(layout, fields)
+    return remote if path == remote.name else replace(remote, name=path)

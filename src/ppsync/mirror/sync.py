@@ -19,11 +19,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ppsync.config import Settings
-from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
+from ppsync.errors import (
+    INTERRUPTED,
+    ConfigError,
+    Interrupted,
+    PpsyncError,
+    SafetyStop,
+    UnsafePathError,
+)
 from ppsync.export.albums import AlbumExport
 from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.mirror import layout as templates
 from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
     guard_state_matches_target,
@@ -116,6 +124,8 @@ class SyncRun:
         self.sidecars: SidecarExport | None = None  # set when [metadata] exports anything
         self.listing: Listing | None = None  # the last walk's, for confirming its removals
         self.collision_note = ""  # why two names are one path, when the disk ignores case
+        self.template = templates.for_server(settings.mirror.layout,
+                                             server_paths=server.capabilities.server_paths)
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
              since: str = "") -> tuple[bool, str]:
@@ -133,7 +143,19 @@ class SyncRun:
         self.listing = listing
         return listing.verdict()
 
+    def _place(self, files: list[RemoteFile]) -> tuple[list[RemoteFile], dict[str, str]]:
+        """Each file at its ``[mirror] layout`` path; file key → why it cannot be placed."""
+        placed, refused = [], {}
+        for remote in files:
+            try:
+                placed.append(templates.place(self.template, remote))
+            except UnsafePathError as exc:
+                placed.append(remote)
+                refused[remote.file_uid] = str(exc)
+        return placed, refused
+
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
+        files, refused = self._place(files)
         records = self.state.records_for(f.file_uid for f in files)
         claims = self.state.claims_on(f.name for f in files)
         key = self.state.claim_key
@@ -142,6 +164,10 @@ class SyncRun:
         for remote in files:
             claimed_by = claims.get(key(remote.name))
             action = plan_file(remote, records.get(remote.file_uid), claimed_by)
+            if remote.file_uid in refused:
+                action = Action(ActionKind.REFUSE, remote.name, remote=remote,
+                                record=records.get(remote.file_uid),
+                                reason=refused[remote.file_uid])
             if action.kind is ActionKind.REFUSE and claimed_by not in (None, remote.file_uid):
                 action = replace(action, reason=action.reason + self.collision_note)
             claimed = action.path if action.kind is not ActionKind.REFUSE else None
@@ -261,6 +287,8 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
     options = options or PassOptions()
     try:
         layout = guard_target(settings.mirror)
+        templates.for_server(settings.mirror.layout,
+                             server_paths=settings.server.kind == "photoprism")
     except (SafetyStop, ConfigError) as exc:
         record_refused_pass(settings.mirror, refused_report(
             _command(options), exc, dry_run=options.dry_run))

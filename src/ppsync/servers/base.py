@@ -70,6 +70,10 @@ class Capabilities:
     upload_modes: frozenset[str] = frozenset({"upload"})  # and "import-folder" ([upload] mode)
     index_in_place: bool = False  # files copied into its originals can be indexed in place
     archive: bool = True  # photos can be archived (hidden from the library, kept)
+    # Its files have paths that mean something to the user (the default layout keeps them);
+    # else files are placed by name and taken date (``[mirror] layout``).
+    server_paths: bool = True
+    upload: bool = True  # the upload direction and restore into it work
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,8 @@ class Photo:
     flags: str = ""  # favourite/private as the listing shows them ("F-", "-P"; "" unknown)
     title_source: str = ""
     caption_source: str = ""
+    people: tuple[str, ...] = ()  # names of the people recognised in it (Immich)
+    rating: int = 0  # stars, 0 = none (Immich)
 
     def primary_original(self) -> PhotoFile | None:
         """The original the server shows for the photo (its primary, else the first

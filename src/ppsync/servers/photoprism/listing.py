@@ -22,7 +22,7 @@ import email.utils
 import re
 from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,12 +110,24 @@ def parse_element(element: Any, where: str) -> tuple[str, int, list[RemoteFile]]
     updated = updated if type(updated) is str else ""
     files = _files_of(element)
     flags = photo_flags(element)
+    taken = _taken_local(element.get("TakenAtLocal"))
     originals = []
     for data in files:
         original = _original(data, photo_uid, updated, where, flags)
         if original is not None:
-            originals.append(original)
+            originals.append(replace(original, taken_local=taken) if taken else original)
     return photo_uid, len(files), originals
+
+
+def _taken_local(value: Any) -> str:
+    """``TakenAtLocal`` (the local wall clock, written as if UTC) as a zone-less ISO time for
+    the layout template; "" for Go's zero time or anything unreadable."""
+    if type(value) is not str or len(value) < 19 or value.startswith("0001-"):
+        return ""
+    try:
+        return datetime.fromisoformat(value[:19]).isoformat()
+    except ValueError:
+        return ""
 
 
 def search_params(mirror: MirrorConfig, updated_since: str = "") -> list[dict[str, str | int]]:

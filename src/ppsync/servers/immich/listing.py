@@ -1,0 +1,130 @@
+"""Immich's listing: ``POST /search/metadata`` walked once per visibility that belongs in the
+mirror, turned into neutral remote originals, and whether the walk saw the whole library.
+
+Walks (immich-api.md §4): ``timeline``; ``hidden`` (the videos of live photos); ``archive``
+with ``include_archived``. Each asks ``withExif`` (sizes and metadata without per-asset
+requests), pages by ``page`` until ``nextPage`` is null, and is offset paging, so files are
+deduplicated by asset id (``fresh``). Trashed assets are not listed (``withDeleted`` is off):
+they have left the library, and a complete walk's removals take them away under the policy.
+
+Complete when every walk reached ``nextPage: null`` without failure and, on a full walk, the
+timeline (+ archive) assets seen are at least the statistics' ``total`` read before the walk
+when the server lets us read it (v1.135: the count of timeline and archived assets; v2.5 asks
+``asset.statistics`` of a key). A change walk (``updatedAfter``) is never complete.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Iterator
+from datetime import datetime
+
+from ppsync.config import MirrorConfig
+from ppsync.errors import AuthError
+from ppsync.models import RemoteFile
+from ppsync.servers.base import Fresh
+from ppsync.servers.immich.client import ImmichClient
+from ppsync.servers.immich.wire import ImmichAsset, parse_search_page, parse_statistics
+
+MIME = {"image": "image/", "video": "video/"}
+
+
+def remote_file(asset: ImmichAsset) -> RemoteFile:
+    """One asset as the engine's remote original: its ``name`` is the uploaded file name (the
+    engine's layout template places it); ``taken_local`` is the wall clock where taken."""
+    return RemoteFile(
+        asset.asset_id, asset.photo_key, asset.original_name, asset.sha1,
+        asset.size if asset.size is not None else -1,
+        asset.change_stamp.isoformat().replace("+00:00", "Z"),
+        photo_flags=("F" if asset.favourite else "-") + "-",
+        original_name=asset.original_name,
+        taken_local=asset.taken_local.isoformat(),
+    )
+
+
+class ImmichListing:
+    """One walk; see the module docstring."""
+
+    def __init__(self, client: ImmichClient, mirror: MirrorConfig, fresh: Fresh,
+                 since: str = "") -> None:
+        self._client = client
+        self._mirror = mirror
+        self._fresh = fresh
+        self._since = since
+        self._listed = 0
+        self._walked = 0  # timeline + archive assets seen, for the statistics check
+        self._complete = False
+        self._why = "the walk did not finish"
+        self._started: datetime | None = None
+        self._expected: int | None = None
+
+    @property
+    def listed(self) -> int:
+        return self._listed
+
+    def visibilities(self) -> list[str]:
+        return ["timeline", "hidden"] + (["archive"] if self._mirror.include_archived else [])
+
+    def _statistics(self) -> int | None:
+        try:
+            stats = self._client.json("GET", "/assets/statistics", "asset statistics")
+        except AuthError:
+            return None  # a key without asset.statistics: no cross-check, say so nowhere
+        return parse_statistics(stats)[2]
+
+    def pages(self) -> Iterator[list[RemoteFile]]:
+        if not self._since:
+            self._expected = self._statistics()
+        for visibility in self.visibilities():
+            yield from self._walk(visibility)
+        self._judge()
+
+    def _walk(self, visibility: str) -> Iterator[list[RemoteFile]]:
+        page: int | None = 1
+        size = min(self._mirror.page_size, 1000)
+        while page is not None:
+            body: dict[str, object] = {"page": page, "size": size, "withExif": True,
+                                       "visibility": visibility, "order": "asc"}
+            if self._since:
+                body["updatedAfter"] = self._since
+            response = self._client.call("POST", "/search/metadata",
+                                         f"listing {visibility} page {page}", json=body)
+            if self._started is None:
+                self._started = _server_time(response.headers.get("Date"))
+            parsed = parse_search_page(response.json(), f"search/metadata ({visibility})")
+            assets = [a for a in parsed.assets if not a.trashed and a.visibility == visibility]
+            if visibility != "hidden":
+                self._walked += len({a.asset_id for a in assets})
+            files = self._fresh([remote_file(a) for a in assets])
+            self._listed += len(files)
+            if files:
+                yield files
+            page = parsed.next_page
+
+    def _judge(self) -> None:
+        if self._since:
+            self._why = "a change pass lists only what changed"
+            return
+        # Statistics count non-trashed timeline and archived assets; without include_archived
+        # the archive is not walked, so the count can only be a floor for the timeline then.
+        if self._expected is not None and self._mirror.include_archived \
+                and self._walked < self._expected:
+            self._why = (f"the walk saw {self._walked} assets but the server counts "
+                         f"{self._expected}")
+            return
+        self._complete, self._why = True, ""
+
+    def verdict(self) -> tuple[bool, str]:
+        return self._complete, self._why
+
+    def started(self) -> datetime | None:
+        return self._started
+
+
+def _server_time(header: str | None) -> datetime | None:
+    if not header:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,265 @@
+"""``ImmichServer``: Immich behind the engine's ``servers.base.PhotoServer`` interface.
+
+A thin adapter over ``client.ImmichClient`` (auth, calls, downloads) and ``listing`` (the
+walks). Keys: a file key is the asset id; a photo key is the still's asset id, for the still
+and its live-photo video alike. Metadata comes from ``GET /assets/{id}`` (``photo``); album
+members from the search with ``albumIds`` (the album answers hide hidden and trashed members).
+
+Not yet: uploads and restore into Immich (``upload``, ``find_photos``, ``album_key``,
+``add_to_album``, ``update_photo``, ``archive`` refuse with a ``ConfigError``, exit 2).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import NoReturn
+
+import httpx
+
+from ppsync.config import MirrorConfig, ServerConfig, Settings
+from ppsync.errors import AuthError, ConfigError, ServerDataError
+from ppsync.models import RemoteFile
+from ppsync.servers.base import (
+    Access,
+    Album,
+    Capabilities,
+    DownloadSink,
+    Fresh,
+    Photo,
+    PhotoEdit,
+    PhotoFile,
+    Place,
+    ServerInfo,
+)
+from ppsync.servers.immich.client import ImmichClient
+from ppsync.servers.immich.listing import ImmichListing
+from ppsync.servers.immich.wire import (
+    ImmichAsset,
+    link_live_photos,
+    parse_album,
+    parse_asset,
+    parse_search_page,
+    parse_statistics,
+)
+
+CAPABILITIES = Capabilities(
+    download_tokens=False, albums_idempotent_by_title=False, change_feed=True,
+    flags_outside_change_feed=False, separate_title_and_caption=False,
+    upload_modes=frozenset(), index_in_place=False, archive=True, server_paths=False,
+    upload=False)
+_NOT_YET = ("is not supported for an Immich server yet (this version of ppsync mirrors "
+            "Immich; uploads and restore into Immich come later)")
+
+
+def _utc(asset: ImmichAsset) -> str:
+    return asset.taken_utc.isoformat().replace("+00:00", "Z")
+
+
+def _file(asset: ImmichAsset, primary: bool) -> PhotoFile:
+    return PhotoFile(asset.asset_id, asset.original_name, asset.sha1,
+                     asset.size if asset.size is not None else -1, primary=primary,
+                     file_type=asset.media_type)
+
+
+def to_photo(still: ImmichAsset, video: ImmichAsset | None, albums: Iterable[str]) -> Photo:
+    """One asset (and its live video) as the neutral photo document."""
+    exif = still.exif
+    return Photo(
+        key=still.asset_id, media_type="live" if video else still.media_type,
+        caption=still.description, favorite=still.favourite,
+        archived=still.visibility == "archive",
+        taken_at=_utc(still), taken_at_local=still.taken_local.isoformat(),
+        time_zone=(exif.time_zone or "") if exif else "",
+        lat=(exif.latitude or 0.0) if exif else 0.0, lng=(exif.longitude or 0.0) if exif else 0.0,
+        place=Place(city=exif.city or "", state=exif.state or "", country=exif.country or "")
+        if exif else Place(),
+        camera=((exif.make or "", exif.model or "") if exif else ("", "")),
+        lens=("", (exif.lens_model or "") if exif else ""),
+        albums=tuple(sorted(set(albums))),
+        files=(_file(still, True),) + ((_file(video, False),) if video else ()),
+        changed=still.change_stamp.isoformat().replace("+00:00", "Z"),
+        flags=("F" if still.favourite else "-") + "-",
+        people=still.people, rating=still.rating or 0,
+    )
+
+
+class ImmichServer:
+    """A ``PhotoServer`` for one Immich. ``stop`` ends any wait for the server at once."""
+
+    kind = "immich"
+    capabilities = CAPABILITIES
+
+    def __init__(self, server: ServerConfig, transport: httpx.BaseTransport | None = None,
+                 *, stop: threading.Event | None = None) -> None:
+        self.client = ImmichClient(server, transport, stop=stop)
+        self._albums_of: dict[str, set[str]] = {}  # photo key → album keys, from album_members
+
+    # --- identity and login --------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.client.logged_in
+
+    def open(self) -> ServerInfo:
+        self.client.login()
+        return self.info()
+
+    def info(self) -> ServerInfo:
+        assert self.client.version is not None, "open() first"
+        user = self.client.user
+        return ServerInfo(
+            kind="immich", product="Immich", version=str(self.client.version),
+            user_key=str(user.get("id") or ""), user_name=str(user.get("email") or ""),
+            provider="api key" if self.client.uses_key else "local",
+            role="admin" if user.get("isAdmin") is True else ("user" if user else ""))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def abort(self) -> None:
+        self.client.abort()
+
+    def library_counts(self) -> dict[str, int]:
+        try:
+            images, videos, total = parse_statistics(
+                self.client.json("GET", "/assets/statistics", "asset statistics"))
+        except AuthError:
+            return {}
+        return {"photos": images, "videos": videos, "all": total}
+
+    def access(self, settings: Settings) -> Access:
+        """For a key, try what each configured feature needs and name what it lacks."""
+        if not self.client.uses_key:
+            return Access("scope: a password login has the account's own rights",
+                          self._features(settings))
+        problems: dict[str, str] = {}
+        lacks = self._lacking(settings)
+        for feature, needs in self._needs(settings).items():
+            missing = [p for p in needs if p in lacks]
+            if missing:
+                problems[feature] = "the API key lacks " + ", ".join(missing)
+        served = tuple(f for f in self._features(settings) if f not in problems)
+        line = "scope: API key" + (f", lacking {', '.join(sorted(lacks))}" if lacks else
+                                   " with every permission ppsync needs here")
+        return Access(line, served, problems)
+
+    @staticmethod
+    def _features(settings: Settings) -> tuple[str, ...]:
+        return tuple(ImmichServer._needs(settings))
+
+    @staticmethod
+    def _needs(settings: Settings) -> dict[str, list[str]]:
+        needs = {"sync": ["asset.read", "asset.download"]}
+        if settings.metadata.enabled:
+            needs["sidecars"] = ["asset.read"]
+        if settings.albums.mode != "none":
+            needs["albums"] = ["album.read", "asset.read"]
+        return needs
+
+    def _lacking(self, settings: Settings) -> set[str]:
+        """The permissions a harmless request per resource shows the key lacks."""
+        lacks: set[str] = set()
+        asset_id = ""
+        try:
+            page = parse_search_page(self.client.json(
+                "POST", "/search/metadata", "trying asset.read", json={"size": 1}))
+            asset_id = page.assets[0].asset_id if page.assets else ""
+        except AuthError:
+            lacks.add("asset.read")
+        if asset_id and self.client.may_download(asset_id) is False:
+            lacks.add("asset.download")
+        if settings.albums.mode != "none":
+            try:
+                self.client.call("GET", "/albums", "trying album.read")
+            except AuthError:
+                lacks.add("album.read")
+        return lacks
+
+    # --- the mirror direction ------------------------------------------------------------------
+
+    def listing(self, mirror: MirrorConfig, fresh: Fresh, since: str = "") -> ImmichListing:
+        return ImmichListing(self.client, mirror, fresh, since)
+
+    def flags_stamp(self) -> str:
+        return ""  # a favourite bumps updatedAt: the change feed sees it
+
+    def download(self, file: RemoteFile, sink: DownloadSink) -> str | None:
+        return self.client.download(file.file_uid, sink)
+
+    def albums(self, kinds: Sequence[str]) -> list[Album]:
+        if "album" not in kinds:
+            return []  # Immich has only albums people made
+        body = self.client.json("GET", "/albums", "listing albums")
+        if not isinstance(body, list):
+            raise ServerDataError("Immich albums: the answer is not a list")
+        out = []
+        for raw in body:
+            album = parse_album(raw)
+            out.append(Album(album.album_id, album.name, description=album.description,
+                             updated_at=album.updated_at.isoformat()))
+        return out
+
+    def album_members(self, album: str) -> dict[str, list[PhotoFile]]:
+        members: dict[str, list[PhotoFile]] = {}
+        for visibility in ("timeline", "archive"):
+            page: int | None = 1
+            while page is not None:
+                parsed = parse_search_page(self.client.json(
+                    "POST", "/search/metadata", f"members of album {album}",
+                    json={"albumIds": [album], "visibility": visibility, "page": page,
+                          "size": 1000, "withExif": True}))
+                for asset in parsed.assets:
+                    if not asset.trashed:
+                        members[asset.asset_id] = [_file(asset, True)]
+                        self._albums_of.setdefault(asset.asset_id, set()).add(album)
+                page = parsed.next_page
+        return members
+
+    def _asset(self, asset_id: str) -> ImmichAsset | None:
+        response = self.client.call("GET", f"/assets/{asset_id}", f"asset {asset_id}",
+                                    accept=(400, 404))
+        if response.status_code in (400, 404):
+            return None
+        return parse_asset(response.json(), "asset")
+
+    def photo(self, key: str) -> Photo | None:
+        still = self._asset(key)
+        if still is None or still.trashed:
+            return None
+        video = self._asset(still.live_photo_video_id) if still.live_photo_video_id else None
+        if video is not None:
+            still, video = link_live_photos([still, video])
+        return to_photo(still, video, self._albums_of.get(key, ()))
+
+    # --- the upload direction and restore: not yet ------------------------------------------------
+
+    def _refuse(self, what: str) -> NoReturn:
+        raise ConfigError(f"{what} {_NOT_YET}")
+
+    def find_photos(self, sha1s: Iterable[str]) -> dict[str, str]:
+        self._refuse("looking up photos by SHA-1")
+
+    def upload(self) -> NoReturn:
+        self._refuse("uploading")
+
+    def import_folder(self, path: str, albums: Sequence[str]) -> None:
+        self._refuse("importing a folder")
+
+    def index_folder(self, path: str) -> None:
+        self._refuse("indexing a folder")
+
+    def album_key(self, title: str) -> str:
+        self._refuse("creating albums")
+
+    def add_to_album(self, album: str, photos: Sequence[str]) -> None:
+        self._refuse("adding to albums")
+
+    def album_photo_keys(self, album: str) -> set[str]:
+        return set(self.album_members(album))
+
+    def update_photo(self, current: Photo, edit: PhotoEdit) -> None:
+        self._refuse("editing photos")
+
+    def archive(self, photos: Sequence[str]) -> None:
+        self._refuse("archiving photos")

@@ -1,0 +1,129 @@
+"""One library, two kinds of server: what a test does to "the server" (add a photo, trash it,
+star it, break the next requests), said once and done to either fake, so the engine's invariant
+tests run against PhotoPrism and Immich by parametrizing ``server_kind`` instead of forking.
+
+``Library.path(key, name, taken)`` says where a file lands under each kind's default layout
+(PhotoPrism: the server's FileName; Immich: ``<YYYY>/<MM>/<originalFileName>``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from tests.fake_immich import EMAIL, PASSWORD, FakeImmich, ImmichUser
+from tests.fake_photoprism import FakePhotoPrism
+
+KINDS = ("photoprism", "immich")
+TAKEN = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
+
+
+class Library(Protocol):
+    kind: str
+    url: str
+
+    def server_section(self) -> dict[str, Any]: ...
+
+    def add(self, name: str, content: bytes, taken: datetime = TAKEN) -> str:
+        """A new photo of one file ``name`` (a path for PhotoPrism, a file name for Immich);
+        returns its file key."""
+        ...
+
+    def path(self, name: str, taken: datetime = TAKEN) -> str: ...
+
+    def remove(self, key: str) -> None:
+        """The photo leaves the library (PhotoPrism: deleted; Immich: into the trash)."""
+        ...
+
+    def fail_next(self, count: int, status: int) -> None: ...
+
+    def corrupt_next_downloads(self, count: int) -> None: ...
+
+    def truncate_next_downloads(self, count: int) -> None: ...
+
+    def download_count(self) -> int: ...
+
+
+class PhotoPrismLibrary:
+    kind = "photoprism"
+
+    def __init__(self, fake: FakePhotoPrism) -> None:
+        self.fake = fake
+        self.url = fake.url
+        self._photo_of: dict[str, str] = {}
+
+    def server_section(self) -> dict[str, Any]:
+        return {"url": self.url, "username": "admin", "password": "insecure-pw"}
+
+    def add(self, name: str, content: bytes, taken: datetime = TAKEN) -> str:
+        photo = self.fake.add_photo([(name, content)], taken_at=taken)
+        key = photo.files[0].uid
+        self._photo_of[key] = photo.uid
+        return key
+
+    def path(self, name: str, taken: datetime = TAKEN) -> str:
+        return name
+
+    def remove(self, key: str) -> None:
+        self.fake.delete_photo(self._photo_of[key])
+
+    def fail_next(self, count: int, status: int) -> None:
+        self.fake.faults.fail_next_requests = count
+        self.fake.faults.fail_status = status
+
+    def corrupt_next_downloads(self, count: int) -> None:
+        self.fake.faults.corrupt_downloads = count
+
+    def truncate_next_downloads(self, count: int) -> None:
+        self.fake.faults.truncate_downloads = count
+
+    def download_count(self) -> int:
+        return len(self.fake.requests_to("/dl/", "GET"))
+
+
+class ImmichLibrary:
+    kind = "immich"
+
+    def __init__(self, fake: FakeImmich, *, key: bool = True) -> None:
+        self.fake = fake
+        self.url = fake.url
+        self.user = ImmichUser(fake)
+        self._key = fake.add_key(("all",)) if key else ""
+
+    def server_section(self) -> dict[str, Any]:
+        if self._key:
+            return {"kind": "immich", "url": self.url, "api_key": self._key}
+        return {"kind": "immich", "url": self.url, "username": EMAIL, "password": PASSWORD}
+
+    def add(self, name: str, content: bytes, taken: datetime = TAKEN) -> str:
+        return self.user.upload(name.rsplit("/", 1)[-1], content, taken=taken)
+
+    def path(self, name: str, taken: datetime = TAKEN) -> str:
+        return f"{taken:%Y}/{taken:%m}/{name.rsplit('/', 1)[-1]}"
+
+    def remove(self, key: str) -> None:
+        self.user.trash(key)
+
+    def fail_next(self, count: int, status: int) -> None:
+        self.fake.faults.fail_next_requests = count
+        self.fake.faults.fail_status = status
+
+    def corrupt_next_downloads(self, count: int) -> None:
+        self.fake.faults.corrupt_downloads = count
+
+    def truncate_next_downloads(self, count: int) -> None:
+        self.fake.faults.truncate_downloads = count
+
+    def download_count(self) -> int:
+        return self.fake.download_count
+
+
+@contextmanager
+def library(kind: str) -> Iterator[Library]:
+    if kind == "photoprism":
+        with FakePhotoPrism(password="insecure-pw") as pp:
+            yield PhotoPrismLibrary(pp)
+    else:
+        with FakeImmich(generation="v2.5") as im:
+            yield ImmichLibrary(im)

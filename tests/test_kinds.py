@@ -1,0 +1,141 @@
+"""The engine's invariants, for every kind of server (``server_kind``: PhotoPrism and Immich
+through their loopback fakes, ``tests/kinds.py``): a byte-exact mirror and a no-op second run,
+removals only after a complete walk under each policy and its guards, transient failures and
+corrupt or cut bodies, hostile names, a change pass, and a new layout template that moves files
+without downloading them again."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ppsync.config import Settings, load_config
+from ppsync.mirror.sync import PassOptions, run_sync
+from ppsync.models import RunReport
+from ppsync.state import State
+from tests.conftest import mirrored_files, write_config
+from tests.kinds import KINDS, Library, library
+
+
+@pytest.fixture(params=KINDS)
+def server_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def lib(server_kind: str) -> Iterator[Library]:
+    with library(server_kind) as fake:
+        yield fake
+
+
+def settings(lib: Library, tmp_path: Path, target: Path, **sections: dict[str, Any]) -> Settings:
+    merged: dict[str, dict[str, Any]] = {
+        "server": {**lib.server_section(), "timeout": 10, "retries": 4, "retry_backoff": 0.01,
+                   "outage_wait": "2s"},
+        "mirror": {"target": str(target), "workers": 4, "page_size": 50},
+        "log": {"level": "debug", "format": "json"},
+    }
+    for name, values in sections.items():
+        merged.setdefault(name, {}).update(values)
+    return load_config(write_config(tmp_path / "ppsync.toml", merged), {})
+
+
+def sync(lib: Library, tmp_path: Path, target: Path, *, changes: bool = False,
+         **sections: dict[str, Any]) -> RunReport:
+    return run_sync(settings(lib, tmp_path, target, **sections),
+                    PassOptions(changes_only=changes))
+
+
+def test_full_mirror_is_byte_exact_and_a_second_run_is_a_no_op(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    contents = {f"2024/IMG_{n}.jpg": f"photo {n} ".encode() * (n + 50) for n in range(5)}
+    for name, body in contents.items():
+        lib.add(name, body)
+    first = sync(lib, tmp_path, target)
+    assert first.exit_code == 0 and first.walk_complete and first.downloaded == 5
+    assert mirrored_files(target) == {lib.path(n): b for n, b in contents.items()}
+    state = State.open(target / ".ppsync" / "state.db")
+    try:
+        assert {r.sha1 for r in state.active_records()} == {
+            hashlib.sha1(b).hexdigest() for b in contents.values()}
+    finally:
+        state.close()
+    before = lib.download_count()
+    second = sync(lib, tmp_path, target)
+    assert second.exit_code == 0 and second.downloaded == 0
+    assert lib.download_count() == before
+
+
+@pytest.mark.parametrize("policy", ["keep", "trash", "mirror"])
+def test_a_removed_photo_follows_the_policy(lib: Library, tmp_path: Path, target: Path,
+                                             policy: str) -> None:
+    keys = [lib.add(f"2024/R_{n}.jpg", f"r{n}".encode() * 40) for n in range(4)]
+    assert sync(lib, tmp_path, target, mirror={"delete": policy}).exit_code == 0
+    lib.remove(keys[0])
+    report = sync(lib, tmp_path, target, mirror={"delete": policy})
+    assert report.exit_code == 0 and report.walk_complete
+    gone = target / lib.path("2024/R_0.jpg")
+    assert gone.exists() == (policy == "keep")
+    if policy == "trash":
+        assert any(p.name == "R_0.jpg" for p in (target / ".ppsync").rglob("*"))
+    assert (target / lib.path("2024/R_1.jpg")).exists()
+
+
+def test_the_guard_stops_mass_removals(lib: Library, tmp_path: Path, target: Path) -> None:
+    keys = [lib.add(f"2024/G_{n}.jpg", f"g{n}".encode() * 40) for n in range(4)]
+    assert sync(lib, tmp_path, target, mirror={"delete": "mirror"}).exit_code == 0
+    for key in keys[:3]:
+        lib.remove(key)
+    report = sync(lib, tmp_path, target, mirror={"delete": "mirror", "max_delete": 2})
+    assert report.exit_code == 4
+    assert all((target / lib.path(f"2024/G_{n}.jpg")).exists() for n in range(4))
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_transient_failures_are_retried(lib: Library, tmp_path: Path, target: Path,
+                                        status: int) -> None:
+    lib.add("2024/T.jpg", b"t" * 500)
+    lib.fail_next(3, status)
+    report = sync(lib, tmp_path, target)
+    assert report.exit_code == 0 and report.downloaded == 1
+
+
+def test_corrupt_and_cut_bodies_never_reach_a_final_path(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    body = b"c" * 200_000
+    lib.add("2024/C.jpg", body)
+    lib.add("2024/D.jpg", b"d" * 200_000)
+    lib.corrupt_next_downloads(1)
+    lib.truncate_next_downloads(1)
+    report = sync(lib, tmp_path, target)
+    assert report.exit_code == 0
+    assert (target / lib.path("2024/C.jpg")).read_bytes() == body
+    assert (target / lib.path("2024/D.jpg")).read_bytes() == b"d" * 200_000
+
+
+def test_a_change_pass_picks_up_a_new_upload(lib: Library, tmp_path: Path,
+                                              target: Path) -> None:
+    lib.add("2024/A.jpg", b"a" * 300)
+    assert sync(lib, tmp_path, target).exit_code == 0
+    lib.add("2024/B.jpg", b"b" * 300)
+    report = sync(lib, tmp_path, target, changes=True)
+    assert report.exit_code == 0 and report.command == "change" and report.downloaded == 1
+    assert (target / lib.path("2024/B.jpg")).read_bytes() == b"b" * 300
+
+
+def test_a_new_layout_moves_files_and_downloads_nothing(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    lib.add("2024/L.jpg", b"l" * 300)
+    assert sync(lib, tmp_path, target).exit_code == 0
+    before = lib.download_count()
+    report = sync(lib, tmp_path, target,
+                  mirror={"layout": "by-day/{year}-{month}-{day}/{id}.{ext}"})
+    assert report.exit_code == 0 and report.downloaded == 0
+    assert lib.download_count() == before
+    files = mirrored_files(target)
+    assert list(files.values()) == [b"l" * 300]
+    assert next(iter(files)).startswith("by-day/2024-05-17/")
