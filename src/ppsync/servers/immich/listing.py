@@ -1,11 +1,13 @@
 """Immich's listing: ``POST /search/metadata`` walked once per visibility that belongs in the
 mirror, turned into neutral remote originals, and whether the walk saw the whole library.
 
-Walks (immich-api.md §4): ``timeline``; ``hidden`` (the videos of live photos); ``archive``
-with ``include_archived``. Each asks ``withExif`` (sizes and metadata without per-asset
-requests), pages by ``page`` until ``nextPage`` is null, and is offset paging, so files are
-deduplicated by asset id (``fresh``). Trashed assets are not listed (``withDeleted`` is off):
-they have left the library, and a complete walk's removals take them away under the policy.
+Walks (immich-api.md §4): ``timeline``; ``archive`` with ``include_archived``; ``hidden`` (the
+videos of live photos) last, keeping only the videos of stills the walks before held (an
+archived still's video stays out with it). Each asks ``withExif`` (sizes and metadata without
+per-asset requests), pages by ``page`` until ``nextPage`` is null, and is offset paging, so
+files are deduplicated by asset id (``fresh``). Trashed assets are not listed (``withDeleted``
+is off): they have left the library, and a complete walk's removals take them away under the
+policy.
 
 Complete when every walk reached ``nextPage: null`` without failure and, on a full walk, the
 timeline (+ archive) assets seen are at least the statistics' ``total`` read before the walk
@@ -15,6 +17,7 @@ when the server lets us read it (v1.135: the count of timeline and archived asse
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 from collections.abc import Iterator
 from datetime import datetime
@@ -26,12 +29,11 @@ from ppsync.servers.base import Fresh
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.wire import ImmichAsset, parse_search_page, parse_statistics
 
-MIME = {"image": "image/", "video": "video/"}
-
 
 def remote_file(asset: ImmichAsset) -> RemoteFile:
     """One asset as the engine's remote original: its ``name`` is the uploaded file name (the
-    engine's layout template places it); ``taken_local`` is the wall clock where taken."""
+    engine's layout template places it); ``taken_local`` is the wall clock where taken; a live
+    video's ``photo_uid`` is its still's key."""
     return RemoteFile(
         asset.asset_id, asset.photo_key, asset.original_name, asset.sha1,
         asset.size if asset.size is not None else -1,
@@ -57,13 +59,15 @@ class ImmichListing:
         self._why = "the walk did not finish"
         self._started: datetime | None = None
         self._expected: int | None = None
+        self._stills: dict[str, tuple[str, datetime]] = {}  # live video id → (still, taken)
 
     @property
     def listed(self) -> int:
         return self._listed
 
     def visibilities(self) -> list[str]:
-        return ["timeline", "hidden"] + (["archive"] if self._mirror.include_archived else [])
+        # hidden last: its live videos take their stills' keys, noted by the walks before
+        return ["timeline"] + (["archive"] if self._mirror.include_archived else []) + ["hidden"]
 
     def _statistics(self) -> int | None:
         try:
@@ -92,7 +96,10 @@ class ImmichListing:
             if self._started is None:
                 self._started = _server_time(response.headers.get("Date"))
             parsed = parse_search_page(response.json(), f"search/metadata ({visibility})")
-            assets = [a for a in parsed.assets if not a.trashed and a.visibility == visibility]
+            assets = [self._linked(a) for a in parsed.assets
+                      if not a.trashed and a.visibility == visibility]
+            if visibility == "hidden":  # only the videos of stills this walk holds
+                assets = [a for a in assets if a.photo_key != a.asset_id]
             if visibility != "hidden":
                 self._walked += len({a.asset_id for a in assets})
             files = self._fresh([remote_file(a) for a in assets])
@@ -100,6 +107,16 @@ class ImmichListing:
             if files:
                 yield files
             page = parsed.next_page
+
+    def _linked(self, asset: ImmichAsset) -> ImmichAsset:
+        """A still notes its live video; the video (walked later, in ``hidden``) takes the
+        still's photo key and taken time, so it lands next to it and shares its suffix."""
+        if asset.live_photo_video_id:
+            self._stills[asset.live_photo_video_id] = (asset.asset_id, asset.taken_local)
+        still = self._stills.get(asset.asset_id)
+        if still is None:
+            return asset
+        return dataclasses.replace(asset, photo_key=still[0], taken_local=still[1])
 
     def _judge(self) -> None:
         if self._since:

@@ -29,6 +29,7 @@ import structlog
 from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
+    ConfigError,
     ServerDataError,
 )
 from ppsync.redact import register_secret
@@ -190,6 +191,20 @@ class PhotoPrismClient(DownloadsMixin, WritesMixin):
         assert self.session is not None
         return self.session
 
+    def _check_is_photoprism(self) -> None:
+        """After a refused login: is this a PhotoPrism at all? ``GET /status`` (no auth) says
+        ``{"status": "operational"}``. Raises ``ConfigError`` naming server.kind otherwise."""
+        response = self._send("GET", "/status", "server status", bearer=False)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not (response.is_success and isinstance(body, dict)
+                and body.get("status") == "operational"):
+            raise ConfigError(f"server.url: {self._server.url} does not answer like a PhotoPrism "
+                              "(GET /api/v1/status); check server.url, and server.kind "
+                              '("immich" for an Immich)')
+
     def _login_with_password(self) -> None:
         body = {
             "username": self._server.username,
@@ -200,6 +215,8 @@ class PhotoPrismClient(DownloadsMixin, WritesMixin):
         payload = json_body(response, "login") if response.content else {}
         if not isinstance(payload, dict):
             raise ServerDataError("login: the answer is not a JSON object")
+        if response.status_code in (401, 404, 405):
+            self._check_is_photoprism()
         if response.status_code == 401:
             if isinstance(payload, dict) and payload.get("code") == 32:
                 raise AuthError("login needs a 2FA passcode; create an app password for ppsync "

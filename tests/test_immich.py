@@ -1,0 +1,281 @@
+"""Immich through the engine, beyond the shared invariants (``test_kinds.py``): config rules,
+auth (key, one login per process, 401/403), ``ppsync check``, the wrong kind of server, live
+photos, archived assets, hostile names, generations, change passes with metadata, albums, and
+the upload direction refused for now."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ppsync.config import Settings, load_config
+from ppsync.errors import ConfigError
+from ppsync.mirror.sync import PassOptions, run_sync
+from ppsync.models import RunReport
+from ppsync.servers import open_server
+from tests.conftest import mirrored_files, run_cli, write_config
+from tests.fake_immich import EMAIL, PASSWORD, FakeImmich, ImmichUser
+from tests.fake_photoprism import FakePhotoPrism
+
+TAKEN = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def immich() -> Iterator[FakeImmich]:
+    with FakeImmich(generation="v2.5") as fake:
+        yield fake
+
+
+def config(tmp_path: Path, target: Path, server: dict[str, Any],
+           **sections: dict[str, Any]) -> Path:
+    merged: dict[str, dict[str, Any]] = {
+        "server": {"kind": "immich", "timeout": 10, "retries": 2, "retry_backoff": 0.01,
+                   "outage_wait": "1s", **server},
+        "mirror": {"target": str(target), "workers": 2},
+        "log": {"level": "debug", "format": "json"},
+    }
+    for name, values in sections.items():
+        merged.setdefault(name, {}).update(values)
+    return write_config(tmp_path / "ppsync.toml", merged)
+
+
+def key_settings(immich: FakeImmich, tmp_path: Path, target: Path,
+                 permissions: tuple[str, ...] = ("all",), **sections: dict[str, Any]) -> Settings:
+    key = immich.add_key(permissions)
+    return load_config(config(tmp_path, target, {"url": immich.url, "api_key": key},
+                              **sections), {})
+
+
+def sync(settings: Settings, **options: Any) -> RunReport:
+    return run_sync(settings, PassOptions(**options))
+
+
+# --- config -----------------------------------------------------------------------------------
+
+
+def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ or {})
+    return caught.value.problems
+
+
+def test_config_mixing_ways_in_and_other_kinds_keys(tmp_path: Path, target: Path) -> None:
+    found = problems(config(tmp_path, target, {
+        "url": "http://h:2283", "api_key": "k" * 20, "username": EMAIL, "password": "pw",
+        "token": "t" * 20, "client_id": "cabcdefghijklmno"}))
+    assert any(p.startswith("server.api_key: set either api_key") for p in found)
+    assert any(p.startswith("server.token: only for kind = \"photoprism\"") for p in found)
+    assert any(p.startswith("server.client_id: only for kind") for p in found)
+    none = problems(config(tmp_path, target, {"url": "http://h:2283"}))
+    assert none[0].startswith("server.api_key: no credentials configured")
+    half = problems(config(tmp_path, target, {"url": "http://h:2283", "username": EMAIL}))
+    assert half[0].startswith("server.password: an Immich login needs both")
+    write_config(tmp_path / "pp.toml", {"server": {"url": "http://h", "password": "pw",
+                                                   "api_key": "k" * 20},
+                                        "mirror": {"target": str(target)}})
+    assert problems(tmp_path / "pp.toml")[0].startswith('server.api_key: only for kind = "immich"')
+
+
+def test_config_reads_the_key_from_a_file_or_a_systemd_credential(
+        tmp_path: Path, target: Path) -> None:
+    (tmp_path / "key").write_text("secret-from-file\n")
+    path = config(tmp_path, target, {"url": "http://h:2283/",
+                                     "api_key_file": str(tmp_path / "key")})
+    settings = load_config(path, {})
+    assert settings.server.api_key.get_secret_value() == "secret-from-file"
+    assert settings.server.url == "http://h:2283" and settings.server.username == ""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "api_key").write_text("secret-from-systemd")
+    path = config(tmp_path, target, {"url": "http://h:2283"})
+    settings = load_config(path, {"CREDENTIALS_DIRECTORY": str(creds)})
+    assert settings.server.api_key.get_secret_value() == "secret-from-systemd"
+
+
+def test_a_layout_the_kind_cannot_fill_is_a_config_error(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    settings = key_settings(immich, tmp_path, target, mirror={"layout": "{server_path}"})
+    with pytest.raises(ConfigError, match="not available for a immich server"):
+        sync(settings)
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+def test_a_password_logs_in_once_for_many_passes_and_out_at_close(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    ImmichUser(immich).upload("A.jpg", b"a" * 100, taken=TAKEN)
+    settings = load_config(config(tmp_path, target, {"url": immich.url, "username": EMAIL,
+                                                     "password": PASSWORD}), {})
+    server = open_server(settings.server)
+    try:
+        for _ in range(3):
+            assert sync(settings, server=server).exit_code == 0
+        assert immich.logins == 1 and immich.logouts == 0
+    finally:
+        server.close()
+    assert immich.logouts == 1
+
+
+def test_an_expired_session_logs_in_again_once(immich: FakeImmich, tmp_path: Path,
+                                               target: Path) -> None:
+    user = ImmichUser(immich)
+    for n in range(6):
+        user.upload(f"E{n}.jpg", bytes([n]) * 100, taken=TAKEN)
+    immich.faults.expire_tokens_after = 4
+    settings = load_config(config(tmp_path, target, {"url": immich.url, "username": EMAIL,
+                                                     "password": PASSWORD}), {})
+    report = sync(settings)
+    assert report.exit_code == 0 and report.downloaded == 6
+    assert immich.logins >= 2
+
+
+def test_a_refused_key_is_exit_3(immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    settings = load_config(config(tmp_path, target, {"url": immich.url,
+                                                     "api_key": "not-a-real-key-123"}), {})
+    result = run_cli(config(tmp_path, target, {"url": immich.url,
+                                               "api_key": "not-a-real-key-123"}), "sync")
+    assert result.returncode == 3, result.stderr
+    assert "not-a-real-key-123" not in result.stdout + result.stderr
+    assert settings.server.kind == "immich"
+
+
+def test_a_missing_permission_is_exit_3_naming_it(immich: FakeImmich, tmp_path: Path,
+                                                  target: Path) -> None:
+    ImmichUser(immich).upload("P.jpg", b"p" * 100, taken=TAKEN)
+    key = immich.add_key(("asset.read", "album.read"))
+    path = config(tmp_path, target, {"url": immich.url, "api_key": key})
+    result = run_cli(path, "sync")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "asset.download" in result.stdout + result.stderr
+    check = run_cli(path, "check")
+    out = check.stdout + check.stderr
+    assert "Immich v2.5.6" in out and "asset.download" in out
+    assert check.returncode != 0
+    assert key not in out
+    state = (target / ".ppsync" / "state.db").read_bytes()
+    assert key.encode() not in state
+
+
+def test_check_names_kind_and_version(immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    key = immich.add_key(("all",))
+    result = run_cli(config(tmp_path, target, {"url": immich.url, "api_key": key}), "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "server: Immich v2.5.6" in result.stdout
+    assert "every permission" in result.stdout
+
+
+def test_the_wrong_kind_of_server_is_a_clear_error(tmp_path: Path, target: Path) -> None:
+    with FakePhotoPrism(password="pw") as photoprism:
+        result = run_cli(config(tmp_path, target, {"url": photoprism.url, "api_key": "k" * 20}),
+                         "sync")
+    assert result.returncode == 2
+    assert "does not answer like an Immich" in result.stdout + result.stderr
+
+
+def test_kind_photoprism_at_an_immich_is_a_clear_error(immich: FakeImmich, tmp_path: Path,
+                                                       target: Path) -> None:
+    path = write_config(tmp_path / "pp.toml", {
+        "server": {"url": immich.url, "password": "not-the-pw", "retries": 0},
+        "mirror": {"target": str(target)}})
+    result = run_cli(path, "sync")
+    assert result.returncode == 2
+    assert "does not answer like a PhotoPrism" in result.stdout + result.stderr
+
+
+# --- what the mirror holds ----------------------------------------------------------------------
+
+
+def test_live_photos_land_side_by_side_and_archived_assets_on_request(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    user.upload_live(("IMG_1.HEIC", b"still" * 20), ("IMG_1.MOV", b"video" * 20), taken=TAKEN)
+    archived = user.upload("OLD.jpg", b"old" * 20, taken=TAKEN)
+    user.archive(archived)
+    settings = key_settings(immich, tmp_path, target)
+    assert sync(settings).exit_code == 0
+    assert set(mirrored_files(target)) == {"2024/05/IMG_1.HEIC", "2024/05/IMG_1.MOV"}
+    settings = key_settings(immich, tmp_path, target, mirror={"include_archived": True})
+    assert sync(settings).exit_code == 0
+    assert "2024/05/OLD.jpg" in mirrored_files(target)
+
+
+def test_hostile_names_are_refused_with_the_reason(immich: FakeImmich, tmp_path: Path,
+                                                   target: Path) -> None:
+    for name in ("../../evil.jpg", "sub/dir.jpg", "ok.jpg"):
+        asset = immich.lib.create_asset(name, name.encode() * 10, file_created_at=TAKEN,
+                                        file_modified_at=TAKEN)
+        immich.lib.run_metadata_job(asset)
+    report = sync(key_settings(immich, tmp_path, target))
+    assert report.exit_code == 1
+    assert set(mirrored_files(target)) == {"2024/05/ok.jpg"}
+    reasons = " ".join(f.reason for f in report.failures)
+    assert "original file name contains a slash" in reasons
+    assert not (tmp_path / "evil.jpg").exists()
+
+
+@pytest.mark.parametrize("generation", ["v1.135", "v3"])
+def test_every_generation_mirrors(generation: str, tmp_path: Path, target: Path) -> None:
+    with FakeImmich(generation=generation) as fake:
+        ImmichUser(fake).upload("G.jpg", b"g" * 300, taken=TAKEN)
+        report = sync(key_settings(fake, tmp_path, target))
+    assert report.exit_code == 0 and mirrored_files(target) == {"2024/05/G.jpg": b"g" * 300}
+
+
+def test_a_change_pass_sees_replaced_originals_favourites_and_descriptions(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    a = user.upload("A.jpg", b"a" * 300, taken=TAKEN)
+    b = user.upload("B.jpg", b"b" * 300, taken=TAKEN)
+    c = user.upload("C.jpg", b"c" * 300, taken=TAKEN)
+    settings = key_settings(immich, tmp_path, target, metadata={"sidecars": "json"},
+                            mirror={"delete": "mirror"})
+    assert sync(settings).exit_code == 0
+    user.replace(a, b"A" * 400)
+    user.favourite(b)
+    user.describe(b, "a day at the lake")
+    user.trash(c)
+    change = sync(settings, changes_only=True)
+    assert change.exit_code == 0 and change.command == "change"
+    assert (target / "2024/05/A.jpg").read_bytes() == b"A" * 400
+    doc = json.loads((target / "2024/05/B.jpg.ppsync.json").read_text())
+    assert doc["favorite"] is True and doc["caption"] == "a day at the lake"
+    assert (target / "2024/05/C.jpg").exists()  # only a full walk removes
+    full = sync(settings)
+    assert full.exit_code == 0 and not (target / "2024/05/C.jpg").exists()
+    user.restore(c)
+    assert sync(settings).exit_code == 0 and (target / "2024/05/C.jpg").exists()
+
+
+def test_album_folders_and_sidecars(immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    a = user.upload("A.jpg", b"a" * 300, taken=TAKEN, city="Berlin", make="Canon")
+    user.create_album("Holiday", (a,))
+    settings = key_settings(immich, tmp_path, target, metadata={"sidecars": "json"},
+                            albums={"mode": "symlink"})
+    assert sync(settings).exit_code == 0
+    entries = list((target / "Albums" / "Holiday").iterdir())
+    assert [e.name for e in entries if not e.name.startswith(".")] == ["A.jpg"]
+    doc = json.loads((target / "2024/05/A.jpg.ppsync.json").read_text())
+    assert doc["place"]["city"] == "Berlin" and doc["camera"]["make"] == "Canon"
+    before = len(immich.requests)
+    assert sync(settings).exit_code == 0
+    assert not [r for r in immich.requests[before:] if r.path.startswith("/api/assets/")
+                and r.method == "GET" and "statistics" not in r.path]  # none per asset
+
+
+def test_upload_is_refused_for_now(immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "x.jpg").write_bytes(b"x" * 100)
+    key = immich.add_key(("all",))
+    result = run_cli(config(tmp_path, target, {"url": immich.url, "api_key": key},
+                            upload={"enabled": True, "inbox": str(inbox), "settle_seconds": 0}),
+                     "upload")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "uploads into a immich server are not supported yet" in result.stdout + result.stderr
