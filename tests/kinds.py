@@ -44,6 +44,24 @@ class Library(Protocol):
 
     def download_count(self) -> int: ...
 
+    def replace(self, key: str, content: bytes) -> None:
+        """The original gets new bytes under the same key (an edit on the server)."""
+        ...
+
+    def set_download_rate(self, per_second: int) -> None: ...
+
+    def download_ranges(self) -> list[str]:
+        """The Range headers of the downloads since ``reset_counters`` ("" for none)."""
+        ...
+
+    def bytes_served(self) -> int: ...
+
+    def photo_key(self, key: str) -> str:
+        """The photo key of a file key (what a collision suffix is made from)."""
+        ...
+
+    def reset_counters(self) -> None: ...
+
 
 class PhotoPrismLibrary:
     kind = "photoprism"
@@ -81,6 +99,24 @@ class PhotoPrismLibrary:
     def download_count(self) -> int:
         return len(self.fake.requests_to("/dl/", "GET"))
 
+    def replace(self, key: str, content: bytes) -> None:
+        self.fake.edit_file(key, content)
+
+    def set_download_rate(self, per_second: int) -> None:
+        self.fake.faults.download_rate = per_second
+
+    def download_ranges(self) -> list[str]:
+        return [r.headers.get("range", "") for r in self.fake.requests if "/dl/" in r.path]
+
+    def bytes_served(self) -> int:
+        return self.fake.bytes_served
+
+    def reset_counters(self) -> None:
+        self.fake.reset_counters()
+
+    def photo_key(self, key: str) -> str:
+        return self._photo_of.get(key, key)
+
 
 class ImmichLibrary:
     kind = "immich"
@@ -117,6 +153,24 @@ class ImmichLibrary:
 
     def download_count(self) -> int:
         return self.fake.download_count
+
+    def replace(self, key: str, content: bytes) -> None:
+        self.user.replace(key, content)
+
+    def set_download_rate(self, per_second: int) -> None:
+        self.fake.faults.download_rate = per_second
+
+    def download_ranges(self) -> list[str]:
+        return [r.headers.get("range", "") for r in self.fake.requests_to("/original", "GET")]
+
+    def bytes_served(self) -> int:
+        return self.fake.bytes_served
+
+    def reset_counters(self) -> None:
+        self.fake.reset_counters()
+
+    def photo_key(self, key: str) -> str:
+        return key
 
 
 @contextmanager

@@ -149,38 +149,6 @@ def wait_for_partial(partial_dir: Path, size: int, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def test_sigkill_mid_download_resumes_with_range(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
-) -> None:
-    content = os.urandom(3 * 1024 * 1024)
-    server.add_photo([("big/video.mp4", content)])
-    server.faults.download_rate = 1024 * 1024  # ~3 s for the file
-    config = make_config()
-    env = {"PATH": os.environ.get("PATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    partial_dir = target / ".ppsync" / "partial"
-    wait_for_partial(partial_dir, 512 * 1024)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    parts = list(partial_dir.glob("*.part"))
-    assert parts, "the killed run left no partial file"
-    held = parts[0].stat().st_size
-    assert 0 < held < len(content)
-    assert not (target / "big" / "video.mp4").exists()  # nothing half-written at a final path
-
-    server.faults.download_rate = 0
-    server.reset_counters()
-    result = subprocess.run([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
-                            env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert (target / "big" / "video.mp4").read_bytes() == content
-    ranges = [r.headers.get("range", "") for r in server.requests if "/dl/" in r.path]
-    assert ranges and ranges[0].startswith(f"bytes={held}-")
-    assert server.bytes_served <= len(content) - held + 1024
-    assert not list(partial_dir.glob("*.part"))
-
-
 def test_sigterm_ends_a_one_shot_sync_as_interrupted_and_the_next_run_resumes(
     server: FakePhotoPrism, target: Path, make_config: ConfigFactory
 ) -> None:

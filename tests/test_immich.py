@@ -5,6 +5,7 @@ the upload direction refused for now."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -279,3 +280,16 @@ def test_upload_is_refused_for_now(immich: FakeImmich, tmp_path: Path, target: P
                      "upload")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "uploads into a immich server are not supported yet" in result.stdout + result.stderr
+
+
+def test_a_colliding_live_photo_keeps_still_and_video_together(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    stills = [user.upload_live(("IMG_1.HEIC", f"s{n}".encode() * 30),
+                               ("IMG_1.MOV", f"v{n}".encode() * 30), taken=TAKEN)[0]
+              for n in range(2)]
+    assert sync(key_settings(immich, tmp_path, target)).exit_code == 0
+    tag = hashlib.sha1(max(stills).encode()).hexdigest()[:8]
+    assert set(mirrored_files(target)) == {
+        "2024/05/IMG_1.HEIC", "2024/05/IMG_1.MOV",
+        f"2024/05/IMG_1~{tag}.HEIC", f"2024/05/IMG_1~{tag}.MOV"}

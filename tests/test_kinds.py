@@ -7,6 +7,10 @@ without downloading them again."""
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from ppsync.models import RunReport
 from ppsync.state import State
 from tests.conftest import mirrored_files, write_config
 from tests.kinds import KINDS, Library, library
+from tests.test_faults import wait_for_partial
 
 
 @pytest.fixture(params=KINDS)
@@ -139,3 +144,69 @@ def test_a_new_layout_moves_files_and_downloads_nothing(
     files = mirrored_files(target)
     assert list(files.values()) == [b"l" * 300]
     assert next(iter(files)).startswith("by-day/2024-05-17/")
+
+
+SAME_FOLDER = "{year}/{month}/{original_name}"  # PhotoPrism's own paths never collide
+
+
+def test_colliding_names_get_a_suffix_from_the_key(lib: Library, tmp_path: Path,
+                                                    target: Path) -> None:
+    keys = [lib.add(f"{folder}/IMG_0001.JPG", folder.encode() * 50) for folder in ("a", "b")]
+    layout = {"layout": SAME_FOLDER}
+    assert sync(lib, tmp_path, target, mirror=layout).exit_code == 0
+    low, high = sorted(lib.photo_key(k) for k in keys)  # the plain name: the lowest key
+    tag = hashlib.sha1(high.encode()).hexdigest()[:8]
+    files = mirrored_files(target)
+    assert set(files) == {"2024/05/IMG_0001.JPG", f"2024/05/IMG_0001~{tag}.JPG"}
+    assert files["2024/05/IMG_0001.JPG"] == (
+        b"a" if lib.photo_key(keys[0]) == low else b"b") * 50
+    later = lib.add("c/IMG_0001.JPG", b"c" * 50)  # a third one later: the first two stay
+    report = sync(lib, tmp_path, target, mirror=layout)
+    assert report.exit_code == 0 and report.downloaded == 1 and report.moved == 0
+    later_tag = hashlib.sha1(lib.photo_key(later).encode()).hexdigest()[:8]
+    assert mirrored_files(target)[f"2024/05/IMG_0001~{later_tag}.JPG"] == b"c" * 50
+
+
+def test_a_replaced_original_is_downloaded_and_the_old_copy_kept_aside(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    key = lib.add("2024/E.jpg", b"old" * 100)
+    assert sync(lib, tmp_path, target).exit_code == 0
+    lib.replace(key, b"new" * 100)
+    report = sync(lib, tmp_path, target)
+    assert report.exit_code == 0 and report.downloaded == 1
+    assert (target / lib.path("2024/E.jpg")).read_bytes() == b"new" * 100
+    kept = list((target / ".ppsync" / "replaced").rglob("E.jpg~*"))
+    assert [k.read_bytes() for k in kept] == [b"old" * 100]
+
+
+def test_sigkill_mid_download_resumes_with_range(lib: Library, tmp_path: Path,
+                                                 target: Path) -> None:
+    content = os.urandom(3 * 1024 * 1024)
+    lib.add("big/video.mp4", content)
+    lib.set_download_rate(1024 * 1024)  # ~3 s for the file
+    settings(lib, tmp_path, target)  # writes the config file
+    config = tmp_path / "ppsync.toml"
+    env = {"PATH": os.environ.get("PATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial_dir = target / ".ppsync" / "partial"
+    wait_for_partial(partial_dir, 512 * 1024)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    parts = list(partial_dir.glob("*.part"))
+    assert parts, "the killed run left no partial file"
+    held = parts[0].stat().st_size
+    assert 0 < held < len(content)
+    final = target / lib.path("big/video.mp4")
+    assert not final.exists()  # nothing half-written at a final path
+
+    lib.set_download_rate(0)
+    lib.reset_counters()
+    result = subprocess.run([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert final.read_bytes() == content
+    ranges = lib.download_ranges()
+    assert ranges and ranges[0].startswith(f"bytes={held}-")
+    assert lib.bytes_served() <= len(content) - held + 1024
+    assert not list(partial_dir.glob("*.part"))

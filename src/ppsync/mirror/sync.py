@@ -19,14 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ppsync.config import Settings
-from ppsync.errors import (
-    INTERRUPTED,
-    ConfigError,
-    Interrupted,
-    PpsyncError,
-    SafetyStop,
-    UnsafePathError,
-)
+from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
 from ppsync.export.albums import AlbumExport
 from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
@@ -42,6 +35,7 @@ from ppsync.mirror.guards import (
 from ppsync.mirror.guards import (
     guard_target as guard_target,  # cli, uploader and restore use it here
 )
+from ppsync.mirror.placing import Placer
 from ppsync.mirror.planner import (
     Policy,
     RemovalVerdict,
@@ -124,8 +118,9 @@ class SyncRun:
         self.sidecars: SidecarExport | None = None  # set when [metadata] exports anything
         self.listing: Listing | None = None  # the last walk's, for confirming its removals
         self.collision_note = ""  # why two names are one path, when the disk ignores case
-        self.template = templates.for_server(settings.mirror.layout,
-                                             server_paths=server.capabilities.server_paths)
+        self.placer = Placer(templates.for_server(
+            settings.mirror.layout, server_paths=server.capabilities.server_paths), state,
+            fold_case=False)
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
              since: str = "") -> tuple[bool, str]:
@@ -143,19 +138,8 @@ class SyncRun:
         self.listing = listing
         return listing.verdict()
 
-    def _place(self, files: list[RemoteFile]) -> tuple[list[RemoteFile], dict[str, str]]:
-        """Each file at its ``[mirror] layout`` path; file key → why it cannot be placed."""
-        placed, refused = [], {}
-        for remote in files:
-            try:
-                placed.append(templates.place(self.template, remote))
-            except UnsafePathError as exc:
-                placed.append(remote)
-                refused[remote.file_uid] = str(exc)
-        return placed, refused
-
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
-        files, refused = self._place(files)
+        files, refused = self.placer.place(files)
         records = self.state.records_for(f.file_uid for f in files)
         claims = self.state.claims_on(f.name for f in files)
         key = self.state.claim_key
@@ -333,6 +317,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     run = SyncRun(settings, state, server, report, options)
     if layout.ignores_case:  # names that differ only in case must claim one path
         state.fold_case_in_claims()
+        run.placer.fold_case = True
         run.collision_note = ("; this disk does not tell upper from lower case, so names that "
                               "differ only in case are one file here")
     dry_run = options.dry_run
