@@ -27,6 +27,19 @@ def test_example_config_loads() -> None:
     assert settings.mirror.page_size == 1000
 
 
+def test_example_immich_section_loads_once_uncommented(tmp_path: Path) -> None:
+    text = (REPO / "config.example.toml").read_text()
+    start, end = text.index("# >>> immich"), text.index("# <<< immich")
+    lines = [line[2:] for line in text[start:end].splitlines()
+             if line.startswith("# ") and not line.startswith("#  ")]
+    section = "\n".join(lines[lines.index("[server]"):])
+    # The Immich section replaces PhotoPrism's [server] keys; the rest of the file stays.
+    path = write(tmp_path, text[:text.index("[server]\n")] + section + "\n" + text[end:])
+    settings = load_config(path, {"PPSYNC_SERVER__API_KEY": "k" * 20})
+    assert settings.server.kind == "immich" and settings.server.url.endswith(":2283")
+    assert settings.server.api_key.get_secret_value() == "k" * 20
+
+
 def test_every_problem_is_reported_at_once_with_its_key(tmp_path: Path) -> None:
     path = write(tmp_path, """
 [server]
