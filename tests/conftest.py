@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake PhotoPrism on loopback and a config that points a mirror at it."""
+"""Shared fixtures: a fake PhotoPrism on loopback and a config that points a mirror at it;
+``server_kind``/``lib``: a fake of each kind of server in turn (``tests/kinds.py``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ppsync.config import Settings, load_config
 from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
 from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import KINDS, Library, library
 
 PASSWORD = "insecure-pw"
 
@@ -26,6 +28,19 @@ PASSWORD = "insecure-pw"
 @pytest.fixture
 def server() -> Iterator[FakePhotoPrism]:
     with FakePhotoPrism(password=PASSWORD) as fake:
+        yield fake
+
+
+@pytest.fixture(params=KINDS)
+def server_kind(request: pytest.FixtureRequest) -> str:
+    """Each kind of server in turn: a test that takes it runs once per kind."""
+    return str(request.param)
+
+
+@pytest.fixture
+def lib(server_kind: str) -> Iterator[Library]:
+    """A fake server of ``server_kind`` behind the one ``tests.kinds.Library`` interface."""
+    with library(server_kind) as fake:
         yield fake
 
 

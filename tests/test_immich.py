@@ -293,3 +293,17 @@ def test_a_colliding_live_photo_keeps_still_and_video_together(
     assert set(mirrored_files(target)) == {
         "2024/05/IMG_1.HEIC", "2024/05/IMG_1.MOV",
         f"2024/05/IMG_1~{tag}.HEIC", f"2024/05/IMG_1~{tag}.MOV"}
+
+
+@pytest.mark.parametrize("fault", ["malformed_search", "truncate_json"])
+def test_a_broken_listing_removes_nothing(immich: FakeImmich, tmp_path: Path, target: Path,
+                                          fault: str) -> None:
+    user = ImmichUser(immich)
+    keys = [user.upload(f"K{n}.jpg", bytes([n]) * 100, taken=TAKEN) for n in range(3)]
+    settings = key_settings(immich, tmp_path, target, mirror={"delete": "mirror"})
+    assert sync(settings).exit_code == 0
+    user.trash(keys[0])
+    setattr(immich.faults, fault, 20)
+    report = sync(settings)
+    assert report.exit_code != 0 and not report.walk_complete
+    assert (target / "2024/05/K0.jpg").exists()

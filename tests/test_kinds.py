@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,8 @@ from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.state import State
 from tests.conftest import mirrored_files, write_config
-from tests.kinds import KINDS, Library, library
+from tests.kinds import Library
 from tests.test_faults import wait_for_partial
-
-
-@pytest.fixture(params=KINDS)
-def server_kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def lib(server_kind: str) -> Iterator[Library]:
-    with library(server_kind) as fake:
-        yield fake
 
 
 def settings(lib: Library, tmp_path: Path, target: Path, **sections: dict[str, Any]) -> Settings:

@@ -26,6 +26,7 @@ from ppsync.config import MirrorConfig
 from ppsync.errors import AuthError
 from ppsync.models import RemoteFile
 from ppsync.servers.base import Fresh
+from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.wire import ImmichAsset, parse_search_page, parse_statistics
 
@@ -95,7 +96,8 @@ class ImmichListing:
                                          f"listing {visibility} page {page}", json=body)
             if self._started is None:
                 self._started = _server_time(response.headers.get("Date"))
-            parsed = parse_search_page(response.json(), f"search/metadata ({visibility})")
+            where = f"search/metadata ({visibility})"
+            parsed = parse_search_page(json_body(response, where), where)
             assets = [self._linked(a) for a in parsed.assets
                       if not a.trashed and a.visibility == visibility]
             if visibility == "hidden":  # only the videos of stills this walk holds

@@ -32,6 +32,7 @@ from ppsync.servers.base import (
     Place,
     ServerInfo,
 )
+from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.listing import ImmichListing
 from ppsync.servers.immich.wire import (
@@ -221,7 +222,7 @@ class ImmichServer:
                                     accept=(400, 404))
         if response.status_code in (400, 404):
             return None
-        return parse_asset(response.json(), "asset")
+        return parse_asset(json_body(response, f"asset {asset_id}"), "asset")
 
     def photo(self, key: str) -> Photo | None:
         still = self._asset(key)
