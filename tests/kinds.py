@@ -25,6 +25,10 @@ class Library(Protocol):
 
     def server_section(self) -> dict[str, Any]: ...
 
+    def refused_section(self) -> dict[str, Any]:
+        """Credentials the server refuses."""
+        ...
+
     def add(self, name: str, content: bytes, taken: datetime = TAKEN) -> str:
         """A new photo of one file ``name`` (a path for PhotoPrism, a file name for Immich);
         returns its file key."""
@@ -60,6 +64,20 @@ class Library(Protocol):
         """The photo key of a file key (what a collision suffix is made from)."""
         ...
 
+    def add_named(self, name: str, content: bytes) -> str:
+        """A file whose name is exactly ``name`` on the server (a hostile one, say)."""
+        ...
+
+    def favourite(self, key: str) -> None: ...
+
+    def describe(self, key: str, text: str) -> None:
+        """Set the photo's caption (PhotoPrism) or description (Immich)."""
+        ...
+
+    def archive(self, key: str) -> None: ...
+
+    def album(self, title: str, keys: list[str]) -> None: ...
+
     def reset_counters(self) -> None: ...
 
 
@@ -73,6 +91,9 @@ class PhotoPrismLibrary:
 
     def server_section(self) -> dict[str, Any]:
         return {"url": self.url, "username": "admin", "password": "insecure-pw"}
+
+    def refused_section(self) -> dict[str, Any]:
+        return {"url": self.url, "username": "admin", "password": "wrong-password-42"}
 
     def add(self, name: str, content: bytes, taken: datetime = TAKEN) -> str:
         photo = self.fake.add_photo([(name, content)], taken_at=taken)
@@ -117,6 +138,21 @@ class PhotoPrismLibrary:
     def photo_key(self, key: str) -> str:
         return self._photo_of.get(key, key)
 
+    def add_named(self, name: str, content: bytes) -> str:
+        return self.add(name, content)
+
+    def favourite(self, key: str) -> None:
+        self.fake.update_photo(self._photo_of[key], favorite=True)
+
+    def describe(self, key: str, text: str) -> None:
+        self.fake.update_photo(self._photo_of[key], caption=text)
+
+    def archive(self, key: str) -> None:
+        self.fake.archive_photo(self._photo_of[key])
+
+    def album(self, title: str, keys: list[str]) -> None:
+        self.fake.add_album(title, photo_uids=[self._photo_of[k] for k in keys])
+
 
 class ImmichLibrary:
     kind = "immich"
@@ -131,6 +167,9 @@ class ImmichLibrary:
         if self._key:
             return {"kind": "immich", "url": self.url, "api_key": self._key}
         return {"kind": "immich", "url": self.url, "username": EMAIL, "password": PASSWORD}
+
+    def refused_section(self) -> dict[str, Any]:
+        return {"kind": "immich", "url": self.url, "api_key": "wrong-key-0123456789"}
 
     def add(self, name: str, content: bytes, taken: datetime = TAKEN) -> str:
         return self.user.upload(name.rsplit("/", 1)[-1], content, taken=taken)
@@ -171,6 +210,24 @@ class ImmichLibrary:
 
     def photo_key(self, key: str) -> str:
         return key
+
+    def add_named(self, name: str, content: bytes) -> str:
+        asset = self.fake.lib.create_asset(name, content, file_created_at=TAKEN,
+                                           file_modified_at=TAKEN)
+        self.fake.lib.run_metadata_job(asset)
+        return asset.id
+
+    def favourite(self, key: str) -> None:
+        self.user.favourite(key)
+
+    def describe(self, key: str, text: str) -> None:
+        self.user.describe(key, text)
+
+    def archive(self, key: str) -> None:
+        self.user.archive(key)
+
+    def album(self, title: str, keys: list[str]) -> None:
+        self.user.create_album(title, tuple(keys))
 
 
 @contextmanager

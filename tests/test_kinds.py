@@ -1,12 +1,15 @@
-"""The engine's invariants, for every kind of server (``server_kind``: PhotoPrism and Immich
-through their loopback fakes, ``tests/kinds.py``): a byte-exact mirror and a no-op second run,
-removals only after a complete walk under each policy and its guards, transient failures and
-corrupt or cut bodies, hostile names, a change pass, and a new layout template that moves files
-without downloading them again."""
+"""The engine's invariants, for every kind of server (``server_kind`` and ``lib`` from
+conftest: PhotoPrism and Immich through their loopback fakes, ``tests/kinds.py``): a byte-exact
+mirror and a no-op second run; removals only after a complete walk, under each policy and its
+guard; 5xx/429, corrupt and cut bodies; SIGKILL mid-download and a Range resume; hostile names;
+collisions; replaced originals kept aside; archived photos; change passes; sidecars and album
+folders; refused credentials; and a new layout template that moves files without downloading
+them again."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +23,7 @@ from ppsync.config import Settings, load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.state import State
-from tests.conftest import mirrored_files, write_config
+from tests.conftest import mirrored_files, run_cli, write_config
 from tests.kinds import Library
 from tests.test_faults import wait_for_partial
 
@@ -198,3 +201,57 @@ def test_sigkill_mid_download_resumes_with_range(lib: Library, tmp_path: Path,
     assert ranges and ranges[0].startswith(f"bytes={held}-")
     assert lib.bytes_served() <= len(content) - held + 1024
     assert not list(partial_dir.glob("*.part"))
+
+
+def test_archived_photos_only_with_include_archived(lib: Library, tmp_path: Path,
+                                                    target: Path) -> None:
+    lib.add("2024/keep.jpg", b"k" * 100)
+    old = lib.add("2024/old.jpg", b"o" * 100)
+    lib.archive(old)
+    assert sync(lib, tmp_path, target).exit_code == 0
+    assert set(mirrored_files(target)) == {lib.path("2024/keep.jpg")}
+    report = sync(lib, tmp_path, target, mirror={"include_archived": True})
+    assert report.exit_code == 0 and report.walk_complete
+    assert (target / lib.path("2024/old.jpg")).read_bytes() == b"o" * 100
+
+
+def test_hostile_names_never_leave_the_target(lib: Library, tmp_path: Path,
+                                              target: Path) -> None:
+    lib.add("2024/fine.jpg", b"f" * 100)
+    lib.add_named("../../escape.jpg", b"e" * 100)
+    report = sync(lib, tmp_path, target)
+    assert report.exit_code == 1 and report.failures
+    assert set(mirrored_files(target)) == {lib.path("2024/fine.jpg")}
+    assert not list(tmp_path.rglob("escape.jpg"))
+
+
+def test_sidecars_and_album_folders_follow_favourites_and_captions(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    key = lib.add("2024/S.jpg", b"s" * 100)
+    lib.album("Trip", [key])
+    sections: dict[str, Any] = {"metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"}}
+    assert sync(lib, tmp_path, target, **sections).exit_code == 0
+    sidecar = target / (lib.path("2024/S.jpg") + ".ppsync.json")
+    assert json.loads(sidecar.read_text())["favorite"] is False
+    assert [e.name for e in (target / "Albums" / "Trip").iterdir()
+            if not e.name.startswith(".")] == ["S.jpg"]
+    lib.favourite(key)
+    lib.describe(key, "the lake")
+    report = sync(lib, tmp_path, target, changes=True, **sections)
+    assert report.exit_code == 0
+    doc = json.loads(sidecar.read_text())
+    assert doc["favorite"] is True and doc["caption"] == "the lake"
+
+
+def test_refused_credentials_are_exit_3_and_never_printed(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    lib.add("2024/A.jpg", b"a" * 100)
+    secret = next(v for k, v in lib.refused_section().items() if k in ("password", "api_key"))
+    path = write_config(tmp_path / "ppsync.toml", {
+        "server": {**lib.refused_section(), "retries": 0},
+        "mirror": {"target": str(target)}, "log": {"format": "json"}})
+    result = run_cli(path, "sync")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert secret not in result.stdout + result.stderr
+    assert secret.encode() not in (target / ".ppsync" / "state.db").read_bytes()
+    assert mirrored_files(target) == {}
