@@ -5,6 +5,7 @@ the upload direction refused for now."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -270,16 +271,43 @@ def test_album_folders_and_sidecars(immich: FakeImmich, tmp_path: Path, target: 
                 and r.method == "GET" and "statistics" not in r.path]  # none per asset
 
 
-def test_upload_is_refused_for_now(immich: FakeImmich, tmp_path: Path, target: Path) -> None:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "x.jpg").write_bytes(b"x" * 100)
+@pytest.mark.parametrize("generation", ["v1.135", "v2.5", "v3"])
+def test_upload_sends_new_files_skips_duplicates_and_finds_the_album_by_name(
+        generation: str, tmp_path: Path, target: Path) -> None:
+    with FakeImmich(generation=generation) as fake:
+        user = ImmichUser(fake)
+        on_server = user.upload("old.jpg", b"o" * 100, taken=TAKEN)
+        album = user.create_album("Inbox")
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        (inbox / "new.jpg").write_bytes(b"n" * 100)
+        (inbox / "again.jpg").write_bytes(b"o" * 100)  # the same bytes as old.jpg
+        key = fake.add_key(("all",))
+        path = config(tmp_path, target, {"url": fake.url, "api_key": key},
+                      upload={"enabled": True, "inbox": str(inbox), "settle_seconds": 0})
+        path.write_text(path.read_text().replace("[upload]\n", '[upload]\nalbums = ["Inbox"]\n'))
+        result = run_cli(path, "upload")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert key not in result.stdout + result.stderr
+        new = fake.lib.by_checksum(base64.b64encode(hashlib.sha1(b"n" * 100).digest()).decode())
+        assert new is not None and new.original_file_name == "new.jpg"
+        assert [a.name for a in fake.lib.albums.values()] == ["Inbox"]  # no second album
+        assert set(fake.lib.albums[album].asset_ids) == {on_server, new.id}
+        uploads = fake.requests_to("/api/assets", "POST")
+        assert len([r for r in uploads if r.path == "/api/assets"]) == 1
+        again = run_cli(path, "upload")  # nothing new: nothing sent
+        assert again.returncode == 0
+        assert len([r for r in fake.requests_to("/api/assets", "POST")
+                    if r.path == "/api/assets"]) == 1
+
+
+def test_restore_into_immich_is_refused_for_now(immich: FakeImmich, tmp_path: Path,
+                                                target: Path) -> None:
     key = immich.add_key(("all",))
-    result = run_cli(config(tmp_path, target, {"url": immich.url, "api_key": key},
-                            upload={"enabled": True, "inbox": str(inbox), "settle_seconds": 0}),
-                     "upload")
+    path = config(tmp_path, target, {"url": immich.url, "api_key": key})
+    result = run_cli(path, "restore", "--to", "server")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "uploads into a immich server are not supported yet" in result.stdout + result.stderr
+    assert "not supported yet" in result.stdout + result.stderr
 
 
 def test_a_colliding_live_photo_keeps_still_and_video_together(
@@ -307,3 +335,16 @@ def test_a_broken_listing_removes_nothing(immich: FakeImmich, tmp_path: Path, ta
     report = sync(settings)
     assert report.exit_code != 0 and not report.walk_complete
     assert (target / "2024/05/K0.jpg").exists()
+
+
+def test_upload_with_a_key_that_may_not_upload_is_exit_3_naming_it(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.jpg").write_bytes(b"a" * 50)
+    key = immich.add_key(("asset.read", "asset.download"))
+    path = config(tmp_path, target, {"url": immich.url, "api_key": key},
+                  upload={"enabled": True, "inbox": str(inbox), "settle_seconds": 0})
+    result = run_cli(path, "upload")
+    assert result.returncode == 3
+    assert "asset.upload" in result.stdout

@@ -74,9 +74,6 @@ def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
     server = server or open_server(settings.server, stop=stop)
     log.info("upload started", inbox=str(settings.upload.inbox), mode=settings.upload.mode)
     try:
-        if not server.capabilities.upload:
-            raise ConfigError(f"upload: uploads into a {server.kind} server are not supported "
-                              "yet; turn upload.enabled off or point [server] at another kind")
         if settings.upload.mode not in server.capabilities.upload_modes:
             raise ConfigError(f"upload.mode: this server does not take {settings.upload.mode!r}")
         if not server.is_open:

@@ -276,9 +276,9 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     run = Restore(photos, report, {}, stop or threading.Event())
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:
-        if not photos.capabilities.upload:
-            raise ConfigError(f"restore: restoring into a {photos.kind} server is not supported "
-                              "yet")
+        if not photos.capabilities.restore:
+            raise ConfigError(f"restore: restoring into this kind of server ({photos.kind}) "
+                              "is not supported yet")
         photos.open()
         if server.originals_path is not None:  # the new server's originals folder is here
             if not photos.capabilities.index_in_place:

@@ -73,7 +73,7 @@ class Capabilities:
     # Its files have paths that mean something to the user (the default layout keeps them);
     # else files are placed by name and taken date (``[mirror] layout``).
     server_paths: bool = True
-    upload: bool = True  # the upload direction and restore into it work
+    restore: bool = True  # ``ppsync restore`` can put a mirror into it
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,25 @@ class ImmichClient:
     def logged_in(self) -> bool:
         return self.version is not None and (self.uses_key or bool(self._token))
 
+    @property
+    def http(self) -> httpx.Client:
+        return self._http
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    def auth_headers(self) -> dict[str, str]:
+        return self._headers()
+
+    def relogin_after_401(self, what: str) -> None:
+        """After a 401 to a request sent with ``auth_headers``: log in again (a password) or
+        fail (a key, exit 3)."""
+        if self.uses_key:
+            raise AuthError(f"{what}: Immich refused the API key (HTTP 401); check "
+                            "server.api_key")
+        self._relogin(self._token)
+
     def _headers(self) -> dict[str, str]:
         if self._key:
             return {"x-api-key": self._key}

@@ -5,8 +5,9 @@ walks). Keys: a file key is the asset id; a photo key is the still's asset id, f
 and its live-photo video alike. Metadata comes from ``GET /assets/{id}`` (``photo``); album
 members from the search with ``albumIds`` (the album answers hide hidden and trashed members).
 
-Not yet: uploads and restore into Immich (``upload``, ``find_photos``, ``album_key``,
-``add_to_album``, ``update_photo``, ``archive`` refuse with a ``ConfigError``, exit 2).
+Uploads go through ``upload`` (bulk-upload-check, POST /assets, albums by name). Not yet:
+restore into Immich (``Capabilities.restore`` is off; ``update_photo`` and ``archive`` refuse
+with a ``ConfigError``, exit 2).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ppsync.servers.base import (
 from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.listing import ImmichListing
+from ppsync.servers.immich.upload import ImmichUpload, add_to_album, album_by_name, find_by_sha1
 from ppsync.servers.immich.wire import (
     ImmichAsset,
     link_live_photos,
@@ -47,10 +49,10 @@ from ppsync.servers.immich.wire import (
 CAPABILITIES = Capabilities(
     download_tokens=False, albums_idempotent_by_title=False, change_feed=True,
     flags_outside_change_feed=False, separate_title_and_caption=False,
-    upload_modes=frozenset(), index_in_place=False, archive=True, server_paths=False,
-    upload=False)
+    upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
+    server_paths=False, restore=False)
 _NOT_YET = ("is not supported for an Immich server yet (this version of ppsync mirrors "
-            "Immich; uploads and restore into Immich come later)")
+            "Immich and uploads to it; restore into Immich comes later)")
 
 
 def _utc(asset: ImmichAsset) -> str:
@@ -233,16 +235,16 @@ class ImmichServer:
             still, video = link_live_photos([still, video])
         return to_photo(still, video, self._albums_of.get(key, ()))
 
-    # --- the upload direction and restore: not yet ------------------------------------------------
+    # --- the upload direction (restore into Immich: not yet) -------------------------------------
 
     def _refuse(self, what: str) -> NoReturn:
         raise ConfigError(f"{what} {_NOT_YET}")
 
     def find_photos(self, sha1s: Iterable[str]) -> dict[str, str]:
-        self._refuse("looking up photos by SHA-1")
+        return find_by_sha1(self.client, sha1s)
 
-    def upload(self) -> NoReturn:
-        self._refuse("uploading")
+    def upload(self) -> ImmichUpload:
+        return ImmichUpload(self.client)
 
     def import_folder(self, path: str, albums: Sequence[str]) -> None:
         self._refuse("importing a folder")
@@ -251,10 +253,10 @@ class ImmichServer:
         self._refuse("indexing a folder")
 
     def album_key(self, title: str) -> str:
-        self._refuse("creating albums")
+        return album_by_name(self.client, title)
 
     def add_to_album(self, album: str, photos: Sequence[str]) -> None:
-        self._refuse("adding to albums")
+        add_to_album(self.client, album, photos)
 
     def album_photo_keys(self, album: str) -> set[str]:
         return set(self.album_members(album))

@@ -1,0 +1,125 @@
+"""Uploads into Immich (immich-api.md §6, §7): look-ups by SHA-1 with ``bulk-upload-check``,
+one multipart ``POST /assets`` per file with the field set of the server's generation (``201
+created`` and ``200 duplicate`` are both success), and albums looked up by name before one is
+created (Immich album titles are not unique: never a second album of the same name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import httpx
+
+from ppsync.errors import AuthError, TransientHTTPError, UploadFailed, UploadRefused, UploadTooLarge
+from ppsync.redact import redact
+from ppsync.servers.base import BodyOpener
+from ppsync.servers.http import TRANSIENT, json_body
+from ppsync.servers.immich.client import ImmichClient, permission_error
+from ppsync.servers.immich.wire import (
+    error_message,
+    hex_to_checksum,
+    parse_album,
+    parse_bulk_check,
+    parse_upload,
+)
+
+
+def find_by_sha1(client: ImmichClient, sha1s: Iterable[str]) -> dict[str, str]:
+    """SHA-1 → the asset holding it (in the trash too), by ``bulk-upload-check``; never asked
+    with an empty list (v2.5 answers that with 500)."""
+    refs = list(dict.fromkeys(sha1s))
+    if not refs:
+        return {}
+    body = {"assets": [{"id": sha1, "checksum": hex_to_checksum(sha1)} for sha1 in refs]}
+    answer = client.json("POST", "/assets/bulk-upload-check", "looking up by SHA-1", json=body)
+    return {check.ref: check.existing_id for check in parse_bulk_check(answer, refs)
+            if not check.accepted and check.existing_id}
+
+
+def album_by_name(client: ImmichClient, title: str) -> str:
+    """The album called ``title`` (or with this id), the first the server lists; created when
+    there is none."""
+    listed = client.json("GET", "/albums", "listing albums")
+    albums = [parse_album(a) for a in listed] if isinstance(listed, list) else []
+    for album in albums:
+        if album.album_id == title or album.name.casefold() == title.casefold():
+            return album.album_id
+    created = client.json("POST", "/albums", f"creating album {title}", json={"albumName": title})
+    return parse_album(created).album_id
+
+
+def add_to_album(client: ImmichClient, album: str, assets: Sequence[str]) -> None:
+    """Put ``assets`` into ``album``; already a member (``duplicate``) is fine."""
+    if not assets:
+        return
+    answer = client.json("PUT", f"/albums/{album}/assets", f"adding to album {album}",
+                         json={"ids": list(assets)})
+    failed = [str(r.get("error")) for r in answer if isinstance(r, dict)
+              and r.get("success") is False and r.get("error") != "duplicate"] \
+        if isinstance(answer, list) else []
+    if failed:
+        raise UploadFailed(f"adding to album {album}: {', '.join(sorted(set(failed)))}")
+
+
+class ImmichUpload:
+    """An upload batch: each file one POST; ``commit`` puts what was sent into albums."""
+
+    def __init__(self, client: ImmichClient) -> None:
+        self._client = client
+        self._sent: list[str] = []
+
+    def send(self, name: str, open_body: BodyOpener) -> int | None:
+        what = f"uploading {name}"
+        response = self._post(name, open_body, what)
+        if response.status_code == 401:
+            response = self._post(name, open_body, what, relogin=True)
+        status = response.status_code
+        if status == 413:
+            raise UploadTooLarge(f"{what}: too large for the server (HTTP 413)")
+        if status == 400:
+            return 0  # an unsupported type: the engine reports it as refused
+        if status == 403:
+            error = permission_error(response, what)
+            raise UploadRefused(str(error)) if isinstance(error, AuthError) else error
+        if status not in (200, 201):
+            raise UploadFailed(f"{what}: HTTP {status} "
+                               f"{redact(error_message(_json(response)))}".rstrip())
+        self._sent.append(parse_upload(status, json_body(response, what)).asset_id)
+        return 1
+
+    def _post(self, name: str, open_body: BodyOpener, what: str, *,
+              relogin: bool = False) -> httpx.Response:
+        if relogin:
+            self._client.relogin_after_401(what)
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        fields = {"fileCreatedAt": now, "fileModifiedAt": now}
+        version = self._client.version
+        if version is None or version.needs_device_fields:
+            fields["deviceId"] = "ppsync"
+            fields["deviceAssetId"] = "ppsync-" + hashlib.sha1(name.encode()).hexdigest()[:16]
+        attempts = self._client.policy.attempts()
+        try:
+            for attempt in attempts:
+                with attempt, open_body() as body:
+                    response = self._client.http.post(
+                        "/assets", headers=self._client.auth_headers(), data=fields,
+                        files={"assetData": (name, body, "application/octet-stream")})
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
+                                                 response.status_code)
+        except TRANSIENT as exc:
+            raise attempts.give_up(exc, what) from None
+        return response
+
+    def commit(self, albums: Sequence[str]) -> None:
+        for title in albums:
+            add_to_album(self._client, album_by_name(self._client, title), self._sent)
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
