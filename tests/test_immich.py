@@ -301,13 +301,39 @@ def test_upload_sends_new_files_skips_duplicates_and_finds_the_album_by_name(
                     if r.path == "/api/assets"]) == 1
 
 
-def test_restore_into_immich_is_refused_for_now(immich: FakeImmich, tmp_path: Path,
-                                                target: Path) -> None:
+def test_a_photoprism_mirror_migrates_into_immich(immich: FakeImmich, tmp_path: Path,
+                                                  target: Path) -> None:
     key = immich.add_key(("all",))
-    path = config(tmp_path, target, {"url": immich.url, "api_key": key})
-    result = run_cli(path, "restore", "--to", "server")
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "not supported yet" in result.stdout + result.stderr
+    with FakePhotoPrism(password="insecure-pw") as photoprism:
+        sunset = photoprism.add_photo([("2024/05/sunset.jpg", b"sunset" * 50)], title="Sunset")
+        photoprism.update_photo(sunset.uid, caption="At the beach", favorite=True)
+        secret = photoprism.add_photo([("2024/05/secret.jpg", b"secret" * 50)], private=True)
+        photoprism.add_album("Trips", photo_uids=[sunset.uid, secret.uid])
+        old = photoprism.add_photo([("2019/old.jpg", b"old" * 50)])
+        photoprism.archive_photo(old.uid)
+        path = write_config(tmp_path / "pp.toml", {
+            "server": {"url": photoprism.url, "username": "admin", "password": "insecure-pw"},
+            "mirror": {"target": str(target), "include_archived": True},
+            "metadata": {"sidecars": "json"},
+            "albums": {"mode": "symlink"},
+            "servers.im": {"kind": "immich", "url": immich.url, "api_key": key, "retries": 0}})
+        assert run_cli(path, "sync").returncode == 0
+    result = run_cli(path, "restore", "--to", "im")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out  # the private mark cannot move across: reported
+    assert "private: this server has no private mark" in out and "secret.jpg" in out
+    assets = {a.original_file_name: a for a in immich.lib.assets.values()}
+    assert set(assets) == {"sunset.jpg", "secret.jpg", "old.jpg"}
+    assert assets["old.jpg"].visibility == "archive"
+    detail = ImmichUser(immich)._call("GET", f"/assets/{assets['sunset.jpg'].id}").json()
+    assert detail["isFavorite"] is True
+    assert detail["exifInfo"]["description"] == "At the beach"
+    trips = [a for a in immich.lib.albums.values() if a.name == "Trips"]
+    assert len(trips) == 1 and set(trips[0].asset_ids) == {
+        assets["sunset.jpg"].id, assets["secret.jpg"].id}
+    again = run_cli(path, "restore", "--to", "im")
+    assert len(immich.lib.assets) == 3 and len(immich.lib.albums) == 1
+    assert "uploaded 0" in again.stdout
 
 
 def test_a_colliding_live_photo_keeps_still_and_video_together(
@@ -348,3 +374,32 @@ def test_upload_with_a_key_that_may_not_upload_is_exit_3_naming_it(
     result = run_cli(path, "upload")
     assert result.returncode == 3
     assert "asset.upload" in result.stdout
+
+
+def test_an_immich_mirror_restores_into_photoprism(immich: FakeImmich, tmp_path: Path,
+                                                   target: Path) -> None:
+    user = ImmichUser(immich)
+    a = user.upload("A.jpg", b"a" * 300, taken=TAKEN)
+    b = user.upload("B.jpg", b"b" * 300, taken=TAKEN)
+    user.favourite(a)
+    user.describe(a, "the lake")
+    user.create_album("Trip", (a, b))
+    key = immich.add_key(("all",))
+    with FakePhotoPrism(password="insecure-pw", new_api=True) as photoprism:
+        path = config(tmp_path, target, {"url": immich.url, "api_key": key},
+                      metadata={"sidecars": "json"}, albums={"mode": "symlink"},
+                      **{"servers.pp": {"url": photoprism.url, "username": "admin",
+                                        "password": "insecure-pw", "retries": 0}})
+        assert run_cli(path, "sync").returncode == 0
+        result = run_cli(path, "restore", "--to", "pp")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert len(photoprism.photos()) == 2  # PhotoPrism names uploads itself: match by SHA-1
+        file_a = photoprism.file_by_hash(hashlib.sha1(b"a" * 300).hexdigest())
+        assert file_a is not None
+        photo_a = photoprism.photo(file_a.photo_uid)
+        assert photo_a.favorite and photo_a.caption == "the lake"
+        albums = [al for al in photoprism.albums() if al.title == "Trip"]
+        assert len(albums) == 1 and len(albums[0].photo_uids) == 2
+        again = run_cli(path, "restore", "--to", "pp")
+        assert again.returncode == 0
+        assert len(photoprism.photos()) == 2

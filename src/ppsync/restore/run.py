@@ -149,6 +149,11 @@ class Restore:
             changes = metadata_changes(sidecar.data, current)
             if not self.server.capabilities.separate_title_and_caption:
                 changes = replace(changes, title=None)  # the caption is all it keeps
+            if changes.private is not None and not self.server.capabilities.private:
+                if changes.private:
+                    self.report.failures.append(Failure(sidecar.rel, "private: this server "
+                                                        "has no private mark; left visible"))
+                changes = replace(changes, private=None)
             if changes.fields():
                 self.say(f"would set {', '.join(changes.fields())} of {sidecar.rel}")
                 if not self.report.dry_run:
@@ -276,9 +281,6 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     run = Restore(photos, report, {}, stop or threading.Event())
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:
-        if not photos.capabilities.restore:
-            raise ConfigError(f"restore: restoring into this kind of server ({photos.kind}) "
-                              "is not supported yet")
         photos.open()
         if server.originals_path is not None:  # the new server's originals folder is here
             if not photos.capabilities.index_in_place:

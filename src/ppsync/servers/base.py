@@ -73,7 +73,7 @@ class Capabilities:
     # Its files have paths that mean something to the user (the default layout keeps them);
     # else files are placed by name and taken date (``[mirror] layout``).
     server_paths: bool = True
-    restore: bool = True  # ``ppsync restore`` can put a mirror into it
+    private: bool = True  # photos can be marked private (PhotoPrism); else restore reports it
 
 
 @dataclass(frozen=True, slots=True)

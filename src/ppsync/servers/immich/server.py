@@ -5,9 +5,8 @@ walks). Keys: a file key is the asset id; a photo key is the still's asset id, f
 and its live-photo video alike. Metadata comes from ``GET /assets/{id}`` (``photo``); album
 members from the search with ``albumIds`` (the album answers hide hidden and trashed members).
 
-Uploads go through ``upload`` (bulk-upload-check, POST /assets, albums by name). Not yet:
-restore into Immich (``Capabilities.restore`` is off; ``update_photo`` and ``archive`` refuse
-with a ``ConfigError``, exit 2).
+Uploads go through ``upload`` (bulk-upload-check, POST /assets, albums by name); restore
+sets the description, the favourite and the archive with ``PUT /assets/{id}``.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from ppsync.config import MirrorConfig, ServerConfig, Settings
 from ppsync.errors import AuthError, ConfigError, ServerDataError
 from ppsync.models import RemoteFile
 from ppsync.servers.base import (
+    MANUAL,
     Access,
     Album,
     Capabilities,
@@ -50,9 +50,8 @@ CAPABILITIES = Capabilities(
     download_tokens=False, albums_idempotent_by_title=False, change_feed=True,
     flags_outside_change_feed=False, separate_title_and_caption=False,
     upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
-    server_paths=False, restore=False)
-_NOT_YET = ("is not supported for an Immich server yet (this version of ppsync mirrors "
-            "Immich and uploads to it; restore into Immich comes later)")
+    server_paths=False, private=False)
+_NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
 
 def _utc(asset: ImmichAsset) -> str:
@@ -83,6 +82,7 @@ def to_photo(still: ImmichAsset, video: ImmichAsset | None, albums: Iterable[str
         files=(_file(still, True),) + ((_file(video, False),) if video else ()),
         changed=still.change_stamp.isoformat().replace("+00:00", "Z"),
         flags=("F" if still.favourite else "-") + "-",
+        caption_source=MANUAL if still.description else "",  # the server keeps it as it is
         people=still.people, rating=still.rating or 0,
     )
 
@@ -235,7 +235,7 @@ class ImmichServer:
             still, video = link_live_photos([still, video])
         return to_photo(still, video, self._albums_of.get(key, ()))
 
-    # --- the upload direction (restore into Immich: not yet) -------------------------------------
+    # --- the upload direction and restore ---------------------------------------------------------
 
     def _refuse(self, what: str) -> NoReturn:
         raise ConfigError(f"{what} {_NOT_YET}")
@@ -262,7 +262,18 @@ class ImmichServer:
         return set(self.album_members(album))
 
     def update_photo(self, current: Photo, edit: PhotoEdit) -> None:
-        self._refuse("editing photos")
+        """The caption is Immich's description; there is no title (the engine drops it) and
+        no private flag (``Capabilities.private``)."""
+        body: dict[str, object] = {}
+        if edit.caption is not None:
+            body["description"] = edit.caption
+        if edit.favorite is not None:
+            body["isFavorite"] = edit.favorite
+        if body:
+            self.client.call("PUT", f"/assets/{current.key}", f"editing asset {current.key}",
+                             json=body)
 
     def archive(self, photos: Sequence[str]) -> None:
-        self._refuse("archiving photos")
+        for key in photos:
+            self.client.call("PUT", f"/assets/{key}", f"archiving asset {key}",
+                             json={"visibility": "archive"})
