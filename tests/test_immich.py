@@ -403,3 +403,18 @@ def test_an_immich_mirror_restores_into_photoprism(immich: FakeImmich, tmp_path:
         again = run_cli(path, "restore", "--to", "pp")
         assert again.returncode == 0
         assert len(photoprism.photos()) == 2
+
+
+def test_plan_verify_and_status_work_on_an_immich_mirror(immich: FakeImmich, tmp_path: Path,
+                                                         target: Path) -> None:
+    ImmichUser(immich).upload("V.jpg", b"v" * 300, taken=TAKEN)
+    key = immich.add_key(("all",))
+    path = config(tmp_path, target, {"url": immich.url, "api_key": key})
+    plan = run_cli(path, "plan")
+    assert plan.returncode == 0 and "2024/05/V.jpg" in plan.stdout
+    assert run_cli(path, "sync").returncode == 0
+    assert run_cli(path, "verify").returncode == 0
+    (target / "2024/05/V.jpg").write_bytes(b"x" * 300)  # bit rot
+    assert run_cli(path, "verify").returncode != 0
+    status = run_cli(path, "status")
+    assert status.returncode == 0 and key not in status.stdout + status.stderr
