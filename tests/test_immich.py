@@ -155,9 +155,13 @@ def test_a_missing_permission_is_exit_3_naming_it(immich: FakeImmich, tmp_path: 
     result = run_cli(path, "sync")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "asset.download" in result.stdout + result.stderr
+    (tmp_path / "inbox").mkdir()
+    inbox = tmp_path / "inbox"
+    path.write_text(path.read_text() + f'[upload]\nenabled = true\ninbox = "{inbox}"\n')
     check = run_cli(path, "check")
     out = check.stdout + check.stderr
-    assert "Immich v2.5.6" in out and "asset.download" in out
+    assert "Immich v2.5.6" in out and "lacks asset.download" in out
+    assert "cannot serve upload: the API key lacks asset.upload" in out
     assert check.returncode != 0
     assert key not in out
     state = (target / ".ppsync" / "state.db").read_bytes()

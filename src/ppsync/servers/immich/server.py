@@ -158,6 +158,8 @@ class ImmichServer:
             needs["sidecars"] = ["asset.read"]
         if settings.albums.mode != "none":
             needs["albums"] = ["album.read", "asset.read"]
+        if settings.upload.enabled:
+            needs["upload"] = ["asset.upload"]
         return needs
 
     def _lacking(self, settings: Settings) -> set[str]:
@@ -177,6 +179,11 @@ class ImmichServer:
                 self.client.call("GET", "/albums", "trying album.read")
             except AuthError:
                 lacks.add("album.read")
+        if settings.upload.enabled:
+            try:
+                find_by_sha1(self.client, ["0" * 40])  # a look-up only; nothing is sent
+            except AuthError:
+                lacks.add("asset.upload")
         return lacks
 
     # --- the mirror direction ------------------------------------------------------------------
