@@ -12,14 +12,15 @@ policy.
 Complete when every walk reached ``nextPage: null`` without failure and, on a full walk, the
 timeline (+ archive) assets seen are at least the statistics' ``total`` read before the walk
 when the server lets us read it (v1.135: the count of timeline and archived assets; v2.5 asks
-``asset.statistics`` of a key). A change walk (``updatedAfter``) is never complete.
+``asset.statistics`` of a key). A change walk (``updatedAfter``) is never complete. A full walk
+that no count could check asks the engine to confirm its removals (``still_listed``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import email.utils
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from ppsync.config import MirrorConfig
@@ -28,7 +29,12 @@ from ppsync.models import RemoteFile
 from ppsync.servers.base import Fresh
 from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
-from ppsync.servers.immich.wire import ImmichAsset, parse_search_page, parse_statistics
+from ppsync.servers.immich.wire import (
+    ImmichAsset,
+    parse_asset,
+    parse_search_page,
+    parse_statistics,
+)
 
 
 def remote_file(asset: ImmichAsset) -> RemoteFile:
@@ -61,6 +67,7 @@ class ImmichListing:
         self._started: datetime | None = None
         self._expected: int | None = None
         self._stills: dict[str, tuple[str, datetime]] = {}  # live video id → (still, taken)
+        self._cross_checked = False  # the statistics' count confirmed the walk
 
     @property
     def listed(self) -> int:
@@ -126,15 +133,36 @@ class ImmichListing:
             return
         # Statistics count non-trashed timeline and archived assets; without include_archived
         # the archive is not walked, so the count can only be a floor for the timeline then.
-        if self._expected is not None and self._mirror.include_archived \
-                and self._walked < self._expected:
-            self._why = (f"the walk saw {self._walked} assets but the server counts "
-                         f"{self._expected}")
-            return
+        if self._expected is not None and self._mirror.include_archived:
+            if self._walked < self._expected:
+                self._why = (f"the walk saw {self._walked} assets but the server counts "
+                             f"{self._expected}")
+                return
+            self._cross_checked = True
         self._complete, self._why = True, ""
 
     def verdict(self) -> tuple[bool, str]:
         return self._complete, self._why
+
+    def must_confirm_removals(self) -> bool:
+        """After ``verdict()``: a full walk that no count could check (no ``asset.statistics``
+        for the key, or the archive left out, which the statistics count)."""
+        return not self._since and not self._cross_checked
+
+    def still_listed(self, files: Mapping[str, str]) -> set[str]:
+        """Which of these assets (id → SHA-1) are still in the library and in the walk's
+        visibilities (``GET /assets/{id}``: gone is 400, trashed says so)."""
+        found: set[str] = set()
+        walked = set(self.visibilities())
+        for asset_id in files:
+            response = self._client.call("GET", f"/assets/{asset_id}", f"asset {asset_id}",
+                                         accept=(400, 404))
+            if response.status_code in (400, 404):
+                continue
+            asset = parse_asset(json_body(response, f"asset {asset_id}"), "asset")
+            if not asset.trashed and asset.visibility in walked:
+                found.add(asset_id)
+        return found
 
     def started(self) -> datetime | None:
         return self._started
