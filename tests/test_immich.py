@@ -422,3 +422,16 @@ def test_plan_verify_and_status_work_on_an_immich_mirror(immich: FakeImmich, tmp
     assert run_cli(path, "verify").returncode != 0
     status = run_cli(path, "status")
     assert status.returncode == 0 and key not in status.stdout + status.stderr
+
+
+def test_a_walk_no_count_can_check_confirms_its_removals(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    keys = [user.upload(f"N{n}.jpg", bytes([n]) * 100, taken=TAKEN) for n in range(3)]
+    settings = key_settings(immich, tmp_path, target, ("asset.read", "asset.download"),
+                            mirror={"delete": "mirror"})  # no asset.statistics: no count
+    assert sync(settings).exit_code == 0
+    user.trash(keys[0])
+    report = sync(settings)
+    assert report.exit_code == 0 and not (target / "2024/05/N0.jpg").exists()
+    assert immich.requests_to(f"/api/assets/{keys[0]}", "GET")  # asked again before removing
