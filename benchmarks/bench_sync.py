@@ -23,7 +23,10 @@ ratio 3 <= 1.2; (issue 3) a quiet change pass <= 3 requests and < 5% of a full w
 bounded: at the end no more than 20% above its RSS after the first pass.
 (issue 11) ratio 7 <= 1.3; ratio 8 <= 1.15 and CPU/GB within 2x of the floor; each start-up
 <= 0.1 s; ratio 1 <= 1.3.
-Usage: python3 benchmarks/bench_sync.py [--quick] [--only 7,8,9]
+Benchmarks 1 and 2 run against a fake Immich too (``--kind immich|photoprism|both``, default
+both, printed side by side): curl POSTs /api/search/metadata pages with ``x-api-key``, following
+``nextPage``, and downloads GET /api/assets/{id}/original.
+Usage: python3 benchmarks/bench_sync.py [--quick] [--only 7,8,9] [--kind both]
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -45,6 +50,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.fake_immich import FakeImmich  # noqa: E402
 from tests.fake_photoprism import FakePhotoPrism  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -469,6 +475,121 @@ def bench_daemon_rss(work: Path, files: int, passes: int) -> dict[str, float]:
         shutil.rmtree(target, ignore_errors=True)
 
 
+# -- Immich: the same figures as benchmarks 1 and 2, against the fake Immich ----------------
+
+IMMICH_TAKEN = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
+
+
+def write_immich_config(work: Path, server: FakeImmich, key: str, target: Path,
+                        workers: int = 4) -> Path:
+    config = work / "ppsync-immich.toml"
+    config.write_text(
+        f'[server]\nkind = "immich"\nurl = "{server.url}"\napi_key = "{key}"\n'
+        f'[mirror]\ntarget = "{target}"\nworkers = {workers}\npage_size = {PAGE_SIZE}\n'
+        '[log]\nlevel = "warning"\nformat = "json"\n'
+    )
+    return config
+
+
+def immich_library(count: int, content: Callable[[int], bytes]) -> tuple[FakeImmich, str]:
+    """A fake Immich (generation v2.5, as ``tests/kinds.py`` uses) holding ``count`` photos
+    taken at one moment, metadata extracted; returns it and an API key with every permission."""
+    server = FakeImmich(generation="v2.5")
+    server.start()
+    key = server.add_key(("all",))
+    for n in range(count):
+        asset = server.lib.create_asset(f"IMG_{n:06d}.jpg", content(n),
+                                        file_created_at=IMMICH_TAKEN,
+                                        file_modified_at=IMMICH_TAKEN)
+        server.lib.run_metadata_job(asset)
+    return server, key
+
+
+def immich_prepare_library(work: Path, files: int) -> tuple[FakeImmich, str, Path, Path]:
+    """Benchmark 1's setup for Immich: ``files`` originals, mirrored once by adoption (the
+    bytes written first where the default layout puts them, ``<YYYY>/<MM>/<name>``)."""
+    server, key = immich_library(files, lambda n: n.to_bytes(8, "big") + os.urandom(56))
+    target = work / f"immich-mirror-{files}"
+    target.mkdir()
+    folder = target / f"{IMMICH_TAKEN:%Y}" / f"{IMMICH_TAKEN:%m}"
+    folder.mkdir(parents=True)
+    for asset in list(server.lib.assets.values()):
+        (folder / asset.original_file_name).write_bytes(asset.content)
+    config = write_immich_config(work, server, key, target)
+    _, code, _ = run_ppsync(config, "sync")
+    assert code == 0, f"Immich setup sync failed with exit {code}"
+    return server, key, target, config
+
+
+def immich_bare_listing(server: FakeImmich, key: str) -> float:
+    """curl paging the same searches ppsync walks (timeline, then hidden, 1000 a page, with
+    EXIF), one POST per page following ``nextPage``, after the statistics read ppsync makes to
+    judge the walk. No login: an API key is sent as ``x-api-key``."""
+    started = time.perf_counter()
+    base = ["curl", "-sf", "-H", f"x-api-key: {key}"]
+    subprocess.run([*base, "-o", "/dev/null", f"{server.url}/api/assets/statistics"], check=True)
+    for visibility in ("timeline", "hidden"):
+        page: str | None = "1"
+        while page is not None:
+            body = json.dumps({"page": int(page), "size": PAGE_SIZE, "withExif": True,
+                               "visibility": visibility, "order": "asc"})
+            out = subprocess.run([*base, "-H", "Content-Type: application/json", "-d", body,
+                                  f"{server.url}/api/search/metadata"], check=True,
+                                 capture_output=True).stdout
+            page = json.loads(out)["assets"]["nextPage"]
+    return time.perf_counter() - started
+
+
+def bench_immich_noop(work: Path, files: int) -> dict[str, float]:
+    server, key, target, config = immich_prepare_library(work, files)
+    try:
+        bare = min(immich_bare_listing(server, key) for _ in range(3))
+        runs = [run_ppsync(config, "sync", "--full") for _ in range(3)]
+        assert all(code == 0 for _, code, _ in runs), runs
+        ours = min(seconds for seconds, _, _ in runs)
+        rss = max(r for _, _, r in runs)
+        return {"files": files, "ppsync_s": ours, "bare_s": bare, "ratio": ours / bare,
+                "rss_mb": rss / 2**20}
+    finally:
+        server.stop()
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def bench_immich_full_mirror(work: Path, count: int, size: int) -> dict[str, float]:
+    """Benchmark 2 for Immich: ppsync's full mirror vs 4 parallel curl GETs of
+    ``/api/assets/{id}/original`` (the fake holds the originals in memory)."""
+    server, key = immich_library(count, lambda n: os.urandom(size))
+    try:
+        out = work / "immich-curl-out"
+        target = work / "immich-mirror-big"
+        urls = "\n".join(f"{server.url}/api/assets/{asset_id}/original"
+                         for asset_id in list(server.lib.assets))
+        bare_times = []
+        ours_times = []
+        for _ in range(2):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            started = time.perf_counter()
+            subprocess.run(["xargs", "-P", "4", "-n", "1", "sh", "-c",
+                            f'curl -sf -H "x-api-key: {key}" -H "Accept-Encoding: identity" '
+                            f'-o "{out}/$(basename "$(dirname "$0")")" "$0"'],
+                           input=urls, text=True, check=True)
+            bare_times.append(time.perf_counter() - started)
+            assert len(list(out.iterdir())) == count, "curl missed files"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            seconds, code, _ = run_ppsync(write_immich_config(work, server, key, target), "sync")
+            assert code == 0, f"Immich mirror failed with exit {code}"
+            ours_times.append(seconds)
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+        ours, bare = min(ours_times), min(bare_times)
+        return {"files": count, "mb": count * size / 2**20, "ppsync_s": ours, "curl4_s": bare,
+                "ratio": ours / bare}
+    finally:
+        server.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -476,6 +597,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
                         help="comma-separated sections to run (default: all)")
+    parser.add_argument("--kind", choices=("photoprism", "immich", "both"), default="both",
+                        help="server kind for benchmarks 1 and 2 (default: both, side by side;"
+                             " the other sections are PhotoPrism only)")
+    parser.add_argument("--skip-rss-growth", action="store_true",
+                        help="Immich: skip the 10,000 vs 100,000 RSS figure of benchmark 1")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if not shutil.which("curl"):
@@ -509,14 +635,22 @@ def main() -> int:
             print("9. start-up, min of 5: " + ", ".join(
                 f"ppsync {name} {seconds:.3f} s" for name, seconds in startup.items())
                 + " (target <= 0.1 s each)", flush=True)
-        if "1" in only:
+        pp, im = args.kind in ("photoprism", "both"), args.kind in ("immich", "both")
+        if "1" in only and pp:
             noop = bench_noop(work, 20_000 // scale)
             results["noop"] = noop
             print(f"1. no-op re-sync, {noop['files']:.0f} files: ppsync {noop['ppsync_s']:.2f} s "
                   f"vs curl paging {noop['bare_s']:.2f} s -> ratio {noop['ratio']:.2f} "
                   f"(target <= 1.3); peak RSS {noop['rss_mb']:.0f} MB (target <= 200)",
                   flush=True)
-        if "1" in only:
+        if "1" in only and im:
+            inoop = bench_immich_noop(work, 20_000 // scale)
+            results["immich_noop"] = inoop
+            print(f"1i. Immich no-op re-sync, {inoop['files']:.0f} assets: ppsync "
+                  f"{inoop['ppsync_s']:.2f} s vs curl paging /search/metadata "
+                  f"{inoop['bare_s']:.2f} s -> ratio {inoop['ratio']:.2f} (target <= 1.3); "
+                  f"peak RSS {inoop['rss_mb']:.0f} MB (target <= 200)", flush=True)
+        if "1" in only and pp:
             small = bench_noop(work, 10_000 // scale)
             large = bench_noop(work, 100_000 // scale)
             growth = large["rss_mb"] / small["rss_mb"]
@@ -526,12 +660,41 @@ def main() -> int:
                   f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync "
                   f"{large['ppsync_s']:.2f} s vs curl {large['bare_s']:.2f} s "
                   f"(ratio {large['ratio']:.2f})", flush=True)
-        if "2" in only:
+        if "1" in only and im and not args.skip_rss_growth:
+            small = bench_immich_noop(work, 10_000 // scale)
+            large = bench_immich_noop(work, 100_000 // scale)
+            growth = large["rss_mb"] / small["rss_mb"]
+            results["immich_rss"] = {"small": small, "large": large, "ratio": growth}
+            print(f"   Immich RSS at {large['files']:.0f} assets {large['rss_mb']:.0f} MB vs "
+                  f"{small['files']:.0f} assets {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
+                  f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync "
+                  f"{large['ppsync_s']:.2f} s vs curl {large['bare_s']:.2f} s "
+                  f"(ratio {large['ratio']:.2f})", flush=True)
+        if "2" in only and pp:
             full = bench_full_mirror(work, 40 // (4 if args.quick else 1), 8 * 2**20)
             results["full"] = full
             print(f"2. full mirror, {full['files']:.0f} x 8 MB: ppsync {full['ppsync_s']:.2f} s vs "
                   f"4 parallel curl {full['curl4_s']:.2f} s -> ratio {full['ratio']:.2f} "
                   "(target <= 1.25)", flush=True)
+        if "2" in only and im:
+            ifull = bench_immich_full_mirror(work, 40 // (4 if args.quick else 1), 8 * 2**20)
+            results["immich_full"] = ifull
+            print(f"2i. Immich full mirror, {ifull['files']:.0f} x 8 MB: ppsync "
+                  f"{ifull['ppsync_s']:.2f} s vs 4 parallel curl {ifull['curl4_s']:.2f} s -> "
+                  f"ratio {ifull['ratio']:.2f} (target <= 1.25)", flush=True)
+        if pp and im and ("1" in only or "2" in only):
+            print("   side by side (PhotoPrism | Immich):", flush=True)
+            if "1" in only:
+                print(f"   no-op {noop['files']:.0f}: ratio {noop['ratio']:.2f} | "
+                      f"{inoop['ratio']:.2f}; ppsync {noop['ppsync_s']:.2f} | "
+                      f"{inoop['ppsync_s']:.2f} s; curl {noop['bare_s']:.2f} | "
+                      f"{inoop['bare_s']:.2f} s; peak RSS {noop['rss_mb']:.0f} | "
+                      f"{inoop['rss_mb']:.0f} MB", flush=True)
+            if "2" in only:
+                print(f"   full mirror {full['files']:.0f} x 8 MB: ratio {full['ratio']:.2f} | "
+                      f"{ifull['ratio']:.2f}; ppsync {full['ppsync_s']:.2f} | "
+                      f"{ifull['ppsync_s']:.2f} s; curl x4 {full['curl4_s']:.2f} | "
+                      f"{ifull['curl4_s']:.2f} s", flush=True)
         if "3" in only:
             kills = bench_kills(work, 12 // (3 if args.quick else 1), 8 * 2**20, 0.8)
             results["kills"] = kills
