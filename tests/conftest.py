@@ -19,6 +19,7 @@ import pytest
 from ppsync.config import Settings, load_config
 from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
+from tests.fake_immich import FakeImmich
 from tests.fake_photoprism import FakePhotoPrism
 from tests.kinds import KINDS, Library, library
 
@@ -174,3 +175,28 @@ def admin_http(fake: FakePhotoPrism) -> Iterator[httpx.Client]:
         answer.raise_for_status()
         client.headers["X-Auth-Token"] = answer.json()["access_token"]
         yield client
+
+
+# The fake Immich per generation, for the fidelity tests (tests/test_fake_immich*.py).
+@pytest.fixture(params=["v1.135", "v2.5", "v3"])
+def im(request: pytest.FixtureRequest) -> Iterator[FakeImmich]:
+    with FakeImmich(generation=request.param) as fake:
+        yield fake
+
+
+@pytest.fixture
+def v1() -> Iterator[FakeImmich]:
+    with FakeImmich(generation="v1.135") as fake:
+        yield fake
+
+
+@pytest.fixture
+def v2() -> Iterator[FakeImmich]:
+    with FakeImmich(generation="v2.5") as fake:
+        yield fake
+
+
+@pytest.fixture
+def v3() -> Iterator[FakeImmich]:
+    with FakeImmich(generation="v3") as fake:
+        yield fake

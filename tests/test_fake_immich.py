@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -17,25 +16,6 @@ import pytest
 
 from tests.fake_immich import EMAIL, PASSWORD, FakeImmich, ImmichUser
 from tests.fake_immich.probe import TAKEN, b64, client, form, full, ids, search
-
-
-@pytest.fixture(params=["v1.135", "v2.5", "v3"])
-def im(request: pytest.FixtureRequest) -> Iterator[FakeImmich]:
-    with FakeImmich(generation=request.param) as fake:
-        yield fake
-
-
-@pytest.fixture
-def v1() -> Iterator[FakeImmich]:
-    with FakeImmich(generation="v1.135") as fake:
-        yield fake
-
-
-@pytest.fixture
-def v2() -> Iterator[FakeImmich]:
-    with FakeImmich(generation="v2.5") as fake:
-        yield fake
-
 
 # -- 1. identity and version -------------------------------------------------------------------
 

@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from tests.fake_immich import FakeImmich, ImmichUser
 from tests.fake_immich.probe import TAKEN, full, ids, search
-
-
-@pytest.fixture(params=["v1.135", "v2.5", "v3"])
-def im(request: pytest.FixtureRequest) -> Iterator[FakeImmich]:
-    with FakeImmich(generation=request.param) as fake:
-        yield fake
-
-
-@pytest.fixture
-def v1() -> Iterator[FakeImmich]:
-    with FakeImmich(generation="v1.135") as fake:
-        yield fake
-
-
-@pytest.fixture
-def v2() -> Iterator[FakeImmich]:
-    with FakeImmich(generation="v2.5") as fake:
-        yield fake
-
 
 # -- 7. albums ---------------------------------------------------------------------------------
 
