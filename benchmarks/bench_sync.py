@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -590,6 +591,20 @@ def bench_immich_full_mirror(work: Path, count: int, size: int) -> dict[str, flo
         server.stop()
 
 
+def rss_growth(noop: Callable[[Path, int], dict[str, float]], work: Path, scale: int,
+               label: str, unit: str) -> dict[str, Any]:
+    """Peak RSS of a no-op at 10k and 100k files (either server kind), printed and returned."""
+    small = noop(work, 10_000 // scale)
+    large = noop(work, 100_000 // scale)
+    growth = large["rss_mb"] / small["rss_mb"]
+    print(f"   {label}RSS at {large['files']:.0f} {unit} {large['rss_mb']:.0f} MB vs "
+          f"{small['files']:.0f} {unit} {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
+          f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync "
+          f"{large['ppsync_s']:.2f} s vs curl {large['bare_s']:.2f} s "
+          f"(ratio {large['ratio']:.2f})", flush=True)
+    return {"small": small, "large": large, "ratio": growth}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -651,25 +666,10 @@ def main() -> int:
                   f"{inoop['bare_s']:.2f} s -> ratio {inoop['ratio']:.2f} (target <= 1.3); "
                   f"peak RSS {inoop['rss_mb']:.0f} MB (target <= 200)", flush=True)
         if "1" in only and pp:
-            small = bench_noop(work, 10_000 // scale)
-            large = bench_noop(work, 100_000 // scale)
-            growth = large["rss_mb"] / small["rss_mb"]
-            results["rss"] = {"small": small, "large": large, "ratio": growth}
-            print(f"   RSS at {large['files']:.0f} files {large['rss_mb']:.0f} MB vs "
-                  f"{small['files']:.0f} files {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
-                  f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync "
-                  f"{large['ppsync_s']:.2f} s vs curl {large['bare_s']:.2f} s "
-                  f"(ratio {large['ratio']:.2f})", flush=True)
+            results["rss"] = rss_growth(bench_noop, work, scale, "", "files")
         if "1" in only and im and not args.skip_rss_growth:
-            small = bench_immich_noop(work, 10_000 // scale)
-            large = bench_immich_noop(work, 100_000 // scale)
-            growth = large["rss_mb"] / small["rss_mb"]
-            results["immich_rss"] = {"small": small, "large": large, "ratio": growth}
-            print(f"   Immich RSS at {large['files']:.0f} assets {large['rss_mb']:.0f} MB vs "
-                  f"{small['files']:.0f} assets {small['rss_mb']:.0f} MB -> ratio {growth:.2f} "
-                  f"(target <= 1.2); no-op at {large['files']:.0f}: ppsync "
-                  f"{large['ppsync_s']:.2f} s vs curl {large['bare_s']:.2f} s "
-                  f"(ratio {large['ratio']:.2f})", flush=True)
+            results["immich_rss"] = rss_growth(bench_immich_noop, work, scale, "Immich ",
+                                               "assets")
         if "2" in only and pp:
             full = bench_full_mirror(work, 40 // (4 if args.quick else 1), 8 * 2**20)
             results["full"] = full
