@@ -29,6 +29,7 @@ statuses.
 
 from __future__ import annotations
 
+import re
 import ssl
 import threading
 import time
@@ -54,6 +55,7 @@ from ppsync.errors import (
 from ppsync.logs import get_logger
 from ppsync.servers.abortable import SHUTDOWN as SHUTDOWN  # defined there; used from here
 from ppsync.servers.abortable import AbortableBackend, abortable_transport
+from ppsync.servers.base import DownloadSink
 
 log = get_logger("ppsync.retries")
 
@@ -279,3 +281,31 @@ def json_body(response: httpx.Response, what: str) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         raise ServerDataError(f"{what}: the server did not answer with JSON") from None
+
+
+DOWNLOAD_CHUNK = 1 << 20  # re-chunking size for encoded bodies
+
+
+def stream_into_sink(response: httpx.Response, sink: DownloadSink, offset: int) -> str | None:
+    """Append a 200/206 download answer to ``sink``, asked from ``offset``; returns its
+    Last-Modified. Shared by every adapter: the sink's bytes are what ends up at a final path.
+
+    A 206 that is compressed or starts elsewhere than ``offset`` cannot be appended: the sink
+    restarts and ``TransientHTTPError`` asks for a retry. A 200 to a Range request is the whole
+    file, so the sink restarts and takes it from the first byte.
+    """
+    encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+    if response.status_code == 206:
+        match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+        if encoded or match is None or int(match.group(1)) != offset:
+            sink.restart()
+            raise TransientHTTPError("unusable partial response; restarting", 206)
+    elif offset:
+        sink.restart()
+    # Raw chunks as they come off the socket when the body is not encoded: no re-chunking
+    # copies on the hot path of a large download.
+    chunks = response.iter_bytes(DOWNLOAD_CHUNK) if encoded else response.iter_raw()
+    for chunk in chunks:
+        sink.write(chunk)
+    last_modified: str | None = response.headers.get("Last-Modified")
+    return last_modified

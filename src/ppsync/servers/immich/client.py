@@ -12,7 +12,6 @@ message carries it. A missing asset is 400, not 404 (§5).
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,15 @@ from ppsync.config import ServerConfig
 from ppsync.errors import AuthError, ConfigError, RemoteFileMissing, TransientHTTPError
 from ppsync.redact import redact, register_secret
 from ppsync.servers.base import DownloadSink
-from ppsync.servers.http import TRANSIENT, RetryPolicy, http_client, json_body, send, status_error
+from ppsync.servers.http import (
+    TRANSIENT,
+    RetryPolicy,
+    http_client,
+    json_body,
+    send,
+    status_error,
+    stream_into_sink,
+)
 from ppsync.servers.immich.wire import (
     ServerVersion,
     error_message,
@@ -34,7 +41,6 @@ from ppsync.servers.immich.wire import (
 )
 
 log = structlog.get_logger("ppsync.client")
-CHUNK_SIZE = 1 << 20
 
 
 def _body(response: httpx.Response) -> Any:
@@ -262,25 +268,8 @@ class ImmichClient:
             elif status not in (200, 206):
                 raise RemoteFileMissing(f"unexpected HTTP {status} for a download")
             else:
-                return self._take(response, sink, offset)
+                return stream_into_sink(response, sink, offset)
         if self.uses_key:
             raise AuthError(f"{what}: Immich refused the API key (HTTP 401)")
         self._relogin(token_before)
         raise TransientHTTPError(f"{what}: logged in again", 401)
-
-    @staticmethod
-    def _take(response: httpx.Response, sink: DownloadSink, offset: int) -> str | None:
-        status = response.status_code
-        encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-        if status == 206:
-            match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-            if encoded or match is None or int(match.group(1)) != offset:
-                sink.restart()
-                raise TransientHTTPError("unusable partial response; restarting", status)
-        elif offset:
-            sink.restart()
-        chunks = response.iter_bytes(CHUNK_SIZE) if encoded else response.iter_raw()
-        for chunk in chunks:
-            sink.write(chunk)
-        last_modified: str | None = response.headers.get("Last-Modified")
-        return last_modified

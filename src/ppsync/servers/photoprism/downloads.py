@@ -7,7 +7,6 @@ token); split out so each module stays readable.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,10 +17,9 @@ import structlog
 from ppsync.errors import AuthError, RemoteFileMissing, TransientHTTPError
 from ppsync.redact import redact
 from ppsync.servers.base import DownloadSink
-from ppsync.servers.http import TRANSIENT, RetryPolicy
+from ppsync.servers.http import TRANSIENT, RetryPolicy, stream_into_sink
 
 log = structlog.get_logger("ppsync.client")
-CHUNK_SIZE = 1 << 20
 
 
 class _DownloadTokenRejected(Exception):
@@ -104,21 +102,4 @@ class DownloadsMixin:
                 raise TransientHTTPError(f"download: HTTP {status}", status)
             if status not in (200, 206):
                 raise RemoteFileMissing(f"unexpected HTTP {status} for a download")
-            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-            if status == 206 and (encoded or not self._range_matches(response, offset)):
-                sink.restart()  # a compressed or misaligned partial answer cannot be appended
-                raise TransientHTTPError("unusable partial response; restarting", status)
-            if status == 200 and offset:
-                sink.restart()
-            # Raw chunks as they come off the socket when the body is not encoded: no
-            # re-chunking copies on the hot path of a large download.
-            chunks = response.iter_bytes(CHUNK_SIZE) if encoded else response.iter_raw()
-            for chunk in chunks:
-                sink.write(chunk)
-            last_modified: str | None = response.headers.get("Last-Modified")
-            return last_modified
-
-    @staticmethod
-    def _range_matches(response: httpx.Response, offset: int) -> bool:
-        match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-        return match is not None and int(match.group(1)) == offset
+            return stream_into_sink(response, sink, offset)
