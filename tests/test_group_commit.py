@@ -19,6 +19,8 @@ from tests.fake_photoprism import FakePhotoPrism
 
 def _recorded_files_are_on_disk(target: Path) -> int:
     """Check every active record against the disk; return how many there are."""
+    if not (target / ".ppsync" / "state.db").exists():  # killed before the state was made
+        return 0
     db = sqlite3.connect(f"file:{target / '.ppsync' / 'state.db'}?mode=ro", uri=True)
     try:
         rows = db.execute("SELECT path, sha1, size FROM files WHERE status = 'active'").fetchall()
