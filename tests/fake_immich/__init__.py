@@ -24,9 +24,11 @@ asset object of each generation, ``GET /assets/{id}``, originals with Range/ETag
 multipart upload with 201/200 and ``x-immich-checksum``, ``bulk-upload-check``, statistics,
 trash/restore/purge (a purged still takes its hidden video), ``PUT /assets/{id}`` edits,
 albums (non-unique titles, per-id member results, hidden/trashed members left out of album
-answers), the server's clock in ``Date`` and ``updatedAt`` (``clock_offset``).
+answers), the server's clock in ``Date`` and ``updatedAt`` (``clock_offset``), a partner's
+shared timeline (their assets join every search, as the real search service adds the ids of
+partners shown in the timeline; statistics, duplicates and uploads stay the user's own).
 
-Not modelled: the ``/sync/*`` endpoints, other users, partners and shared albums, stacks,
+Not modelled: the ``/sync/*`` endpoints, other users' logins, shared albums, stacks,
 tags, the PIN-locked folder (``visibility: locked`` is never listed), thumbnails, the storage
 template, real EXIF parsing (a test says what the EXIF holds; the metadata job applies it
 synchronously after the upload), a delay before a forced delete disappears (immediate here),

@@ -26,7 +26,7 @@ def asset_json(lib: Library, a: FakeAsset, with_exif: bool) -> dict[str, Any]:
     """``AssetResponseDto`` of the library's generation."""
     gen = lib.gen
     out: dict[str, Any] = {
-        "id": a.id, "ownerId": lib.owner_id, "libraryId": None, "type": a.type,
+        "id": a.id, "ownerId": a.owner_id or lib.owner_id, "libraryId": None, "type": a.type,
         "originalPath": a.original_path, "originalFileName": a.original_file_name,
         "originalMimeType": (media_of(a.original_file_name) or ("", "application/octet-stream"))[1],
         "thumbhash": None, "fileCreatedAt": iso(a.file_created_at),
@@ -226,6 +226,9 @@ class Routes(Transfers):
             assets["nextCursor"] = cursor_of(items[-1]) if more and items else None
         answer = {"albums": {"total": 0, "count": 0, "items": [], "facets": []},
                   "assets": assets}
+        hook = self.faults.after_search
+        if hook is not None:
+            hook(dict(body))
         if self.faults.malformed_search > 0:
             self.faults.malformed_search -= 1
             return Response(200, [("Content-Type", "application/json; charset=utf-8")],

@@ -81,6 +81,10 @@ class Library:
         self.assets: dict[str, FakeAsset] = {}
         self.albums: dict[str, FakeAlbum] = {}
         self.pending_metadata: dict[str, Metadata] = {}  # by base64 checksum
+        # Partners who share their library with this user and whom the user shows in their
+        # timeline: search answers hold their assets too (search.service getUserIdsToSearch);
+        # statistics, duplicates and uploads are the user's own.
+        self.partners_in_timeline: set[str] = set()
         self._last = datetime(1970, 1, 1, tzinfo=UTC)
 
     # -- clock and ids -----------------------------------------------------------------------
@@ -103,7 +107,19 @@ class Library:
 
     def by_checksum(self, sha1_b64: str) -> FakeAsset | None:
         with self.lock:
-            return next((a for a in self.assets.values() if a.checksum == sha1_b64), None)
+            return next((a for a in self.assets.values()
+                         if a.checksum == sha1_b64 and not a.owner_id), None)
+
+    def add_partner_asset(self, partner_id: str, name: str, content: bytes,
+                          taken: datetime) -> FakeAsset:
+        """An asset a partner uploaded to their own library (shared with this user)."""
+        asset = self.create_asset(name, content, file_created_at=taken, file_modified_at=taken)
+        with self.lock:
+            asset.owner_id = partner_id
+            asset.original_path = asset.original_path.replace(self.owner_id, partner_id)
+            self.partners_in_timeline.add(partner_id)
+        self.run_metadata_job(asset)
+        return asset
 
     def create_asset(self, name: str, content: bytes, *, file_created_at: datetime,
                      file_modified_at: datetime, device_asset_id: str = "fake-device-asset",
@@ -253,6 +269,7 @@ class Library:
             rows = [
                 a for a in self.assets.values()
                 if a.visibility == visibility and a.visibility != "locked"
+                and (not a.owner_id or a.owner_id in self.partners_in_timeline)
                 and (with_deleted or not a.is_trashed)
                 and (after_dt is None or a.updated_at >= after_dt)
                 and (checksum is None or a.checksum == checksum)
@@ -272,6 +289,8 @@ class Library:
         with self.lock:
             chosen = []
             for a in self.assets.values():
+                if a.owner_id:  # a partner's asset: statistics count the user's own
+                    continue
                 if trashed is not None and a.is_trashed != trashed:
                     continue
                 if trashed is None and a.is_trashed:

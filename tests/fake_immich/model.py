@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +106,7 @@ class FakeAsset:
     height: int | None = 3024
     exif: dict[str, Any] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
+    owner_id: str = ""  # "" = the library's user; else a partner who shares their timeline
 
     @property
     def checksum(self) -> str:
@@ -179,6 +181,8 @@ class Faults:
     download_rate: int = 0  # bytes per second for bodies of originals (0: unlimited)
     answer_delay: float = 0.0  # seconds before every answer (a slow link or a busy server)
     expire_tokens_after: int = 0  # a bearer token dies after this many requests (0: never)
+    # called with each search body once its page is computed (a library changing mid-walk)
+    after_search: Callable[[dict[str, Any]], None] | None = None
 
 
 def b64_sha1(data: bytes) -> str:

@@ -96,6 +96,20 @@ class ImmichUser:
         """The server's nightly job: what has been in the trash for ``trashDays`` goes."""
         self.fake.lib.purge_expired(self.fake.routes.trash_days)
 
+    def partner_shares(self, name: str, content: bytes, *, partner_id: str = "",
+                       taken: datetime | None = None) -> str:
+        """A partner's photo, in their own library, shared with this user who shows the
+        partner in their timeline (no public API here: the partner is another account)."""
+        partner = partner_id or "11111111-2222-4333-8444-555555555555"
+        when = taken or datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
+        return self.fake.lib.add_partner_asset(partner, name, content, when).id
+
+    def partner_leaves_timeline(self, partner_id: str = "") -> None:
+        """The user hides the partner from their timeline (or the partner stops sharing)."""
+        with self.fake.lib.lock:
+            self.fake.lib.partners_in_timeline.discard(
+                partner_id or "11111111-2222-4333-8444-555555555555")
+
     # -- albums ------------------------------------------------------------------------------
 
     def create_album(self, name: str, asset_ids: tuple[str, ...] = (),
