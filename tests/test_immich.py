@@ -150,7 +150,7 @@ def test_a_refused_key_is_exit_3(immich: FakeImmich, tmp_path: Path, target: Pat
 def test_a_missing_permission_is_exit_3_naming_it(immich: FakeImmich, tmp_path: Path,
                                                   target: Path) -> None:
     ImmichUser(immich).upload("P.jpg", b"p" * 100, taken=TAKEN)
-    key = immich.add_key(("asset.read", "album.read"))
+    key = immich.add_key(("asset.read", "album.read", "user.read"))
     path = config(tmp_path, target, {"url": immich.url, "api_key": key})
     result = run_cli(path, "sync")
     assert result.returncode == 3, result.stdout + result.stderr
@@ -372,7 +372,7 @@ def test_upload_with_a_key_that_may_not_upload_is_exit_3_naming_it(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "a.jpg").write_bytes(b"a" * 50)
-    key = immich.add_key(("asset.read", "asset.download"))
+    key = immich.add_key(("asset.read", "asset.download", "user.read"))
     path = config(tmp_path, target, {"url": immich.url, "api_key": key},
                   upload={"enabled": True, "inbox": str(inbox), "settle_seconds": 0})
     result = run_cli(path, "upload")
@@ -428,7 +428,8 @@ def test_a_walk_no_count_can_check_confirms_its_removals(
         immich: FakeImmich, tmp_path: Path, target: Path) -> None:
     user = ImmichUser(immich)
     keys = [user.upload(f"N{n}.jpg", bytes([n]) * 100, taken=TAKEN) for n in range(3)]
-    settings = key_settings(immich, tmp_path, target, ("asset.read", "asset.download"),
+    settings = key_settings(immich, tmp_path, target,
+                            ("asset.read", "asset.download", "user.read"),
                             mirror={"delete": "mirror"})  # no asset.statistics: no count
     assert sync(settings).exit_code == 0
     user.trash(keys[0])

@@ -189,11 +189,12 @@ class SyncRun:
         return complete
 
     def _confirm_gone(self, listing: Listing) -> RemovalVerdict:
-        """Without the server's totals, ask again for each file the walk did not see."""
+        """Ask the server again about each file the walk did not see (when no count could
+        prove the walk whole, or the adapter trusts no count: ``must_confirm_removals``)."""
         unseen = {r.file_uid: r.sha1 for r in self.state.unwalked_active()}
         listed = listing.still_listed(unseen)
-        log.info("files missing from the walk looked up again (the server does not show this "
-                 "session its totals)", missing=len(unseen), still_listed=len(listed))
+        log.info("files missing from the walk looked up again before any is removed",
+                 missing=len(unseen), still_listed=len(listed))
         return judge_confirmation(len(unseen), len(listed))
 
     def change_cursor(self) -> str:

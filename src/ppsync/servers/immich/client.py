@@ -82,6 +82,7 @@ class ImmichClient:
         self._lock = threading.RLock()
         self.version: ServerVersion | None = None
         self.user: dict[str, Any] = {}
+        self.user_id = ""  # whose library this is; "" when a key may not read it (user.read)
 
     @property
     def uses_key(self) -> bool:
@@ -172,6 +173,8 @@ class ImmichClient:
         if me.is_success:
             body = json_body(me, "users/me")
             self.user = body if isinstance(body, dict) else {}
+            user_id = self.user.get("id")
+            self.user_id = user_id if isinstance(user_id, str) else ""
         elif me.status_code != 403:  # a key without user.read may still mirror
             raise permission_error(me, "who am I")
         self.version = version

@@ -12,8 +12,17 @@ policy.
 Complete when every walk reached ``nextPage: null`` without failure and, on a full walk, the
 timeline (+ archive) assets seen are at least the statistics' ``total`` read before the walk
 when the server lets us read it (v1.135: the count of timeline and archived assets; v2.5 asks
-``asset.statistics`` of a key). A change walk (``updatedAfter``) is never complete. A full walk
-that no count could check asks the engine to confirm its removals (``still_listed``).
+``asset.statistics`` of a key). A change walk (``updatedAfter``) is never complete.
+
+Every removal of a full walk is confirmed per asset (``still_listed``), counted or not: offset
+paging can skip a row when an asset earlier in the order is trashed mid-walk, and an upload
+landing in the same walk makes up the count, so no count proves a missing asset is gone.
+
+Only the user's own assets are mirrored. The search also answers a partner's assets when the
+user shows that partner in their timeline (the server adds partners' ids to every search);
+they are the partner's photos, which can leave with one click on the partner's side, and the
+statistics do not count them. Telling them apart needs the user's id (``GET /users/me``,
+``user.read`` for a v2.5 key).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from datetime import datetime
 
 from ppsync.config import MirrorConfig
 from ppsync.errors import AuthError
+from ppsync.logs import get_logger
 from ppsync.models import RemoteFile
 from ppsync.servers.base import Fresh
 from ppsync.servers.http import json_body
@@ -35,6 +45,8 @@ from ppsync.servers.immich.wire import (
     parse_search_page,
     parse_statistics,
 )
+
+log = get_logger("ppsync.listing")
 
 
 def remote_file(asset: ImmichAsset) -> RemoteFile:
@@ -67,7 +79,7 @@ class ImmichListing:
         self._started: datetime | None = None
         self._expected: int | None = None
         self._stills: dict[str, tuple[str, datetime]] = {}  # live video id → (still, taken)
-        self._cross_checked = False  # the statistics' count confirmed the walk
+        self._partners = 0  # partners' shared assets the searches answered, left out
 
     @property
     def listed(self) -> int:
@@ -85,6 +97,9 @@ class ImmichListing:
         return parse_statistics(stats)[2]
 
     def pages(self) -> Iterator[list[RemoteFile]]:
+        if not self._client.user_id:
+            raise AuthError("the API key lacks user.read (Missing required permission: "
+                            "user.read): ppsync needs it to tell your assets from a partner's")
         if not self._since:
             self._expected = self._statistics()
         for visibility in self.visibilities():
@@ -105,7 +120,10 @@ class ImmichListing:
                 self._started = _server_time(response.headers.get("Date"))
             where = f"search/metadata ({visibility})"
             parsed = parse_search_page(json_body(response, where), where)
-            assets = [self._linked(a) for a in parsed.assets
+            own = [a for a in parsed.assets if not a.owner_id
+                   or a.owner_id == self._client.user_id]
+            self._partners += len(parsed.assets) - len(own)
+            assets = [self._linked(a) for a in own
                       if not a.trashed and a.visibility == visibility]
             if visibility == "hidden":  # only the videos of stills this walk holds
                 assets = [a for a in assets if a.photo_key != a.asset_id]
@@ -128,26 +146,25 @@ class ImmichListing:
         return dataclasses.replace(asset, photo_key=still[0], taken_local=still[1])
 
     def _judge(self) -> None:
+        if self._partners:
+            log.info("left out partners' assets shown in your timeline", assets=self._partners)
         if self._since:
             self._why = "a change pass lists only what changed"
             return
         # Statistics count non-trashed timeline and archived assets; without include_archived
         # the archive is not walked, so the count can only be a floor for the timeline then.
-        if self._expected is not None and self._mirror.include_archived:
-            if self._walked < self._expected:
-                self._why = (f"the walk saw {self._walked} assets but the server counts "
-                             f"{self._expected}")
-                return
-            self._cross_checked = True
+        if self._expected is not None and self._mirror.include_archived \
+                and self._walked < self._expected:
+            self._why = f"the walk saw {self._walked} assets but the server counts {self._expected}"
+            return
         self._complete, self._why = True, ""
 
     def verdict(self) -> tuple[bool, str]:
         return self._complete, self._why
 
     def must_confirm_removals(self) -> bool:
-        """After ``verdict()``: a full walk that no count could check (no ``asset.statistics``
-        for the key, or the archive left out, which the statistics count)."""
-        return not self._since and not self._cross_checked
+        """Always, on a full walk: see the module docstring."""
+        return not self._since
 
     def still_listed(self, files: Mapping[str, str]) -> set[str]:
         """Which of these assets (id → SHA-1) are still in the library and in the walk's

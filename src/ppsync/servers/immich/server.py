@@ -153,7 +153,7 @@ class ImmichServer:
 
     @staticmethod
     def _needs(settings: Settings) -> dict[str, list[str]]:
-        needs = {"sync": ["asset.read", "asset.download"]}
+        needs = {"sync": ["asset.read", "asset.download", "user.read"]}
         if settings.metadata.enabled:
             needs["sidecars"] = ["asset.read"]
         if settings.albums.mode != "none":
@@ -165,6 +165,8 @@ class ImmichServer:
     def _lacking(self, settings: Settings) -> set[str]:
         """The permissions a harmless request per resource shows the key lacks."""
         lacks: set[str] = set()
+        if not self.client.user_id:  # GET /users/me was refused at login
+            lacks.add("user.read")
         asset_id = ""
         try:
             page = parse_search_page(self.client.json(

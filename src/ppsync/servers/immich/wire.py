@@ -86,6 +86,7 @@ class ImmichAsset:
     is_edited: bool
     people: tuple[str, ...]
     exif: ImmichExif | None  # None when the answer carried no exifInfo
+    owner_id: str = ""  # a partner's id when a search lists a partner's shared asset
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,7 @@ def parse_asset(value: Any, where: str = "asset") -> ImmichAsset:
         description=exif.description if exif else "", rating=exif.rating if exif else None,
         duration_ms=parse_duration(obj.get("duration"), w),
         is_edited=_bool(obj, "isEdited", w, False), people=tuple(n for n in names if n),
-        exif=exif,
+        exif=exif, owner_id=_opt_str(obj, "ownerId", w) or "",
     )
 
 
