@@ -3,7 +3,8 @@
 Tables (schema version in ``meta``; forward migrations in ``migrations``), by the module that
 reads and writes them (each a mixin of ``State``, or ``State`` itself: "here")::
 
-    meta   small named values: the schema version, change cursor, last full walk (here)
+    meta   small named values: the schema version, change cursor, last full walk, the server
+           the mirror follows (here; no secret is ever stored)
     runs   one row per run: command, times, exit code and the JSON run report (here)
     files, walk  mirrored originals and the current walk's claims (``files``)
     uploads  inbox files and their upload outcomes; schema 2 (``uploads``)
@@ -124,6 +125,17 @@ class State(FilesMixin, ExportMixin, UploadsMixin):
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    def delete_meta(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = ?", [key])
+
+    def knows_files(self) -> bool:
+        """Has this state mirrored or uploaded anything (any status)? Such a state belongs to
+        the server it was written with (``ppsync.mirror.identity``)."""
+        row = self.db.execute("SELECT EXISTS (SELECT 1 FROM files) "
+                              "OR EXISTS (SELECT 1 FROM uploads)").fetchone()
+        return bool(row[0])
 
     # --- runs --------------------------------------------------------------------------------
 

@@ -101,6 +101,35 @@ class FilesMixin(StateBase):
                   r.last_seen_run, now] for r in records],
             )
 
+    def unclaimed_by_sha1(self, sha1s: Iterable[str]) -> dict[str, list[LocalRecord]]:
+        """Active records with these SHA-1s that the current walk has not seen, by SHA-1, each
+        list in path order (a re-bind to another server matches its files to them)."""
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+               "AND file_uid NOT IN (SELECT file_uid FROM walk) AND sha1 IN ({marks})")
+        found: dict[str, list[LocalRecord]] = {}
+        for row in sorted(self._rows_in(sql, set(sha1s)), key=lambda r: (r[2], r[0])):
+            record = _record(row)
+            found.setdefault(record.sha1, []).append(record)
+        return found
+
+    def rekey(self, old_uid: str, record: LocalRecord) -> None:
+        """The record of ``old_uid`` becomes ``record`` (a new file key and photo key, the same
+        file at the same path). A non-active record that held the new key is replaced. The
+        sidecars written next to it (``photos``) pass to the new photo key too, so that they
+        follow the file when it moves instead of being left behind as another photo's."""
+        with self.transaction():
+            old = self.db.execute("SELECT photo_uid FROM files WHERE file_uid = ?",
+                                  [old_uid]).fetchone()
+            self.db.execute("DELETE FROM files WHERE file_uid = ? AND status != 'active'",
+                            [record.file_uid])
+            self.db.execute(
+                "UPDATE files SET file_uid = ?, photo_uid = ?, updated_at = ? WHERE file_uid = ?",
+                [record.file_uid, record.photo_uid, time.time(), old_uid])
+            if old is not None and old[0] != record.photo_uid:
+                self.db.execute("UPDATE OR REPLACE photos SET photo_uid = ? "
+                                "WHERE photo_uid = ? AND path = ?",
+                                [record.photo_uid, old[0], record.path])
+
     def set_status(self, file_uid: str, status: RecordStatus) -> None:
         with self.transaction():
             self.db.execute(
