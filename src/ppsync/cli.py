@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ppsync import __version__
-from ppsync.errors import ConfigError, PpsyncError, ServerError
+from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
 
@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         one_shot.add_argument("--full", action="store_true", help="walk the whole library "
                               "(the only kind of pass that may delete), even when the last full "
                               "walk is younger than [schedule] full_every")
+        one_shot.add_argument("--rebind", action="store_true", help="accept the configured "
+                              "[server] as this mirror's server (a new address, or a library "
+                              "migrated between PhotoPrism and Immich): files already mirrored "
+                              "are matched by SHA-1 and moved to their new paths, never "
+                              "downloaded again; this pass removes nothing, and files the new "
+                              "server lacks wait for the next full walk (then the deletion "
+                              "policy and its guards decide). A mirror refuses (exit 4) a "
+                              "server other than the one it follows until this is run")
     status = commands.add_parser("status", help="what the last runs did")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
@@ -105,7 +113,7 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     dry_run = args.command == "plan" or getattr(args, "dry_run", False)
     # The daemon's rule, so a timer every 15 minutes costs one request when nothing changed:
     # a change pass while the last complete full walk is younger than full_every.
-    changes_only = not args.full and not full_walk_due(settings, time.time())
+    changes_only = not (args.full or args.rebind) and not full_walk_due(settings, time.time())
 
     def printer(action: Action) -> None:
         print(action.describe(), flush=True)
@@ -113,7 +121,7 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     with Progress.for_stream(sys.stderr, settings.log.format) as progress:
         report = run_sync(settings, PassOptions(
             command="plan" if dry_run else "sync", dry_run=dry_run, changes_only=changes_only,
-            on_action=printer, on_progress=progress.tick))
+            rebind=args.rebind, on_action=printer, on_progress=progress.tick))
     _print(summary_lines(report))
     return report.exit_code
 
@@ -141,6 +149,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     from ppsync.lock import TargetLock
+    from ppsync.mirror.identity import guard_repair
     from ppsync.mirror.sync import PassOptions, guard_target, run_sync
     from ppsync.mirror.verify import verify_mirror
     from ppsync.report import summary_lines
@@ -150,6 +159,8 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     with TargetLock(layout.meta / "lock"):
         state = State.open(settings.mirror.state_path)
         try:
+            if args.repair:  # it downloads from the server: only from the mirror's own
+                guard_repair(state, settings.server)
             result = verify_mirror(state, layout, repair=args.repair)
         finally:
             state.close()
@@ -172,6 +183,7 @@ UNKNOWN_COUNTS = (
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.mirror.identity import follows_another
     from ppsync.servers import open_server
 
     server = open_server(settings.server)
@@ -181,6 +193,7 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         access = server.access(settings)
     finally:
         server.close()
+    other = follows_another(settings, info.user_key)  # said, never refused: check changes nothing
     target = settings.mirror.target
     who = (f"as client {info.client_name or settings.server.client_id}"
            if info.provider == "client" else
@@ -193,8 +206,11 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         *(f"cannot serve {feature}: {reason}" for feature, reason in access.problems.items()),
         "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or UNKNOWN_COUNTS),
         f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
+        *([f"PROBLEM: {other}"] if other else []),
     ])
-    return ServerError.exit_code if access.problems else 0
+    if access.problems:
+        return ServerError.exit_code
+    return SafetyStop.exit_code if other else 0
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:

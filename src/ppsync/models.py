@@ -115,6 +115,11 @@ class RunReport:
     # less a 5-minute margin), so it lists again what that pass saw change near its start.
     changes_since: str = ""
     error_type: str = ""  # the class of the error that ended the run (AuthError, ...), if any
+    # ``sync --rebind``: the configured server accepted as the mirror's; records matched to its
+    # files by SHA-1, and the recorded files it did not list (kept until the next full walk).
+    rebind: bool = False
+    rekeyed: int = 0
+    not_on_server: int = 0
 
     @property
     def failed(self) -> int:

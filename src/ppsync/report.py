@@ -61,6 +61,8 @@ def summary_lines(report: RunReport) -> list[str]:
         f"{done['deleted']} {report.deleted}, {done['no longer tracked']} {report.forgotten}, "
         f"{done['failed']} {report.failed}",
     ]
+    if report.rebind and not report.error:
+        lines.extend(rebind_lines(report))
     if report.safety_stop:
         lines.append(f"  SAFETY STOP: {report.safety_stop}")
     if report.error:
@@ -70,6 +72,20 @@ def summary_lines(report: RunReport) -> list[str]:
     if len(report.failures) > 50:
         lines.append(f"  ... and {len(report.failures) - 50} more failures (see status --json)")
     return lines
+
+
+def rebind_lines(report: RunReport) -> list[str]:
+    """What a ``--rebind`` pass did with the files the mirror already held."""
+    would = "would be " if report.dry_run else ""
+    accepted = ("the configured server would become this mirror's server" if report.dry_run
+                else "the configured server is now this mirror's server"
+                if report.walk_complete else
+                "the listing was incomplete: the mirror still follows its previous server; "
+                "run --rebind again")
+    return [f"  rebind: {report.rekeyed} files {would}matched by SHA-1 (kept, moved at most); "
+            f"{accepted}",
+            f"  not on the new server: {report.not_on_server}, kept until the next full walk "
+            "(then the deletion policy and its guards decide)"]
 
 
 def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str]:
@@ -91,6 +107,8 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
         duration = run.get("finished_at", 0) - run.get("started_at", 0)
         removed = run.get("trashed", 0) + run.get("deleted", 0)
         note = run.get("safety_stop") or run.get("error") or (
+            f"rebind: {run.get('rekeyed', 0)} matched by SHA-1, {run.get('not_on_server', 0)} "
+            "not on the new server (kept)" if run.get("rebind") else "") or (
             f"listed: updated since {run['changes_since']} (5-min margin)"
             if run.get("changes_since") else "")
         lines.append(

@@ -17,12 +17,14 @@ import threading
 import time
 
 from ppsync.config import Settings
-from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError
+from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
 from ppsync.inbox.report import UploadReport, summary_lines
 from ppsync.inbox.sender import send
 from ppsync.inbox.upload_pass import UploadPass
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
+from ppsync.mirror.guards import record_run, refused_report
+from ppsync.mirror.identity import ServerIdentity, bind, guard_identity
 from ppsync.mirror.sync import guard_target
 from ppsync.redact import redact
 from ppsync.servers import open_server
@@ -45,7 +47,8 @@ def run_upload(settings: Settings, server: PhotoServer | None = None,
     """Run one upload pass, optionally with an open server to reuse (the daemon's).
 
     Raises ``ConfigError`` (upload off, inbox or import folder missing), ``SafetyStop`` (mirror
-    target missing) and ``LockHeld`` before the pass starts; everything after is in the report.
+    target missing, or [server] is not the server the mirror follows) and ``LockHeld`` before
+    the pass starts; everything after is in the report.
     """
     upload = settings.upload
     if not upload.enabled or upload.inbox is None:
@@ -60,9 +63,21 @@ def run_upload(settings: Settings, server: PhotoServer | None = None,
     with TargetLock(layout.meta / "lock"):  # the pass writes the mirror's state
         state = State.open(settings.mirror.state_path)
         try:
+            _guard_identity(settings, state)
             return _run_locked(settings, state, server, stop or threading.Event())
         finally:
             state.close()
+
+
+def _guard_identity(settings: Settings, state: State) -> None:
+    """What the mirror holds and what earlier passes uploaded is what *its* server has: against
+    another server that would skip photos it lacks ("already in the mirror"). Refuse, recorded
+    as a refused upload pass, until ``ppsync sync --rebind`` accepts the server."""
+    try:
+        guard_identity(state, ServerIdentity.configured(settings.server))
+    except SafetyStop as exc:
+        record_run(state, refused_report("upload", exc))
+        raise
 
 
 def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
@@ -78,6 +93,9 @@ def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
             raise ConfigError(f"upload.mode: this server does not take {settings.upload.mode!r}")
         if not server.is_open:
             server.open()
+        identity = ServerIdentity.configured(settings.server, server.info().user_key)
+        guard_identity(state, identity)  # the account, now that the session says it
+        bind(state, identity)
         run = UploadPass(settings.upload, state, server, report, stop)
         send(run, run.prepare())
     except PpsyncError as exc:

@@ -9,9 +9,7 @@ logs. Configuration problems found before the run starts (missing target, lock) 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.mirror import layout as templates
+from ppsync.mirror.dry_run import ActionSink, planner_sink
 from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
     guard_state_matches_target,
@@ -35,6 +34,12 @@ from ppsync.mirror.guards import (
 from ppsync.mirror.guards import (
     guard_target as guard_target,  # cli, uploader and restore use it here
 )
+from ppsync.mirror.identity import (
+    ServerIdentity,
+    bind,
+    guard_identity,
+    record_identity,
+)
 from ppsync.mirror.placing import Placer
 from ppsync.mirror.planner import (
     Policy,
@@ -44,7 +49,8 @@ from ppsync.mirror.planner import (
     plan_file,
     removal_action,
 )
-from ppsync.models import Action, ActionKind, Failure, RemoteFile, RunReport
+from ppsync.mirror.rebind import Rebinder
+from ppsync.models import Action, ActionKind, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.servers import open_server
@@ -53,7 +59,6 @@ from ppsync.servers.base import Listing, PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.sync")
-ActionSink = Callable[[Action], None]
 
 # A change pass asks for photos updated since the last good pass began, minus this margin:
 # imports that were being written as that pass started, and the gap between the server's HTTP
@@ -73,6 +78,7 @@ class PassOptions:
     command: str = "sync"
     dry_run: bool = False
     changes_only: bool = False  # a change pass: only what changed since the stored cursor
+    rebind: bool = False  # accept the configured server as the mirror's (``mirror.rebind``)
     server: PhotoServer | None = None  # an open server to reuse (the daemon's)
     stop: threading.Event = field(default_factory=threading.Event)
     on_action: ActionSink | None = None
@@ -121,6 +127,8 @@ class SyncRun:
         self.placer = Placer(templates.for_server(
             settings.mirror.layout, server_paths=server.capabilities.server_paths), state,
             fold_case=False)
+        self.rebinder = (Rebinder(state, self.placer.template, dry_run=options.dry_run)
+                         if options.rebind else None)
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
              since: str = "") -> tuple[bool, str]:
@@ -139,11 +147,15 @@ class SyncRun:
         return listing.verdict()
 
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
+        # A re-bind first hands records of the same content to the new server's keys, so
+        # that placing and planning see those files as held (moved at most, never fetched).
+        adopted, old_keys = self.rebinder.match(files) if self.rebinder else ({}, [])
         files, refused = self.placer.place(files)
         records = self.state.records_for(f.file_uid for f in files)
+        records.update(adopted)
         claims = self.state.claims_on(f.name for f in files)
         key = self.state.claim_key
-        walked: list[tuple[str, str | None]] = []
+        walked: list[tuple[str, str | None]] = [(uid, None) for uid in old_keys]
         actions = []
         for remote in files:
             claimed_by = claims.get(key(remote.name))
@@ -204,51 +216,6 @@ class SyncRun:
         return (started - CHANGE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _planner_sink(layout: Layout, report: RunReport, show: ActionSink | None, *,
-                  keep_replaced: bool) -> ActionSink:
-    """For ``plan`` / ``--dry-run``: count each action as the executor would (so the summary
-    has the same counts as a sync) and pass on only those that would change something. A file
-    the listing says is unchanged is checked like the executor does (one lstat): a local copy
-    that is gone or has another size would be downloaded again."""
-    target = str(layout.target)
-
-    def sink(action: Action) -> None:
-        if action.kind is ActionKind.CHECK and action.remote is not None:
-            try:
-                info = os.lstat(os.path.join(target, action.path))
-            except OSError:
-                info = None
-            if info is not None and stat.S_ISREG(info.st_mode) and (
-                    action.remote.size < 0 or info.st_size == action.remote.size):
-                report.unchanged += 1
-                return
-            action = replace(action, kind=ActionKind.DOWNLOAD, record=None,
-                             reason="local copy missing or changed")
-        _count(report, action)
-        if action.kind is ActionKind.DOWNLOAD and action.record is not None and keep_replaced:
-            report.kept_aside += 1  # the old version of a changed file
-        if show is not None:
-            show(action)
-
-    return sink
-
-
-def _count(report: RunReport, action: Action) -> None:
-    if action.kind is ActionKind.DOWNLOAD:
-        report.downloaded += 1
-        report.bytes_downloaded += max(0, action.remote.size if action.remote else 0)
-    elif action.kind is ActionKind.MOVE:
-        report.moved += 1
-    elif action.kind is ActionKind.TRASH:
-        report.trashed += 1
-    elif action.kind is ActionKind.DELETE:
-        report.deleted += 1
-    elif action.kind is ActionKind.FORGET:
-        report.forgotten += 1
-    elif action.kind is ActionKind.REFUSE:
-        report.failures.append(Failure(action.path, action.reason))
-
-
 def clean_partials(layout: Layout) -> None:
     """After a complete, failure-free pass nothing in partial/ will be resumed."""
     for leftover in layout.partial.glob("*.part"):
@@ -286,6 +253,8 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
             state.mark_crashed(all_unfinished=True)
             try:
                 guard_state_matches_target(state, layout, settings.mirror)
+                if not options.rebind:  # kind and address; the account once logged in
+                    guard_identity(state, ServerIdentity.configured(settings.server))
             except SafetyStop as exc:
                 record_run(state, refused_report(_command(options), exc,
                                                  dry_run=options.dry_run))
@@ -304,11 +273,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     own_server = options.server is None
     server = options.server or open_server(settings.server, stop=options.stop)
     # A server without a change feed gets a full walk when a change pass is asked for.
-    changes = options.changes_only and server.capabilities.change_feed
+    changes = (options.changes_only and server.capabilities.change_feed
+               and not options.rebind)  # a re-bind walks everything the new server has
     since = state.get_meta(CURSOR_KEY) if changes else None
     command = "change" if since else options.command
     report = RunReport(command=command, started_at=time.time(), dry_run=options.dry_run,
-                       changes_since=since or "")
+                       changes_since=since or "", rebind=options.rebind)
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
     executor = Executor(layout=layout, state=state, server=server, report=report,
@@ -325,8 +295,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     if settings.metadata.enabled and not dry_run:
         run.sidecars = SidecarExport(metadata=settings.metadata, state=state, server=server,
                                      executor=executor, layout=layout, report=report)
-    apply: ActionSink = (_planner_sink(layout, report, options.on_action,
-                                       keep_replaced=settings.mirror.delete != "mirror")
+    apply: ActionSink = (planner_sink(layout, report, options.on_action,
+                                      keep_replaced=settings.mirror.delete != "mirror")
                          if dry_run else executor.apply)
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
              ignores_case=layout.ignores_case)
@@ -336,6 +306,11 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         if not server.is_open:
             info = server.open()
             log.info("logged in", server_version=info.version, user=info.user_name)
+        identity = ServerIdentity.configured(settings.server, server.info().user_key)
+        if not options.rebind:
+            guard_identity(state, identity)  # before anything is listed or touched
+            if not dry_run:
+                bind(state, identity)
         flags = (server.flags_stamp() if run.sidecars is not None
                  and server.capabilities.flags_outside_change_feed else "")
         if since and flags and flags != (state.get_meta(FLAG_COUNTS_KEY) or flags):
@@ -346,7 +321,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         complete, reason = run.walk(apply, (lambda: None) if dry_run else executor.sync_dirs,
                                     since or "")
         executor.drain()
-        if not since:
+        if options.rebind:  # nothing is removed on the strength of a first walk of a server
+            report.rekeyed = run.rebinder.matched if run.rebinder else 0
+            report.not_on_server = state.count_unwalked_active()
+            log.info("re-bound to the configured server", matched_by_sha1=report.rekeyed,
+                     not_on_the_new_server=report.not_on_server, complete=complete)
+        elif not since:
             complete = run.remove_missing(complete, reason, tracked_before,
                                           apply if dry_run else executor.remove)
         report.walk_complete = complete
@@ -356,11 +336,19 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
             _export(settings, run, state, layout, executor)
             if flags and not since and complete:  # every photo's flags were compared
                 state.set_meta(FLAG_COUNTS_KEY, flags)
-            _remember_progress(state, run, layout, report, full=not since)
+            _remember_progress(state, run, layout, report,
+                               full=not since and not options.rebind)
+            if options.rebind and complete:  # only a complete listing accepts the server
+                record_identity(state, identity)
+                # The next pass walks everything: files the new server lacks then follow the
+                # deletion policy, behind the guards, like any removal.
+                state.delete_meta(LAST_FULL_KEY)
     except PpsyncError as exc:
         report.error = redact(str(exc))
         report.exit_code = exc.exit_code
         report.error_type = type(exc).__name__
+        if isinstance(exc, SafetyStop):
+            report.safety_stop = report.error
         log.error("run failed", error=report.error, exit_code=exc.exit_code)
     except (sqlite3.Error, OSError) as exc:  # the state or the disk gave out under us
         report.error = redact(f"{type(exc).__name__}: {exc}")
