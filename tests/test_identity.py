@@ -8,6 +8,7 @@ loopback fakes with a real state and real files."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +258,8 @@ def test_no_secret_reaches_the_state(lib: Library, tmp_path: Path, target: Path)
                if k in ("password", "api_key") and v]
     assert secrets
     recorded = identity(target)
-    assert recorded is not None and recorded.account  # both fakes' sessions say the account
+    assert recorded is not None
+    assert bool(recorded.account) == (lib.kind == "immich")  # a library per account there
     for db in (target / ".ppsync").glob("state.db*"):
         data = db.read_bytes()
         assert not any(secret.encode() in data for secret in secrets), db.name
@@ -383,18 +385,29 @@ def test_the_command_line_refuses_then_rebinds_and_says_what_it_kept(
     assert "--rebind" in run_cli(path, "sync", "--help").stdout
 
 
-def test_another_account_at_the_same_address_is_refused_once_logged_in(
+def test_another_immich_account_at_the_same_address_is_refused_once_logged_in(
+        tmp_path: Path, target: Path) -> None:
+    with library("immich") as lib:
+        fill(lib, PHOTOS)
+        assert sync(lib, tmp_path, target).exit_code == 0
+        fake: Any = lib.fake  # type: ignore[attr-defined]
+        first = fake.auth.user_id
+        fake.auth.user_id = str(uuid.uuid4())  # the key now opens another user's library
+        fake.reset_counters()
+        report = sync(lib, tmp_path, target)
+        assert report.exit_code == 4 and f"(account {first})" in report.safety_stop
+        assert f"(account {fake.auth.user_id})" in report.safety_stop
+        assert fake.requests_to("/search") == [] and lib.download_count() == 0
+        assert runs(target)[0]["safety_stop"] == report.safety_stop
+        assert mirrored_files(target) == {lib.path(n): b for n, b in PHOTOS.items()}
+
+
+def test_another_photoprism_account_sees_the_same_library_and_is_not_refused(
         tmp_path: Path, target: Path) -> None:
     with library("photoprism") as lib:
         fill(lib, PHOTOS)
         assert sync(lib, tmp_path, target).exit_code == 0
         fake: Any = lib.fake  # type: ignore[attr-defined]
-        first = fake.user_uid
-        fake.user_uid = "u" + "9" * 15  # the credentials now open another account's library
-        fake.reset_counters()
+        fake.user_uid = "u" + "9" * 15  # e.g. a dedicated ppsync user instead of admin
         report = sync(lib, tmp_path, target)
-        assert report.exit_code == 4 and f"(account {first})" in report.safety_stop
-        assert f"(account {fake.user_uid})" in report.safety_stop
-        assert fake.requests_to("/photos") == [] and lib.download_count() == 0
-        assert runs(target)[0]["safety_stop"] == report.safety_stop
-        assert mirrored_files(target) == {lib.path(n): b for n, b in PHOTOS.items()}
+        assert report.exit_code == 0 and report.downloaded == 0

@@ -183,7 +183,7 @@ UNKNOWN_COUNTS = (
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
-    from ppsync.mirror.identity import follows_another
+    from ppsync.mirror.identity import ServerIdentity, follows_another
     from ppsync.servers import open_server
 
     server = open_server(settings.server)
@@ -191,9 +191,10 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         info = server.open()
         counts = server.library_counts()
         access = server.access(settings)
+        reached = ServerIdentity.reached(settings.server, server)
     finally:
         server.close()
-    other = follows_another(settings, info.user_key)  # said, never refused: check changes nothing
+    other = follows_another(settings, reached)  # said, never refused: check changes nothing
     target = settings.mirror.target
     who = (f"as client {info.client_name or settings.server.client_id}"
            if info.provider == "client" else

@@ -93,7 +93,7 @@ def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
             raise ConfigError(f"upload.mode: this server does not take {settings.upload.mode!r}")
         if not server.is_open:
             server.open()
-        identity = ServerIdentity.configured(settings.server, server.info().user_key)
+        identity = ServerIdentity.reached(settings.server, server)
         guard_identity(state, identity)  # the account, now that the session says it
         bind(state, identity)
         run = UploadPass(settings.upload, state, server, report, stop)

@@ -4,8 +4,10 @@ A mirror's file keys belong to one server: PhotoPrism's FileUIDs and Immich's as
 meet, and even two servers of one kind (or two accounts on one) share no keys. Pointed at another
 server, a pass would find every known key missing (a mass removal the deletion guards stop on
 every pass) and download the whole library again. So the state records the server it follows
-(``meta`` key ``server_identity``): the kind, the normalised site URL and, when the session says
-it at no extra cost, the account's key. Never a secret: no password, token, key or URL user info.
+(``meta`` key ``server_identity``): the kind, the normalised site URL and, on a server whose
+accounts each have a library of their own (``Capabilities.library_per_account``) and when the
+session says it at no extra cost, the account's key. Never a secret: no password, token, key or
+URL user info.
 
 * A state with no recorded identity (new, or written by a ppsync before this) takes the
   configured one from its next pass that reaches the server.
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 from ppsync.config import ServerConfig, Settings
 from ppsync.errors import ConfigError, SafetyStop
 from ppsync.mirror.guards import record_run, refused_report
+from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
 IDENTITY_KEY = "server_identity"
@@ -42,6 +45,13 @@ class ServerIdentity:
     @classmethod
     def configured(cls, server: ServerConfig, account: str = "") -> ServerIdentity:
         return cls(server.kind, normalise_url(server.url), account)
+
+    @classmethod
+    def reached(cls, config: ServerConfig, server: PhotoServer) -> ServerIdentity:
+        """The configured server with the account an open session acts for, where accounts
+        have libraries of their own ("" elsewhere, or when the session does not say)."""
+        account = server.info().user_key if server.capabilities.library_per_account else ""
+        return cls.configured(config, account)
 
     def describe(self) -> str:
         return f"{self.kind} at {self.url}" + (f" (account {self.account})" if self.account
@@ -141,9 +151,9 @@ def guard_repair(state: State, server: ServerConfig) -> None:
         raise
 
 
-def follows_another(settings: Settings, account: str = "") -> str:
-    """For ``ppsync check``: the refusal a pass would meet, in words, or "". Reads the state
-    only when it exists; never records anything."""
+def follows_another(settings: Settings, reached: ServerIdentity) -> str:
+    """For ``ppsync check``: the refusal a pass aimed at ``reached`` would meet, in words, or
+    "". Reads the state only when it exists; never records anything."""
     path = settings.mirror.state_path
     if not path.is_file():
         return ""
@@ -152,8 +162,7 @@ def follows_another(settings: Settings, account: str = "") -> str:
     except ConfigError as exc:
         return str(exc)
     try:
-        configured = ServerIdentity.configured(settings.server, account)
-        recorded = mismatch(state, configured)
-        return str(refusal(recorded, configured)) if recorded is not None else ""
+        recorded = mismatch(state, reached)
+        return str(refusal(recorded, reached)) if recorded is not None else ""
     finally:
         state.close()

@@ -306,7 +306,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         if not server.is_open:
             info = server.open()
             log.info("logged in", server_version=info.version, user=info.user_name)
-        identity = ServerIdentity.configured(settings.server, server.info().user_key)
+        identity = ServerIdentity.reached(settings.server, server)
         if not options.rebind:
             guard_identity(state, identity)  # before anything is listed or touched
             if not dry_run:

@@ -74,6 +74,9 @@ class Capabilities:
     # else files are placed by name and taken date (``[mirror] layout``).
     server_paths: bool = True
     private: bool = True  # photos can be marked private (PhotoPrism); else restore reports it
+    # Each account has a library of its own (Immich), so the account is part of which library
+    # a mirror follows; else every account sees one library (PhotoPrism: roles only filter it).
+    library_per_account: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ CAPABILITIES = Capabilities(
     download_tokens=False, albums_idempotent_by_title=False, change_feed=True,
     flags_outside_change_feed=False, separate_title_and_caption=False,
     upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
-    server_paths=False, private=False)
+    server_paths=False, private=False, library_per_account=True)
 _NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
 
