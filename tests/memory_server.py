@@ -100,7 +100,7 @@ class _Batch:
         self._server = server
         self._files: list[tuple[str, bytes]] = []
 
-    def send(self, name: str, open_body: BodyOpener) -> int | None:
+    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
         with open_body() as body:
             self._files.append((name, body.read()))
         return 1

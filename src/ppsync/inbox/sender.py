@@ -20,12 +20,13 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, cast
 
 from ppsync.errors import UploadFailed, UploadTooLarge
 from ppsync.fsutil import sha1_of
-from ppsync.inbox.scan import HASH_CHUNK, HashingReader, plan_batches
+from ppsync.inbox.scan import HASH_CHUNK, HashingReader, InboxFile, plan_batches
 from ppsync.inbox.upload_pass import Item, UploadPass
 from ppsync.logs import get_logger
 from ppsync.servers.base import UploadBatch
@@ -73,8 +74,7 @@ def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
             run.changed(item, "changed after it was checked; sent once it settles")
             continue
         try:
-            accepted, sent_sha1 = post_file(batch, item.file.path, item.file.size,
-                                              item.file.name)
+            accepted, sent_sha1 = post_file(batch, item.file, item.file.name)
         except UploadTooLarge as exc:
             run.reject(item, str(exc))
             continue
@@ -98,11 +98,13 @@ def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
     return []
 
 
-def post_file(batch: UploadBatch, path: Path, size: int, name: str) -> tuple[int | None, str]:
-    """Stream one file into ``batch`` as ``name``; returns (files the server accepted, SHA-1
-    of the bytes sent, "" when the read did not finish). Raises ``UploadFailed`` when the file
-    cannot be read, and what ``UploadBatch.send`` raises."""
+def post_file(batch: UploadBatch, file: InboxFile, name: str) -> tuple[int | None, str]:
+    """Stream one file into ``batch`` as ``name``, dated by its mtime; returns (files the
+    server accepted, SHA-1 of the bytes sent, "" when the read did not finish). Raises
+    ``UploadFailed`` when the file cannot be read, and what ``UploadBatch.send`` raises."""
     readers: list[HashingReader] = []
+    path, size = file.path, file.size
+    modified = datetime.fromtimestamp(file.mtime_ns / 1e9, UTC)
 
     @contextmanager
     def open_body() -> Iterator[IO[bytes]]:
@@ -112,7 +114,7 @@ def post_file(batch: UploadBatch, path: Path, size: int, name: str) -> tuple[int
             yield cast(IO[bytes], reader)
 
     try:
-        accepted = batch.send(name, open_body)
+        accepted = batch.send(name, open_body, modified)
     except OSError as exc:
         raise UploadFailed(f"cannot read: {exc.strerror}") from None
     reader = readers[-1]

@@ -231,8 +231,7 @@ def _try_token(server: PhotoServer, items: list[tuple[Original, InboxFile]],
     for index, (original, file) in enumerate(items):
         check_stop()
         try:
-            accepted, sent_sha1 = post_file(batch, file.path, file.size,
-                                          PurePosixPath(file.rel).name)
+            accepted, sent_sha1 = post_file(batch, file, PurePosixPath(file.rel).name)
         except (UploadTooLarge, UploadFailed) as exc:
             out.failures.append(Failure(original.rel, str(exc)))
             continue

@@ -265,10 +265,12 @@ class UploadBatch(Protocol):
     """Files sent together: ``send`` each, then ``commit`` once (the server may only import
     them then). Nothing counts as uploaded until ``PhotoServer.find_photos`` finds its SHA-1."""
 
-    def send(self, name: str, open_body: BodyOpener) -> int | None:
-        """Send one file (``open_body`` is called again for a retry). Returns how many files
-        the server says it accepted, or None when it does not say. Raises ``UploadTooLarge``
-        (this file), ``UploadFailed`` (this file), ``UploadRefused`` (the pass)."""
+    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
+        """Send one file (``open_body`` is called again for a retry); ``modified`` is the
+        file's mtime (aware), the date a server gives a file without one of its own (no EXIF).
+        Returns how many files the server says it accepted, or None when it does not say.
+        Raises ``UploadTooLarge`` (this file), ``UploadFailed`` (this file), ``UploadRefused``
+        (the pass)."""
         ...
 
     def commit(self, albums: Sequence[str]) -> None:

@@ -70,11 +70,15 @@ class ImmichUpload:
         self._client = client
         self._sent: list[str] = []
 
-    def send(self, name: str, open_body: BodyOpener) -> int | None:
+    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
         what = f"uploading {name}"
-        response = self._post(name, open_body, what)
+        # The file's mtime for both dates (immich-api.md §6): the server keeps them for a file
+        # without EXIF (a scan, a screenshot, most videos), so "now" would date it today.
+        when = modified.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        fields = {"fileCreatedAt": when, "fileModifiedAt": when}
+        response = self._post(name, open_body, fields, what)
         if response.status_code == 401:
-            response = self._post(name, open_body, what, relogin=True)
+            response = self._post(name, open_body, fields, what, relogin=True)
         status = response.status_code
         if status == 413:
             raise UploadTooLarge(f"{what}: too large for the server (HTTP 413)")
@@ -89,12 +93,11 @@ class ImmichUpload:
         self._sent.append(parse_upload(status, json_body(response, what)).asset_id)
         return 1
 
-    def _post(self, name: str, open_body: BodyOpener, what: str, *,
+    def _post(self, name: str, open_body: BodyOpener, dates: dict[str, str], what: str, *,
               relogin: bool = False) -> httpx.Response:
         if relogin:
             self._client.relogin_after_401(what)
-        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        fields = {"fileCreatedAt": now, "fileModifiedAt": now}
+        fields = dict(dates)
         version = self._client.version
         if version is None or version.needs_device_fields:
             fields["deviceId"] = "ppsync"

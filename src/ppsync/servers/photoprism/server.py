@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import httpx
 
@@ -61,7 +62,8 @@ class _UploadFolder:
         self._client = client
         self._token = "ppsync" + secrets.token_hex(8)
 
-    def send(self, name: str, open_body: BodyOpener) -> int | None:
+    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
+        # PhotoPrism takes no date with an upload: its import reads the file (and its mtime).
         return self._client.upload_file(self._token, name, open_body)
 
     def commit(self, albums: Sequence[str]) -> None:
