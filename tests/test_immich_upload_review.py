@@ -78,3 +78,43 @@ def test_upload_dates_a_file_without_exif_by_its_mtime(
     (asset,) = fake.lib.assets.values()
     assert asset.file_created_at == datetime(1998, 7, 4, 10, 0, tzinfo=UTC)
     assert asset.file_modified_at == datetime(1998, 7, 4, 10, 0, tzinfo=UTC)
+
+
+# --- 13. album titles --------------------------------------------------------------------------
+
+
+def test_upload_album_title_is_matched_exactly(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    other = user.create_album("TRIP")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.jpg").write_bytes(b"a-photo" * 30)
+    config = _upload_config(fake, tmp_path, target, inbox, albums=["trip"])
+    result = run_cli(config, "upload")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.lib.albums[other].asset_ids == []
+    assert sorted(a.name for a in fake.lib.albums.values()) == ["TRIP", "trip"]
+    (inbox / "b.jpg").write_bytes(b"b-photo" * 30)  # a second pass finds "trip", makes none
+    assert run_cli(config, "upload").returncode == 0
+    assert sorted(a.name for a in fake.lib.albums.values()) == ["TRIP", "trip"]
+    (trip,) = [a for a in fake.lib.albums.values() if a.name == "trip"]
+    assert len(trip.asset_ids) == 2
+
+
+def test_restore_album_title_is_matched_exactly(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    ids = photos(user, 2)
+    user.create_album("trip", (ids[0],))
+    config = _restore_config(fake, tmp_path, target, albums={"mode": "symlink"},
+                             metadata={"sidecars": "json"})
+    assert run_cli(config, "sync").returncode == 0
+    for album in list(fake.lib.albums):  # the new server has only the user's "TRIP"
+        user.delete_album(album)
+    other = user.create_album("TRIP", (ids[1],))
+    result = run_cli(config, "restore", "--to", "back")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.lib.albums[other].asset_ids == [ids[1]]
+    (trip,) = [a for a in fake.lib.albums.values() if a.name == "trip"]
+    assert trip.asset_ids == [ids[0]]

@@ -48,7 +48,7 @@ from ppsync.restore.mirror import (
     restore_originals,
 )
 from ppsync.servers import open_server
-from ppsync.servers.base import MANUAL, Photo, PhotoEdit, PhotoServer, by_title
+from ppsync.servers.base import MANUAL, Photo, PhotoEdit, PhotoServer, by_title, title_key
 from ppsync.state import State
 
 log = get_logger("ppsync.restore")
@@ -180,7 +180,8 @@ class Restore:
             self.report.archived += len(uids)
 
     def restore_albums(self, manifests: list[Manifest]) -> None:
-        existing = by_title(self.server.albums(["album"])) if manifests else {}
+        capabilities = self.server.capabilities
+        existing = by_title(self.server.albums(["album"]), capabilities) if manifests else {}
         for manifest in manifests:
             self.check_stop()
             self.restore_album(manifest, existing)
@@ -202,7 +203,7 @@ class Restore:
             elif uid not in self.archived and uid not in wanted:
                 wanted.append(uid)
         self.report.albums += 1
-        album_uid = existing.get(title.casefold())
+        album_uid = existing.get(title_key(title, self.server.capabilities))
         if album_uid is None:
             self.say(f"would create album {title!r} with {len(wanted)} members")
             self.report.albums_created += 1
@@ -210,7 +211,7 @@ class Restore:
                 self.report.members_added += len(wanted)
                 return
             album_uid = self.server.album_key(title)  # finds or creates it by title
-            existing[title.casefold()] = album_uid
+            existing[title_key(title, self.server.capabilities)] = album_uid
         present = self.server.album_photo_keys(album_uid)
         missing = [uid for uid in wanted if uid not in present]
         if missing:

@@ -62,6 +62,9 @@ class Capabilities:
 
     download_tokens: bool = False  # downloads need a token the adapter renews by itself
     albums_idempotent_by_title: bool = False  # creating an existing title returns that album
+    # Titles that differ only in case name one album (PhotoPrism matches by slug); else a
+    # title is matched exactly (Immich: "Trip" and "trip" are two albums).
+    album_titles_ignore_case: bool = False
     change_feed: bool = True  # ``listing(since=...)`` lists the photos changed since a cursor
     # A star or a private mark leaves the photo's change stamp alone: a change pass then
     # compares ``flags_stamp()`` before trusting the feed (PhotoPrism, see photoprism-api.md §h).
@@ -374,9 +377,14 @@ class PhotoServer(Protocol):
     def archive(self, photos: Sequence[str]) -> None: ...
 
 
-def by_title(albums: Iterable[Album]) -> dict[str, str]:
-    """Title (case-folded) → key, the first in the server's order when titles repeat."""
+def title_key(title: str, capabilities: Capabilities) -> str:
+    """What two album titles must share to name the same album on this kind of server."""
+    return title.casefold() if capabilities.album_titles_ignore_case else title
+
+
+def by_title(albums: Iterable[Album], capabilities: Capabilities) -> dict[str, str]:
+    """``title_key`` → album key, the first in the server's order when titles repeat."""
     found: dict[str, str] = {}
     for album in albums:
-        found.setdefault(album.title.casefold(), album.key)
+        found.setdefault(title_key(album.title, capabilities), album.key)
     return found

@@ -39,12 +39,13 @@ def find_by_sha1(client: ImmichClient, sha1s: Iterable[str]) -> dict[str, str]:
 
 
 def album_by_name(client: ImmichClient, title: str) -> str:
-    """The album called ``title`` (or with this id), the first the server lists; created when
-    there is none."""
+    """The album called exactly ``title`` (or with this id), the first the server lists;
+    created when there is none. Exactly: Immich titles are neither unique nor matched
+    ignoring case, so "trip" must not fill the user's other album "Trip"."""
     listed = client.json("GET", "/albums", "listing albums")
     albums = [parse_album(a) for a in listed] if isinstance(listed, list) else []
     for album in albums:
-        if album.album_id == title or album.name.casefold() == title.casefold():
+        if album.album_id == title or album.name == title:
             return album.album_id
     created = client.json("POST", "/albums", f"creating album {title}", json={"albumName": title})
     return parse_album(created).album_id

@@ -43,7 +43,8 @@ from ppsync.servers.photoprism.values import SessionInfo
 
 PAGE = 1000
 CAPABILITIES = Capabilities(
-    download_tokens=True, albums_idempotent_by_title=True, change_feed=True,
+    download_tokens=True, albums_idempotent_by_title=True, album_titles_ignore_case=True,
+    change_feed=True,
     flags_outside_change_feed=True, separate_title_and_caption=True,
     upload_modes=frozenset({"upload", "import-folder"}), index_in_place=True, archive=True)
 
