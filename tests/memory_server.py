@@ -212,6 +212,12 @@ class MemoryServer:
         wanted = set(sha1s)
         return {f.sha1: p.key for p in self.photos.values() for f in p.files if f.sha1 in wanted}
 
+    def find_in_trash(self, sha1s: Iterable[str]) -> dict[str, str]:
+        return {}  # no trash here (``Capabilities.trash`` is off)
+
+    def restore_from_trash(self, photos: Sequence[str]) -> str:
+        raise AssertionError("not a capability of this server")
+
     def upload(self) -> _Batch:
         return _Batch(self)
 

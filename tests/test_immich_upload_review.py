@@ -118,3 +118,122 @@ def test_restore_album_title_is_matched_exactly(
     assert fake.lib.albums[other].asset_ids == [ids[1]]
     (trip,) = [a for a in fake.lib.albums.values() if a.name == "trip"]
     assert trip.asset_ids == [ids[0]]
+
+
+# --- performance: one look-up for many SHA-1s ------------------------------------------------
+
+
+def test_restore_looks_up_many_originals_in_one_request(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    ids = photos(user, 12)
+    config = _restore_config(fake, tmp_path, target)
+    assert run_cli(config, "sync").returncode == 0
+    user.purge(*ids[:4])
+    fake.reset_counters()
+    result = run_cli(config, "restore", "--to", "back")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(fake.lib.assets) == 12
+    checks = fake.requests_to("/assets/bulk-upload-check", "POST")
+    # one look-up of all twelve (with the trash), one confirmation of the four sent
+    assert len(checks) <= 3, [len(c.json["assets"]) for c in checks]
+    assert all(c.json["assets"] for c in checks)
+    fake.reset_counters()
+    assert run_cli(config, "restore", "--to", "back").returncode == 0
+    checks = fake.requests_to("/assets/bulk-upload-check", "POST")
+    assert [len(c.json["assets"]) for c in checks] == [12]
+
+# --- 4. an inbox file whose twin is in the trash -----------------------------------------------
+
+
+def _trashed_twin(fake: FakeImmich, tmp_path: Path) -> tuple[str, Path]:
+    user = ImmichUser(fake)
+    content = b"precious-photo" * 40
+    twin = user.upload("old.jpg", content, taken=T0)
+    user.trash(twin)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "precious.jpg").write_bytes(content)
+    return twin, inbox
+
+
+def test_an_inbox_file_whose_twin_is_in_the_trash_is_brought_back_before_it_is_deleted(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    twin, inbox = _trashed_twin(fake, tmp_path)
+    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
+    result = run_cli(config, "upload")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert not fake.lib.assets[twin].is_trashed, out  # back in the library: a real copy
+    assert not (inbox / "precious.jpg").exists(), out
+    assert len(fake.lib.assets) == 1
+    assert "trash" in out, out
+
+
+def test_an_inbox_file_whose_twin_is_in_the_trash_stays_when_the_key_may_not_restore(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    twin, inbox = _trashed_twin(fake, tmp_path)
+    config = _upload_config(fake, tmp_path, target, inbox, after="delete",
+                            permissions=NO_DELETE)
+    for _ in range(2):  # every pass keeps it and says so, until someone acts
+        result = run_cli(config, "upload")
+        out = result.stdout + result.stderr
+        assert result.returncode == 1, out
+        assert (inbox / "precious.jpg").exists(), out
+        assert "precious.jpg" in out and "trash" in out and "asset.delete" in out, out
+    assert fake.lib.assets[twin].is_trashed and len(fake.lib.assets) == 1
+    ImmichUser(fake).restore(twin)  # the user restores it in Immich: the next pass finishes
+    result = run_cli(config, "upload")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (inbox / "precious.jpg").exists()
+
+
+def test_a_confirmed_inbox_file_is_not_deleted_once_its_photo_is_trashed(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """after = "delete" that could not finish (the file was busy) retries next pass; by then
+    the user trashed the uploaded photo: the inbox file is the only lasting copy."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.jpg").write_bytes(b"a-photo" * 30)
+    config = _upload_config(fake, tmp_path, target, inbox)
+    assert run_cli(config, "upload").returncode == 0
+    (asset,) = fake.lib.assets.values()
+    ImmichUser(fake).trash(asset.id)
+    config.write_text(config.read_text().replace('after = "keep"', 'after = "delete"'))
+    result = run_cli(config, "upload")
+    assert (inbox / "a.jpg").exists(), result.stdout + result.stderr
+
+
+# --- 5. restore and the trash ----------------------------------------------------------------
+
+
+def test_restore_brings_back_a_photo_that_is_in_the_trash(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    _keep, oops = photos(user, 2)
+    config = _restore_config(fake, tmp_path, target)
+    assert run_cli(config, "sync").returncode == 0
+    user.trash(oops)  # deleted by mistake: restore it from the mirror
+    dry = run_cli(config, "restore", "--to", "back", "--dry-run")
+    assert dry.returncode == 0 and fake.lib.assets[oops].is_trashed, dry.stdout + dry.stderr
+    assert "IMG_1.jpg" in dry.stdout and "trash" in dry.stdout, dry.stdout
+    result = run_cli(config, "restore", "--to", "back")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert not fake.lib.assets[oops].is_trashed, out
+    assert "from the trash 1" in out, out
+    assert len(fake.lib.assets) == 2
+
+
+def test_restore_reports_a_trashed_photo_it_may_not_bring_back(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    _keep, oops = photos(user, 2)
+    config = _restore_config(fake, tmp_path, target, permissions=NO_DELETE)
+    assert run_cli(config, "sync").returncode == 0
+    user.trash(oops)
+    result = run_cli(config, "restore", "--to", "back")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "IMG_1.jpg" in out and "trash" in out and "asset.delete" in out, out
+    assert fake.lib.assets[oops].is_trashed and len(fake.lib.assets) == 2

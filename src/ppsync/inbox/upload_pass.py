@@ -125,6 +125,11 @@ class UploadPass:
             if not self.hash(item):
                 continue
             duplicate = self.duplicate_reason(item)
+            if not duplicate and self.server.capabilities.trash:
+                back = self.from_trash(item)
+                if back is None:
+                    continue  # only in the trash, and it may not come back: reported, kept
+                duplicate = back
             if duplicate:
                 self.save(item, reason=duplicate)
                 duplicates.append(item)
@@ -203,6 +208,27 @@ class UploadPass:
         if self.photo_uid(item.sha1) is not None:
             return "already on the server"
         return ""
+
+    def from_trash(self, item: Item) -> str | None:
+        """Content the server holds only in its trash (purged after a while) is not a copy to
+        delete or move an inbox file for, and sending it again would only be answered "I
+        have it". A file dropped in the inbox says "I want this in my library": bring the
+        photo back. Returns "" (not in the trash), why it is now a duplicate (brought back),
+        or None: it could not be (reported; the file stays and is tried again next pass)."""
+        trashed = self.server.find_in_trash([item.sha1]).get(item.sha1)
+        if trashed is None:
+            return ""
+        why = self.server.restore_from_trash([trashed])
+        if not why:
+            self._photo_uids[item.sha1] = self.server.find_photos([item.sha1]).get(item.sha1)
+            if self._photo_uids[item.sha1] is not None:
+                log.info("brought back from the server's trash", path=item.file.rel,
+                         sha1=item.sha1)
+                return "was in the server's trash: brought back into the library"
+            why = "still not in the library after bringing it back"
+        self.fail(item, f"its only copy on the server is in the server's trash, which purges "
+                  f"it after a while; kept here and not sent: {why}")
+        return None
 
     def photo_uid(self, sha1: str) -> str | None:
         """The server's photo holding this content, or None (cached for the pass)."""

@@ -35,7 +35,7 @@ from ppsync.fsutil import READ_CHUNK, ensure_parent_dirs, fsync_dir, sha1_of
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Failure
-from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing, photo_uid_of
+from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing
 from ppsync.servers.base import PhotoServer
 
 log = get_logger("ppsync.restore")
@@ -58,7 +58,8 @@ def restore_by_copy(server: PhotoServer, target: Path, originals: list[Original]
         raise SafetyStop(f"originals_path {root} does not exist or is not a folder: is the new "
                          "server's originals folder mounted here? ppsync never creates it")
     out = UploadOutcome()
-    missing = find_missing(server, target, originals, out, check_stop)
+    missing = find_missing(server, target, originals, out, check_stop, dry_run=dry_run,
+                           say=say)
     copy_originals(server, target, root, [original for original, _ in missing], out,
                    dry_run=dry_run, check_stop=check_stop, say=say)
     return out
@@ -97,8 +98,9 @@ def copy_originals(server: PhotoServer, target: Path, root: Path,
         check_stop()
         log.info("indexing", path=folder)
         server.index_folder(folder)
+    found = server.find_photos([original.sha1 for original in placed]) if placed else {}
     for original in placed:
-        uid = photo_uid_of(server, original.sha1)
+        uid = found.get(original.sha1)
         if uid is None:
             out.failures.append(Failure(original.rel, "copied into the originals folder, but "
                                         "not in the library after indexing (not a type "

@@ -39,6 +39,7 @@ MANIFEST_NAME = ".album.json"
 PAGE = 1000  # albums or album members per request
 # A dry run's stand-in photo key for an original it would upload (never sent to a server).
 PENDING = "pending:"
+LOOKUP_CHUNK = 500  # originals looked up by SHA-1 per find_photos
 BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
 
 
@@ -56,6 +57,7 @@ class UploadOutcome:
     """What the originals step did; ``photos``: SHA-1 → photo key of each original on the server."""
 
     present: int = 0
+    untrashed: int = 0  # brought back from the server's trash
     uploaded: int = 0
     bytes_sent: int = 0
     photos: dict[str, str] = field(default_factory=dict)
@@ -149,18 +151,35 @@ def photo_uid_of(server: PhotoServer, sha1: str) -> str | None:
 
 
 def find_missing(server: PhotoServer, target: Path, originals: list[Original],
-                 out: UploadOutcome, check_stop: Callable[[], None],
-                 ) -> list[tuple[Original, InboxFile]]:
-    """The originals the server does not have (by SHA-1) and the mirror holds at their
-    recorded size; those present go to ``out.photos``, unreadable ones to ``out.failures``."""
+                 out: UploadOutcome, check_stop: Callable[[], None], *, dry_run: bool,
+                 say: Callable[[str], None]) -> list[tuple[Original, InboxFile]]:
+    """The originals the server does not have (by SHA-1, looked up ``LOOKUP_CHUNK`` at a
+    time) and the mirror holds at their recorded size; those present go to ``out.photos``,
+    unreadable ones to ``out.failures``. Originals only in the server's trash are brought
+    back (``bring_back``), not sent: the server would answer that it has them."""
     missing: list[tuple[Original, InboxFile]] = []
-    for original in originals:
+    for start in range(0, len(originals), LOOKUP_CHUNK):
         check_stop()
-        uid = photo_uid_of(server, original.sha1)
-        if uid is not None:
-            out.photos[original.sha1] = uid
-            out.present += 1
-            continue
+        chunk = originals[start:start + LOOKUP_CHUNK]
+        found = server.find_photos([o.sha1 for o in chunk])
+        absent = [o for o in chunk if o.sha1 not in found]
+        trashed = server.find_in_trash([o.sha1 for o in absent]) \
+            if absent and server.capabilities.trash else {}
+        for original in chunk:
+            if original.sha1 in found:
+                out.photos[original.sha1] = found[original.sha1]
+                out.present += 1
+        bring_back(server, [(o, trashed[o.sha1]) for o in absent if o.sha1 in trashed], out,
+                   dry_run=dry_run, say=say)
+        missing += _readable(target, [o for o in absent if o.sha1 not in trashed], out)
+    return missing
+
+
+def _readable(target: Path, originals: list[Original],
+              out: UploadOutcome) -> list[tuple[Original, InboxFile]]:
+    """``originals`` the mirror holds at their recorded size, ready to send."""
+    ready: list[tuple[Original, InboxFile]] = []
+    for original in originals:
         path = target / original.rel
         try:
             st = path.stat()
@@ -171,9 +190,39 @@ def find_missing(server: PhotoServer, target: Path, originals: list[Original],
             out.failures.append(Failure(original.rel, f"size {st.st_size} in the mirror, "
                                         f"{original.size} recorded: damaged? (ppsync verify)"))
             continue
-        missing.append((original, InboxFile(path, original.rel, st.st_size, st.st_mtime_ns,
-                                            st.st_ctime)))
-    return missing
+        ready.append((original, InboxFile(path, original.rel, st.st_size, st.st_mtime_ns,
+                                          st.st_ctime)))
+    return ready
+
+
+def bring_back(server: PhotoServer, trashed: list[tuple[Original, str]], out: UploadOutcome,
+               *, dry_run: bool, say: Callable[[str], None]) -> None:
+    """Restore means "put my library back": a photo in the server's trash would be purged,
+    so it comes back from the trash (with ``dry_run`` only said). A session that may not do
+    that gets each photo reported with the reason (exit 1)."""
+    if not trashed:
+        return
+    if dry_run:
+        for original, key in trashed:
+            say(f"would bring {original.rel} back from the server's trash")
+            out.photos[original.sha1] = key
+            out.untrashed += 1
+        return
+    why = server.restore_from_trash([key for _, key in trashed])
+    if why:
+        for original, _ in trashed:
+            out.failures.append(Failure(original.rel, "only in the server's trash, which "
+                                        f"purges it after a while; not brought back: {why}"))
+        return
+    back = server.find_photos([original.sha1 for original, _ in trashed])
+    for original, _ in trashed:
+        if original.sha1 not in back:
+            out.failures.append(Failure(original.rel, "brought back from the server's trash, "
+                                        "but not in its library after that"))
+            continue
+        out.photos[original.sha1] = back[original.sha1]
+        out.untrashed += 1
+        log.info("brought back from the trash", path=original.rel, sha1=original.sha1)
 
 
 def restore_originals(server: PhotoServer, target: Path, originals: list[Original],
@@ -185,7 +234,8 @@ def restore_originals(server: PhotoServer, target: Path, originals: list[Origina
     Raises ``UploadRefused`` (the server takes no uploads) and the server's errors.
     """
     out = UploadOutcome()
-    missing = find_missing(server, target, originals, out, check_stop)
+    missing = find_missing(server, target, originals, out, check_stop, dry_run=dry_run,
+                           say=say)
     if dry_run:
         for original, _ in missing:
             say(f"would upload {original.rel}")
@@ -249,8 +299,9 @@ def _try_token(server: PhotoServer, items: list[tuple[Original, InboxFile]],
         posted.append(original)
     if posted:
         batch.commit([])
+        found = server.find_photos([original.sha1 for original in posted])
         for original in posted:
-            uid = photo_uid_of(server, original.sha1)
+            uid = found.get(original.sha1)
             if uid is None:
                 out.failures.append(Failure(original.rel, "sent, but not on the server after "
                                             "the import (not a type it imports, over its limits, "

@@ -66,6 +66,7 @@ class RestoreReport:
     finished_at: float = 0.0
     originals: int = 0
     present: int = 0  # already on the server
+    untrashed: int = 0  # brought back from the server's trash
     uploaded: int = 0
     bytes_sent: int = 0
     sidecars: int = 0
@@ -294,6 +295,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
             outcome = restore_originals(photos, target, originals, dry_run=dry_run,
                                         check_stop=run.check_stop, say=run.say)
         report.present, report.uploaded = outcome.present, outcome.uploaded
+        report.untrashed = outcome.untrashed
         report.bytes_sent = outcome.bytes_sent
         report.failures += outcome.failures
         run.photos.update(outcome.photos)
@@ -318,7 +320,8 @@ def summary_lines(report: RestoreReport) -> list[str]:
         f"exit {report.exit_code} ({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in "
         f"{max(0.0, report.finished_at - report.started_at):.1f} s",
         f"  originals {report.originals}: {would}{report.how} {report.uploaded} "
-        f"({report.bytes_sent} bytes), already on the server {report.present}",
+        f"({report.bytes_sent} bytes), already on the server {report.present}, "
+        f"{would}brought back from the trash {report.untrashed}",
         f"  sidecars {report.sidecars}: metadata {would}applied {report.metadata_applied}, "
         f"already right {report.metadata_unchanged}, {would}archived {report.archived}",
         f"  albums {report.albums}: {would}created {report.albums_created}, {would}given new "

@@ -80,6 +80,10 @@ class Capabilities:
     # Each account has a library of its own (Immich), so the account is part of which library
     # a mirror follows; else every account sees one library (PhotoPrism: roles only filter it).
     library_per_account: bool = False
+    # Deleted photos wait in a trash the server purges after a while (Immich); such a photo
+    # is not a copy to count on: ``find_photos`` leaves it out, ``find_in_trash`` finds it.
+    # (PhotoPrism's archive is kept until someone deletes it: an archived photo counts.)
+    trash: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +350,19 @@ class PhotoServer(Protocol):
     # --- the upload direction and restore ---------------------------------------------------------
 
     def find_photos(self, sha1s: Iterable[str]) -> dict[str, str]:
-        """SHA-1 → the key of the photo holding that content, for those the server has."""
+        """SHA-1 → the key of the photo holding that content, for those the server has in its
+        library (archived too; never a photo only in a trash the server will purge)."""
+        ...
+
+    def find_in_trash(self, sha1s: Iterable[str]) -> dict[str, str]:
+        """SHA-1 → the key of a photo holding that content only in the server's trash
+        (``Capabilities.trash``; empty on a server without one)."""
+        ...
+
+    def restore_from_trash(self, photos: Sequence[str]) -> str:
+        """Bring ``photos`` (keys from ``find_in_trash``) back into the library. Returns ""
+        when the server took the request, else why this session may not (a key without the
+        permission), for the engine to report per photo; other failures raise as usual."""
         ...
 
     def upload(self) -> UploadBatch: ...

@@ -5,8 +5,10 @@ walks). Keys: a file key is the asset id; a photo key is the still's asset id, f
 and its live-photo video alike. Metadata comes from ``GET /assets/{id}`` (``photo``); album
 members from the search with ``albumIds`` (the album answers hide hidden and trashed members).
 
-Uploads go through ``upload`` (bulk-upload-check, POST /assets, albums by name); restore
-sets the description, the favourite and the archive with ``PUT /assets/{id}``.
+Uploads go through ``upload`` (bulk-upload-check, POST /assets, albums by name); an asset in
+the trash is not "on the server" (``find_photos`` leaves it out; ``find_in_trash`` and
+``restore_from_trash`` bring it back). Restore sets the description, the favourite and the
+archive with ``PUT /assets/{id}``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ from ppsync.servers.base import (
 from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.listing import ImmichListing
-from ppsync.servers.immich.upload import ImmichUpload, add_to_album, album_by_name, find_by_sha1
+from ppsync.servers.immich.upload import (
+    ImmichUpload,
+    add_to_album,
+    album_by_name,
+    find_by_sha1,
+    find_in_trash,
+    restore_from_trash,
+)
 from ppsync.servers.immich.wire import (
     ImmichAsset,
     link_live_photos,
@@ -50,7 +59,7 @@ CAPABILITIES = Capabilities(
     download_tokens=False, albums_idempotent_by_title=False, change_feed=True,
     flags_outside_change_feed=False, separate_title_and_caption=False,
     upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
-    server_paths=False, private=False, library_per_account=True)
+    server_paths=False, private=False, library_per_account=True, trash=True)
 _NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
 
@@ -251,6 +260,12 @@ class ImmichServer:
 
     def find_photos(self, sha1s: Iterable[str]) -> dict[str, str]:
         return find_by_sha1(self.client, sha1s)
+
+    def find_in_trash(self, sha1s: Iterable[str]) -> dict[str, str]:
+        return find_in_trash(self.client, sha1s)
+
+    def restore_from_trash(self, photos: Sequence[str]) -> str:
+        return restore_from_trash(self.client, photos)
 
     def upload(self) -> ImmichUpload:
         return ImmichUpload(self.client)

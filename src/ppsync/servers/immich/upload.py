@@ -1,4 +1,5 @@
-"""Uploads into Immich (immich-api.md §6, §7): look-ups by SHA-1 with ``bulk-upload-check``,
+"""Uploads into Immich (immich-api.md §6, §7, §8): look-ups by SHA-1 with ``bulk-upload-check``
+(an asset in the trash apart: it is purged later, and ``/trash/restore/assets`` brings it back),
 one multipart ``POST /assets`` per file with the field set of the server's generation (``201
 created`` and ``200 duplicate`` are both success), and albums looked up by name before one is
 created (Immich album titles are not unique: never a second album of the same name).
@@ -18,6 +19,7 @@ from ppsync.servers.base import BodyOpener
 from ppsync.servers.http import TRANSIENT, json_body
 from ppsync.servers.immich.client import ImmichClient, permission_error
 from ppsync.servers.immich.wire import (
+    BulkCheck,
     error_message,
     hex_to_checksum,
     parse_album,
@@ -25,17 +27,46 @@ from ppsync.servers.immich.wire import (
     parse_upload,
 )
 
+LOOKUP_CHUNK = 1000  # SHA-1s per bulk-upload-check: one request for most look-ups
+
+
+def _check(client: ImmichClient, sha1s: Iterable[str]) -> list[BulkCheck]:
+    """``bulk-upload-check`` answers for ``sha1s``, in chunks; never asked with an empty list
+    (v2.5 answers that with 500)."""
+    refs = list(dict.fromkeys(sha1s))
+    found: list[BulkCheck] = []
+    for start in range(0, len(refs), LOOKUP_CHUNK):
+        chunk = refs[start:start + LOOKUP_CHUNK]
+        body = {"assets": [{"id": sha1, "checksum": hex_to_checksum(sha1)} for sha1 in chunk]}
+        answer = client.json("POST", "/assets/bulk-upload-check", "looking up by SHA-1",
+                             json=body)
+        found += parse_bulk_check(answer, chunk)
+    return found
+
 
 def find_by_sha1(client: ImmichClient, sha1s: Iterable[str]) -> dict[str, str]:
-    """SHA-1 → the asset holding it (in the trash too), by ``bulk-upload-check``; never asked
-    with an empty list (v2.5 answers that with 500)."""
-    refs = list(dict.fromkeys(sha1s))
-    if not refs:
-        return {}
-    body = {"assets": [{"id": sha1, "checksum": hex_to_checksum(sha1)} for sha1 in refs]}
-    answer = client.json("POST", "/assets/bulk-upload-check", "looking up by SHA-1", json=body)
-    return {check.ref: check.existing_id for check in parse_bulk_check(answer, refs)
-            if not check.accepted and check.existing_id}
+    """SHA-1 → the asset in the library holding it. The check answers for assets in the trash
+    too; those are left out: the server purges them after trashDays (``find_in_trash``)."""
+    return {check.ref: check.existing_id for check in _check(client, sha1s)
+            if not check.accepted and check.existing_id and not check.existing_trashed}
+
+
+def find_in_trash(client: ImmichClient, sha1s: Iterable[str]) -> dict[str, str]:
+    """SHA-1 → the asset holding it only in the trash."""
+    return {check.ref: check.existing_id for check in _check(client, sha1s)
+            if not check.accepted and check.existing_id and check.existing_trashed}
+
+
+def restore_from_trash(client: ImmichClient, assets: Sequence[str]) -> str:
+    """``POST /trash/restore/assets``; "" when done, else why not: v2.5 wants the permission
+    ``asset.delete`` for it (v1.135 lets any key)."""
+    what = "bringing assets back from the trash"
+    for start in range(0, len(assets), LOOKUP_CHUNK):
+        response = client.call("POST", "/trash/restore/assets", what, accept=(403,),
+                               json={"ids": list(assets[start:start + LOOKUP_CHUNK])})
+        if response.status_code == 403:
+            return str(permission_error(response, what))
+    return ""
 
 
 def album_by_name(client: ImmichClient, title: str) -> str:

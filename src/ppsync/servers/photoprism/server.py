@@ -16,6 +16,7 @@ from datetime import datetime
 import httpx
 
 from ppsync.config import MirrorConfig, ServerConfig, Settings
+from ppsync.errors import ConfigError
 from ppsync.models import RemoteFile
 from ppsync.servers.base import (
     Access,
@@ -177,6 +178,13 @@ class PhotoPrismServer:
             if isinstance(uid, str) and uid:
                 found[sha1] = uid
         return found
+
+    def find_in_trash(self, sha1s: Iterable[str]) -> dict[str, str]:
+        return {}  # no trash that purges: an archived photo stays until someone deletes it
+
+    def restore_from_trash(self, photos: Sequence[str]) -> str:
+        raise ConfigError("PhotoPrism has no trash to restore from (archived photos count as "
+                          "in the library)")
 
     def upload(self) -> _UploadFolder:
         return _UploadFolder(self.client)
