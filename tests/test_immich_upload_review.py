@@ -237,3 +237,69 @@ def test_restore_reports_a_trashed_photo_it_may_not_bring_back(
     assert result.returncode == 1, out
     assert "IMG_1.jpg" in out and "trash" in out and "asset.delete" in out, out
     assert fake.lib.assets[oops].is_trashed and len(fake.lib.assets) == 2
+
+
+# --- 10. migration keeps taken times ---------------------------------------------------------
+
+
+def test_migration_into_immich_keeps_the_taken_time_of_a_photo_without_exif(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from tests.fake_photoprism import FakePhotoPrism
+    with FakePhotoPrism(password="insecure-pw") as photoprism:
+        photoprism.add_photo([("2015/07/scan.png", b"scan-without-exif" * 40)],
+                             taken_at=datetime(2015, 7, 4, 10, 0, tzinfo=UTC))
+        path = write_config(tmp_path / "pp.toml", {
+            "server": {"url": photoprism.url, "username": "admin", "password": "insecure-pw"},
+            "mirror": {"target": str(target)},
+            "metadata": {"sidecars": "json"},
+            "servers.im": _server(fake)})
+        assert run_cli(path, "sync").returncode == 0
+    result = run_cli(path, "restore", "--to", "im")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (asset,) = fake.lib.assets.values()
+    assert asset.local_date_time == datetime(2015, 7, 4, 10, 0, tzinfo=UTC)
+    assert asset.file_created_at == datetime(2015, 7, 4, 10, 0, tzinfo=UTC)
+    fake.reset_counters()
+    again = run_cli(path, "restore", "--to", "im")  # idempotent: nothing to set any more
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert fake.requests_to("/api/assets/", "PUT") == []
+
+
+def test_restore_sets_the_taken_time_in_the_photos_own_zone(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """An Immich mirror restored into an Immich where the photo came back dated otherwise
+    (here: its EXIF is gone, so the server took the file's time): the sidecar's wall clock
+    and offset go back, and a second restore sends nothing."""
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    user.update(photo, dateTimeOriginal="2019-03-02T18:30:00+02:00")
+    config = _restore_config(fake, tmp_path, target, metadata={"sidecars": "json"})
+    assert run_cli(config, "sync").returncode == 0
+    user.purge(photo)
+    fake.wait_idle()
+    result = run_cli(config, "restore", "--to", "back")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (asset,) = fake.lib.assets.values()
+    assert asset.file_created_at == datetime(2019, 3, 2, 16, 30, tzinfo=UTC)
+    assert asset.local_date_time == datetime(2019, 3, 2, 18, 30, tzinfo=UTC)
+    assert asset.exif["timeZone"] == "UTC+2"
+    fake.reset_counters()
+    assert run_cli(config, "restore", "--to", "back").returncode == 0
+    assert fake.requests_to("/api/assets/", "PUT") == []
+
+
+def test_the_taken_time_keeps_the_offset_the_sidecar_knows() -> None:
+    from ppsync.restore.taken import taken_time_change
+    from ppsync.servers.base import Photo
+    server = Photo(key="p", taken_at="2024-01-01T00:00:00Z", taken_at_local="2024-01-01T00:00:00")
+    berlin = {"taken_at": "2024-05-12T08:15:00Z", "taken_at_local": "2024-05-12T10:15:00Z",
+              "time_zone": "Europe/Berlin"}  # a PhotoPrism sidecar
+    assert taken_time_change(berlin, server) == "2024-05-12T10:15:00+02:00"
+    # no wall clock: the instant alone, and a server that has it keeps its own zone
+    assert taken_time_change({"taken_at": "2024-05-12T08:15:00Z"}, server) == \
+        "2024-05-12T08:15:00+00:00"
+    there = Photo(key="p", taken_at="2024-05-12T08:15:00Z", taken_at_local="2024-05-12T10:15:00")
+    assert taken_time_change({"taken_at": "2024-05-12T08:15:00Z"}, there) is None
+    assert taken_time_change(berlin, there) is None
+    assert taken_time_change({"taken_at": "0001-01-01T00:00:00Z"}, server) is None
+    assert taken_time_change({"taken_at": "garbage"}, server) is None

@@ -5,9 +5,11 @@ sidecars ``<primary original>.ppsync.json`` and album manifests ``<album folder>
 (formats: the issue 5 contract). Also the server lookups restore needs (photo by SHA-1, albums
 by title, album members). ``restore_originals`` puts every original on the new server.
 
-An original the server already has (``GET /files/<sha1>``) is never sent, so a restore needs no
-local bookkeeping to be resumable: an interrupted run leaves some files on the server, and the
-next run skips exactly those. The rest goes through the upload flow of ``ppsync upload``: one
+An original the server already has (``PhotoServer.find_photos``, many SHA-1s per request) is
+never sent, so a restore needs no local bookkeeping to be resumable: an interrupted run leaves
+some files on the server, and the next run skips exactly those. One only in a trash the server
+purges (Immich's) is brought back from it instead (``bring_back``).
+The rest goes through the upload flow of ``ppsync upload``: one
 upload folder (token) per batch, planned by ``inbox.plan_batches`` (never two equal base names in
 one folder; a photo's related files — same folder and stem — together so PhotoPrism stacks them
 again), every file streamed on its own POST through a ``HashingReader``, one PUT to import, then

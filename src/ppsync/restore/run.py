@@ -4,13 +4,15 @@ Three steps, each idempotent without any local restore state, so a second run ch
 and an interrupted run simply continues:
 
 1. originals: every original the state tracks or a sidecar lists is uploaded unless the server
-   already has its SHA-1 (``restore_mirror``; the server renames what it imports by date), or,
+   already has its SHA-1 (``restore_mirror``; the server renames what it imports by date; one
+   only in the server's trash is brought back from there), or,
    with ``originals_path`` (the new server's originals folder, mounted here), copied to its
    mirrored path there and indexed in place, keeping its name (``restore_copy``);
 2. metadata: for each ``<primary original>.ppsync.json`` sidecar, the new photo is found by the
    hash of its files and ``PUT /photos/<uid>`` sets title and caption (with the source "manual",
-   under the names the server uses), favourite and private, only where the server's values or
-   sources differ; photos the sidecar marks archived are archived last;
+   under the names the server uses), favourite and private, and (where the server takes it,
+   ``Capabilities.taken_time``) the taken time, only where the server's values or sources
+   differ; photos the sidecar marks archived are archived last;
 3. albums: for each ``.album.json`` manifest, the album is found (``GET /albums``) or created
    by title, and the members the server does not list yet (``GET /photos?s=<album uid>``) are
    added by the new UIDs found by hash.
@@ -47,6 +49,7 @@ from ppsync.restore.mirror import (
     read_mirror,
     restore_originals,
 )
+from ppsync.restore.taken import taken_time_change
 from ppsync.servers import open_server
 from ppsync.servers.base import MANUAL, Photo, PhotoEdit, PhotoServer, by_title, title_key
 from ppsync.state import State
@@ -150,6 +153,8 @@ class Restore:
             changes = metadata_changes(sidecar.data, current)
             if not self.server.capabilities.separate_title_and_caption:
                 changes = replace(changes, title=None)  # the caption is all it keeps
+            if not self.server.capabilities.taken_time:
+                changes = replace(changes, taken_at=None)  # the server reads it from the file
             if changes.private is not None and not self.server.capabilities.private:
                 if changes.private:
                     self.report.failures.append(Failure(sidecar.rel, "private: this server "
@@ -240,6 +245,7 @@ def metadata_changes(sidecar: dict[str, Any], current: Photo) -> PhotoEdit:
         favorite=favorite if isinstance(favorite, bool) and current.favorite != favorite
         else None,
         private=private if isinstance(private, bool) and current.private != private else None,
+        taken_at=taken_time_change(sidecar, current),
     )
 
 

@@ -84,6 +84,9 @@ class Capabilities:
     # is not a copy to count on: ``find_photos`` leaves it out, ``find_in_trash`` finds it.
     # (PhotoPrism's archive is kept until someone deletes it: an archived photo counts.)
     trash: bool = False
+    # Restore may set a photo's taken time (Immich: its dateTimeOriginal); else the server's
+    # own reading of the file stands (PhotoPrism, for now).
+    taken_time: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +215,15 @@ class PhotoEdit:
     caption: str | None = None
     favorite: bool | None = None
     private: bool | None = None
+    # The taken time as the wall clock where it was taken with its UTC offset, ISO 8601
+    # ("2019-03-02T18:30:00+02:00"); ``Capabilities.taken_time``.
+    taken_at: str | None = None
 
     def fields(self) -> list[str]:
         """The names of what this edit sets, for ``--dry-run`` lines."""
         return [name for name, value in (("Caption", self.caption), ("Favorite", self.favorite),
-                                         ("Private", self.private), ("Title", self.title))
+                                         ("Private", self.private), ("Taken", self.taken_at),
+                                         ("Title", self.title))
                 if value is not None]
 
 

@@ -59,7 +59,8 @@ CAPABILITIES = Capabilities(
     download_tokens=False, albums_idempotent_by_title=False, change_feed=True,
     flags_outside_change_feed=False, separate_title_and_caption=False,
     upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
-    server_paths=False, private=False, library_per_account=True, trash=True)
+    server_paths=False, private=False, library_per_account=True, trash=True,
+    taken_time=True)
 _NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
 
@@ -287,12 +288,14 @@ class ImmichServer:
 
     def update_photo(self, current: Photo, edit: PhotoEdit) -> None:
         """The caption is Immich's description; there is no title (the engine drops it) and
-        no private flag (``Capabilities.private``)."""
+        no private flag (``Capabilities.private``); the taken time is ``dateTimeOriginal``."""
         body: dict[str, object] = {}
         if edit.caption is not None:
             body["description"] = edit.caption
         if edit.favorite is not None:
             body["isFavorite"] = edit.favorite
+        if edit.taken_at is not None:  # with its offset: the server keeps the time zone
+            body["dateTimeOriginal"] = edit.taken_at
         if body:
             self.client.call("PUT", f"/assets/{current.key}", f"editing asset {current.key}",
                              json=body)
