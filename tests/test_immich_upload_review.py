@@ -211,7 +211,8 @@ def test_restore_brings_back_a_photo_that_is_in_the_trash(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
     user = ImmichUser(fake)
     _keep, oops = photos(user, 2)
-    config = _restore_config(fake, tmp_path, target)
+    user.favourite(oops)
+    config = _restore_config(fake, tmp_path, target, metadata={"sidecars": "json"})
     assert run_cli(config, "sync").returncode == 0
     user.trash(oops)  # deleted by mistake: restore it from the mirror
     dry = run_cli(config, "restore", "--to", "back", "--dry-run")
@@ -222,7 +223,7 @@ def test_restore_brings_back_a_photo_that_is_in_the_trash(
     assert result.returncode == 0, out
     assert not fake.lib.assets[oops].is_trashed, out
     assert "from the trash 1" in out, out
-    assert len(fake.lib.assets) == 2
+    assert len(fake.lib.assets) == 2 and fake.lib.assets[oops].is_favorite
 
 
 def test_restore_reports_a_trashed_photo_it_may_not_bring_back(

@@ -39,7 +39,8 @@ log = get_logger("ppsync.restore")
 SIDECAR_SUFFIX = ".ppsync.json"
 MANIFEST_NAME = ".album.json"
 PAGE = 1000  # albums or album members per request
-# A dry run's stand-in photo key for an original it would upload (never sent to a server).
+# A dry run's stand-in photo key for an original it would upload or bring back from a trash
+# (never sent to a server).
 PENDING = "pending:"
 LOOKUP_CHUNK = 500  # originals looked up by SHA-1 per find_photos
 BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
@@ -207,7 +208,7 @@ def bring_back(server: PhotoServer, trashed: list[tuple[Original, str]], out: Up
     if dry_run:
         for original, key in trashed:
             say(f"would bring {original.rel} back from the server's trash")
-            out.photos[original.sha1] = key
+            out.photos[original.sha1] = PENDING + key  # not in the library (yet): no metadata
             out.untrashed += 1
         return
     why = server.restore_from_trash([key for _, key in trashed])

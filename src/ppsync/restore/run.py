@@ -140,7 +140,8 @@ class Restore:
             uid = self.photo_uid([f["sha1"] for f in sidecar.originals()])
             if uid is None or uid.startswith(PENDING):
                 if self.report.dry_run:
-                    self.say(f"would set the metadata of {sidecar.rel} after uploading")
+                    self.say(f"would set the metadata of {sidecar.rel} once its original "
+                             "is back")
                     self.report.metadata_applied += 1
                 else:
                     self.report.failures.append(Failure(sidecar.rel, "its photo is not on the "
