@@ -10,9 +10,10 @@ is off): they have left the library, and a complete walk's removals take them aw
 policy.
 
 Complete when every walk reached ``nextPage: null`` without failure and, on a full walk, the
-timeline (+ archive) assets seen are at least the statistics' ``total`` read before the walk
-when the server lets us read it (v1.135: the count of timeline and archived assets; v2.5 asks
-``asset.statistics`` of a key). A change walk (``updatedAfter``) is never complete.
+unique timeline (+ archive) assets seen (an asset archived mid-walk is listed twice) are at
+least the statistics' ``total`` read before the walk when the server lets us read it
+(v1.135: the count of timeline and archived assets; v2.5 asks ``asset.statistics`` of a
+key). A change walk (``updatedAfter``) is never complete.
 
 Every removal of a full walk is confirmed per asset (``still_listed``), counted or not: offset
 paging can skip a row when an asset earlier in the order is trashed mid-walk, and an upload
@@ -73,7 +74,7 @@ class ImmichListing:
         self._fresh = fresh
         self._since = since
         self._listed = 0
-        self._walked = 0  # timeline + archive assets seen, for the statistics check
+        self._walked = 0  # unique timeline + archive assets seen, for the statistics check
         self._complete = False
         self._why = "the walk did not finish"
         self._started: datetime | None = None
@@ -127,9 +128,11 @@ class ImmichListing:
                       if not a.trashed and a.visibility == visibility]
             if visibility == "hidden":  # only the videos of stills this walk holds
                 assets = [a for a in assets if a.photo_key != a.asset_id]
-            if visibility != "hidden":
-                self._walked += len({a.asset_id for a in assets})
             files = self._fresh([remote_file(a) for a in assets])
+            if visibility != "hidden":
+                # after ``fresh``: an asset archived mid-walk is listed by both walks and must
+                # count once against the statistics, or it stands in for a skipped one
+                self._walked += len(files)
             self._listed += len(files)
             if files:
                 yield files
