@@ -146,3 +146,42 @@ def test_a_deletion_during_the_hidden_walk_does_not_delete_another_live_video(
     second = sync(settings)
     assert fired
     assert "2024/05/L1.MOV" in mirrored_files(target), (second.deleted, second.safety_stop)
+
+
+# --- 6/7: a live photo out of the mirror ---------------------------------------------------------
+
+
+def test_archived_live_photo_does_not_stop_every_full_walk(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    photos(user, 3)
+    still, _video = user.upload_live(("LIVE.HEIC", b"still" * 80), ("LIVE.MOV", b"video" * 80),
+                                     taken=T0)
+    settings = settings_for(fake, tmp_path, target,
+                            mirror={"delete": "trash", "include_archived": False})
+    assert sync(settings).exit_code == 0
+    assert {"2024/05/LIVE.HEIC", "2024/05/LIVE.MOV"} <= set(mirrored_files(target))
+    user.archive(still)  # include_archived is off: the live photo leaves the mirror
+    second = sync(settings)
+    assert second.safety_stop == "" and second.exit_code == 0, second.safety_stop
+    assert not {"2024/05/LIVE.HEIC", "2024/05/LIVE.MOV"} & set(mirrored_files(target))
+    assert second.trashed == 2
+    user.archive(still, on=False)  # back out of the archive: both come back, no stop
+    third = sync(settings)
+    assert third.exit_code == 0, third.safety_stop
+    assert {"2024/05/LIVE.HEIC", "2024/05/LIVE.MOV"} <= set(mirrored_files(target))
+
+
+def test_trashed_live_photo_does_not_stop_every_full_walk(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    photos(user, 3)
+    still, video = user.upload_live(("LIVE.HEIC", b"still" * 80), ("LIVE.MOV", b"video" * 80),
+                                    taken=T0)
+    settings = settings_for(fake, tmp_path, target, mirror={"delete": "trash"})
+    assert sync(settings).exit_code == 0
+    user.trash(still)
+    assert not fake.lib.assets[video].is_trashed  # the server leaves the hidden video
+    second = sync(settings)
+    assert second.safety_stop == "" and second.exit_code == 0, second.safety_stop
+    assert not {"2024/05/LIVE.HEIC", "2024/05/LIVE.MOV"} & set(mirrored_files(target))

@@ -171,7 +171,11 @@ class ImmichListing:
 
     def still_listed(self, files: Mapping[str, str]) -> set[str]:
         """Which of these assets (id → SHA-1) are still in the library and in the walk's
-        visibilities (``GET /assets/{id}``: gone is 400, trashed says so)."""
+        visibilities (``GET /assets/{id}``: gone is 400, trashed says so). A hidden asset (a
+        live photo's video) counts only when a still this walk held links to it: the video of
+        an archived (without ``include_archived``) or trashed still stays hidden and untrashed
+        on the server, yet leaves the mirror with its still. A still the walk skipped is
+        itself among ``files`` and found here, so a shifted row still stops the removals."""
         found: set[str] = set()
         walked = set(self.visibilities())
         for asset_id in files:
@@ -180,8 +184,11 @@ class ImmichListing:
             if response.status_code in (400, 404):
                 continue
             asset = parse_asset(json_body(response, f"asset {asset_id}"), "asset")
-            if not asset.trashed and asset.visibility in walked:
-                found.add(asset_id)
+            if asset.trashed or asset.visibility not in walked:
+                continue
+            if asset.visibility == "hidden" and asset_id not in self._stills:
+                continue
+            found.add(asset_id)
         return found
 
     def started(self) -> datetime | None:
