@@ -25,6 +25,7 @@ def test_example_config_loads() -> None:
     assert settings.server.url == "http://127.0.0.1:2342"
     assert settings.mirror.delete == "keep"
     assert settings.mirror.page_size == 1000
+    assert settings.mirror.include_archived is False  # unset: PhotoPrism's archive stays out
 
 
 def test_example_immich_section_loads_once_uncommented(tmp_path: Path) -> None:
@@ -38,6 +39,26 @@ def test_example_immich_section_loads_once_uncommented(tmp_path: Path) -> None:
     settings = load_config(path, {"PPSYNC_SERVER__API_KEY": "k" * 20})
     assert settings.server.kind == "immich" and settings.server.url.endswith(":2283")
     assert settings.server.api_key.get_secret_value() == "k" * 20
+    assert settings.mirror.include_archived is True  # unset: an Immich archive is mirrored
+
+
+@pytest.mark.parametrize(("kind", "given", "expected"), [
+    ("photoprism", "", False), ("immich", "", True),
+    ("photoprism", "include_archived = true", True),
+    ("immich", "include_archived = false", False)])
+def test_include_archived_defaults_per_server_kind_and_an_explicit_value_wins(
+        tmp_path: Path, kind: str, given: str, expected: bool) -> None:
+    secret = "api_key" if kind == "immich" else "password"
+    path = write(tmp_path, f"""
+[server]
+kind = "{kind}"
+url = "http://127.0.0.1:1"
+{secret} = "{"k" * 20}"
+[mirror]
+target = "{tmp_path}"
+{given}
+""")
+    assert load_config(path, {}).mirror.include_archived is expected
 
 
 def test_every_problem_is_reported_at_once_with_its_key(tmp_path: Path) -> None:

@@ -197,16 +197,16 @@ def test_kind_photoprism_at_an_immich_is_a_clear_error(immich: FakeImmich, tmp_p
 # --- what the mirror holds ----------------------------------------------------------------------
 
 
-def test_live_photos_land_side_by_side_and_archived_assets_on_request(
+def test_live_photos_land_side_by_side_and_archived_assets_unless_left_out(
         immich: FakeImmich, tmp_path: Path, target: Path) -> None:
     user = ImmichUser(immich)
     user.upload_live(("IMG_1.HEIC", b"still" * 20), ("IMG_1.MOV", b"video" * 20), taken=TAKEN)
     archived = user.upload("OLD.jpg", b"old" * 20, taken=TAKEN)
     user.archive(archived)
-    settings = key_settings(immich, tmp_path, target)
+    settings = key_settings(immich, tmp_path, target, mirror={"include_archived": False})
     assert sync(settings).exit_code == 0
     assert set(mirrored_files(target)) == {"2024/05/IMG_1.HEIC", "2024/05/IMG_1.MOV"}
-    settings = key_settings(immich, tmp_path, target, mirror={"include_archived": True})
+    settings = key_settings(immich, tmp_path, target)  # unset: Immich's archive is mirrored
     assert sync(settings).exit_code == 0
     assert "2024/05/OLD.jpg" in mirrored_files(target)
 

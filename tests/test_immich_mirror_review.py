@@ -185,3 +185,51 @@ def test_trashed_live_photo_does_not_stop_every_full_walk(
     second = sync(settings)
     assert second.safety_stop == "" and second.exit_code == 0, second.safety_stop
     assert not {"2024/05/LIVE.HEIC", "2024/05/LIVE.MOV"} & set(mirrored_files(target))
+
+
+# --- 8: the archive is still the user's --------------------------------------------------------
+
+
+def test_archiving_a_photo_does_not_delete_its_mirrored_copy(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    ids = photos(user, 4)
+    settings = settings_for(fake, tmp_path, target, mirror={"delete": "mirror"})
+    assert settings.mirror.include_archived  # unset: an Immich archive belongs in the mirror
+    assert sync(settings).exit_code == 0
+    user.archive(ids[1])
+    report = sync(settings)
+    assert report.exit_code == 0 and report.deleted == 0
+    assert "2024/05/IMG_1.jpg" in mirrored_files(target)
+
+
+def test_an_explicit_include_archived_false_still_leaves_the_archive_out(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    ids = photos(user, 4)
+    settings = settings_for(fake, tmp_path, target,
+                            mirror={"delete": "mirror", "include_archived": False})
+    assert sync(settings).exit_code == 0
+    user.archive(ids[1])
+    report = sync(settings)
+    assert report.exit_code == 0 and report.deleted == 1
+    assert "2024/05/IMG_1.jpg" not in mirrored_files(target)
+
+
+def test_a_photo_moved_into_the_locked_folder_leaves_like_a_deleted_one(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """No key sees the PIN-locked folder: ``GET /assets/{id}`` answers 400 as for a deleted
+    asset, so the copy leaves under the delete policy ("trash": kept aside), and comes back
+    when the photo leaves the folder."""
+    user = ImmichUser(fake)
+    ids = photos(user, 3)
+    settings = settings_for(fake, tmp_path, target, mirror={"delete": "trash"})
+    assert sync(settings).exit_code == 0
+    fake.lib.update_asset(fake.lib.assets[ids[1]], {"visibility": "locked"})
+    report = sync(settings)
+    assert report.exit_code == 0 and report.trashed == 1, report.safety_stop
+    assert "2024/05/IMG_1.jpg" not in mirrored_files(target)
+    assert (target / ".ppsync/trash/2024/05/IMG_1.jpg").read_bytes() == b"IMG-1-bytes" * 40
+    fake.lib.update_asset(fake.lib.assets[ids[1]], {"visibility": "timeline"})
+    assert sync(settings).exit_code == 0
+    assert mirrored_files(target)["2024/05/IMG_1.jpg"] == b"IMG-1-bytes" * 40

@@ -167,6 +167,12 @@ class ServerConfig(_Section):
         return parse_duration(self.outage_wait)
 
 
+# ``[mirror] include_archived`` when unset. PhotoPrism's archive is its trash (a photo is deleted
+# by archiving it, then maybe purged), so it stays out; an archived Immich photo is still the
+# user's photo, only kept off the timeline (immich-api.md §8), so it stays in the backup.
+ARCHIVED_BY_DEFAULT: Mapping[str, bool] = {"photoprism": False, "immich": True}
+
+
 class MirrorConfig(_Section):
     target: Path
     state: Path | None = None
@@ -175,7 +181,8 @@ class MirrorConfig(_Section):
     max_delete_percent: float = Field(default=50.0, ge=0, le=100)
     workers: int = Field(default=4, ge=1, le=32)
     page_size: int = Field(default=1000, ge=1, le=MAX_PAGE_SIZE)
-    include_archived: bool = False
+    # None (unset): the server kind's default, ``ARCHIVED_BY_DEFAULT``; ``load_config`` decides.
+    include_archived: bool | None = None
     include_private: bool = True
     query: str = ""
     require_mount: bool = False
@@ -558,6 +565,8 @@ def _finish(
                for name, extra in settings.servers.items()} if credentials else {}
     mirror = settings.mirror.model_dump()
     mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
+    if mirror["include_archived"] is None:
+        mirror["include_archived"] = ARCHIVED_BY_DEFAULT[settings.server.kind]
     if mirror["state"] is not None:
         mirror["state"] = _absolute(Path(mirror["state"]), base_dir)
     log = settings.log.model_dump()
