@@ -8,6 +8,7 @@ photo (§8). Sidecars carry the photo's albums from the state's album tables, ev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,3 +234,62 @@ def test_a_photo_moved_into_the_locked_folder_leaves_like_a_deleted_one(
     fake.lib.update_asset(fake.lib.assets[ids[1]], {"visibility": "timeline"})
     assert sync(settings).exit_code == 0
     assert mirrored_files(target)["2024/05/IMG_1.jpg"] == b"IMG-1-bytes" * 40
+
+
+# --- 11/12: sidecars keep the photo's albums ------------------------------------------------------
+
+
+def _sidecar(target: Path) -> dict[str, Any]:
+    (path,) = [p for p in target.rglob("*.ppsync.json") if ".ppsync/" not in p.as_posix()]
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def test_a_sidecar_rewritten_later_keeps_the_photos_albums(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    album = user.create_album("Trip", (photo,))
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"},
+                            albums={"mode": "symlink"})
+    assert sync(settings).exit_code == 0
+    assert _sidecar(target)["albums"] == [album]
+    user.favourite(photo)
+    assert sync(settings).exit_code == 0
+    data = _sidecar(target)
+    assert data["favorite"] is True
+    assert data["albums"] == [album], data["albums"]
+
+
+def test_a_sidecar_keeps_its_albums_without_album_folders(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """With ``[albums] mode = "none"`` the album tables are empty; the sidecars still name the
+    photo's albums, read once per pass that writes a sidecar."""
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    album = user.create_album("Trip", (photo,))
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"})
+    assert sync(settings).exit_code == 0
+    assert _sidecar(target)["albums"] == [album]
+    user.favourite(photo)
+    assert sync(settings).exit_code == 0
+    assert _sidecar(target)["albums"] == [album]
+
+
+def test_a_photo_taken_out_of_an_album_loses_it_in_its_sidecar_in_the_daemon(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from ppsync.servers import open_server
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    album = user.create_album("Trip", (photo,))
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"},
+                            albums={"mode": "symlink"})
+    server = open_server(settings.server)  # the daemon keeps one server for every pass
+    try:
+        assert sync(settings, server=server).exit_code == 0
+        assert _sidecar(target)["albums"] == [album]
+        user.remove_from_album(album, photo)
+        assert sync(settings, server=server).exit_code == 0
+        assert _sidecar(target)["albums"] == []
+    finally:
+        server.close()

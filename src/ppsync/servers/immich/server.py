@@ -38,6 +38,7 @@ from ppsync.servers.base import (
 from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.listing import ImmichListing
+from ppsync.servers.immich.memberships import AlbumMemberships, album_member_assets
 from ppsync.servers.immich.upload import (
     ImmichUpload,
     add_to_album,
@@ -106,7 +107,7 @@ class ImmichServer:
     def __init__(self, server: ServerConfig, transport: httpx.BaseTransport | None = None,
                  *, stop: threading.Event | None = None) -> None:
         self.client = ImmichClient(server, transport, stop=stop)
-        self._albums_of: dict[str, set[str]] = {}  # photo key → album keys, from album_members
+        self._memberships = AlbumMemberships(self.client)  # a photo's albums, for sidecars
 
     # --- identity and login --------------------------------------------------------------------
 
@@ -201,6 +202,7 @@ class ImmichServer:
     # --- the mirror direction ------------------------------------------------------------------
 
     def listing(self, mirror: MirrorConfig, fresh: Fresh, since: str = "") -> ImmichListing:
+        self._memberships.forget()  # a pass begins: its sidecars read the albums afresh
         return ImmichListing(self.client, mirror, fresh, since)
 
     def flags_stamp(self) -> str:
@@ -223,20 +225,7 @@ class ImmichServer:
         return out
 
     def album_members(self, album: str) -> dict[str, list[PhotoFile]]:
-        members: dict[str, list[PhotoFile]] = {}
-        for visibility in ("timeline", "archive"):
-            page: int | None = 1
-            while page is not None:
-                parsed = parse_search_page(self.client.json(
-                    "POST", "/search/metadata", f"members of album {album}",
-                    json={"albumIds": [album], "visibility": visibility, "page": page,
-                          "size": 1000, "withExif": True}))
-                for asset in parsed.assets:
-                    if not asset.trashed:
-                        members[asset.asset_id] = [_file(asset, True)]
-                        self._albums_of.setdefault(asset.asset_id, set()).add(album)
-                page = parsed.next_page
-        return members
+        return {a.asset_id: [_file(a, True)] for a in album_member_assets(self.client, album)}
 
     def _asset(self, asset_id: str) -> ImmichAsset | None:
         response = self.client.call("GET", f"/assets/{asset_id}", f"asset {asset_id}",
@@ -252,7 +241,7 @@ class ImmichServer:
         video = self._asset(still.live_photo_video_id) if still.live_photo_video_id else None
         if video is not None:
             still, video = link_live_photos([still, video])
-        return to_photo(still, video, self._albums_of.get(key, ()))
+        return to_photo(still, video, self._memberships.albums_of(key))
 
     # --- the upload direction and restore ---------------------------------------------------------
 

@@ -1,0 +1,68 @@
+"""Which albums hold a photo, for its sidecar: Immich's asset answer does not say, and a photo
+leaving or joining an album does not move its ``updatedAt``.
+
+The map (asset id → album ids) is read whole, at most once per pass, the first time a sidecar
+needs it (``GET /albums`` and the members of each), so a pass that writes no sidecar sends
+nothing, and a pass that writes many pays for the albums once, not per photo. ``forget`` drops
+it when a new pass begins (the daemon keeps one server for every pass: a photo taken out of an
+album must lose it in the sidecar written next).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ppsync.errors import ServerDataError
+from ppsync.servers.immich.client import ImmichClient
+from ppsync.servers.immich.wire import ImmichAsset, parse_album, parse_search_page
+
+
+def album_member_assets(client: ImmichClient, album: str) -> list[ImmichAsset]:
+    """The album's untrashed members, archived ones included, from the search with
+    ``albumIds`` (album answers hide hidden and trashed members)."""
+    members: dict[str, ImmichAsset] = {}
+    for visibility in ("timeline", "archive"):
+        page: int | None = 1
+        while page is not None:
+            parsed = parse_search_page(client.json(
+                "POST", "/search/metadata", f"members of album {album}",
+                json={"albumIds": [album], "visibility": visibility, "page": page,
+                      "size": 1000, "withExif": True}))
+            members.update((a.asset_id, a) for a in parsed.assets if not a.trashed)
+            page = parsed.next_page
+    return list(members.values())
+
+
+def album_ids(client: ImmichClient) -> list[str]:
+    """The ids of every album the user sees (``GET /albums``)."""
+    body = client.json("GET", "/albums", "listing albums")
+    if not isinstance(body, list):
+        raise ServerDataError("Immich albums: the answer is not a list")
+    return [parse_album(raw).album_id for raw in body]
+
+
+class AlbumMemberships:
+    """The per-pass map; ``albums_of`` may be called from several worker threads at once."""
+
+    def __init__(self, client: ImmichClient) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._albums_of: dict[str, tuple[str, ...]] | None = None
+
+    def forget(self) -> None:
+        """A new pass begins: read the memberships again when next needed."""
+        with self._lock:
+            self._albums_of = None
+
+    def albums_of(self, asset_id: str) -> tuple[str, ...]:
+        with self._lock:  # one worker reads the map; the others wait for it
+            if self._albums_of is None:
+                self._albums_of = self._read()
+            return self._albums_of.get(asset_id, ())
+
+    def _read(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {}
+        for album in album_ids(self._client):
+            for asset in album_member_assets(self._client, album):
+                found.setdefault(asset.asset_id, []).append(album)
+        return {asset: tuple(sorted(albums)) for asset, albums in found.items()}
