@@ -19,7 +19,7 @@ import pytest
 from ppsync.config import Settings, load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
-from tests.conftest import mirrored_files, write_config
+from tests.conftest import mirrored_files, run_cli, write_config
 from tests.fake_immich import FakeImmich, ImmichUser
 
 T0 = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
@@ -293,3 +293,19 @@ def test_a_photo_taken_out_of_an_album_loses_it_in_its_sidecar_in_the_daemon(
         assert _sidecar(target)["albums"] == []
     finally:
         server.close()
+
+
+# --- 15: check in the server's own terms ---------------------------------------------------------
+
+
+def test_check_explains_missing_counts_in_immich_terms(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    photos(ImmichUser(fake), 1)
+    key = fake.add_key(("asset.read", "asset.download", "user.read"))
+    path = write_config(tmp_path / "c.toml", {
+        "server": {"kind": "immich", "url": fake.url, "api_key": key, "retries": 0},
+        "mirror": {"target": str(target)}})
+    out = run_cli(path, "check").stdout
+    assert "counts: unknown" in out
+    assert "'config' or '*'" not in out and "a star waits" not in out, out
+    assert "asset.statistics" in out and "GET /api/assets/{id}" in out, out

@@ -176,12 +176,6 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-UNKNOWN_COUNTS = (
-    "unknown (the server shows its totals only to a scope with 'config' or '*'): files missing "
-    "from a full walk are looked up again by hash before any is removed, and a star waits for "
-    "the next full walk")
-
-
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from ppsync.mirror.identity import ServerIdentity, follows_another
     from ppsync.servers import open_server
@@ -205,7 +199,8 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         access.scope_line,
         *([f"serves: {', '.join(access.served)}"] if access.served else []),
         *(f"cannot serve {feature}: {reason}" for feature, reason in access.problems.items()),
-        "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or UNKNOWN_COUNTS),
+        "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or
+                       f"unknown {access.unknown_counts}".rstrip()),
         f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
         *([f"PROBLEM: {other}"] if other else []),
     ])

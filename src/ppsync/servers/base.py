@@ -107,11 +107,14 @@ class ServerInfo:
 @dataclass(frozen=True, slots=True)
 class Access:
     """For ``ppsync check``: the session's scope in words, the configured features it serves,
-    and those it cannot (feature → why)."""
+    and those it cannot (feature → why); ``unknown_counts``: why this session does not get
+    the library's totals (``PhotoServer.library_counts`` empty) and what ppsync does without
+    them, in the server's own terms, printed after "counts: unknown"."""
 
     scope_line: str
     served: tuple[str, ...] = ()
     problems: Mapping[str, str] = field(default_factory=dict)
+    unknown_counts: str = ""
 
 
 @dataclass(frozen=True, slots=True)

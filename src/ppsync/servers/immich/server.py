@@ -62,6 +62,11 @@ CAPABILITIES = Capabilities(
     upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
     server_paths=False, private=False, library_per_account=True, trash=True,
     taken_time=True)
+# ``ppsync check`` after "counts: unknown" (a key without asset.statistics).
+_UNKNOWN_COUNTS = (
+    "(GET /api/assets/statistics needs the asset.statistics permission, which this API key "
+    "lacks): a full walk is not checked against the library's count, and each file missing "
+    "from it is looked up again (GET /api/assets/{id}) before any is removed, as always")
 _NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
 
@@ -156,7 +161,7 @@ class ImmichServer:
         served = tuple(f for f in self._features(settings) if f not in problems)
         line = "scope: API key" + (f", lacking {', '.join(sorted(lacks))}" if lacks else
                                    " with every permission ppsync needs here")
-        return Access(line, served, problems)
+        return Access(line, served, problems, unknown_counts=_UNKNOWN_COUNTS)
 
     @staticmethod
     def _features(settings: Settings) -> tuple[str, ...]:

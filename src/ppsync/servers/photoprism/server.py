@@ -43,6 +43,11 @@ from ppsync.servers.photoprism.scopes import RESOURCES, configured_features, uns
 from ppsync.servers.photoprism.values import SessionInfo
 
 PAGE = 1000
+# ``ppsync check`` after "counts: unknown", for a session without the library's totals.
+UNKNOWN_COUNTS = (
+    "(the server shows its totals only to a scope with 'config' or '*'): files missing from a "
+    "full walk are looked up again by hash before any is removed, and a star waits for the "
+    "next full walk")
 CAPABILITIES = Capabilities(
     download_tokens=True, albums_idempotent_by_title=True, album_titles_ignore_case=True,
     change_feed=True,
@@ -118,7 +123,7 @@ class PhotoPrismServer:
                                       "rights)")
         problems = unserved(settings, scope, has_user=bool(session.user_uid))
         served = tuple(f.name for f in configured_features(settings) if f.name not in problems)
-        return Access(scope_line, served, problems)
+        return Access(scope_line, served, problems, unknown_counts=UNKNOWN_COUNTS)
 
     # --- the mirror direction ------------------------------------------------------------------
 
