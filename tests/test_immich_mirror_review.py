@@ -309,3 +309,35 @@ def test_check_explains_missing_counts_in_immich_terms(
     assert "counts: unknown" in out
     assert "'config' or '*'" not in out and "a star waits" not in out, out
     assert "asset.statistics" in out and "GET /api/assets/{id}" in out, out
+
+
+# --- smaller: an optional count that fails, paging that does not move on ------------------------
+
+
+def test_statistics_failing_after_retries_costs_the_count_not_the_pass(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    ids = photos(user, 3)
+    settings = settings_for(fake, tmp_path, target, mirror={"delete": "trash"})
+    assert sync(settings).exit_code == 0
+    user.trash(ids[0])
+    fake.faults.fail_path_contains = "/assets/statistics"
+    fake.faults.fail_next_requests = 100  # every attempt of this pass: 500
+    report = sync(settings)
+    assert fake.faults.fail_next_requests < 100  # the count was asked, and failed
+    assert report.exit_code == 0 and report.walk_complete, report.error
+    assert report.trashed == 1  # the removal was confirmed per asset, count or not
+    assert set(mirrored_files(target)) == {"2024/05/IMG_1.jpg", "2024/05/IMG_2.jpg"}
+
+
+def test_a_next_page_that_does_not_move_on_is_a_clear_error_not_an_endless_walk(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    photos(ImmichUser(fake), 3)
+    settings = settings_for(fake, tmp_path, target, mirror={"page_size": 1})
+    fake.faults.stuck_next_page = 1000
+    report = sync(settings)
+    assert fake.faults.stuck_next_page == 999  # one answer was enough to stop
+    assert report.exit_code == 3 and "nextPage 2 after page 2" in report.error, report.error
+    assert set(mirrored_files(target)) <= {"2024/05/IMG_0.jpg"}  # page 1 only
+    fake.faults.stuck_next_page = 0
+    assert sync(settings).exit_code == 0 and len(mirrored_files(target)) == 3

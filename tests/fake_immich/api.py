@@ -219,9 +219,13 @@ class Routes(Transfers):
         with_exif = bool(body.get("withExif"))
         with self.lib.lock:
             docs = [asset_json(self.lib, a, with_exif) for a in items]
+        following = page + 1
+        if more and page > 1 and self.faults.stuck_next_page > 0:
+            self.faults.stuck_next_page -= 1
+            following = page
         assets: dict[str, Any] = {
             "total": total if self.gen.has_cursor else len(docs), "count": len(docs),
-            "items": docs, "facets": [], "nextPage": str(page + 1) if more else None}
+            "items": docs, "facets": [], "nextPage": str(following) if more else None}
         if self.gen.has_cursor:
             assets["nextCursor"] = cursor_of(items[-1]) if more and items else None
         answer = {"albums": {"total": 0, "count": 0, "items": [], "facets": []},

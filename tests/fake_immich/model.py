@@ -181,6 +181,9 @@ class Faults:
     download_rate: int = 0  # bytes per second for bodies of originals (0: unlimited)
     answer_delay: float = 0.0  # seconds before every answer (a slow link or a busy server)
     expire_tokens_after: int = 0  # a bearer token dies after this many requests (0: never)
+    # the next searches for page 2 or later with more rows answer nextPage = the page asked
+    # (a server bug; a nextPage below 2 is refused by its form already)
+    stuck_next_page: int = 0
     # called with each search body once its page is computed (a library changing mid-walk)
     after_search: Callable[[dict[str, Any]], None] | None = None
 

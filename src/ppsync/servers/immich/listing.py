@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from ppsync.config import MirrorConfig
-from ppsync.errors import AuthError
+from ppsync.errors import AuthError, ServerBusy, ServerDataError
 from ppsync.logs import get_logger
 from ppsync.models import RemoteFile
 from ppsync.servers.base import Fresh
@@ -91,11 +91,18 @@ class ImmichListing:
         return ["timeline"] + (["archive"] if self._mirror.include_archived else []) + ["hidden"]
 
     def _statistics(self) -> int | None:
+        """The count to check the walk against, or None. The count is optional (every
+        removal is confirmed per asset), so a statistics call that outlasted its retries or
+        answered what we cannot read costs the cross-check, not the pass."""
         try:
-            stats = self._client.json("GET", "/assets/statistics", "asset statistics")
+            return parse_statistics(
+                self._client.json("GET", "/assets/statistics", "asset statistics"))[2]
         except AuthError:
-            return None  # a key without asset.statistics: no cross-check, say so nowhere
-        return parse_statistics(stats)[2]
+            return None  # a key without asset.statistics: ``ppsync check`` says so
+        except (ServerBusy, ServerDataError) as exc:
+            log.warning("the library's count could not be read; the walk is not checked "
+                        "against it (removals are still confirmed one by one)", error=str(exc))
+            return None
 
     def pages(self) -> Iterator[list[RemoteFile]]:
         if not self._client.user_id:
@@ -121,6 +128,7 @@ class ImmichListing:
                 self._started = _server_time(response.headers.get("Date"))
             where = f"search/metadata ({visibility})"
             parsed = parse_search_page(json_body(response, where), where)
+            check_next_page(page, parsed.next_page, where)
             own = [a for a in parsed.assets if not a.owner_id
                    or a.owner_id == self._client.user_id]
             self._partners += len(parsed.assets) - len(own)
@@ -193,6 +201,14 @@ class ImmichListing:
 
     def started(self) -> datetime | None:
         return self._started
+
+
+def check_next_page(page: int, next_page: int | None, where: str) -> None:
+    """Raise ``ServerDataError`` when the page after ``page`` is not a later one: paging by
+    such answers would never end."""
+    if next_page is not None and next_page <= page:
+        raise ServerDataError(f"Immich {where}: nextPage {next_page} after page {page}; the paging "
+                              "would never end")
 
 
 def _server_time(header: str | None) -> datetime | None:

@@ -14,6 +14,7 @@ import threading
 
 from ppsync.errors import ServerDataError
 from ppsync.servers.immich.client import ImmichClient
+from ppsync.servers.immich.listing import check_next_page
 from ppsync.servers.immich.wire import ImmichAsset, parse_album, parse_search_page
 
 
@@ -24,10 +25,12 @@ def album_member_assets(client: ImmichClient, album: str) -> list[ImmichAsset]:
     for visibility in ("timeline", "archive"):
         page: int | None = 1
         while page is not None:
+            where = f"members of album {album}"
             parsed = parse_search_page(client.json(
-                "POST", "/search/metadata", f"members of album {album}",
+                "POST", "/search/metadata", where,
                 json={"albumIds": [album], "visibility": visibility, "page": page,
-                      "size": 1000, "withExif": True}))
+                      "size": 1000, "withExif": True}), where)
+            check_next_page(page, parsed.next_page, where)
             members.update((a.asset_id, a) for a in parsed.assets if not a.trashed)
             page = parsed.next_page
     return list(members.values())
