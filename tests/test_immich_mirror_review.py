@@ -239,6 +239,10 @@ def test_a_photo_moved_into_the_locked_folder_leaves_like_a_deleted_one(
 # --- 11/12: sidecars keep the photo's albums ------------------------------------------------------
 
 
+def _originals(target: Path) -> dict[str, bytes]:
+    return {k: v for k, v in mirrored_files(target).items() if not k.endswith(".ppsync.json")}
+
+
 def _sidecar(target: Path) -> dict[str, Any]:
     (path,) = [p for p in target.rglob("*.ppsync.json") if ".ppsync/" not in p.as_posix()]
     data: dict[str, Any] = json.loads(path.read_text())
@@ -341,3 +345,36 @@ def test_a_next_page_that_does_not_move_on_is_a_clear_error_not_an_endless_walk(
     assert set(mirrored_files(target)) <= {"2024/05/IMG_0.jpg"}  # page 1 only
     fake.faults.stuck_next_page = 0
     assert sync(settings).exit_code == 0 and len(mirrored_files(target)) == 3
+
+
+# --- the metadata job runs after the upload, not inside it --------------------------------------
+
+
+def test_a_photo_mirrored_before_its_metadata_job_moves_to_its_taken_date_later(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """The real server dates an upload by the fileCreatedAt it was sent (the phone's file
+    time) until its metadata job reads the EXIF, seconds later (immich-api.md §3); a pass in
+    between mirrors it under the upload's date. The job bumps updatedAt, so the next change
+    pass moves the file to its taken date, with no download, and rewrites its sidecar."""
+    user = ImmichUser(fake)
+    fake.lib.defer_metadata_jobs = True
+    photo = user.upload("IMG_9.jpg", b"late-exif" * 60, taken=T0)  # the file's time: 2020-01-01
+    assert fake.lib.pending_jobs == [photo]
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"})
+    first = sync(settings)
+    assert first.exit_code == 0 and first.downloaded == 1
+    assert _originals(target) == {"2020/01/IMG_9.jpg": b"late-exif" * 60}
+    assert _sidecar(target)["taken_at"].startswith("2020-01-01")
+
+    assert fake.lib.run_pending_metadata_jobs() == 1  # seconds later: the EXIF says 2024-05-17
+    downloads = fake.download_count
+    second = sync(settings, changes_only=True)
+    assert second.exit_code == 0 and second.moved == 1, second
+    assert fake.download_count == downloads and second.downloaded == 0
+    assert _originals(target) == {"2024/05/IMG_9.jpg": b"late-exif" * 60}
+    data = _sidecar(target)  # one sidecar, next to the moved file, with the taken time
+    assert data["taken_at"].startswith("2024-05-17T12:00"), data["taken_at"]
+    assert not (target / "2020/01").exists() or not any((target / "2020/01").iterdir())
+
+    third = sync(settings)  # a full walk afterwards: nothing left to do
+    assert third.exit_code == 0 and third.moved == 0 and third.downloaded == 0

@@ -31,8 +31,11 @@ partners shown in the timeline; statistics, duplicates and uploads stay the user
 Not modelled: the ``/sync/*`` endpoints, other users' logins, shared albums, stacks,
 tags, the PIN-locked folder (``visibility: locked`` is never listed), thumbnails, the storage
 template, real EXIF parsing (a test says what the EXIF holds; the metadata job applies it
-synchronously after the upload), a delay before a forced delete disappears (immediate here),
-and an endpoint to replace an original (``ImmichUser.replace`` changes the library directly).
+right after the upload, or when the test says with ``lib.defer_metadata_jobs`` and
+``lib.run_pending_metadata_jobs()``: until then the asset is listed with the upload's dates
+and an exifInfo that knows only the file's size), a delay before a forced delete disappears
+(immediate here), and an endpoint to replace an original (``ImmichUser.replace`` changes the
+library directly).
 The v3 cursor is a guess at a keyset cursor: the facts file only says it exists.
 """
 

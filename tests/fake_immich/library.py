@@ -18,6 +18,11 @@ from typing import Any
 
 from tests.fake_immich.model import FakeAlbum, FakeAsset, Generation, Person, iso
 
+# The fields of ``exifInfo`` (``mapExif`` sends each, null when unknown).
+EXIF_FIELDS = ("make", "model", "lensModel", "exifImageWidth", "exifImageHeight",
+               "fileSizeInByte", "orientation", "dateTimeOriginal", "modifyDate", "timeZone",
+               "fNumber", "focalLength", "iso", "exposureTime", "latitude", "longitude", "city",
+               "state", "country", "description", "projectionType", "rating")
 _IMAGE_EXT = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
               "heic": "image/heic", "heif": "image/heif", "webp": "image/webp",
               "gif": "image/gif", "tif": "image/tiff", "tiff": "image/tiff",
@@ -85,6 +90,11 @@ class Library:
         # timeline: search answers hold their assets too (search.service getUserIdsToSearch);
         # statistics, duplicates and uploads are the user's own.
         self.partners_in_timeline: set[str] = set()
+        # The real server runs the metadata job "within seconds after an upload", not inside
+        # it (immich-api.md §3): with this on, an upload only queues it, so a search can list
+        # the asset before it ran; ``run_pending_metadata_jobs`` is that job catching up.
+        self.defer_metadata_jobs = False
+        self.pending_jobs: list[str] = []  # asset ids, in upload order
         self._last = datetime(1970, 1, 1, tzinfo=UTC)
 
     # -- clock and ids -----------------------------------------------------------------------
@@ -139,10 +149,30 @@ class Library:
             local_date_time=file_created_at, created_at=now, updated_at=now,
             visibility=visibility, is_favorite=is_favorite, device_asset_id=device_asset_id,
             device_id=device_id,
+            # The upload writes the exif row with the file's size only (asset-media.service
+            # ``upsertExif({assetId, fileSizeInByte})``); the metadata job fills the rest.
+            exif={**dict.fromkeys(EXIF_FIELDS), "fileSizeInByte": len(content)},
         )
         with self.lock:
             self.assets[asset_id] = asset
         return asset
+
+    def after_upload(self, asset: FakeAsset) -> None:
+        """The upload's metadata job: now, or queued with ``defer_metadata_jobs``."""
+        with self.lock:
+            if self.defer_metadata_jobs:
+                self.pending_jobs.append(asset.id)
+                return
+        self.run_metadata_job(asset)
+
+    def run_pending_metadata_jobs(self) -> int:
+        """Run the queued metadata jobs (of assets still there); returns how many ran."""
+        with self.lock:
+            queued, self.pending_jobs = self.pending_jobs, []
+            assets = [self.assets[i] for i in queued if i in self.assets]
+        for asset in assets:
+            self.run_metadata_job(asset)
+        return len(assets)
 
     def run_metadata_job(self, asset: FakeAsset) -> None:
         """What the server's metadata extraction does within seconds of an upload: dates from

@@ -156,7 +156,7 @@ class Transfers:
                 asset.live_photo_video_id = video.id
                 video.visibility = "hidden"  # the motion part leaves the timeline
                 self.lib.touch(video)
-        self.lib.run_metadata_job(asset)
+        self.lib.after_upload(asset)  # the metadata job, unless deferred
         return json_response(201, {"id": asset.id, "status": "created"})
 
     def _bulk_check(self, req: Request) -> Response:
