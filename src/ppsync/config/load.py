@@ -1,31 +1,17 @@
-"""The one typed configuration model: TOML file < env ``PPSYNC_<SECTION>__<KEY>`` < CLI flags.
-
-``load_config`` is the only entry point. It reports every problem at once, each with its key path
-(``server.url: ...``), as a single ``ConfigError``; it never lets a pydantic traceback through.
-Secrets may come from the file, from ``*_file`` keys, or from systemd's ``$CREDENTIALS_DIRECTORY``
-(credential names ``password``, ``token``, ``client_secret`` and ``api_key``); they are held as
-``SecretStr`` so that printing a config never shows them.
-"""
+"""Reading the config: TOML file < env ``PPSYNC_<SECTION>__<KEY>`` < CLI flags, secrets from
+files or systemd credentials, and the checks that need more than one key; every problem at once."""
 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
     ValidationError,
-    field_validator,
-    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -35,383 +21,27 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from ppsync.config.schedule import ScheduleConfig
+from ppsync.config.sections import (
+    ARCHIVED_BY_DEFAULT,
+    AlbumsConfig,
+    LogConfig,
+    MetadataConfig,
+    MirrorConfig,
+    MonitorConfig,
+    ServerConfig,
+    UploadConfig,
+)
+from ppsync.config.values import (
+    CLIENT_ID,
+    DEFAULT_CONFIG_PATHS,
+    KeyedError,
+    client_conflicts,
+)
 from ppsync.errors import ConfigError
 
 # The environment load_config was given (tests pass their own; the CLI passes os.environ).
 _ENVIRON: ContextVar[Mapping[str, str]] = ContextVar("ppsync_environ")
-
-DEFAULT_CONFIG_PATHS = (Path("ppsync.toml"), Path("/etc/ppsync/config.toml"))
-MAX_PAGE_SIZE = 100_000  # the server clamps silently above this and the walk would end early
-
-
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"`` or combinations like ``"1h30m"`` → seconds.
-
-    Raises ``ValueError`` for anything else.
-    """
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not cleaned or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 2h, 1d or 1h30m")
-    return float(sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
-
-
-_CLIENT_ID = re.compile(r"c[0-9a-z]{15}")
-_USER_UID = re.compile(r"u[0-9a-z]{15}")
-
-
-class KeyedError(ValueError):
-    """A problem found by a section's model validator that belongs to one of its keys
-    (pydantic would name only the section)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.message = message
-
-
-def client_conflicts(username: bool, password: bool, token: bool) -> str:
-    """The problem with client credentials configured next to another way in, or ""."""
-    others = [name for name, given in (("username", username), ("password", password),
-                                       ("token", token)) if given]
-    if not others:
-        return ""
-    return (f"a client logs in with client_id and client_secret alone; remove "
-            f"{' and '.join(others)} (or the client credentials)")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ServerConfig(_Section):
-    """[server] and each [servers.NAME]: one way in, exclusive (``_finish_server``). PhotoPrism:
-    username + password, a token (app password), or an OAuth2 client (client_id + secret).
-    Immich: an API key, or username (the e-mail) + password."""
-
-    kind: Literal["photoprism", "immich"] = "photoprism"  # which adapter (servers/<kind>/)
-    url: str
-    username: str = "admin"
-    password: SecretStr = SecretStr("")
-    password_file: Path | None = None
-    api_key: SecretStr = SecretStr("")  # Immich only: sent as x-api-key
-    api_key_file: Path | None = None
-    token: SecretStr = SecretStr("")
-    token_file: Path | None = None
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    client_secret_file: Path | None = None
-    # The user a client or a narrowly scoped token acts for, needed for uploads when the token
-    # may not read its session; empty: read from the session.
-    user_uid: str = ""
-    verify_tls: bool = True
-    ca_file: Path | None = None
-    timeout: float = Field(default=60.0, gt=0)
-    retries: int = Field(default=5, ge=0, le=20)  # extra attempts for timeouts, 429, 500
-    retry_backoff: float = Field(default=1.0, gt=0)  # seconds; doubles per attempt, with jitter
-    # restore only: this server's originals folder, mounted here. Restore copies the originals
-    # there at their mirrored paths and indexes them, instead of uploading (which renames).
-    originals_path: Path | None = None
-    outage_wait: str = "5m"  # how long to wait out a server that went away (restart, upgrade)
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-    @field_validator("client_id", "user_uid")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
-
-    @field_validator("user_uid")
-    @classmethod
-    def _is_user_uid(cls, value: str) -> str:
-        if value and not _USER_UID.fullmatch(value):
-            raise ValueError("a user UID is 16 characters starting with u, e.g. "
-                             "usqvci8x62r01fry (`photoprism users ls` shows it)")
-        return value
-
-    @field_validator("outage_wait")
-    @classmethod
-    def _is_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @model_validator(mode="after")
-    def _one_way_in(self) -> ServerConfig:
-        """Client credentials exclude a username, a password and a token (found here, so
-        that the problem is listed with every other one; secrets that come from files or
-        systemd credentials are checked again once read)."""
-        if self.kind == "immich":
-            return self  # its rules are checked with the secrets read (``_check_immich``)
-        if self.client_id or self.client_secret.get_secret_value() or self.client_secret_file:
-            conflict = client_conflicts(
-                "username" in self.model_fields_set and self.username != "",
-                bool(self.password.get_secret_value() or self.password_file),
-                bool(self.token.get_secret_value() or self.token_file))
-            if conflict:
-                raise KeyedError("client_id", conflict)
-            if not self.client_id:
-                raise KeyedError("client_id", "required with client_secret")
-        return self
-
-    @property
-    def outage_wait_seconds(self) -> float:
-        return parse_duration(self.outage_wait)
-
-
-# ``[mirror] include_archived`` when unset. PhotoPrism's archive is its trash (a photo is deleted
-# by archiving it, then maybe purged), so it stays out; an archived Immich photo is still the
-# user's photo, only kept off the timeline (immich-api.md §8), so it stays in the backup.
-ARCHIVED_BY_DEFAULT: Mapping[str, bool] = {"photoprism": False, "immich": True}
-
-
-class MirrorConfig(_Section):
-    target: Path
-    state: Path | None = None
-    delete: Literal["keep", "trash", "mirror"] = "keep"
-    max_delete: int = Field(default=100, ge=0)
-    max_delete_percent: float = Field(default=50.0, ge=0, le=100)
-    workers: int = Field(default=4, ge=1, le=32)
-    page_size: int = Field(default=1000, ge=1, le=MAX_PAGE_SIZE)
-    # None (unset): the server kind's default, ``ARCHIVED_BY_DEFAULT``; ``load_config`` decides.
-    include_archived: bool | None = None
-    include_private: bool = True
-    query: str = ""
-    require_mount: bool = False
-    # Where files land: a template (``ppsync.mirror.layout``); "" = the server kind's default.
-    layout: str = ""
-
-    @property
-    def meta_dir(self) -> Path:
-        """ppsync's own files (state, trash, in-flight downloads) live here."""
-        return self.target / ".ppsync"
-
-    @property
-    def state_path(self) -> Path:
-        return self.state if self.state is not None else self.meta_dir / "state.db"
-
-
-class ScheduleConfig(_Section):
-    interval: str = ""  # a duration; default 15m when cron is not set either
-    cron: str = ""  # a 5-field crontab expression, instead of interval
-    full_every: str = "24h"  # a fast change pass is replaced by a full walk this often
-    jitter: str = "0s"  # random delay added to each pass
-    timezone: str = ""  # the zone cron expressions follow; empty: the local zone (TZ)
-
-    @field_validator("timezone")
-    @classmethod
-    def _is_zone(cls, value: str) -> str:
-        value = value.strip()
-        if value:
-            zone_info(value, "")
-        return value
-
-    @field_validator("interval", "full_every", "jitter")
-    @classmethod
-    def _is_duration(cls, value: str) -> str:
-        if value:
-            parse_duration(value)
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _is_cron(cls, value: str) -> str:
-        if value:
-            from apscheduler.triggers.cron import CronTrigger  # only when a cron is configured
-
-            if len(value.split()) != 5:
-                raise ValueError("needs 5 fields: minute hour day month weekday")
-            CronTrigger.from_crontab(value, timezone="UTC")  # the zone is checked apart
-        return value
-
-    @model_validator(mode="after")
-    def _one_of_interval_or_cron(self) -> ScheduleConfig:
-        if self.interval and self.cron:
-            raise ValueError("set either interval or cron, not both")
-        if self.interval and parse_duration(self.interval) < 1:
-            raise ValueError("interval must be at least 1s")
-        return self
-
-    @property
-    def interval_seconds(self) -> float:
-        return parse_duration(self.interval or "15m")
-
-    @property
-    def full_every_seconds(self) -> float:
-        return parse_duration(self.full_every)
-
-    @property
-    def jitter_seconds(self) -> float:
-        return parse_duration(self.jitter)
-
-
-def zone_info(name: str, source: str) -> tzinfo:
-    """The IANA time zone ``name`` (``Europe/Berlin``); ``source`` names where it came from for
-    the message. Raises ``ValueError`` for an unknown or malformed name."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        where = f"{source} " if source else ""
-        raise ValueError(f"{where}{name!r} is not a time zone name like Europe/Berlin or "
-                         "Etc/UTC") from None
-
-
-def schedule_zone(schedule: ScheduleConfig) -> tzinfo:
-    """The zone cron expressions follow: ``[schedule] timezone``, else the local zone (``TZ``,
-    else /etc/localtime). Raises ``ConfigError`` when TZ names no zone."""
-    if schedule.timezone:
-        return zone_info(schedule.timezone, "")
-    from tzlocal import get_localzone
-
-    try:
-        return get_localzone()
-    except (LookupError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-        raise ConfigError(f"TZ: {os.environ.get('TZ', '')!r} is not a time zone name like "
-                          "Europe/Berlin; set TZ or [schedule] timezone") from None
-
-
-def zone_name(zone: tzinfo) -> str:
-    return str(getattr(zone, "key", None) or zone)
-
-
-class MonitorConfig(_Section):
-    listen: str = ""  # "127.0.0.1:9108" serves /healthz and /metrics; empty = off
-    ping_url: str = ""  # Healthchecks.io / Uptime Kuma: gets /start, success and /fail
-    notify_command: str = ""  # run on failure and on recovery; the summary on stdin
-    notify_url: str = ""  # POSTed a JSON summary on failure and on recovery
-
-    @field_validator("listen")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        if value:
-            host, _, port = value.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError("must look like 127.0.0.1:9108")
-        return value
-
-    @field_validator("ping_url", "notify_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-
-# What PhotoPrism imports (pkg/media, pkg/fs): images, RAW, video, plus XMP sidecars, which are
-# sent together with the photo of the same name in the same folder. Other sidecars (json, aae,
-# yml) are left out: PhotoPrism ignores them without a photo and Google Takeout JSON is noise.
-DEFAULT_UPLOAD_EXTENSIONS = (
-    "jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "avif", "jxl", "tif", "tiff", "bmp",
-    "dng", "cr2", "cr3", "nef", "arw", "raf", "orf", "rw2",
-    "mp4", "mov", "m4v", "avi", "mkv", "3gp", "webm",
-    "xmp",
-)
-
-
-def _empty_is_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
-class UploadConfig(_Section):
-    enabled: bool = False
-    inbox: Path | None = None
-    albums: list[str] = Field(default_factory=list)  # album UIDs or titles
-    after: Literal["keep", "move", "delete"] = "keep"
-    done_dir: Path | None = None  # for after = "move"; default <inbox>/.ppsync-done
-    settle_seconds: float = Field(default=30.0, ge=0)
-    extensions: list[str] = Field(default_factory=list)  # empty: DEFAULT_UPLOAD_EXTENSIONS
-    mode: Literal["upload", "import-folder"] = "upload"
-    import_path: Path | None = None  # the server's import folder as mounted here
-    batch_mb: int = Field(default=500, ge=1, le=100_000)  # bytes imported per PUT
-
-    _none_if_empty = field_validator("inbox", "done_dir", "import_path", mode="before")(
-        _empty_is_none)
-
-    @field_validator("extensions")
-    @classmethod
-    def _clean_extensions(cls, value: list[str]) -> list[str]:
-        cleaned = [ext.strip().lower().lstrip(".") for ext in value]
-        if any(not ext or "/" in ext for ext in cleaned):
-            raise ValueError("extensions are names like \"jpg\" or \"mp4\"")
-        return cleaned
-
-    @field_validator("albums")
-    @classmethod
-    def _clean_albums(cls, value: list[str]) -> list[str]:
-        cleaned = [album.strip() for album in value]
-        if any(not album for album in cleaned):
-            raise ValueError("an album is a UID or a title, not empty")
-        return cleaned
-
-    @property
-    def allowed_extensions(self) -> frozenset[str]:
-        return frozenset(self.extensions or DEFAULT_UPLOAD_EXTENSIONS)
-
-    @property
-    def done_path(self) -> Path:
-        assert self.inbox is not None
-        return self.done_dir if self.done_dir is not None else self.inbox / ".ppsync-done"
-
-
-ALBUM_TYPES = ("album", "folder", "moment", "month", "state")
-AlbumType = Literal["album", "folder", "moment", "month", "state"]
-
-
-def _manual_albums_only() -> list[AlbumType]:
-    return ["album"]
-
-
-class AlbumsConfig(_Section):
-    """[albums]: one folder per PhotoPrism album under ``<target>/<folder>``."""
-
-    mode: Literal["none", "symlink", "hardlink", "copy"] = "none"
-    folder: str = "Albums"
-    types: list[AlbumType] = Field(default_factory=_manual_albums_only)
-
-    @field_validator("folder")
-    @classmethod
-    def _safe_folder(cls, value: str) -> str:
-        value = value.strip().strip("/")
-        parts = value.split("/")
-        if not value or "\x00" in value or any(p in ("", ".", "..") for p in parts):
-            raise ValueError("a relative folder name inside the target, like \"Albums\"")
-        if parts[0].startswith("."):
-            raise ValueError("must not start with \".\" (.ppsync/ is ppsync's own folder)")
-        return value
-
-    @field_validator("types")
-    @classmethod
-    def _some_types(cls, value: list[AlbumType]) -> list[AlbumType]:
-        if not value:
-            raise ValueError(f"name at least one of {', '.join(ALBUM_TYPES)}")
-        return list(dict.fromkeys(value))
-
-
-class MetadataConfig(_Section):
-    """[metadata]: per-photo sidecars next to the primary original, and sidecar originals."""
-
-    sidecars: Literal["none", "json", "xmp", "both"] = "none"
-    # None: on when sidecars != "none" (resolved by load_config).
-    originals_sidecars: bool | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.sidecars != "none" or bool(self.originals_sidecars)
-
-
-class LogConfig(_Section):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["auto", "console", "json"] = "auto"
 
 
 class _GivenEnvSource(EnvSettingsSource):
@@ -688,7 +318,7 @@ def _check_client(key: str, server: dict[str, Any], problems: list[str]) -> None
     client_id, secret = server["client_id"], server["client_secret"]
     if not client_id:
         problems.append(f"{key}.client_id: required with client_secret")
-    elif not _CLIENT_ID.fullmatch(client_id):
+    elif not CLIENT_ID.fullmatch(client_id):
         problems.append(f"{key}.client_id: {client_id!r} is not a PhotoPrism client ID (16 "
                         "characters starting with c, as `photoprism clients add` prints it)")
     if not secret:
