@@ -40,6 +40,18 @@ def _wall_clock(value: object) -> datetime | None:
         return None
 
 
+def _same_time(a: datetime | None, b: datetime | None) -> bool:
+    """Whether two times (both instants or both wall clocks) are the same: equal, or equal to
+    the second when one side has no sub-seconds. Immich keeps EXIF SubSec, a PhotoPrism
+    sidecar has whole seconds: setting "the same" time again would drop the sub-seconds that
+    put a burst in order."""
+    if a is None or b is None:
+        return a is b
+    if a.microsecond and b.microsecond:
+        return a == b
+    return a.replace(microsecond=0) == b.replace(microsecond=0)
+
+
 def taken_time_change(sidecar: dict[str, Any], current: Photo) -> str | None:
     """The taken time to set on ``current`` (ISO, wall clock + offset), or None: the sidecar
     has none, or the server already holds that instant (and that wall clock, when the
@@ -51,8 +63,8 @@ def taken_time_change(sidecar: dict[str, Any], current: Photo) -> str | None:
     offset = local - utc.replace(tzinfo=None) if local is not None else None
     if offset is not None and (abs(offset) >= _MAX_OFFSET or offset % timedelta(minutes=1)):
         offset = None  # not a time zone's offset: the instant alone is what is known
-    same_instant = _instant(current.taken_at) == utc
-    if same_instant and (offset is None or _wall_clock(current.taken_at_local) == local):
+    same_instant = _same_time(_instant(current.taken_at), utc)
+    if same_instant and (offset is None or _same_time(_wall_clock(current.taken_at_local), local)):
         return None
     zone = timezone(offset) if offset is not None else UTC
     return utc.astimezone(zone).isoformat()
