@@ -153,25 +153,33 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     from ppsync.mirror.sync import PassOptions, guard_target, run_sync
     from ppsync.mirror.verify import verify_mirror
     from ppsync.report import summary_lines
+    from ppsync.servers import open_server
     from ppsync.state import State
 
     layout = guard_target(settings.mirror)
-    with TargetLock(layout.meta / "lock"):
-        state = State.open(settings.mirror.state_path)
-        try:
-            if args.repair:  # it downloads from the server: only from the mirror's own
-                guard_repair(state, settings.server)
-            result = verify_mirror(state, layout, repair=args.repair)
-        finally:
-            state.close()
-    _print([f"verify: {result.checked} files, {result.ok} ok, {len(result.missing)} missing, "
-            f"{len(result.damaged)} damaged ({result.duration:.1f} s)"]
-           + [f"  missing: {p}" for p in result.missing]
-           + [f"  damaged: {p}" for p in result.damaged]
-           + [f"  set aside: {f.path} -> {f.reason}" for f in result.set_aside])
-    if not args.repair:
-        return 1 if result.problems else 0
-    report = run_sync(settings, PassOptions(command="repair"))
+    # A repair downloads from the server: one session checks it is the mirror's (down to the
+    # account) before a damaged file is set aside, and the repair pass reuses it.
+    server = open_server(settings.server) if args.repair else None
+    try:
+        with TargetLock(layout.meta / "lock"):
+            state = State.open(settings.mirror.state_path)
+            try:
+                if server is not None:
+                    guard_repair(state, settings.server, server)
+                result = verify_mirror(state, layout, repair=args.repair)
+            finally:
+                state.close()
+        _print([f"verify: {result.checked} files, {result.ok} ok, {len(result.missing)} "
+                f"missing, {len(result.damaged)} damaged ({result.duration:.1f} s)"]
+               + [f"  missing: {p}" for p in result.missing]
+               + [f"  damaged: {p}" for p in result.damaged]
+               + [f"  set aside: {f.path} -> {f.reason}" for f in result.set_aside])
+        if server is None:
+            return 1 if result.problems else 0
+        report = run_sync(settings, PassOptions(command="repair", server=server))
+    finally:
+        if server is not None:
+            server.close()
     _print(summary_lines(report))
     return report.exit_code
 

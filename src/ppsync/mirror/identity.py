@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ppsync.config import ServerConfig, Settings
-from ppsync.errors import ConfigError, SafetyStop
+from ppsync.errors import ConfigError, PpsyncError, SafetyStop
 from ppsync.mirror.guards import record_run, refused_report
 from ppsync.servers.base import PhotoServer
 from ppsync.state import State
@@ -141,12 +141,18 @@ def bind(state: State, configured: ServerIdentity) -> None:
         record_identity(state, identity)
 
 
-def guard_repair(state: State, server: ServerConfig) -> None:
+def guard_repair(state: State, config: ServerConfig, server: PhotoServer) -> None:
     """``verify --repair`` downloads from the server: refuse (recorded as a refused repair
-    pass) before anything is set aside when the server is not the mirror's."""
+    pass, as is a failed login) before anything is set aside when the server is not the
+    mirror's. Kind and address
+    first, without a request; then the account, which ``server`` is opened for (a key of
+    another Immich user at the same address opens another library)."""
     try:
-        guard_identity(state, ServerIdentity.configured(server))
-    except SafetyStop as exc:
+        guard_identity(state, ServerIdentity.configured(config))
+        if not server.is_open:
+            server.open()
+        guard_identity(state, ServerIdentity.reached(config, server))
+    except PpsyncError as exc:  # refused, or the login failed: the repair cannot run
         record_run(state, refused_report("repair", exc))
         raise
 
