@@ -9,8 +9,10 @@ accounts each have a library of their own (``Capabilities.library_per_account``)
 session says it at no extra cost, the account's key. Never a secret: no password, token, key or
 URL user info.
 
-* A state with no recorded identity (new, or written by a ppsync before this) takes the
-  configured one from its next pass that reaches the server.
+* A state with no recorded identity and no files takes the configured one from its next pass
+  that reaches the server. One with files (written by a ppsync before this) takes it from a
+  complete full walk that lists its files, and refuses a server whose complete walk lists none
+  of them (``mirror.unproven``).
 * A state that knows files (mirrored or uploaded) and a configured server that is not the
   recorded one: every command that would talk to the server about this mirror refuses with
   ``SafetyStop`` (exit 4), before it lists or touches a file, naming both servers and the way out.
@@ -134,8 +136,12 @@ def guard_identity(state: State, configured: ServerIdentity) -> None:
 
 def bind(state: State, configured: ServerIdentity) -> None:
     """After reaching the server without a mismatch: record it when the state has no identity
-    or knew less (no account), so that a later switch is noticed."""
+    and knows no files, or knew less (no account), so that a later switch is noticed. A state
+    with files and no identity (an older ppsync) is bound only by a full walk that lists its
+    files (``mirror.unproven``): the first server it reaches may be the wrong one."""
     recorded = recorded_identity(state)
+    if recorded is None and state.knows_files():
+        return
     identity = configured.merged(recorded)
     if recorded != identity:
         record_identity(state, identity)

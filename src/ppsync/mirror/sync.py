@@ -50,6 +50,7 @@ from ppsync.mirror.planner import (
     removal_action,
 )
 from ppsync.mirror.rebind import Rebinder
+from ppsync.mirror.unproven import UnprovenServer, is_unproven
 from ppsync.models import Action, ActionKind, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
@@ -272,9 +273,11 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                 options: PassOptions) -> RunReport:
     own_server = options.server is None
     server = options.server or open_server(settings.server, stop=options.stop)
+    # A state from an older ppsync is bound to its server by a full walk that lists its files.
+    unproven = not options.rebind and is_unproven(state)
     # A server without a change feed gets a full walk when a change pass is asked for.
     changes = (options.changes_only and server.capabilities.change_feed
-               and not options.rebind)  # a re-bind walks everything the new server has
+               and not options.rebind and not unproven)  # a re-bind walks everything
     since = state.get_meta(CURSOR_KEY) if changes else None
     command = "change" if since else options.command
     report = RunReport(command=command, started_at=time.time(), dry_run=options.dry_run,
@@ -298,6 +301,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     apply: ActionSink = (planner_sink(layout, report, options.on_action,
                                       keep_replaced=settings.mirror.delete != "mirror")
                          if dry_run else executor.apply)
+    proof = UnprovenServer(state, apply) if unproven else None
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
              ignores_case=layout.ignores_case)
     watchdog = StopWatchdog(options.stop, server.abort, STOP_GRACE)
@@ -318,8 +322,10 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                      "change a photo's UpdatedAt: this pass walks everything", counts=flags)
             since, report.command, report.changes_since = None, options.command, ""
             bind_run(report.run_id, report.command)
-        complete, reason = run.walk(apply, (lambda: None) if dry_run else executor.sync_dirs,
-                                    since or "")
+        complete, reason = run.walk(proof.apply if proof else apply,
+                                    (lambda: None) if dry_run else executor.sync_dirs, since or "")
+        if proof is not None:  # another server than the mirror's: refused before any removal
+            proof.judge_walk(complete, identity)
         executor.drain()
         if options.rebind:  # nothing is removed on the strength of a first walk of a server
             report.rekeyed = run.rebinder.matched if run.rebinder else 0
@@ -338,6 +344,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                 state.set_meta(FLAG_COUNTS_KEY, flags)
             _remember_progress(state, run, layout, report,
                                full=not since and not options.rebind)
+            if proof is not None:
+                proof.bind_if_proven(report, identity)
             if options.rebind and complete:  # only a complete listing accepts the server
                 record_identity(state, identity)
                 # The next pass walks everything: files the new server lacks then follow the

@@ -1,0 +1,73 @@
+"""A state from an older ppsync: files, but no recorded server. Whose are they?
+
+Such a state must not take the first server it reaches as its own: pointed once at another one
+by mistake (a typo in ``[server] url``), it would download that library, bind to it, and then
+refuse its own server. So the configured server is unproven until a complete full walk lists
+one of the mirror's own file keys (keys never meet across servers: PhotoPrism FileUIDs, Immich
+asset ids, and two servers of one kind share none). Until then the walk's actions are held
+back, so nothing is downloaded from a server that may be the wrong one; a complete walk that
+lists none of the mirror's files is another server, refused like a recorded mismatch (exit 4).
+
+A state with no active mirrored files has nothing to match: it is bound after a complete walk
+that reached no safety stop (an empty state binds at once, ``identity.bind``).
+"""
+
+from __future__ import annotations
+
+from ppsync.errors import SafetyStop
+from ppsync.mirror.dry_run import ActionSink
+from ppsync.mirror.identity import ServerIdentity, record_identity, recorded_identity
+from ppsync.models import Action, RunReport
+from ppsync.state import State
+
+
+def is_unproven(state: State) -> bool:
+    """Does this state know files but no server (written by a ppsync before identities)?"""
+    return recorded_identity(state) is None and state.knows_files()
+
+
+class UnprovenServer:
+    """Holds a walk's actions until the walk lists a file the mirror holds, then passes them
+    (and every later one) on to ``sink``; decides at the end of the walk."""
+
+    def __init__(self, state: State, sink: ActionSink) -> None:
+        self.state = state
+        self.known = state.count_active()  # the mirror's own keys the walk may list
+        self.matched = False
+        self.held: list[Action] = []
+        self._sink = sink
+
+    def apply(self, action: Action) -> None:
+        """The walk's sink. An action with a record is a listed key the mirror holds (the
+        planner passes a record only for an active one)."""
+        if not self.matched and action.record is not None and action.remote is not None:
+            self.matched = True
+            held, self.held = self.held, []
+            for earlier in held:
+                self._sink(earlier)
+        if self.matched:
+            self._sink(action)
+        else:
+            self.held.append(action)
+
+    def judge_walk(self, complete: bool, configured: ServerIdentity) -> None:
+        """After the walk: raise ``SafetyStop`` when it was complete and listed none of the
+        mirror's files (another server); an incomplete one drops what it held (fetched once a
+        walk proves the server)."""
+        self.held = []
+        if complete and self.known and not self.matched:
+            raise SafetyStop(
+                f"this mirror's state records no server (written by an older ppsync), and "
+                f"{configured.describe()} lists none of its {self.known} files: it is another "
+                "server. Nothing was downloaded or removed. If [server] is wrong, correct it. If "
+                "this is the same library at a new address, or a library migrated to this "
+                "server, run `ppsync sync --rebind` (`ppsync plan --rebind` shows first what it "
+                "would do): it matches the files by SHA-1 and downloads only what is new.")
+
+    def bind_if_proven(self, report: RunReport, configured: ServerIdentity) -> None:
+        """After the pass: record ``configured`` as the mirror's server when a complete walk
+        listed the mirror's files (or, with none to list, reached no safety stop)."""
+        if not report.walk_complete:
+            return
+        if self.matched or (not self.known and not report.safety_stop):
+            record_identity(self.state, configured)
