@@ -5,13 +5,18 @@ where a user would use it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import run_cli
+from tests.fake_immich import FakeImmich, ImmichUser
 from tests.kinds import Library
+
+T0 = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
 
 # --- taken time: the same second is the same time when one side has no sub-seconds ----------
 
@@ -135,3 +140,105 @@ def test_an_old_state_binds_only_after_a_full_walk_lists_its_files(
     assert report.command == "sync" and report.exit_code == 0  # walked everything
     assert report.downloaded == 1
     assert bound_to(target) == (lib.kind, own_url(lib))
+
+
+# --- the trash: content the mirror (or an earlier upload) knows is brought back too ----------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeImmich]:
+    with FakeImmich(generation="v2.5") as f:
+        yield f
+
+
+def test_inbox_file_known_to_the_mirror_but_trashed_on_immich_is_brought_back(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from tests.test_immich_upload_review import _upload_config
+
+    user = ImmichUser(fake)
+    content = b"precious-photo" * 40
+    asset = user.upload("old.jpg", content, taken=T0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
+    assert run_cli(config, "sync").returncode == 0
+    user.trash(asset)  # deleted on the server by mistake; the user drops the file again
+    (inbox / "precious.jpg").write_bytes(content)
+    result = run_cli(config, "upload")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert not fake.lib.assets[asset].is_trashed, out  # back in the library
+    assert not (inbox / "precious.jpg").exists(), out  # only now: the library has it again
+    assert "brought back from the trash 1" in result.stdout, out
+    assert len(fake.lib.assets) == 1
+
+
+def test_inbox_file_uploaded_before_then_trashed_is_brought_back(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from tests.test_immich_upload_review import _upload_config
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    content = b"a-photo" * 30
+    (inbox / "a.jpg").write_bytes(content)
+    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
+    assert run_cli(config, "upload").returncode == 0
+    assert not (inbox / "a.jpg").exists()
+    (asset,) = fake.lib.assets.values()
+    ImmichUser(fake).trash(asset.id)
+    (inbox / "copy-of-a.jpg").write_bytes(content)  # dropped again under another name
+    result = run_cli(config, "upload")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0 and "brought back from the trash 1" in result.stdout, out
+    assert not fake.lib.assets[asset.id].is_trashed, out
+    assert not (inbox / "copy-of-a.jpg").exists(), out  # only now: the library has it again
+    assert len(fake.lib.assets) == 1
+
+
+def test_an_inbox_file_the_mirror_knows_stays_a_failure_while_its_photo_cannot_come_back(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """A key that may not restore from the trash: reported every pass (exit 1), the file kept,
+    never a final duplicate; once the user restores the photo, the next pass finishes."""
+    from tests.test_immich_upload_review import NO_DELETE, _upload_config
+
+    user = ImmichUser(fake)
+    content = b"precious-photo" * 40
+    asset = user.upload("old.jpg", content, taken=T0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = _upload_config(fake, tmp_path, target, inbox, after="delete",
+                            permissions=NO_DELETE)
+    assert run_cli(config, "sync").returncode == 0
+    user.trash(asset)
+    (inbox / "precious.jpg").write_bytes(content)
+    for _ in range(2):
+        result = run_cli(config, "upload")
+        out = result.stdout + result.stderr
+        assert result.returncode == 1, out
+        assert "precious.jpg" in out and "trash" in out and "asset.delete" in out, out
+        assert (inbox / "precious.jpg").exists(), out
+    assert fake.lib.assets[asset].is_trashed
+    user.restore(asset)
+    result = run_cli(config, "upload")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (inbox / "precious.jpg").exists()
+
+
+def test_an_inbox_file_the_mirror_knows_and_the_library_has_asks_nothing_of_the_trash(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from tests.test_immich_upload_review import _upload_config
+
+    user = ImmichUser(fake)
+    content = b"precious-photo" * 40
+    user.upload("old.jpg", content, taken=T0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
+    assert run_cli(config, "sync").returncode == 0
+    (inbox / "precious.jpg").write_bytes(content)
+    fake.reset_counters()
+    result = run_cli(config, "upload")
+    assert result.returncode == 0 and "duplicates skipped 1" in result.stdout, result.stdout
+    assert "brought back from the trash 0" in result.stdout
+    assert not (inbox / "precious.jpg").exists()
+    assert fake.requests_to("/trash/restore/assets", "POST") == []

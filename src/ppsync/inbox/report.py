@@ -23,6 +23,7 @@ class UploadReport:
     known: int = 0  # handled by an earlier pass and unchanged since
     ignored: int = 0  # sidecars without their photo
     duplicates: int = 0  # not sent: the library already has this content
+    from_trash: int = 0  # of those, brought back from the server's trash first
     sent: int = 0
     bytes_sent: int = 0
     confirmed: int = 0  # found on the server by SHA-1 after the import
@@ -51,7 +52,8 @@ def summary_lines(report: UploadReport) -> list[str]:
         f"upload run {report.run_id}: exit {report.exit_code} "
         f"({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in {report.duration:.1f} s",
         f"  inbox {report.scanned} files: sent {report.sent} ({report.bytes_sent} bytes), "
-        f"confirmed {report.confirmed}, duplicates skipped {report.duplicates}, "
+        f"confirmed {report.confirmed}, duplicates skipped {report.duplicates} (brought back "
+        f"from the trash {report.from_trash}), "
         f"rejected {len(report.rejected)}, failed {len(report.failures)}",
         f"  waiting to settle {report.waiting}, done earlier {report.known}, "
         f"sidecars without a photo {report.ignored}, added to albums {report.added_to_albums}, "

@@ -125,11 +125,11 @@ class UploadPass:
             if not self.hash(item):
                 continue
             duplicate = self.duplicate_reason(item)
-            if not duplicate and self.server.capabilities.trash:
+            if self.trash_to_check(item, duplicate):
                 back = self.from_trash(item)
                 if back is None:
                     continue  # only in the trash, and it may not come back: reported, kept
-                duplicate = back
+                duplicate = back or duplicate
             if duplicate:
                 self.save(item, reason=duplicate)
                 duplicates.append(item)
@@ -209,6 +209,15 @@ class UploadPass:
             return "already on the server"
         return ""
 
+    def trash_to_check(self, item: Item, duplicate: str) -> bool:
+        """Must the server's trash be asked about this content? When the server has one and
+        the photo is not in its library: also when the mirror or an earlier upload knows the
+        content, since the library may have lost it to the trash since (a mistaken delete the
+        user answers by dropping the file in the inbox again)."""
+        if not self.server.capabilities.trash:
+            return False
+        return not duplicate or self.photo_uid(item.sha1) is None
+
     def from_trash(self, item: Item) -> str | None:
         """Content the server holds only in its trash (purged after a while) is not a copy to
         delete or move an inbox file for, and sending it again would only be answered "I
@@ -224,6 +233,7 @@ class UploadPass:
             if self._photo_uids[item.sha1] is not None:
                 log.info("brought back from the server's trash", path=item.file.rel,
                          sha1=item.sha1)
+                self.report.from_trash += 1
                 return "was in the server's trash: brought back into the library"
             why = "still not in the library after bringing it back"
         self.fail(item, f"its only copy on the server is in the server's trash, which purges "
