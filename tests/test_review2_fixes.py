@@ -242,3 +242,27 @@ def test_an_inbox_file_the_mirror_knows_and_the_library_has_asks_nothing_of_the_
     assert "brought back from the trash 0" in result.stdout
     assert not (inbox / "precious.jpg").exists()
     assert fake.requests_to("/trash/restore/assets", "POST") == []
+
+
+def test_restore_counts_the_assets_it_brings_back_from_the_trash_not_the_originals(
+        server: Any, make_config: Any, fake: FakeImmich, target: Path) -> None:
+    """Two mirrored files of one content (a PhotoPrism library keeps both) are one Immich
+    asset: brought back from the trash once, counted once."""
+    from tests.conftest import mirrored_files
+    from tests.test_immich_upload_review import _server
+
+    content = b"the-same-photo" * 40
+    server.add_photo([("2024/05/A.jpg", content)])
+    server.add_photo([("2024/05/copy/A.jpg", content)])
+    config = make_config(**{"servers.back": _server(fake)})
+    assert run_cli(config, "sync").returncode == 0
+    assert sorted(mirrored_files(target)) == ["2024/05/A.jpg", "2024/05/copy/A.jpg"]
+    assert run_cli(config, "restore", "--to", "back").returncode == 0
+    (asset,) = fake.lib.assets.values()
+    ImmichUser(fake).trash(asset.id)
+    dry = run_cli(config, "restore", "--to", "back", "--dry-run")
+    assert "would be brought back from the trash 1" in dry.stdout, dry.stdout
+    result = run_cli(config, "restore", "--to", "back")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0 and "brought back from the trash 1" in result.stdout, out
+    assert not fake.lib.assets[asset.id].is_trashed and len(fake.lib.assets) == 1
