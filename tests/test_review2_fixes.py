@@ -266,3 +266,40 @@ def test_restore_counts_the_assets_it_brings_back_from_the_trash_not_the_origina
     out = result.stdout + result.stderr
     assert result.returncode == 0 and "brought back from the trash 1" in result.stdout, out
     assert not fake.lib.assets[asset.id].is_trashed and len(fake.lib.assets) == 1
+
+
+# --- --rebind keeps the old server's album manifests aside ---------------------------------
+
+
+@pytest.mark.parametrize(("old_kind", "new_kind"),
+                         [("photoprism", "immich"), ("immich", "photoprism")])
+def test_a_rebind_keeps_the_old_servers_album_manifests_aside(
+        old_kind: str, new_kind: str, tmp_path: Path, target: Path) -> None:
+    """Migrated without its albums (restore not run for them first): the manifests may be the
+    only record of which photo was in which album. The re-bind removes the old album folders
+    but keeps every manifest under .ppsync/trash/, and a later pass does not touch them."""
+    import json
+
+    from tests.kinds import library
+    from tests.test_identity import PHOTOS, fill, sync
+
+    albums = {"mode": "symlink"}
+    with library(old_kind) as old, library(new_kind) as new:
+        keys = fill(old, PHOTOS)
+        old.album("Trips", [keys["2024/A.jpg"], keys["2023/C.jpg"]])
+        old.album("Family", [keys["2024/A.jpg"]])
+        new_keys = fill(new, PHOTOS)
+        new.album("Family", [new_keys["2024/B.jpg"]])  # one album restored, another not
+        assert sync(old, tmp_path, target, albums=albums).exit_code == 0
+        manifests = {name: (target / "Albums" / name / ".album.json").read_bytes()
+                     for name in ("Trips", "Family")}
+        report = sync(new, tmp_path, target, rebind=True, albums=albums)
+        assert report.exit_code == 0, report
+        assert not (target / "Albums" / "Trips").exists()  # not an album of the new server
+        family = json.loads((target / "Albums" / "Family" / ".album.json").read_text())
+        assert [m["entry"] for m in family["members"]] == ["B.jpg"]  # the new server's album
+        aside = target / ".ppsync" / "trash" / "Albums"
+        kept = {p.parent.name: p.read_bytes() for p in aside.rglob(".album.json*")}
+        assert kept == manifests
+        assert sync(new, tmp_path, target, albums=albums).exit_code == 0
+        assert {p.parent.name: p.read_bytes() for p in aside.rglob(".album.json*")} == manifests

@@ -21,6 +21,7 @@ from typing import Any
 from ppsync.config import AlbumsConfig
 from ppsync.errors import ItemError, ServerDataError
 from ppsync.export.sidecars import json_bytes, write_if_changed
+from ppsync.fsutil import move_into
 from ppsync.logs import get_logger
 from ppsync.mirror.executor import Layout
 from ppsync.models import Failure, RecordStatus, RunReport
@@ -85,10 +86,13 @@ def entry_names(primaries: dict[str, str]) -> dict[str, str]:
 
 class AlbumExport:
     """One pass's album folders. ``link``/``symlink`` are the os functions (injectable so a
-    test can stand in for a filesystem that refuses links)."""
+    test can stand in for a filesystem that refuses links). ``manifests_aside``: where the
+    manifest of an album that left goes instead of being deleted (a re-bind: the old server's
+    manifests may be the only record of its albums), under its relative path."""
 
     def __init__(self, config: AlbumsConfig, state: State, server: PhotoServer,
                  layout: Layout, report: RunReport, *,
+                 manifests_aside: Path | None = None,
                  link: Callable[[str, str], None] = os.link,
                  symlink: Callable[[str, str], None] = os.symlink) -> None:
         self._config = config
@@ -97,6 +101,7 @@ class AlbumExport:
         self._target = layout.target
         self._root = layout.target / config.folder
         self._report = report
+        self._manifests_aside = manifests_aside
         self._link = link
         self._symlink = symlink
         self._copies_instead = False
@@ -243,7 +248,13 @@ class AlbumExport:
         for entry, *_ in self._state.album_entries(uid).values():
             if entry:
                 _remove_entry(folder / entry)
-        _remove_entry(folder / MANIFEST)
+        manifest = folder / MANIFEST
+        if self._manifests_aside is not None and manifest.is_file() \
+                and not manifest.is_symlink():
+            aside = move_into(manifest, self._manifests_aside,
+                              f"{self._config.folder}/{name}/{MANIFEST}")
+            log.info("album manifest kept aside", album=uid, path=str(aside))
+        _remove_entry(manifest)
         try:
             folder.rmdir()
         except FileNotFoundError:

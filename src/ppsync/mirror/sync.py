@@ -401,7 +401,10 @@ def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
     if settings.albums.mode != "none":
         # First: a membership change does not move the photo's change stamp, so the album export
         # queues the photos it saw join or leave an album for their sidecars below.
-        AlbumExport(settings.albums, state, run.server, layout, run.report).run()
+        # A re-bind drops the old server's albums: their manifests are kept aside, as the
+        # only record of them when the albums were not restored into the new server.
+        AlbumExport(settings.albums, state, run.server, layout, run.report,
+                    manifests_aside=layout.trash if run.options.rebind else None).run()
     if run.sidecars is not None:
         run.sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep")
         executor.drain()
