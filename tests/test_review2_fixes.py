@@ -303,3 +303,35 @@ def test_a_rebind_keeps_the_old_servers_album_manifests_aside(
         assert kept == manifests
         assert sync(new, tmp_path, target, albums=albums).exit_code == 0
         assert {p.parent.name: p.read_bytes() for p in aside.rglob(".album.json*")} == manifests
+
+
+# --- removals confirmed per asset: a trashed live photo, a partner's asset -------------------
+
+
+@pytest.mark.parametrize("how", ["trash", "archive"])
+def test_a_trashed_live_photo_is_removed_not_a_safety_stop_forever(
+        how: str, fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from ppsync.config import load_config
+    from ppsync.mirror.sync import PassOptions, run_sync
+    from tests.conftest import mirrored_files
+    from tests.test_immich import config
+
+    user = ImmichUser(fake)
+    for i in range(8):
+        user.upload(f"MORE_{i}.jpg", f"more-{i}".encode() * 30, taken=T0)
+    still, video = user.upload_live(("L.heic", b"still" * 40), ("L.mov", b"motion" * 40),
+                                    taken=T0)
+    path = config(tmp_path, target, {"url": fake.url, "api_key": fake.add_key(("all",))},
+                  mirror={"delete": "trash", "include_archived": how == "trash"})
+    settings = load_config(path, {})
+    assert run_sync(settings, PassOptions()).exit_code == 0
+    assert len(mirrored_files(target)) == 10
+    if how == "trash":  # the user deletes the live photo (Immich trashes the still)
+        user.trash(still)
+    else:  # or archives it, and the mirror leaves the archive out
+        user.archive(still)
+    assert not fake.lib.assets[video].is_trashed
+    report = run_sync(settings, PassOptions())
+    assert report.exit_code == 0, (report.exit_code, report.safety_stop)
+    assert len(mirrored_files(target)) == 8
+
