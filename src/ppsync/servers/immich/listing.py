@@ -129,8 +129,7 @@ class ImmichListing:
             where = f"search/metadata ({visibility})"
             parsed = parse_search_page(json_body(response, where), where)
             check_next_page(page, parsed.next_page, where)
-            own = [a for a in parsed.assets if not a.owner_id
-                   or a.owner_id == self._client.user_id]
+            own = [a for a in parsed.assets if self._own(a)]
             self._partners += len(parsed.assets) - len(own)
             assets = [self._linked(a) for a in own
                       if not a.trashed and a.visibility == visibility]
@@ -192,8 +191,8 @@ class ImmichListing:
             if response.status_code in (400, 404):
                 continue
             asset = parse_asset(json_body(response, f"asset {asset_id}"), "asset")
-            if asset.trashed or asset.visibility not in walked:
-                continue
+            if asset.trashed or asset.visibility not in walked or not self._own(asset):
+                continue  # a partner's (an older ppsync mirrored them): left out, as walked
             if asset.visibility == "hidden" and asset_id not in self._stills:
                 continue
             found.add(asset_id)
@@ -201,6 +200,11 @@ class ImmichListing:
 
     def started(self) -> datetime | None:
         return self._started
+
+    def _own(self, asset: ImmichAsset) -> bool:
+        """The user's own asset (or one whose owner the server did not say): a partner's is
+        left out of the walk and of the removal check alike."""
+        return not asset.owner_id or asset.owner_id == self._client.user_id
 
 
 def check_next_page(page: int, next_page: int | None, where: str) -> None:
