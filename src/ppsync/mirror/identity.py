@@ -150,9 +150,8 @@ def bind(state: State, configured: ServerIdentity) -> None:
 def guard_repair(state: State, config: ServerConfig, server: PhotoServer) -> None:
     """``verify --repair`` downloads from the server: refuse (recorded as a refused repair
     pass, as is a failed login) before anything is set aside when the server is not the
-    mirror's. Kind and address
-    first, without a request; then the account, which ``server`` is opened for (a key of
-    another Immich user at the same address opens another library)."""
+    mirror's. Kind and address first, without a request; then the account, which ``server``
+    is opened for (a key of another Immich user at the same address opens another library)."""
     try:
         guard_identity(state, ServerIdentity.configured(config))
         if not server.is_open:

@@ -15,10 +15,13 @@ that reached no safety stop (an empty state binds at once, ``identity.bind``).
 from __future__ import annotations
 
 from ppsync.errors import SafetyStop
+from ppsync.logs import get_logger
 from ppsync.mirror.dry_run import ActionSink
 from ppsync.mirror.identity import ServerIdentity, record_identity, recorded_identity
 from ppsync.models import Action, RunReport
 from ppsync.state import State
+
+log = get_logger("ppsync.identity")
 
 
 def is_unproven(state: State) -> bool:
@@ -54,6 +57,10 @@ class UnprovenServer:
         """After the walk: raise ``SafetyStop`` when it was complete and listed none of the
         mirror's files (another server); an incomplete one drops what it held (fetched once a
         walk proves the server)."""
+        if self.held:
+            log.warning("nothing fetched: this walk listed none of the mirror's files, so the "
+                        "server is not known to be the mirror's", held_back=len(self.held),
+                        complete=complete)
         self.held = []
         if complete and self.known and not self.matched:
             raise SafetyStop(
