@@ -142,6 +142,33 @@ def test_an_old_state_binds_only_after_a_full_walk_lists_its_files(
     assert bound_to(target) == (lib.kind, own_url(lib))
 
 
+def test_an_unproven_server_holds_a_bounded_number_of_actions(
+        tmp_path: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What waits for the proof is bounded (a wrong server's listing is never held in memory);
+    what did not fit is planned again by the next pass, once the walk proved the server."""
+    from datetime import UTC, datetime
+
+    from ppsync.mirror import unproven
+    from tests.conftest import mirrored_files
+    from tests.kinds import library
+    from tests.test_identity import PHOTOS, bound_to, fill, sync
+
+    monkeypatch.setattr(unproven, "HOLD_LIMIT", 2)
+    with library("immich") as own:
+        fill(own, PHOTOS)
+        assert sync(own, tmp_path, target).exit_code == 0
+        _forget_identity(target)
+        older = datetime(2010, 1, 1, tzinfo=UTC)  # listed before the mirror's own files
+        for n in range(4):
+            own.add(f"OLD{n}.jpg", bytes([n + 1]) * 100, older)
+        first = sync(own, tmp_path, target)
+        assert first.exit_code == 0 and first.downloaded == 2  # held 2, dropped 2
+        assert bound_to(target) == ("immich", own_url(own))
+        second = sync(own, tmp_path, target)
+        assert second.exit_code == 0 and second.downloaded == 2
+        assert len(mirrored_files(target)) == len(PHOTOS) + 4
+
+
 # --- the trash: content the mirror (or an earlier upload) knows is brought back too ----------
 
 

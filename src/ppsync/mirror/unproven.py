@@ -23,6 +23,11 @@ from ppsync.state import State
 
 log = get_logger("ppsync.identity")
 
+# Held actions are bounded: the listing is never held in memory, even of a large wrong server.
+# Past the bound, actions are dropped; a walk that then proves the server binds the state, and
+# the next pass plans what was dropped again.
+HOLD_LIMIT = 10_000
+
 
 def is_unproven(state: State) -> bool:
     """Does this state know files but no server (written by a ppsync before identities)?"""
@@ -38,6 +43,7 @@ class UnprovenServer:
         self.known = state.count_active()  # the mirror's own keys the walk may list
         self.matched = False
         self.held: list[Action] = []
+        self.dropped = 0  # actions past HOLD_LIMIT, planned again by the next pass
         self._sink = sink
 
     def apply(self, action: Action) -> None:
@@ -50,13 +56,17 @@ class UnprovenServer:
                 self._sink(earlier)
         if self.matched:
             self._sink(action)
-        else:
+        elif len(self.held) < HOLD_LIMIT:
             self.held.append(action)
+        else:
+            self.dropped += 1
 
     def judge_walk(self, complete: bool, configured: ServerIdentity) -> None:
         """After the walk: raise ``SafetyStop`` when it was complete and listed none of the
         mirror's files (another server); an incomplete one drops what it held (fetched once a
         walk proves the server)."""
+        if self.dropped:
+            log.info("actions past the hold limit wait for the next pass", dropped=self.dropped)
         if self.held:
             log.warning("nothing fetched: this walk listed none of the mirror's files, so the "
                         "server is not known to be the mirror's", held_back=len(self.held),
