@@ -172,7 +172,8 @@ def test_server_down_at_the_start_fails_fast(
     started = time.monotonic()
     report = sync(server={"outage_wait": "1m", "retries": 1})
     assert report.exit_code == 3 and "cannot reach" in report.error
-    assert time.monotonic() - started < 5
+    # not the minute of outage_wait (a loaded machine takes seconds; the budget takes 60)
+    assert time.monotonic() - started < 30
 
 
 def test_sigterm_during_the_wait_ends_a_one_shot_sync_promptly(
