@@ -122,6 +122,32 @@ def test_offset_paging_shifts_rows_when_an_upload_lands_mid_walk(v2: FakeImmich)
     assert len(seen) == 4 and len(set(seen)) == 3  # a row seen twice: dedupe by id
 
 
+def test_every_search_sees_the_library_as_it_is_now(v2: FakeImmich) -> None:
+    """The fake keeps sorted views and built asset answers between searches; every change,
+    through the API or set on an asset directly, shows in the very next search."""
+    user = ImmichUser(v2)
+    a, b, c_ = user.seed(3)
+    with full(v2) as c:
+        assert ids(c) == {a, b, c_}  # warms the views and the answers
+        user.trash(a)
+        assert ids(c) == {b, c_} and ids(c, withDeleted=True) == {a, b, c_}
+        user.archive(b)
+        assert ids(c) == {c_} and ids(c, visibility="archive") == {b}
+        v2.lib.assets[c_].visibility = "hidden"  # as the upload of a live photo's video does
+        assert ids(c) == set() and ids(c, visibility="hidden") == {c_}
+        user.describe(b, "now described")
+        user.replace(b, b"new bytes")
+        item = search(c, visibility="archive", withExif=True)["items"][0]
+        assert item["exifInfo"]["description"] == "now described"
+        assert item["checksum"] == b64(b"new bytes")
+        assert item["exifInfo"]["fileSizeInByte"] == len(b"new bytes")
+        user.purge(b)
+        assert ids(c, visibility="archive") == set()
+        with v2.lib.lock:
+            del v2.lib.assets[c_]
+        assert ids(c, visibility="hidden") == set()
+
+
 def test_v3_cursor_is_stable_and_older_generations_ignore_it(v2: FakeImmich,
                                                              v3: FakeImmich) -> None:
     ImmichUser(v3).seed(4)

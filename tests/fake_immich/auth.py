@@ -4,12 +4,13 @@ client keys on the status code)."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from tests.fake_immich.http import Request, Response
 from tests.fake_immich.model import ApiKey, Generation, Session
@@ -28,8 +29,9 @@ def error(status: int, message: str | list[str]) -> Response:
 
 
 def json_response(status: int, body: Any) -> Response:
+    """Compact UTF-8 JSON, as Node's ``JSON.stringify`` writes it (non-ASCII unescaped)."""
     return Response(status, [("Content-Type", "application/json; charset=utf-8")],
-                    json.dumps(body, separators=(",", ":")).encode())
+                    orjson.dumps(body))
 
 
 class Problem(Exception):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from tests.fake_immich.model import FakeAlbum, FakeAsset, Generation, Person, iso
+from tests.fake_immich.model import AssetTable, FakeAlbum, FakeAsset, Generation, Person, iso
 
 # The fields of ``exifInfo`` (``mapExif`` sends each, null when unknown).
 EXIF_FIELDS = ("make", "model", "lensModel", "exifImageWidth", "exifImageHeight",
@@ -83,7 +83,7 @@ class Library:
         self.owner_id = owner_id
         self.lock = threading.RLock()
         self.clock_offset = timedelta(0)
-        self.assets: dict[str, FakeAsset] = {}
+        self.assets: dict[str, FakeAsset] = AssetTable()
         self.albums: dict[str, FakeAlbum] = {}
         self.pending_metadata: dict[str, Metadata] = {}  # by base64 checksum
         # Partners who share their library with this user and whom the user shows in their
@@ -96,6 +96,13 @@ class Library:
         self.defer_metadata_jobs = False
         self.pending_jobs: list[str] = []  # asset ids, in upload order
         self._last = datetime(1970, 1, 1, tzinfo=UTC)
+        # (visibility, withDeleted, descending) → those assets in listing order, valid while
+        # no asset changed (``FakeAsset.last_edit``) and the partners shown are the same: what
+        # the database's index would give.
+        self._views: dict[tuple[str, bool, bool], list[FakeAsset]] = {}
+        self._views_stamp: tuple[int, frozenset[str]] = (-1, frozenset())
+        # asset id → (its edit stamp, its AssetResponseDto without exifInfo), for api.py
+        self.docs: dict[str, tuple[int, dict[str, Any]]] = {}
 
     # -- clock and ids -----------------------------------------------------------------------
 
@@ -284,7 +291,8 @@ class Library:
     def matching(self, body: dict[str, Any]) -> list[FakeAsset]:
         """Assets a ``POST /search/metadata`` body selects, in the server's order (by
         ``fileCreatedAt``, newest first unless ``order`` is "asc"). Hidden defaults: only the
-        ``timeline`` visibility, no trashed assets; ``locked`` never."""
+        ``timeline`` visibility, no trashed assets; ``locked`` never. The list may be shared
+        with later searches: do not change it."""
         visibility = body.get("visibility") or "timeline"
         with_deleted = bool(body.get("withDeleted"))
         after = body.get("updatedAfter")
@@ -293,24 +301,45 @@ class Library:
         if isinstance(checksum, str) and len(checksum) == 40:
             checksum = base64.b64encode(bytes.fromhex(checksum)).decode()
         album_ids = body.get("albumIds") or []
+        descending = body.get("order", "desc") != "asc"
+        narrowing = (after_dt is not None or checksum is not None or body.get("id") is not None
+                     or body.get("isFavorite") is not None or body.get("type") is not None
+                     or bool(album_ids))
         with self.lock:
+            rows = self._view(visibility, with_deleted, descending)
+            if not narrowing:
+                return rows
             members = [set(self.albums[a].asset_ids) if a in self.albums else set()
                        for a in album_ids]
-            rows = [
-                a for a in self.assets.values()
-                if a.visibility == visibility and a.visibility != "locked"
-                and (not a.owner_id or a.owner_id in self.partners_in_timeline)
-                and (with_deleted or not a.is_trashed)
-                and (after_dt is None or a.updated_at >= after_dt)
+            return [
+                a for a in rows
+                if (after_dt is None or a.updated_at >= after_dt)
                 and (checksum is None or a.checksum == checksum)
                 and (body.get("id") is None or a.id == body.get("id"))
                 and (body.get("isFavorite") is None or a.is_favorite == body.get("isFavorite"))
                 and (body.get("type") is None or a.type == body.get("type"))
                 and all(a.id in m for m in members)
             ]
-        descending = body.get("order", "desc") != "asc"
-        rows.sort(key=lambda a: (a.file_created_at, a.id), reverse=descending)
-        return rows
+
+    def _view(self, visibility: str, with_deleted: bool, descending: bool) -> list[FakeAsset]:
+        """The assets of one visibility (trashed ones too with ``withDeleted``; partners'
+        shown in the timeline too) in listing order, by ``fileCreatedAt`` then id; rebuilt
+        after any change to any asset, so every search sees the library as it is at that
+        moment (offset pages still shift). Callers must not change the list. Hold ``lock``."""
+        stamp = (FakeAsset.last_edit, frozenset(self.partners_in_timeline))
+        if self._views_stamp != stamp:
+            self._views.clear()
+            self._views_stamp = stamp
+        key = (visibility, with_deleted, descending)
+        view = self._views.get(key)
+        if view is None:
+            view = [a for a in self.assets.values()
+                    if a.visibility == visibility and a.visibility != "locked"
+                    and (not a.owner_id or a.owner_id in self.partners_in_timeline)
+                    and (with_deleted or not a.is_trashed)]
+            view.sort(key=lambda a: (a.file_created_at, a.id), reverse=descending)
+            self._views[key] = view
+        return view
 
     def statistics(self, visibility: str | None, archived: bool | None,
                    trashed: bool | None) -> dict[str, int]:

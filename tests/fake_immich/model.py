@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "ALL_PERMISSIONS_V1",
@@ -21,6 +22,7 @@ __all__ = [
     "V2",
     "V3",
     "ApiKey",
+    "AssetTable",
     "FakeAlbum",
     "FakeAsset",
     "Faults",
@@ -29,7 +31,12 @@ __all__ = [
     "RequestRecord",
     "b64_sha1",
     "iso",
+    "note_edit",
 ]
+
+# Edit stamps: every attribute set on any asset takes the next one, so a cache built at a stamp
+# knows whether anything changed since (``next`` on a count is atomic under the GIL).
+_EDIT_STAMPS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -108,9 +115,26 @@ class FakeAsset:
     people: list[Person] = field(default_factory=list)
     owner_id: str = ""  # "" = the library's user; else a partner who shares their timeline
 
+    # The stamp of the latest edit of any asset; ``edited`` is this asset's own.
+    last_edit: ClassVar[int] = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        self.__dict__["_edited"] = note_edit()
+
+    @property
+    def edited(self) -> int:
+        """The stamp of this asset's latest attribute change (``exif`` edits go with a touch)."""
+        return int(self.__dict__["_edited"])
+
     @property
     def checksum(self) -> str:
-        return b64_sha1(self.content)
+        # Hashed once per content object (a replaced original is a new one), not per answer.
+        cached = self.__dict__.get("_checksum")
+        if cached is None or cached[0] is not self.content:
+            cached = (self.content, b64_sha1(self.content))
+            self.__dict__["_checksum"] = cached
+        return str(cached[1])
 
     @property
     def is_trashed(self) -> bool:
@@ -186,6 +210,45 @@ class Faults:
     stuck_next_page: int = 0
     # called with each search body once its page is computed (a library changing mid-walk)
     after_search: Callable[[dict[str, Any]], None] | None = None
+
+
+def note_edit() -> int:
+    """A new edit stamp, also ``FakeAsset.last_edit``: caches built before it are stale."""
+    stamp = next(_EDIT_STAMPS)
+    FakeAsset.last_edit = stamp
+    return stamp
+
+
+class AssetTable(dict[str, FakeAsset]):
+    """The library's assets by id; adding or removing one notes an edit, like changing one."""
+
+    def __setitem__(self, key: str, value: FakeAsset) -> None:
+        super().__setitem__(key, value)
+        note_edit()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        note_edit()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        note_edit()
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, FakeAsset]:
+        note_edit()
+        return super().popitem()
+
+    def clear(self) -> None:
+        super().clear()
+        note_edit()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        note_edit()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        note_edit()
 
 
 def b64_sha1(data: bytes) -> str:
