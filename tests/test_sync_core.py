@@ -252,3 +252,26 @@ def test_a_quiet_change_pass_says_what_its_listed_count_is(
     finally:
         state.close()
     assert "change" in row and "5-min margin" in row
+
+
+def test_owner_lookups_by_path_use_the_path_index(server: FakePhotoPrism, target: Path,
+                                                  sync: Sync) -> None:
+    """Looking up who holds a path must search the path index: with the status index SQLite
+    reads every active row, once per page of a walk (quadratic in the library's size)."""
+    library(server)
+    assert sync().exit_code == 0
+    state = State.open(target / ".ppsync" / "state.db")
+    statements: list[str] = []
+    state.db.conn.set_trace_callback(statements.append)
+    try:
+        owners = state.active_owners_of(["2024/05/IMG_4711.jpg", "nowhere.jpg"])
+        assert list(owners) == ["2024/05/IMG_4711.jpg"]
+        assert state.active_path_under("2024") is not None
+        state.db.conn.set_trace_callback(None)
+        assert len(statements) == 2
+        for sql in statements:
+            plan = " ".join(row[3] for row in state.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "USING INDEX files_path" in plan, (sql, plan)
+    finally:
+        state.db.conn.set_trace_callback(None)
+        state.close()

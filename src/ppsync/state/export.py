@@ -114,7 +114,8 @@ class ExportMixin(StateBase):
 
     def active_path_under(self, folder: str) -> str | None:
         """A mirrored original inside ``folder/`` (the album folder must hold none)."""
-        sql = ("SELECT path FROM files WHERE status = 'active' AND path >= ? AND path < ? "
+        # ``+status``: a range of the path index, not a read of every active row
+        sql = ("SELECT path FROM files WHERE +status = 'active' AND path >= ? AND path < ? "
                "LIMIT 1")
         row = self.db.execute(sql, [folder + "/", folder + "0"]).fetchone()
         return str(row[0]) if row else None

@@ -39,7 +39,9 @@ class FilesMixin(StateBase):
 
     def active_owners_of(self, paths: Iterable[str]) -> dict[str, LocalRecord]:
         """The active records occupying these relative paths, keyed by path."""
-        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+        # ``+status``: look rows up by path. Left to itself SQLite chose the status index and
+        # read every active row for each page (13.6 ms a page at 20,000 files, vs 1.7 ms).
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE +status = 'active' "
                "AND path IN ({marks})")
         return {row[2]: _record(row) for row in self._rows_in(sql, paths)}
 
