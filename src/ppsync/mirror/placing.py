@@ -11,11 +11,12 @@ both carry the same suffix and stay side by side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from ppsync.errors import UnsafePathError
 from ppsync.mirror import layout as templates
-from ppsync.models import RecordStatus, RemoteFile
+from ppsync.models import LocalRecord, RecordStatus, RemoteFile
 from ppsync.state import State
 
 
@@ -30,8 +31,10 @@ class Placer:
         # before (case on a disk that ignores it), never renamed.
         self._suffixes = template.template != "{server_path}"
 
-    def place(self, files: list[RemoteFile]) -> tuple[list[RemoteFile], dict[str, str]]:
-        """Each file at its path; and file key → why it cannot be placed (a hostile name)."""
+    def place(self, files: list[RemoteFile], records: Mapping[str, LocalRecord]
+              ) -> tuple[list[RemoteFile], dict[str, str]]:
+        """Each file at its path; and file key → why it cannot be placed (a hostile name).
+        ``records``: the state's records of these files (the caller plans with them too)."""
         placed, refused = [], {}
         for remote in files:
             try:
@@ -40,14 +43,16 @@ class Placer:
                 placed.append(remote)
                 refused[remote.file_uid] = str(exc)
         if self._suffixes:
-            placed = self._settle([f for f in placed if f.file_uid not in refused], placed)
+            placed = self._settle([f for f in placed if f.file_uid not in refused], placed,
+                                  records)
         return placed, refused
 
-    def _settle(self, files: list[RemoteFile], placed: list[RemoteFile]) -> list[RemoteFile]:
+    def _settle(self, files: list[RemoteFile], placed: list[RemoteFile],
+                records: Mapping[str, LocalRecord]) -> list[RemoteFile]:
         keys = {f.file_uid for f in files}
         wanted = {f.name for f in files}
-        current = {k: r.path for k, r in self._state.records_for(keys).items()
-                   if r.status is RecordStatus.ACTIVE}
+        current = {k: r.path for k, r in records.items()
+                   if k in keys and r.status is RecordStatus.ACTIVE}
         claims = [templates.Claim(f.file_uid, f.name,
                                   f.photo_uid if f.photo_uid != f.file_uid else None)
                   for f in files]

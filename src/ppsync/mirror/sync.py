@@ -151,8 +151,8 @@ class SyncRun:
         # A re-bind first hands records of the same content to the new server's keys, so
         # that placing and planning see those files as held (moved at most, never fetched).
         adopted, old_keys = self.rebinder.match(files) if self.rebinder else ({}, [])
-        files, refused = self.placer.place(files)
-        records = self.state.records_for(f.file_uid for f in files)
+        records = self.state.records_for(f.file_uid for f in files)  # placing moves no key
+        files, refused = self.placer.place(files, records)
         records.update(adopted)
         claims = self.state.claims_on(f.name for f in files)
         key = self.state.claim_key
