@@ -204,6 +204,7 @@ class Faults:
     download_delay: float = 0.0  # seconds before an original's headers
     download_rate: int = 0  # bytes per second for bodies of originals (0: unlimited)
     answer_delay: float = 0.0  # seconds before every answer (a slow link or a busy server)
+    listing_delay: float = 0.0  # seconds before a search answers (a hung listing)
     expire_tokens_after: int = 0  # a bearer token dies after this many requests (0: never)
     # the next searches for page 2 or later with more rows answer nextPage = the page asked
     # (a server bug; a nextPage below 2 is refused by its form already)

@@ -194,6 +194,8 @@ class FakeImmich:
         if req.header("x-api-key") == self.admin_key.secret:
             return resp  # the test's own helpers never meet a fault
         resp.delay = max(resp.delay, self.faults.answer_delay)
+        if req.path == "/api/search/metadata":
+            resp.delay = max(resp.delay, self.faults.listing_delay)
         if self.faults.truncate_json > 0 and resp.stream is None and resp.body \
                 and "json" in dict(resp.headers).get("Content-Type", ""):
             with self._lock:

@@ -42,10 +42,12 @@ from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.wire import (
     ImmichAsset,
+    SearchPage,
     parse_asset,
     parse_search_page,
     parse_statistics,
 )
+from ppsync.servers.read_ahead import read_ahead
 
 log = get_logger("ppsync.listing")
 
@@ -115,20 +117,9 @@ class ImmichListing:
         self._judge()
 
     def _walk(self, visibility: str) -> Iterator[list[RemoteFile]]:
-        page: int | None = 1
-        size = min(self._mirror.page_size, 1000)
-        while page is not None:
-            body: dict[str, object] = {"page": page, "size": size, "withExif": True,
-                                       "visibility": visibility, "order": "asc"}
-            if self._since:
-                body["updatedAfter"] = self._since
-            response = self._client.call("POST", "/search/metadata",
-                                         f"listing {visibility} page {page}", json=body)
-            if self._started is None:
-                self._started = _server_time(response.headers.get("Date"))
-            where = f"search/metadata ({visibility})"
-            parsed = parse_search_page(json_body(response, where), where)
-            check_next_page(page, parsed.next_page, where)
+        # The next page is fetched and parsed while this one is planned (``read_ahead``);
+        # what touches the state (``fresh``) stays on this thread.
+        for parsed in read_ahead(self._search_pages(visibility), "ppsync-listing"):
             own = [a for a in parsed.assets if self._own(a)]
             self._partners += len(parsed.assets) - len(own)
             assets = [self._linked(a) for a in own
@@ -143,6 +134,25 @@ class ImmichListing:
             self._listed += len(files)
             if files:
                 yield files
+
+    def _search_pages(self, visibility: str) -> Iterator[SearchPage]:
+        """The pages of one visibility's search, one request at a time, following
+        ``nextPage``."""
+        page: int | None = 1
+        size = min(self._mirror.page_size, 1000)
+        while page is not None:
+            body: dict[str, object] = {"page": page, "size": size, "withExif": True,
+                                       "visibility": visibility, "order": "asc"}
+            if self._since:
+                body["updatedAfter"] = self._since
+            response = self._client.call("POST", "/search/metadata",
+                                         f"listing {visibility} page {page}", json=body)
+            if self._started is None:
+                self._started = _server_time(response.headers.get("Date"))
+            where = f"search/metadata ({visibility})"
+            parsed = parse_search_page(json_body(response, where), where)
+            check_next_page(page, parsed.next_page, where)
+            yield parsed
             page = parsed.next_page
 
     def _linked(self, asset: ImmichAsset) -> ImmichAsset:
