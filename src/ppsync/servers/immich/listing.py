@@ -110,7 +110,8 @@ class ImmichListing:
         if not self._client.user_id:
             raise AuthError("the API key lacks user.read (Missing required permission: "
                             "user.read): ppsync needs it to tell your assets from a partner's")
-        if not self._since:
+        if not self._since and self._mirror.include_archived:
+            # The count covers timeline + archive: it can judge only a walk of both.
             self._expected = self._statistics()
         for visibility in self.visibilities():
             yield from self._walk(visibility)
