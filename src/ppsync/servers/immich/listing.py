@@ -9,11 +9,12 @@ files are deduplicated by asset id (``fresh``). Trashed assets are not listed (`
 is off): they have left the library, and a complete walk's removals take them away under the
 policy.
 
-Complete when every walk reached ``nextPage: null`` without failure and, on a full walk, the
-unique timeline (+ archive) assets seen (an asset archived mid-walk is listed twice) are at
-least the statistics' ``total`` read before the walk when the server lets us read it
-(v1.135: the count of timeline and archived assets; v2.5 asks ``asset.statistics`` of a
-key). A change walk (``updatedAfter``) is never complete.
+Complete when every walk reached ``nextPage: null`` without failure and, on a full walk that
+includes the archive, the unique timeline + archive assets seen (an asset archived mid-walk is
+listed twice) are at least the statistics' ``total`` read before the walk when the server lets
+us read it (v1.135: the count of timeline and archived assets; v2.5 asks ``asset.statistics``
+of a key); without the archive walk the count cannot judge it and is not read. A change walk
+(``updatedAfter``) is never complete.
 
 Every removal of a full walk is confirmed per asset (``still_listed``), counted or not: offset
 paging can skip a row when an asset earlier in the order is trashed mid-walk, and an upload
