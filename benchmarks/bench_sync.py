@@ -523,13 +523,14 @@ def immich_prepare_library(work: Path, files: int) -> tuple[FakeImmich, str, Pat
 
 
 def immich_bare_listing(server: FakeImmich, key: str) -> float:
-    """curl paging the same searches ppsync walks (timeline, then hidden, 1000 a page, with
-    EXIF), one POST per page following ``nextPage``. No statistics read: ppsync reads the count
-    only with ``include_archived``, which this config leaves off. No login: an API key is sent
-    as ``x-api-key``."""
+    """curl paging the same searches ppsync walks with Immich's default ``include_archived``
+    (true): the statistics read that judges the walk, then the timeline, the archive and the
+    hidden walks (1000 a page, with EXIF), one POST per page following ``nextPage``. No login:
+    an API key is sent as ``x-api-key``."""
     started = time.perf_counter()
     base = ["curl", "-sf", "-H", f"x-api-key: {key}"]
-    for visibility in ("timeline", "hidden"):
+    subprocess.run([*base, "-o", "/dev/null", f"{server.url}/api/assets/statistics"], check=True)
+    for visibility in ("timeline", "archive", "hidden"):
         page: str | None = "1"
         while page is not None:
             body = json.dumps({"page": int(page), "size": PAGE_SIZE, "withExif": True,
