@@ -5,8 +5,12 @@ the caller plans the one it has, so the server's time and the client's overlap (
 At most one item is made ahead: memory holds two pages, never the listing. Requests stay one
 at a time and in order (the next is sent once the previous answered), so offset paging sees the
 same sequence of requests as before. An exception of the source comes out of ``next`` where the
-item would have, with its traceback; closing the iterator waits for the item in the making (a
-stop cuts a hung request, see ``servers.abortable``).
+item would have, with its traceback.
+
+A caller that leaves early (it failed, or stopped) is never kept waiting for the item in the
+making: a search page on a hung server can take timeout x retries. That item's thread finishes
+on its own when its request ends; closing or aborting the client cuts it at once (see
+``servers.abortable``). So one request may still be sent after the caller stopped looking.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ def read_ahead(source: Iterator[T], name: str = "ppsync-read-ahead") -> Iterator
     """The items of ``source``, each next one made on a worker thread while this one is used.
     ``source`` must not touch state that only the caller's thread may use (a SQLite
     connection)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as worker:
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    try:
         coming = worker.submit(next, source, _END)
         while True:
             item = coming.result()
@@ -32,3 +37,5 @@ def read_ahead(source: Iterator[T], name: str = "ppsync-read-ahead") -> Iterator
                 return
             coming = worker.submit(next, source, _END)
             yield cast(T, item)
+    finally:
+        worker.shutdown(wait=False, cancel_futures=True)
