@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from ppsync.config import Settings, load_config
-from ppsync.mirror.sync import run_sync
+from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from tests.fake_immich import FakeImmich
 from tests.fake_photoprism import FakePhotoPrism
@@ -133,6 +133,35 @@ def make_config(tmp_path: Path, server: FakePhotoPrism, target: Path) -> ConfigF
         return write_config(tmp_path / "ppsync.toml", merged)
 
     return factory
+
+
+@pytest.fixture
+def lib_config(tmp_path: Path, lib: Library, target: Path) -> ConfigFactory:
+    """``make_config`` for ``lib``, the fake server of ``server_kind``."""
+
+    def factory(**sections: dict[str, Any]) -> Path:
+        merged: dict[str, dict[str, Any]] = {
+            "server": {**lib.server_section(), "timeout": 10, "retries": 4,
+                       "retry_backoff": 0.01, "outage_wait": "2s"},
+            "mirror": {"target": str(target), "workers": 4, "page_size": 50},
+            "log": {"level": "debug", "format": "json"},
+        }
+        for name, values in sections.items():
+            merged.setdefault(name, {}).update(values)
+        return write_config(tmp_path / "ppsync.toml", merged)
+
+    return factory
+
+
+@pytest.fixture
+def lib_sync(lib_config: ConfigFactory) -> Callable[..., RunReport]:
+    """``sync`` for ``lib``: one real pass in-process (``changes=True``: a change pass)."""
+
+    def run(changes: bool = False, **sections: dict[str, Any]) -> RunReport:
+        settings: Settings = load_config(lib_config(**sections), {})
+        return run_sync(settings, PassOptions(changes_only=changes))
+
+    return run
 
 
 @pytest.fixture

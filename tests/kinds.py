@@ -3,16 +3,21 @@ star it, break the next requests), said once and done to either fake, so the eng
 tests run against PhotoPrism and Immich by parametrizing ``server_kind`` instead of forking.
 
 ``Library.path(key, name, taken)`` says where a file lands under each kind's default layout
-(PhotoPrism: the server's FileName; Immich: ``<YYYY>/<MM>/<originalFileName>``)."""
+(PhotoPrism: the server's FileName; Immich: ``<YYYY>/<MM>/<originalFileName>``).
+
+What moves a file differs: a PhotoPrism file is renamed on the server; an Immich asset has no
+server path, so ``move`` changes its taken time (``PUT /assets/{id} {"dateTimeOriginal"}``), which
+moves it to another ``<YYYY>/<MM>`` folder; ``path(name, taken)`` says where it lands either way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tests.fake_immich import EMAIL, PASSWORD, FakeImmich, ImmichUser
+from tests.fake_immich.library import media_of
 from tests.fake_photoprism import FakePhotoPrism
 
 KINDS = ("photoprism", "immich")
@@ -68,6 +73,10 @@ class Library(Protocol):
         """A file whose name is exactly ``name`` on the server (a hostile one, say)."""
         ...
 
+    def accepts_name(self, name: str) -> bool:
+        """Can the server hold a file of this name at all (Immich: a media type it knows)?"""
+        ...
+
     def favourite(self, key: str) -> None: ...
 
     def describe(self, key: str, text: str) -> None:
@@ -79,6 +88,78 @@ class Library(Protocol):
     def album(self, title: str, keys: list[str]) -> None: ...
 
     def reset_counters(self) -> None: ...
+
+    # -- what moves a file, many at once, live photos -------------------------------------------
+
+    def move(self, key: str, name: str, taken: datetime) -> None:
+        """The file moves to ``path(name, taken)`` (PhotoPrism: renamed to ``name``; Immich: its
+        taken time set to ``taken``; the file name stays, so keep the base name)."""
+        ...
+
+    def add_live(self, still: tuple[str, bytes], video: tuple[str, bytes],
+                 taken: datetime = TAKEN) -> tuple[str, str]:
+        """A live photo (a still and its video); returns their file keys."""
+        ...
+
+    def seed(self, count: int, size: int) -> None:
+        """``count`` small photos straight into the library (fast, for runs of many files)."""
+        ...
+
+    # -- more fault switches ------------------------------------------------------------------
+
+    def fail_listing(self, count: int, status: int = 500) -> None:
+        """The next ``count`` listing requests answer ``status``."""
+        ...
+
+    def fail_downloads(self, count: int, status: int) -> None: ...
+
+    def reset_next_downloads(self, count: int) -> None:
+        """The next ``count`` downloads are cut with a TCP reset before any answer."""
+        ...
+
+    def corrupt_always(self, key: str | None) -> None:
+        """Every download of this file serves wrong bytes (None: none)."""
+        ...
+
+    def set_download_delay(self, seconds: float) -> None: ...
+
+    def set_listing_delay(self, seconds: float) -> None: ...
+
+    def empty_listing(self, on: bool = True) -> None:
+        """Every listing answers no photos at all."""
+        ...
+
+    def limit_listing(self, rows: int | None) -> None:
+        """A listing stops early: rows past ``rows`` are never listed."""
+        ...
+
+    def malformed_listing(self) -> None:
+        """The next listing answer is not valid JSON."""
+        ...
+
+    def during_walk(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once, when the next walk's first page is built and before it is sent:
+        the library changes between two pages of one walk."""
+        ...
+
+    def restart_at_listing_request(self, n: int, seconds: float, proxy_status: int = 0) -> None:
+        """The ``n``th listing request sets off a restart of ``seconds`` (connections refused,
+        or a reverse proxy answering ``proxy_status``)."""
+        ...
+
+    def go_down(self, seconds: float) -> None:
+        """A restart now: transfers in flight are cut, connections refused for ``seconds``."""
+        ...
+
+    def is_down(self) -> bool: ...
+
+    def listing_requests(self) -> int:
+        """Listing requests since ``reset_counters``."""
+        ...
+
+    # How many listing requests a quiet change pass makes: one search (PhotoPrism); one per
+    # visibility walked, timeline and hidden (Immich).
+    quiet_listing_requests: int
 
 
 class PhotoPrismLibrary:
@@ -139,7 +220,12 @@ class PhotoPrismLibrary:
         return self._photo_of.get(key, key)
 
     def add_named(self, name: str, content: bytes) -> str:
-        return self.add(name, content)
+        key = self.add(f"placeholder-{len(self._photo_of)}.jpg", content)
+        self.fake.set_file_name_raw(key, name)
+        return key
+
+    def accepts_name(self, name: str) -> bool:
+        return True
 
     def favourite(self, key: str) -> None:
         self.fake.update_photo(self._photo_of[key], favorite=True)
@@ -152,6 +238,75 @@ class PhotoPrismLibrary:
 
     def album(self, title: str, keys: list[str]) -> None:
         self.fake.add_album(title, photo_uids=[self._photo_of[k] for k in keys])
+
+    def move(self, key: str, name: str, taken: datetime) -> None:
+        self.fake.rename_file(key, name)
+
+    def add_live(self, still: tuple[str, bytes], video: tuple[str, bytes],
+                 taken: datetime = TAKEN) -> tuple[str, str]:
+        photo = self.fake.add_photo([still, video], type="live", taken_at=taken)
+        keys = (photo.files[0].uid, photo.files[1].uid)
+        for key in keys:
+            self._photo_of[key] = photo.uid
+        return keys
+
+    def seed(self, count: int, size: int) -> None:
+        self.fake.add_synthetic_photos(count, 1, size=size)
+
+    def fail_listing(self, count: int, status: int = 500) -> None:
+        self.fake.faults.fail_path_contains = "/api/v1/photos"
+        self.fail_next(count, status)
+
+    def fail_downloads(self, count: int, status: int) -> None:
+        self.fake.faults.fail_path_contains = "/dl/"
+        self.fail_next(count, status)
+
+    def reset_next_downloads(self, count: int) -> None:
+        self.fake.faults.reset_path_contains = "/dl/"
+        self.fake.faults.reset_connections = count
+
+    def corrupt_always(self, key: str | None) -> None:
+        self.fake.faults.corrupt_hash = "" if key is None else next(
+            f.sha1 for f in self.fake.files() if f.uid == key)
+
+    def set_download_delay(self, seconds: float) -> None:
+        self.fake.faults.download_delay = seconds
+
+    def set_listing_delay(self, seconds: float) -> None:
+        self.fake.faults.listing_delay = seconds
+
+    def empty_listing(self, on: bool = True) -> None:
+        self.fake.faults.empty_listing = on
+
+    def limit_listing(self, rows: int | None) -> None:
+        self.fake.faults.listing_limit_rows = rows
+
+    def malformed_listing(self) -> None:
+        self.fake.faults.malformed_listing = True
+
+    def during_walk(self, action: Callable[[], None]) -> None:
+        def once(query: dict[str, str]) -> None:
+            if query.get("offset") == "0" and self.fake.faults.after_search is once:
+                self.fake.faults.after_search = None
+                action()
+
+        self.fake.faults.after_search = once
+
+    def restart_at_listing_request(self, n: int, seconds: float, proxy_status: int = 0) -> None:
+        f = self.fake.faults
+        f.go_down_path_contains, f.go_down_at_request = "/api/v1/photos", n
+        f.go_down_seconds, f.go_down_proxy_status = seconds, proxy_status
+
+    def go_down(self, seconds: float) -> None:
+        self.fake.go_down(seconds)
+
+    def is_down(self) -> bool:
+        return self.fake.down
+
+    def listing_requests(self) -> int:
+        return len(self.fake.requests_to("/photos", "GET"))
+
+    quiet_listing_requests = 1
 
 
 class ImmichLibrary:
@@ -217,6 +372,9 @@ class ImmichLibrary:
         self.fake.lib.run_metadata_job(asset)
         return asset.id
 
+    def accepts_name(self, name: str) -> bool:
+        return media_of(name) is not None  # the server refuses other uploads (400)
+
     def favourite(self, key: str) -> None:
         self.user.favourite(key)
 
@@ -228,6 +386,71 @@ class ImmichLibrary:
 
     def album(self, title: str, keys: list[str]) -> None:
         self.user.create_album(title, tuple(keys))
+
+    def move(self, key: str, name: str, taken: datetime) -> None:
+        self.user.update(key, dateTimeOriginal=taken.isoformat())
+
+    def add_live(self, still: tuple[str, bytes], video: tuple[str, bytes],
+                 taken: datetime = TAKEN) -> tuple[str, str]:
+        return self.user.upload_live((still[0].rsplit("/", 1)[-1], still[1]),
+                                     (video[0].rsplit("/", 1)[-1], video[1]), taken=taken)
+
+    def seed(self, count: int, size: int) -> None:
+        self.user.seed(count, size=size)
+
+    def fail_listing(self, count: int, status: int = 500) -> None:
+        self.fake.faults.fail_path_contains = "/search/metadata"
+        self.fail_next(count, status)
+
+    def fail_downloads(self, count: int, status: int) -> None:
+        self.fake.faults.fail_path_contains = "/original"
+        self.fail_next(count, status)
+
+    def reset_next_downloads(self, count: int) -> None:
+        self.fake.faults.reset_path_contains = "/original"
+        self.fake.faults.reset_connections = count
+
+    def corrupt_always(self, key: str | None) -> None:
+        self.fake.faults.corrupt_asset_id = key or ""
+
+    def set_download_delay(self, seconds: float) -> None:
+        self.fake.faults.download_delay = seconds
+
+    def set_listing_delay(self, seconds: float) -> None:
+        self.fake.faults.search_delay = seconds
+
+    def empty_listing(self, on: bool = True) -> None:
+        self.fake.faults.empty_search = on
+
+    def limit_listing(self, rows: int | None) -> None:
+        self.fake.faults.search_limit_rows = rows
+
+    def malformed_listing(self) -> None:
+        self.fake.faults.malformed_search = 1
+
+    def during_walk(self, action: Callable[[], None]) -> None:
+        def once(body: dict[str, Any]) -> None:
+            if body.get("page", 1) == 1 and self.fake.faults.after_search is once:
+                self.fake.faults.after_search = None
+                action()
+
+        self.fake.faults.after_search = once
+
+    def restart_at_listing_request(self, n: int, seconds: float, proxy_status: int = 0) -> None:
+        f = self.fake.faults
+        f.go_down_path_contains, f.go_down_at_request = "/search/metadata", n
+        f.go_down_seconds, f.go_down_proxy_status = seconds, proxy_status
+
+    def go_down(self, seconds: float) -> None:
+        self.fake.go_down(seconds)
+
+    def is_down(self) -> bool:
+        return self.fake.down
+
+    def listing_requests(self) -> int:
+        return len(self.fake.requests_to("/search/metadata", "POST"))
+
+    quiet_listing_requests = 2
 
 
 @contextmanager

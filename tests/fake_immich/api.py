@@ -210,6 +210,10 @@ class Routes(Transfers):
             # Locked assets need a PIN-elevated session, which ppsync never has.
             return error(401, "Elevated permission is required")
         rows = self.lib.matching(body)
+        if self.faults.empty_search:
+            rows = []
+        if self.faults.search_limit_rows is not None:
+            rows = rows[:self.faults.search_limit_rows]
         total = len(rows)
         cursor = body.get("cursor") if self.gen.has_cursor else None
         if isinstance(cursor, str) and cursor:
@@ -243,7 +247,9 @@ class Routes(Transfers):
             self.faults.malformed_search -= 1
             return Response(200, [("Content-Type", "application/json; charset=utf-8")],
                             json.dumps(answer).encode()[:-7])
-        return json_response(200, answer)
+        resp = json_response(200, answer)
+        resp.delay = self.faults.search_delay
+        return resp
 
     # -- assets ------------------------------------------------------------------------------
 

@@ -209,8 +209,19 @@ class Faults:
     # the next searches for page 2 or later with more rows answer nextPage = the page asked
     # (a server bug; a nextPage below 2 is refused by its form already)
     stuck_next_page: int = 0
-    # called with each search body once its page is computed (a library changing mid-walk)
+    empty_search: bool = False  # searches answer no assets at all (a broken or wiped index)
+    search_limit_rows: int | None = None  # a search stops early: rows past this never listed
+    search_delay: float = 0.0  # seconds before a search answers (a hung listing)
+    # Called with each search's body once its page is built, before it is sent: a test
+    # changes the library between two pages of a walk.
     after_search: Callable[[dict[str, Any]], None] | None = None
+    # A restart set off by the Nth request whose path contains ``go_down_path_contains``: that
+    # request is cut, then for ``go_down_seconds`` connections are refused (or, with
+    # ``go_down_proxy_status``, a reverse proxy answers that status).
+    go_down_at_request: int = 0
+    go_down_path_contains: str = ""
+    go_down_seconds: float = 1.0
+    go_down_proxy_status: int = 0
 
 
 def note_edit() -> int:

@@ -44,6 +44,8 @@ class FakeImmich:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._down_timer: threading.Timer | None = None
+        self._down_until = 0.0  # a restart set off by ``faults.go_down_at_request``
+        self._down_status = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -72,10 +74,34 @@ class FakeImmich:
     def go_down(self, seconds: float) -> None:
         """The server goes away (connections refused, open ones cut) and comes back on the same
         port after ``seconds``, with its library and sessions (they live in its database)."""
+        with self._lock:
+            self._down_until = max(self._down_until, time.monotonic() + seconds)
         self.stop()
         self._down_timer = threading.Timer(seconds, self.start)
         self._down_timer.daemon = True
         self._down_timer.start()
+
+    @property
+    def down(self) -> bool:
+        """Is a restart (``go_down`` or ``faults.go_down_at_request``) still going on?"""
+        with self._lock:
+            return time.monotonic() < self._down_until
+
+    def _take_go_down(self, req: Request) -> bool:
+        """Consume the ``go_down_at_request`` countdown (lock held); True when this request sets
+        off the restart: it is cut, and the outage starts at once (a quick retry must not slip
+        through); without a proxy status, the listener really closes from another thread."""
+        f = self.faults
+        if f.go_down_at_request <= 0 or f.go_down_path_contains not in req.path:
+            return False
+        f.go_down_at_request -= 1
+        if f.go_down_at_request:
+            return False
+        self._down_until = time.monotonic() + f.go_down_seconds
+        self._down_status = f.go_down_proxy_status
+        if not f.go_down_proxy_status:
+            threading.Thread(target=self.go_down, args=(f.go_down_seconds,), daemon=True).start()
+        return True
 
     # -- switches ----------------------------------------------------------------------------
 
@@ -159,6 +185,10 @@ class FakeImmich:
             return None  # the test's own helpers never meet a fault
         f = self.faults
         with self._lock:
+            if self._take_go_down(req):
+                return "reset"
+            if time.monotonic() < self._down_until:
+                return self._failure(self._down_status) if self._down_status else "reset"
             if f.reset_connections > 0 and (not f.reset_path_contains
                                             or f.reset_path_contains in req.path):
                 f.reset_connections -= 1
