@@ -11,6 +11,7 @@ moves it to another ``<YYYY>/<MM>`` folder; ``path(name, taken)`` says where it 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -155,6 +156,14 @@ class Library(Protocol):
 
     def listing_requests(self) -> int:
         """Listing requests since ``reset_counters``."""
+        ...
+
+    def hashes(self) -> dict[str, str]:
+        """The SHA-1 (hex) of every original the server holds, by where it lands."""
+        ...
+
+    def modified(self, key: str) -> float:
+        """The file's modification time as the server sends it (``Last-Modified``)."""
         ...
 
     # How many listing requests a quiet change pass makes: one search (PhotoPrism); one per
@@ -308,6 +317,12 @@ class PhotoPrismLibrary:
 
     quiet_listing_requests = 1
 
+    def hashes(self) -> dict[str, str]:
+        return {f.name: f.sha1 for f in self.fake.files(root="/") if not f.sidecar}
+
+    def modified(self, key: str) -> float:
+        return float(next(f.mtime for f in self.fake.files() if f.uid == key))
+
 
 class ImmichLibrary:
     kind = "immich"
@@ -451,6 +466,15 @@ class ImmichLibrary:
         return len(self.fake.requests_to("/search/metadata", "POST"))
 
     quiet_listing_requests = 2
+
+    def hashes(self) -> dict[str, str]:
+        with self.fake.lib.lock:
+            return {f"{a.local_date_time:%Y}/{a.local_date_time:%m}/{a.original_file_name}":
+                    hashlib.sha1(a.content).hexdigest() for a in self.fake.lib.assets.values()
+                    if not a.is_trashed}
+
+    def modified(self, key: str) -> float:
+        return self.fake.lib.assets[key].file_modified_at.timestamp()
 
 
 @contextmanager

@@ -1,10 +1,12 @@
-"""The core mirror against a fake PhotoPrism over loopback HTTP: byte-exact, incremental,
-moves, edits, new files, deletions under each policy."""
+"""The core mirror against each kind of server (``lib``, ``tests/kinds.py``) over loopback HTTP:
+incremental, moves, edits, new files, deletions under each policy, adoption, hashes."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ppsync.config import load_config
@@ -14,6 +16,7 @@ from ppsync.report import status_lines, summary_lines
 from ppsync.state import State
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import TAKEN, Library
 
 Sync = Callable[..., RunReport]
 
@@ -46,6 +49,8 @@ def library(server: FakePhotoPrism) -> None:
     server.add_photo([("b/same.jpg", b"two")])
 
 
+# PhotoPrism-only: its photo/file split (a video's preview and a RAW's JPEG in the sidecar root,
+# an XMP sidecar) decides what is an original; test_kinds.py has the byte-exact no-op for both.
 def test_full_mirror_is_byte_exact_and_second_run_downloads_nothing(
     server: FakePhotoPrism, target: Path, sync: Sync
 ) -> None:
@@ -72,172 +77,164 @@ def test_full_mirror_is_byte_exact_and_second_run_downloads_nothing(
 
 
 def test_photos_split_across_page_edges_are_all_mirrored(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
+    # Live photos: PhotoPrism lists a still and its video as two rows of one photo, which a page
+    # edge cuts; Immich walks the stills, then their hidden videos, page by page.
+    expected = {}
     for n in range(7):
-        server.add_photo([(f"p{n}/a.jpg", f"a{n}".encode()), (f"p{n}/b.jpg", f"b{n}".encode()),
-                          (f"p{n}/c.mov", f"c{n}".encode())])
-    report = sync(mirror={"page_size": 2})  # every photo is cut by a page edge
+        still, video = (f"p{n}/IMG_{n}.HEIC", f"a{n}".encode()), (f"p{n}/IMG_{n}.MOV",
+                                                                   f"c{n}".encode())
+        lib.add_live(still, video, TAKEN + timedelta(minutes=n))
+        expected |= {lib.path(still[0]): still[1], lib.path(video[0]): video[1]}
+    report = lib_sync(mirror={"page_size": 2})  # every photo is cut by a page edge
     assert report.exit_code == 0, report
-    assert mirrored_files(target) == originals(server)
-    assert report.listed == 21
+    assert mirrored_files(target) == expected
+    assert report.listed == 14
+
+
+LATER = datetime(2025, 2, 3, 9, 30, tzinfo=UTC)
 
 
 def test_move_on_server_moves_locally_without_download(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    photo = server.add_photo([("2024/a.jpg", b"content-a")])
-    assert sync().exit_code == 0
-    server.rename_file(photo.files[0].uid, "2025/renamed/a.jpg")
-    server.reset_counters()
-    report = sync()
+    # PhotoPrism: the file is renamed; Immich (no server path): its taken time changes.
+    key = lib.add("2024/a.jpg", b"content-a")
+    assert lib_sync().exit_code == 0
+    lib.move(key, "2025/renamed/a.jpg", LATER)
+    lib.reset_counters()
+    report = lib_sync()
     assert report.exit_code == 0 and report.moved == 1 and report.downloaded == 0
-    assert server.download_count == 0
-    assert mirrored_files(target) == {"2025/renamed/a.jpg": b"content-a"}
-
-
-def test_edit_downloads_new_version_and_keeps_old_aside(
-    server: FakePhotoPrism, target: Path, sync: Sync
-) -> None:
-    photo = server.add_photo([("a.jpg", b"version-1")])
-    assert sync().exit_code == 0
-    server.edit_file(photo.files[0].uid, b"version-2 is longer")
-    report = sync()
-    assert report.exit_code == 0 and report.downloaded == 1 and report.kept_aside == 1
-    assert (target / "a.jpg").read_bytes() == b"version-2 is longer"
-    kept = list((target / ".ppsync" / "replaced").rglob("a.jpg~*"))
-    assert [p.read_bytes() for p in kept] == [b"version-1"]
+    assert lib.download_count() == 0
+    assert mirrored_files(target) == {lib.path("2025/renamed/a.jpg", LATER): b"content-a"}
 
 
 def test_edit_under_mirror_policy_does_not_keep_old_version(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    photo = server.add_photo([("a.jpg", b"version-1")])
-    assert sync(mirror={"delete": "mirror"}).exit_code == 0
-    server.edit_file(photo.files[0].uid, b"version-2")
-    assert sync(mirror={"delete": "mirror"}).exit_code == 0
-    assert (target / "a.jpg").read_bytes() == b"version-2"
+    key = lib.add("a.jpg", b"version-1")
+    assert lib_sync(mirror={"delete": "mirror"}).exit_code == 0
+    lib.replace(key, b"version-2")
+    assert lib_sync(mirror={"delete": "mirror"}).exit_code == 0
+    assert (target / lib.path("a.jpg")).read_bytes() == b"version-2"
     assert not list((target / ".ppsync").rglob("a.jpg~*"))
 
 
-def test_new_files_arrive_on_the_next_run(server: FakePhotoPrism, target: Path,
-                                         sync: Sync) -> None:
-    server.add_photo([("old.jpg", b"old")])
-    assert sync().exit_code == 0
-    photo = server.add_photo([("new.jpg", b"new")])
-    server.add_file(photo.uid, "new.mov", b"new-live")
-    report = sync()
+def test_new_files_arrive_on_the_next_run(lib: Library, target: Path,
+                                         lib_sync: Sync) -> None:
+    lib.add("old.jpg", b"old")
+    assert lib_sync().exit_code == 0
+    lib.add_live(("new.jpg", b"new"), ("new.mov", b"new-live"))
+    report = lib_sync()
     assert report.exit_code == 0 and report.downloaded == 2
-    assert mirrored_files(target) == {"old.jpg": b"old", "new.jpg": b"new",
-                                      "new.mov": b"new-live"}
+    assert mirrored_files(target) == {lib.path("old.jpg"): b"old", lib.path("new.jpg"): b"new",
+                                      lib.path("new.mov"): b"new-live"}
 
 
-def _library_then_delete_one(server: FakePhotoPrism, sync: Sync, policy: str) -> RunReport:
-    photos = [server.add_photo([(f"f{n}.jpg", f"c{n}".encode())]) for n in range(4)]
+def _library_then_delete_one(lib: Library, sync: Sync, policy: str) -> RunReport:
+    keys = [lib.add(f"f{n}.jpg", f"c{n}".encode()) for n in range(4)]
     assert sync(mirror={"delete": policy}).exit_code == 0
-    server.delete_photo(photos[0].uid)
+    lib.remove(keys[0])
     return sync(mirror={"delete": policy})
 
 
 def test_delete_keep_leaves_the_file_and_stops_tracking(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    report = _library_then_delete_one(server, sync, "keep")
-    assert report.exit_code == 0 and report.forgotten == 1
-    assert (target / "f0.jpg").read_bytes() == b"c0"
+    report = _library_then_delete_one(lib, lib_sync, "keep")
+    assert report.exit_code == 0 and report.forgotten == 1 and report.walk_complete
+    assert (target / lib.path("f0.jpg")).read_bytes() == b"c0"
     state = State.open(target / ".ppsync" / "state.db")
     assert state.count_active() == 3
     state.close()
 
 
 def test_delete_trash_moves_the_file_under_ppsync_trash(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    report = _library_then_delete_one(server, sync, "trash")
+    report = _library_then_delete_one(lib, lib_sync, "trash")
     assert report.exit_code == 0 and report.trashed == 1
-    assert not (target / "f0.jpg").exists()
-    assert (target / ".ppsync" / "trash" / "f0.jpg").read_bytes() == b"c0"
+    assert not (target / lib.path("f0.jpg")).exists()
+    assert (target / ".ppsync" / "trash" / lib.path("f0.jpg")).read_bytes() == b"c0"
+    assert len(mirrored_files(target)) == 3
 
 
-def test_delete_mirror_removes_the_file(server: FakePhotoPrism, target: Path,
-                                        sync: Sync) -> None:
-    report = _library_then_delete_one(server, sync, "mirror")
+def test_delete_mirror_removes_the_file(lib: Library, target: Path,
+                                        lib_sync: Sync) -> None:
+    report = _library_then_delete_one(lib, lib_sync, "mirror")
     assert report.exit_code == 0 and report.deleted == 1
-    assert not (target / "f0.jpg").exists()
-    assert not (target / ".ppsync" / "trash" / "f0.jpg").exists()
+    assert not (target / lib.path("f0.jpg")).exists()
+    assert not (target / ".ppsync" / "trash" / lib.path("f0.jpg")).exists()
     assert len(mirrored_files(target)) == 3
 
 
 def test_existing_copy_is_adopted_without_download(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    server.add_photo([("2024/a.jpg", b"already here")])
-    server.add_photo([("2024/b.jpg", b"server version")])
-    (target / "2024").mkdir()
-    (target / "2024" / "a.jpg").write_bytes(b"already here")
-    (target / "2024" / "b.jpg").write_bytes(b"a different local file")
-    server.reset_counters()
-    report = sync()
+    lib.add("2024/a.jpg", b"already here")
+    lib.add("2024/b.jpg", b"server version")
+    a, b = target / lib.path("2024/a.jpg"), target / lib.path("2024/b.jpg")
+    a.parent.mkdir(parents=True)
+    a.write_bytes(b"already here")
+    b.write_bytes(b"a different local file")
+    lib.reset_counters()
+    report = lib_sync()
     assert report.exit_code == 0 and report.adopted == 1 and report.downloaded == 1
-    assert server.download_count == 1
-    assert (target / "2024" / "b.jpg").read_bytes() == b"server version"
+    assert lib.download_count() == 1
+    assert b.read_bytes() == b"server version"
     kept = list((target / ".ppsync" / "replaced").rglob("b.jpg~*"))
     assert [p.read_bytes() for p in kept] == [b"a different local file"]
 
 
 def test_locally_deleted_file_is_downloaded_again(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    server.add_photo([("a.jpg", b"precious")])
-    assert sync().exit_code == 0
-    (target / "a.jpg").unlink()
-    report = sync()
+    lib.add("a.jpg", b"precious")
+    assert lib_sync().exit_code == 0
+    (target / lib.path("a.jpg")).unlink()
+    report = lib_sync()
     assert report.exit_code == 0 and report.downloaded == 1
-    assert (target / "a.jpg").read_bytes() == b"precious"
+    assert (target / lib.path("a.jpg")).read_bytes() == b"precious"
 
 
-def test_swap_of_two_names_on_the_server(server: FakePhotoPrism, target: Path,
-                                         sync: Sync) -> None:
-    a = server.add_photo([("x.jpg", b"content-x")])
-    b = server.add_photo([("y.jpg", b"content-y")])
-    assert sync().exit_code == 0
-    server.rename_file(a.files[0].uid, "tmp.jpg")
-    server.rename_file(b.files[0].uid, "x.jpg")
-    server.rename_file(a.files[0].uid, "y.jpg")
-    server.reset_counters()
-    report = sync()
+def test_swap_of_two_names_on_the_server(lib: Library, target: Path,
+                                         lib_sync: Sync) -> None:
+    # PhotoPrism: x/ and y/ swap their IMG.jpg; Immich: two IMG.jpg swap their taken months.
+    x_at, y_at, elsewhere = TAKEN, LATER, datetime(2019, 1, 1, tzinfo=UTC)
+    a = lib.add("x/IMG.jpg", b"content-x", x_at)
+    b = lib.add("y/IMG.jpg", b"content-y", y_at)
+    assert lib_sync().exit_code == 0
+    lib.move(a, "tmp/IMG.jpg", elsewhere)
+    lib.move(b, "x/IMG.jpg", x_at)
+    lib.move(a, "y/IMG.jpg", y_at)
+    lib.reset_counters()
+    report = lib_sync()
     assert report.exit_code == 0, report
-    assert server.download_count == 0
-    assert mirrored_files(target) == {"x.jpg": b"content-y", "y.jpg": b"content-x"}
-
-
-def test_archived_photos_follow_include_archived(
-    server: FakePhotoPrism, target: Path, sync: Sync
-) -> None:
-    server.add_photo([("live.jpg", b"l")])
-    archived = server.add_photo([("archived.jpg", b"a")])
-    server.archive_photo(archived.uid)
-    assert sync().exit_code == 0
-    assert set(mirrored_files(target)) == {"live.jpg"}
-    assert sync(mirror={"include_archived": True}).exit_code == 0
-    assert set(mirrored_files(target)) == {"live.jpg", "archived.jpg"}
+    assert lib.download_count() == 0
+    assert mirrored_files(target) == {lib.path("x/IMG.jpg", x_at): b"content-y",
+                                      lib.path("y/IMG.jpg", y_at): b"content-x"}
 
 
 def test_every_mirrored_file_matches_the_server_hash(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    library(server)
-    assert sync().exit_code == 0
-    hashes = {f.name: f.sha1 for f in server.files(root="/") if not f.sidecar}
+    contents = {lib.path(f"2024/IMG_{n}.jpg"): os.urandom(1000 + n) for n in range(6)}
+    for rel, content in contents.items():
+        lib.add("2024/" + rel.rsplit("/", 1)[-1], content)
+    lib.add_live(("2024/LIVE.HEIC", b"still" * 99), ("2024/LIVE.MOV", b"motion" * 99))
+    assert lib_sync().exit_code == 0
+    hashes = lib.hashes()
     for rel, content in mirrored_files(target).items():
         assert hashlib.sha1(content).hexdigest() == hashes[rel]
+    assert len(mirrored_files(target)) == len(hashes) == 8
 
 
 def test_a_quiet_change_pass_says_what_its_listed_count_is(
-        server: FakePhotoPrism, make_config: ConfigFactory) -> None:
+        lib: Library, lib_config: ConfigFactory) -> None:
     for n in range(3):
-        server.add_photo([(f"2024/IMG_{n}.jpg", b"photo %d" % n)])
-    settings = load_config(make_config(), {})
+        lib.add(f"2024/IMG_{n}.jpg", b"photo %d" % n)
+    settings = load_config(lib_config(), {})
     assert run_sync(settings).exit_code == 0
     quiet = run_sync(settings, PassOptions(changes_only=True))
     # Everything was updated within the 5-minute margin before the last pass began, so the
