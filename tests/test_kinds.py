@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ppsync.config import Settings, load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
@@ -75,28 +73,6 @@ def test_the_guard_stops_mass_removals(lib: Library, tmp_path: Path, target: Pat
     report = sync(lib, tmp_path, target, mirror={"delete": "mirror", "max_delete": 2})
     assert report.exit_code == 4
     assert all((target / lib.path(f"2024/G_{n}.jpg")).exists() for n in range(4))
-
-
-@pytest.mark.parametrize("status", [500, 503, 429])
-def test_transient_failures_are_retried(lib: Library, tmp_path: Path, target: Path,
-                                        status: int) -> None:
-    lib.add("2024/T.jpg", b"t" * 500)
-    lib.fail_next(3, status)
-    report = sync(lib, tmp_path, target)
-    assert report.exit_code == 0 and report.downloaded == 1
-
-
-def test_corrupt_and_cut_bodies_never_reach_a_final_path(
-        lib: Library, tmp_path: Path, target: Path) -> None:
-    body = b"c" * 200_000
-    lib.add("2024/C.jpg", body)
-    lib.add("2024/D.jpg", b"d" * 200_000)
-    lib.corrupt_next_downloads(1)
-    lib.truncate_next_downloads(1)
-    report = sync(lib, tmp_path, target)
-    assert report.exit_code == 0
-    assert (target / lib.path("2024/C.jpg")).read_bytes() == body
-    assert (target / lib.path("2024/D.jpg")).read_bytes() == b"d" * 200_000
 
 
 def test_a_change_pass_picks_up_a_new_upload(lib: Library, tmp_path: Path,
