@@ -23,6 +23,7 @@ from tests.fake_photoprism import FakePhotoPrism
 
 KINDS = ("photoprism", "immich")
 TAKEN = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
+LATER = datetime(2025, 2, 3, 9, 30, tzinfo=UTC)  # a taken time another file moves to
 
 
 class Library(Protocol):
@@ -156,6 +157,10 @@ class Library(Protocol):
 
     def listing_requests(self) -> int:
         """Listing requests since ``reset_counters``."""
+        ...
+
+    def request_count(self) -> int:
+        """Requests of the client under test since ``reset_counters``."""
         ...
 
     def hashes(self) -> dict[str, str]:
@@ -315,6 +320,9 @@ class PhotoPrismLibrary:
     def listing_requests(self) -> int:
         return len(self.fake.requests_to("/photos", "GET"))
 
+    def request_count(self) -> int:
+        return len(self.fake.requests)
+
     quiet_listing_requests = 1
 
     def hashes(self) -> dict[str, str]:
@@ -464,6 +472,9 @@ class ImmichLibrary:
 
     def listing_requests(self) -> int:
         return len(self.fake.requests_to("/search/metadata", "POST"))
+
+    def request_count(self) -> int:
+        return len(self.fake.requests_to(""))
 
     quiet_listing_requests = 2
 

@@ -26,6 +26,7 @@ from ppsync.servers import open_server
 from ppsync.service.daemon import _trigger
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import LATER, Library
 from tests.test_client_credentials import NARROW, client_config
 
 Sync = Callable[..., RunReport]
@@ -114,47 +115,62 @@ def stop(proc: subprocess.Popen[str], timeout: float = 15) -> tuple[int, str]:
 # --- change passes -----------------------------------------------------------------------------
 
 
-def test_change_pass_sees_new_photos_files_renames_and_edits(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+def test_change_pass_sees_new_photos_moves_and_edits(
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
-    a = server.add_photo([("a.jpg", b"a1")])
-    b = server.add_photo([("b.jpg", b"b1")])
-    settings = load_config(make_config(), {})
+    a = lib.add("a.jpg", b"a1")
+    b = lib.add("b.jpg", b"b1")
+    settings = load_config(lib_config(), {})
     assert run_sync(settings).exit_code == 0
     photos = open_server(settings.server)
     photos.open()
     try:
-        server.reset_counters()
+        lib.reset_counters()
         quiet = run_sync(settings, PassOptions(changes_only=True, server=photos))
         assert quiet.command == "change" and quiet.exit_code == 0
-        assert len([r for r in server.requests if r.path.endswith("/photos")]) == 1
-        assert len(server.requests) <= 3
+        assert lib.listing_requests() == lib.quiet_listing_requests
+        assert lib.request_count() <= lib.quiet_listing_requests + 2
 
-        time.sleep(1.1)  # the fake's timestamps have one-second resolution, like MySQL's
-        server.add_photo([("new/c.jpg", b"c1")])
-        server.add_file(a.uid, "a.mov", b"a-live")
-        server.rename_file(b.files[0].uid, "renamed/b.jpg")
-        server.edit_file(a.files[0].uid, b"a2-edited")
+        time.sleep(1.1)  # PhotoPrism's timestamps have one-second resolution, like MySQL's
+        lib.add("new/c.jpg", b"c1")
+        lib.move(b, "renamed/b.jpg", LATER)
+        lib.replace(a, b"a2-edited")
         report = run_sync(settings, PassOptions(changes_only=True, server=photos))
     finally:
         photos.close()
     assert report.exit_code == 0, report
-    assert report.moved == 1 and report.downloaded == 3
-    assert mirrored_files(target) == {"a.jpg": b"a2-edited", "a.mov": b"a-live",
-                                      "renamed/b.jpg": b"b1", "new/c.jpg": b"c1"}
+    assert report.moved == 1 and report.downloaded == 2
+    assert mirrored_files(target) == {lib.path("a.jpg"): b"a2-edited",
+                                      lib.path("renamed/b.jpg", LATER): b"b1",
+                                      lib.path("new/c.jpg"): b"c1"}
 
 
-def test_change_pass_never_removes(server: FakePhotoPrism, target: Path,
-                                   make_config: ConfigFactory) -> None:
-    a = server.add_photo([("a.jpg", b"a")])
-    server.add_photo([("b.jpg", b"b")])
-    settings = load_config(make_config(mirror={"delete": "mirror"}), {})
+# PhotoPrism-only: a file added to an existing photo (its photo/file split).
+def test_change_pass_sees_a_file_added_to_a_photo(
+    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+) -> None:
+    a = server.add_photo([("a.jpg", b"a1")])
+    settings = load_config(make_config(), {})
     assert run_sync(settings).exit_code == 0
-    server.delete_photo(a.uid)
+    time.sleep(1.1)  # the fake's timestamps have one-second resolution, like MySQL's
+    server.add_file(a.uid, "a.mov", b"a-live")
+    report = run_sync(settings, PassOptions(changes_only=True))
+    assert report.exit_code == 0 and report.downloaded == 1
+    assert mirrored_files(target) == {"a.jpg": b"a1", "a.mov": b"a-live"}
+
+
+def test_change_pass_never_removes(lib: Library, target: Path,
+                                   lib_config: ConfigFactory) -> None:
+    a = lib.add("a.jpg", b"a")
+    lib.add("b.jpg", b"b")
+    settings = load_config(lib_config(mirror={"delete": "mirror"}), {})
+    assert run_sync(settings).exit_code == 0
+    lib.remove(a)
     report = run_sync(settings, PassOptions(changes_only=True))
     assert report.exit_code == 0 and report.deleted == 0
-    assert (target / "a.jpg").exists()
+    assert (target / lib.path("a.jpg")).exists()
     assert run_sync(settings).deleted == 1  # the next full walk removes it
+    assert not (target / lib.path("a.jpg")).exists()
 
 
 # --- the daemon process ------------------------------------------------------------------------
@@ -193,12 +209,13 @@ def test_daemon_syncs_notifies_systemd_and_stops_cleanly(
 
 
 def test_sigterm_mid_download_exits_promptly_and_resumes(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
     content = os.urandom(4 * 1024 * 1024)
-    server.add_photo([("big.mp4", content)])
-    server.faults.download_rate = 512 * 1024  # ~8 s
-    config = make_config(schedule={"interval": "1h"})
+    lib.add("big.mp4", content)
+    final = target / lib.path("big.mp4")
+    lib.set_download_rate(512 * 1024)  # ~8 s
+    config = lib_config(schedule={"interval": "1h"})
     proc = start_daemon(config)
     partial = target / ".ppsync" / "partial"
     wait_for(lambda: partial.exists() and any(p.stat().st_size > 256 * 1024
@@ -207,11 +224,14 @@ def test_sigterm_mid_download_exits_promptly_and_resumes(
     code, err = stop(proc)
     assert code == 0, err
     assert time.monotonic() - started < 10
-    assert not (target / "big.mp4").exists()
-    assert list(partial.glob("*.part"))  # kept for resuming
-    server.faults.download_rate = 0
+    assert not final.exists()
+    held = [p.stat().st_size for p in partial.glob("*.part")]
+    assert held  # kept for resuming
+    lib.set_download_rate(0)
+    lib.reset_counters()
     assert run_cli(config, "sync").returncode == 0
-    assert (target / "big.mp4").read_bytes() == content
+    assert final.read_bytes() == content
+    assert lib.download_ranges() == [f"bytes={held[0]}-"]
 
 
 def test_sync_during_a_daemon_pass_exits_5(server: FakePhotoPrism, target: Path,
@@ -269,25 +289,27 @@ def test_vanished_target_stops_passes_alerts_and_recovers(
 
 
 def test_daemon_applies_a_deletion_on_its_next_full_walk(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
     # One daemon process keeps its session across passes: each full walk must be judged
     # against library totals read around that walk, not the ones from login time.
-    gone = server.add_photo([("gone.jpg", b"gone")])
-    server.add_photo([("stays.jpg", b"stays")])
-    config = make_config(schedule={"interval": "1s", "full_every": "1s"},
-                         mirror={"delete": "trash"})
+    gone_key = lib.add("gone.jpg", b"gone")
+    lib.add("stays.jpg", b"stays")
+    gone, stays = target / lib.path("gone.jpg"), target / lib.path("stays.jpg")
+    config = lib_config(schedule={"interval": "1s", "full_every": "1s"},
+                        mirror={"delete": "trash"})
     proc = start_daemon(config)
     try:
-        wait_for(lambda: (target / "gone.jpg").exists() and (target / "stays.jpg").exists())
-        server.delete_photo(gone.uid)
-        wait_for(lambda: not (target / "gone.jpg").exists())
+        wait_for(lambda: gone.exists() and stays.exists())
+        lib.remove(gone_key)
+        wait_for(lambda: not gone.exists())
         time.sleep(2.5)  # a few more full walks of the quiet library
     finally:
         code, err = stop(proc)
     assert code == 0, err
     trashed = [p for p in (target / ".ppsync" / "trash").rglob("gone.jpg")]
     assert len(trashed) == 1 and trashed[0].read_bytes() == b"gone"
+    assert stays.read_bytes() == b"stays"
     runs = json.loads(run_cli(config, "status", "--json", "--limit", "100").stdout)["runs"]
     finished = [r for r in runs if r["finished"] and r["exit_code"] != 130]
     assert len(finished) >= 3

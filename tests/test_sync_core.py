@@ -16,7 +16,7 @@ from ppsync.report import status_lines, summary_lines
 from ppsync.state import State
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
-from tests.kinds import TAKEN, Library
+from tests.kinds import LATER, TAKEN, Library
 
 Sync = Callable[..., RunReport]
 
@@ -91,9 +91,6 @@ def test_photos_split_across_page_edges_are_all_mirrored(
     assert report.exit_code == 0, report
     assert mirrored_files(target) == expected
     assert report.listed == 14
-
-
-LATER = datetime(2025, 2, 3, 9, 30, tzinfo=UTC)
 
 
 def test_move_on_server_moves_locally_without_download(
