@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
-from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import Library
 
 
 def _recorded_files_are_on_disk(target: Path) -> int:
@@ -35,11 +35,11 @@ def _recorded_files_are_on_disk(target: Path) -> int:
 
 
 def test_sigkill_at_any_point_never_leaves_a_recorded_file_without_its_bytes(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
-    server.add_synthetic_photos(600, 1, size=20 * 1024)
-    server.faults.download_rate = 2 * 1024 * 1024  # ~2 s for the library over 4 connections
-    config = make_config(log={"level": "warning"}, mirror={"page_size": 200})
+    lib.seed(600, size=20 * 1024)
+    lib.set_download_rate(2 * 1024 * 1024)  # ~2 s for the library over 4 connections
+    config = lib_config(log={"level": "warning"}, mirror={"page_size": 200})
     recorded = []
     for delay in (0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.2, 2.5):
         proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config),
@@ -51,7 +51,7 @@ def test_sigkill_at_any_point_never_leaves_a_recorded_file_without_its_bytes(
         recorded.append(_recorded_files_are_on_disk(target))
     assert any(0 < n < 600 for n in recorded)  # some kills landed mid-run, between commits
 
-    server.faults.download_rate = 0
+    lib.set_download_rate(0)
     result = run_cli(config, "sync", "--full")
     assert result.returncode == 0, result.stderr
     assert _recorded_files_are_on_disk(target) == 600

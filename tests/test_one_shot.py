@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ConfigFactory, run_cli
-from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import Library
 
 
 def _last_run(config: Path) -> dict[str, object]:
@@ -20,51 +20,51 @@ def _last_run(config: Path) -> dict[str, object]:
 
 
 def test_a_one_shot_sync_is_a_change_pass_until_full_every_and_only_full_walks_delete(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
-    gone = server.add_photo([("gone.jpg", b"gone")])
-    server.add_photo([("kept.jpg", b"kept")])
-    config = make_config(mirror={"delete": "mirror"}, schedule={"full_every": "1h"})
+    gone = lib.add("gone.jpg", b"gone")
+    lib.add("kept.jpg", b"kept")
+    config = lib_config(mirror={"delete": "mirror"}, schedule={"full_every": "1h"})
     first = run_cli(config, "sync")
     assert first.returncode == 0, first.stderr
     assert _last_run(config)["command"] == "sync"  # no full walk yet: a full walk
 
-    server.reset_counters()
+    lib.reset_counters()
     quiet = run_cli(config, "sync")
     assert quiet.returncode == 0, quiet.stderr
     assert _last_run(config)["command"] == "change"
-    assert len(server.requests_to("/photos", "GET")) == 1  # one search, no walk
+    assert lib.listing_requests() == lib.quiet_listing_requests  # one search, no walk
 
-    time.sleep(1.1)  # the fake's timestamps have one-second resolution, like MySQL's
-    server.add_photo([("new/fresh.jpg", b"fresh")])
-    server.delete_photo(gone.uid)
+    time.sleep(1.1)  # PhotoPrism's timestamps have one-second resolution, like MySQL's
+    lib.add("new/fresh.jpg", b"fresh")
+    lib.remove(gone)
     changed = run_cli(config, "sync")
     assert changed.returncode == 0, changed.stderr
     assert _last_run(config)["command"] == "change"
-    assert (target / "new" / "fresh.jpg").read_bytes() == b"fresh"  # picked up
-    assert (target / "gone.jpg").exists()  # a change pass never deletes
+    assert (target / lib.path("new/fresh.jpg")).read_bytes() == b"fresh"  # picked up
+    assert (target / lib.path("gone.jpg")).exists()  # a change pass never deletes
 
     plan = run_cli(config, "plan", "--full")
     assert plan.returncode == 0, plan.stderr
-    assert "gone.jpg" in plan.stdout and (target / "gone.jpg").exists()
+    assert "gone.jpg" in plan.stdout and (target / lib.path("gone.jpg")).exists()
 
     full = run_cli(config, "sync", "--full")
     assert full.returncode == 0, full.stderr
     assert _last_run(config)["command"] == "sync"
-    assert not (target / "gone.jpg").exists()  # the full walk applied the deletion
-    assert (target / "kept.jpg").read_bytes() == b"kept"
+    assert not (target / lib.path("gone.jpg")).exists()  # the full walk applied the deletion
+    assert (target / lib.path("kept.jpg")).read_bytes() == b"kept"
 
 
 def test_a_one_shot_sync_walks_everything_once_full_every_has_passed(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
-    gone = server.add_photo([("gone.jpg", b"gone")])
-    server.add_photo([("kept.jpg", b"kept")])
-    config = make_config(mirror={"delete": "mirror"}, schedule={"full_every": "2s"})
+    gone = lib.add("gone.jpg", b"gone")
+    lib.add("kept.jpg", b"kept")
+    config = lib_config(mirror={"delete": "mirror"}, schedule={"full_every": "2s"})
     assert run_cli(config, "sync").returncode == 0
-    server.delete_photo(gone.uid)
+    lib.remove(gone)
     time.sleep(2.1)  # the last full walk is now older than full_every
     result = run_cli(config, "sync")
     assert result.returncode == 0, result.stderr
     assert _last_run(config)["command"] == "sync"
-    assert not (target / "gone.jpg").exists()
+    assert not (target / lib.path("gone.jpg")).exists()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ConfigFactory, run_cli
-from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import Library
 
 # Generous for a loaded 2-core machine; the old 5 s grace (and a 60 s read timeout on a hung
 # link) do not fit in it. The target is 2 s, measured by the benchmark, not here.
@@ -38,28 +38,29 @@ def _partial_bytes(target: Path) -> int:
 @pytest.mark.parametrize("command, exit_code", [("sync", 130), ("daemon", 0)])
 @pytest.mark.parametrize("link", ["5 KB/s", "hung", "hung listing"])
 def test_sigterm_ends_the_run_promptly_and_the_next_run_resumes(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory, command: str,
+    lib: Library, target: Path, lib_config: ConfigFactory, command: str,
     exit_code: int, link: str,
 ) -> None:
     content = os.urandom(2 * 1024 * 1024)
-    server.add_photo([("big/video.mp4", content)])
+    lib.add("big/video.mp4", content)
+    final = target / lib.path("big/video.mp4")
     if link == "hung":
-        server.faults.download_delay = 120  # the answer never starts within the test
+        lib.set_download_delay(120)  # the answer never starts within the test
     elif link == "hung listing":
-        server.add_synthetic_photos(60, 1, size=64)  # a second page, which hangs
+        lib.seed(60, size=64)  # a second page, which hangs
     else:
-        server.faults.download_rate = 5 * 1024
-    config = make_config(server={"timeout": 60})
+        lib.set_download_rate(5 * 1024)
+    config = lib_config(server={"timeout": 60})
     if link == "hung listing":
-        server.faults.listing_delay = 120
+        lib.set_listing_delay(120)
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), command],
                             env={"PATH": os.environ.get("PATH", "")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if link == "hung":
-        _wait(lambda: server.download_count > 0)
+        _wait(lambda: lib.download_count() > 0)
         time.sleep(0.3)  # the request is out; its thread now blocks reading the answer
     elif link == "hung listing":
-        _wait(lambda: len(server.requests_to("/photos", "GET")) > 0)
+        _wait(lambda: lib.listing_requests() > 0)
         time.sleep(0.3)
     else:
         _wait(lambda: _partial_bytes(target) > 4096)
@@ -70,17 +71,16 @@ def test_sigterm_ends_the_run_promptly_and_the_next_run_resumes(
     assert proc.returncode == exit_code, err
     assert took < STOP_BOUND, f"{command} took {took:.1f} s to stop on a {link} link"
     assert "Traceback" not in err
-    assert not (target / "big" / "video.mp4").exists() or link == "hung listing"
+    assert not final.exists() or link == "hung listing"
     held = _partial_bytes(target)
     assert held > 0 or link.startswith("hung")  # what arrived stays for the next run
 
-    server.faults.download_rate = 0
-    server.faults.download_delay = 0
-    server.faults.listing_delay = 0
-    server.reset_counters()
+    lib.set_download_rate(0)
+    lib.set_download_delay(0)
+    lib.set_listing_delay(0)
+    lib.reset_counters()
     result = run_cli(config, "sync", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert (target / "big" / "video.mp4").read_bytes() == content
+    assert final.read_bytes() == content
     if held:
-        ranges = [r.headers.get("range") for r in server.requests_to("/dl/")]
-        assert ranges == [f"bytes={held}-"]
+        assert lib.download_ranges() == [f"bytes={held}-"]
