@@ -3,7 +3,9 @@
 Restarting or upgrading PhotoPrism takes ~8 s on a small library and minutes on a big one:
 connections are refused meanwhile, transfers in flight are cut, and afterwards the download
 token is refused until an authenticated request loads a session (§h, §c). ppsync waits out such
-an outage for ``server.outage_wait`` (a few seconds here), then carries on where the pass was."""
+an outage for ``server.outage_wait`` (a few seconds here), then carries on where the pass was.
+Immich restarts the same way (without the download token); each test runs against both kinds
+(``lib``, ``tests/kinds.py``) unless it says why not."""
 
 from __future__ import annotations
 
@@ -24,17 +26,18 @@ from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
+from tests.kinds import Library, PhotoPrismLibrary
 from tests.test_faults import wait_for_partial
 
 Sync = Callable[..., RunReport]
 
 
-def photos(server: FakePhotoPrism, n: int) -> dict[str, bytes]:
+def photos(lib: Library, n: int) -> dict[str, bytes]:
     files = {}
     for i in range(n):
         content = os.urandom(2_000)
-        server.add_photo([(f"d/{i}.jpg", content)])
-        files[f"d/{i}.jpg"] = content
+        lib.add(f"d/{i}.jpg", content)
+        files[lib.path(f"d/{i}.jpg")] = content
     return files
 
 
@@ -58,25 +61,27 @@ def session_reads(server: FakePhotoPrism) -> int:
 
 @pytest.mark.parametrize("proxy_status", [0, 502, 503, 504],
                          ids=["refused", "proxy-502", "proxy-503", "proxy-504"])
-def test_restart_mid_walk_is_waited_out(server: FakePhotoPrism, target: Path, sync: Sync,
+def test_restart_mid_walk_is_waited_out(lib: Library, target: Path, lib_sync: Sync,
                                         proxy_status: int) -> None:
-    files = photos(server, 12)
-    server.faults.go_down_path_contains = "/api/v1/photos"
-    server.faults.go_down_at_request = 3  # the third listing page
-    server.faults.go_down_seconds = 1.5
-    server.faults.go_down_proxy_status = proxy_status
+    files = photos(lib, 12)
+    lib.restart_at_listing_request(3, 1.5, proxy_status)  # the third listing page
     started = time.monotonic()
-    report = sync(mirror={"page_size": 2}, server={"outage_wait": "10s"})
+    report = lib_sync(mirror={"page_size": 2}, server={"outage_wait": "10s"})
     assert report.exit_code == 0, report
     assert time.monotonic() - started >= 1.4  # it really waited for the server
     assert mirrored_files(target) == files
     assert report.walk_complete
 
 
+# PhotoPrism-only: only its fake can drop packets (a connect that times out); the wait itself is
+# the one servers/http.py gives both kinds, which the refused and proxy restarts above cover.
 def test_a_host_that_drops_packets_mid_walk_is_waited_out(
     server: FakePhotoPrism, target: Path, sync: Sync
 ) -> None:
-    files = photos(server, 8)
+    files = {}
+    for i in range(8):
+        files[f"d/{i}.jpg"] = os.urandom(2_000)
+        server.add_photo([(f"d/{i}.jpg", files[f"d/{i}.jpg"])])
     server.faults.go_down_path_contains = "/api/v1/photos"
     server.faults.go_down_at_request = 2
     server.faults.go_down_seconds = 2.0
@@ -90,29 +95,31 @@ def test_a_host_that_drops_packets_mid_walk_is_waited_out(
 
 
 def test_restart_mid_download_resumes_with_range_and_a_refreshed_token(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
     content = os.urandom(3 * 1024 * 1024)
-    server.add_photo([("big/video.mp4", content)])
-    server.faults.download_rate = 1024 * 1024  # ~3 s for the file
-    settings = load_config(make_config(server={"outage_wait": "20s"}), {})
+    lib.add("big/video.mp4", content)
+    lib.set_download_rate(1024 * 1024)  # ~3 s for the file
+    settings = load_config(lib_config(server={"outage_wait": "20s"}), {})
+    lib.reset_counters()
     pass_ = in_thread(lambda: run_sync(settings))
     wait_for_partial(target / ".ppsync" / "partial", 1024 * 1024)
-    held = server.bytes_served
-    server.go_down(2.0)  # the transfer is cut; connections are refused for 2 s
-    server.faults.download_rate = 0
+    held = lib.bytes_served()
+    lib.go_down(2.0)  # the transfer is cut; connections are refused for 2 s
+    lib.set_download_rate(0)
     report = pass_.result(timeout=60)
     assert report.exit_code == 0, report
-    assert (target / "big" / "video.mp4").read_bytes() == content
-    downloads = [r for r in server.requests if "/dl/" in r.path]
-    resumed = [r.headers.get("range", "") for r in downloads[1:]]
+    assert (target / lib.path("big/video.mp4")).read_bytes() == content
+    resumed = lib.download_ranges()[1:]
     assert resumed and all(r.startswith("bytes=") and not r.startswith("bytes=0-")
                            for r in resumed)
-    assert server.bytes_served <= len(content) + 256 * 1024  # not again from the first byte
+    assert lib.bytes_served() <= len(content) + 256 * 1024  # not again from the first byte
     assert held > 0
-    assert session_reads(server) == 0  # the token came back through a search, not /session
+    if isinstance(lib, PhotoPrismLibrary):  # its download token came back through a search
+        assert session_reads(lib.fake) == 0
 
 
+# PhotoPrism-only: each restart forgets its download tokens (§h), which must be refreshed.
 def test_two_restarts_during_one_download_each_refresh_the_token(
     server: FakePhotoPrism, target: Path, make_config: ConfigFactory
 ) -> None:
@@ -135,14 +142,12 @@ def test_two_restarts_during_one_download_each_refresh_the_token(
 
 
 def test_outage_longer_than_the_budget_exits_3_with_a_clear_error(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    photos(server, 6)
-    server.faults.go_down_path_contains = "/api/v1/photos"
-    server.faults.go_down_at_request = 2
-    server.faults.go_down_seconds = 30
+    photos(lib, 6)
+    lib.restart_at_listing_request(2, 30)
     started = time.monotonic()
-    report = sync(mirror={"page_size": 2}, server={"outage_wait": "1s"})
+    report = lib_sync(mirror={"page_size": 2}, server={"outage_wait": "1s"})
     elapsed = time.monotonic() - started
     assert report.exit_code == 3, report
     assert "cannot reach" in report.error
@@ -151,44 +156,39 @@ def test_outage_longer_than_the_budget_exits_3_with_a_clear_error(
 
 
 def test_proxy_outage_longer_than_the_budget_exits_3(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
-    photos(server, 6)
-    server.faults.go_down_path_contains = "/api/v1/photos"
-    server.faults.go_down_at_request = 2
-    server.faults.go_down_seconds = 30
-    server.faults.go_down_proxy_status = 503
-    report = sync(mirror={"page_size": 2}, server={"outage_wait": "1s"})
+    photos(lib, 6)
+    lib.restart_at_listing_request(2, 30, 503)
+    report = lib_sync(mirror={"page_size": 2}, server={"outage_wait": "1s"})
     assert report.exit_code == 3, report
     assert "kept answering HTTP 503" in report.error and "server.outage_wait" in report.error
 
 
 def test_server_down_at_the_start_fails_fast(
-    server: FakePhotoPrism, target: Path, sync: Sync
+    lib: Library, target: Path, lib_sync: Sync
 ) -> None:
     # Never reached: a wrong URL or a server that is not up yet is reported at once.
-    photos(server, 1)
-    server.go_down(30)
+    photos(lib, 1)
+    lib.go_down(30)
     started = time.monotonic()
-    report = sync(server={"outage_wait": "1m", "retries": 1})
+    report = lib_sync(server={"outage_wait": "1m", "retries": 1})
     assert report.exit_code == 3 and "cannot reach" in report.error
     # not the minute of outage_wait (a loaded machine takes seconds; the budget takes 60)
     assert time.monotonic() - started < 30
 
 
 def test_sigterm_during_the_wait_ends_a_one_shot_sync_promptly(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
-    photos(server, 6)
-    server.faults.go_down_path_contains = "/api/v1/photos"
-    server.faults.go_down_at_request = 2
-    server.faults.go_down_seconds = 60
-    config = make_config(mirror={"page_size": 2}, server={"outage_wait": "2m"})
+    photos(lib, 6)
+    lib.restart_at_listing_request(2, 60)
+    config = lib_config(mirror={"page_size": 2}, server={"outage_wait": "2m"})
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
                             env={"PATH": os.environ.get("PATH", "")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not server.down and time.monotonic() < deadline:
+    while not lib.is_down() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # well into the wait
     proc.send_signal(signal.SIGTERM)
@@ -200,18 +200,18 @@ def test_sigterm_during_the_wait_ends_a_one_shot_sync_promptly(
 
 
 def test_sigterm_during_the_wait_stops_the_daemon_promptly(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    lib: Library, target: Path, lib_config: ConfigFactory
 ) -> None:
     content = os.urandom(2 * 1024 * 1024)
-    server.add_photo([("big.mp4", content)])
-    server.faults.download_rate = 512 * 1024
-    config = make_config(schedule={"interval": "1h"}, server={"outage_wait": "2m"})
+    lib.add("big.mp4", content)
+    lib.set_download_rate(512 * 1024)
+    config = lib_config(schedule={"interval": "1h"}, server={"outage_wait": "2m"})
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "daemon"],
                             env={"PATH": os.environ.get("PATH", "")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_partial(target / ".ppsync" / "partial", 256 * 1024)
-        server.go_down(60)
+        lib.go_down(60)
         time.sleep(1.0)  # the download and the pass are waiting for the server
     finally:
         proc.send_signal(signal.SIGTERM)
