@@ -87,6 +87,10 @@ class Library(Protocol):
 
     def archive(self, key: str) -> None: ...
 
+    def unarchive(self, key: str) -> None:
+        """Back from the archive (PhotoPrism: restored; Immich: visibility timeline)."""
+        ...
+
     def album(self, title: str, keys: list[str]) -> None: ...
 
     def reset_counters(self) -> None: ...
@@ -250,6 +254,9 @@ class PhotoPrismLibrary:
     def archive(self, key: str) -> None:
         self.fake.archive_photo(self._photo_of[key])
 
+    def unarchive(self, key: str) -> None:
+        self.fake.restore_photo(self._photo_of[key])
+
     def album(self, title: str, keys: list[str]) -> None:
         self.fake.add_album(title, photo_uids=[self._photo_of[k] for k in keys])
 
@@ -406,6 +413,9 @@ class ImmichLibrary:
 
     def archive(self, key: str) -> None:
         self.user.archive(key)
+
+    def unarchive(self, key: str) -> None:
+        self.user.archive(key, on=False)
 
     def album(self, title: str, keys: list[str]) -> None:
         self.user.create_album(title, tuple(keys))

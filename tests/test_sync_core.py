@@ -166,6 +166,28 @@ def test_delete_mirror_removes_the_file(lib: Library, target: Path,
     assert len(mirrored_files(target)) == 3
 
 
+def test_a_photo_back_from_the_archive_comes_back_from_ppsync_trash(
+    lib: Library, target: Path, lib_sync: Sync
+) -> None:
+    # Archived (include_archived off), the photo left the mirror: trash kept it aside. Back
+    # from the archive, the kept copy (same SHA-1) goes back in place: nothing is downloaded,
+    # and no second copy piles up in the trash when it leaves again.
+    keys = [lib.add(f"f{n}.jpg", f"c{n}".encode() * 500) for n in range(3)]
+    path = lib.path("f0.jpg")
+    assert lib_sync(mirror={"delete": "trash"}).exit_code == 0
+    lib.archive(keys[0])
+    assert lib_sync(mirror={"delete": "trash"}).trashed == 1
+    assert (target / ".ppsync" / "trash" / path).read_bytes() == b"c0" * 500
+    lib.unarchive(keys[0])
+    lib.reset_counters()
+    report = lib_sync(mirror={"delete": "trash"})
+    assert report.exit_code == 0 and report.downloaded == 0 and report.adopted == 1
+    assert lib.download_count() == 0
+    assert (target / path).read_bytes() == b"c0" * 500
+    assert not list((target / ".ppsync" / "trash").rglob("f0.jpg*"))
+    assert lib_sync(mirror={"delete": "trash"}).downloaded == 0
+
+
 def test_existing_copy_is_adopted_without_download(
     lib: Library, target: Path, lib_sync: Sync
 ) -> None:

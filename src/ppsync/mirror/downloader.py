@@ -9,8 +9,10 @@ download, even one killed with SIGKILL, resumes with Range in the same or the ne
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +94,7 @@ class Fetched:
     last_modified: str | None
     bytes_received: int
     synced: bool = True
+    from_trash: bool = False  # ``part`` is this original, kept in .ppsync/trash by a removal
 
 
 def partial_path(partial_dir: Path, remote: RemoteFile) -> Path:
@@ -112,6 +115,26 @@ def local_copy_matches(target: Path, rel: str, remote: RemoteFile) -> bool:
     return sha1_of(existing) == remote.sha1
 
 
+def kept_in_trash(trash: Path, rel: str, remote: RemoteFile) -> Path | None:
+    """This very original (size and SHA-1), moved to ``trash`` when it left the server: at
+    ``rel``, or ``rel~N`` when several went there. A photo restored on the server comes back
+    from it instead of being downloaded again."""
+    first = trash / rel
+    if not first.parent.is_dir() or first.parent.is_symlink():
+        return None
+    for candidate in [first, *sorted(first.parent.glob(glob.escape(first.name) + "~*"))]:
+        try:
+            if not stat.S_ISREG(candidate.lstat().st_mode):
+                continue
+            if remote.size >= 0 and candidate.lstat().st_size != remote.size:
+                continue
+            if sha1_of(candidate) == remote.sha1:
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
 def _keep_for_resume(part: PartFile, exc: BaseException, remote: RemoteFile) -> None:
     """After a failed attempt: keep what arrived for the next attempt or run, unless the disk
     is full, where temporaries are removed and the pass is told to stop (``DiskFull``)."""
@@ -129,9 +152,10 @@ def _keep_for_resume(part: PartFile, exc: BaseException, remote: RemoteFile) -> 
 
 def fetch(
     server: PhotoServer, remote: RemoteFile, partial_dir: Path, target: Path, rel: str,
-    *, adopt: bool,
+    *, adopt: bool, trash: Path | None = None,
 ) -> Fetched:
-    """Download ``remote`` into a verified partial file, or adopt the copy already at ``rel``.
+    """Download ``remote`` into a verified partial file, or adopt the copy already at ``rel``,
+    or take back the copy a removal moved to ``trash`` (placing moves it from there).
 
     Raises ``IntegrityError`` when every attempt produced bytes that do not match the server's
     size and SHA-1 (the partial is removed), and the server's errors for network failures (the
@@ -139,6 +163,9 @@ def fetch(
     """
     if adopt and local_copy_matches(target, rel, remote):
         return Fetched(remote, None, None, 0)
+    kept = kept_in_trash(trash, rel, remote) if trash is not None else None
+    if kept is not None:
+        return Fetched(remote, kept, None, 0, from_trash=True)
     path = partial_path(partial_dir, remote)
     received = 0
     for _ in range(VERIFY_ATTEMPTS):

@@ -259,7 +259,8 @@ class Executor:
         while len(self._pending) >= self._window:
             self._collect(timeout=None)
         future = self._pool.submit(fetch, self._server, remote, self._layout.partial,
-                                   self._layout.target, action.path, adopt=adopt)
+                                   self._layout.target, action.path, adopt=adopt,
+                                   trash=self._layout.trash)
         self._pending[future] = action
         self._collect(timeout=0)
 
@@ -309,9 +310,13 @@ class Executor:
                 self._set_aside_old_version(old)
             os.replace(fetched.part, final)
             set_mtime_from_http(final, fetched.last_modified)
-            self._report.downloaded += 1
-            self._report.bytes_downloaded += fetched.bytes_received
-            log.info("downloaded", path=action.path, size=remote.size)
+            if fetched.from_trash:  # restored on the server: the kept copy goes back
+                self._report.adopted += 1
+                log.info("taken back from .ppsync/trash", path=action.path)
+            else:
+                self._report.downloaded += 1
+                self._report.bytes_downloaded += fetched.bytes_received
+                log.info("downloaded", path=action.path, size=remote.size)
         self._groups.add_record(LocalRecord(
             file_uid=remote.file_uid, photo_uid=remote.photo_uid, path=action.path,
             sha1=remote.sha1, size=remote.size if remote.size >= 0 else final.stat().st_size,
