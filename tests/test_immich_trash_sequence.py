@@ -20,7 +20,8 @@ from ppsync.servers import open_server
 from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 from tests.conftest import mirrored_files, write_config
-from tests.kinds import ImmichLibrary, library
+from tests.kinds import library
+from tests.kinds_immich import ImmichLibrary
 
 
 @pytest.fixture

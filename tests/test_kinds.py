@@ -1,10 +1,10 @@
 """The engine's invariants, for every kind of server (``server_kind`` and ``lib`` from
 conftest: PhotoPrism and Immich through their loopback fakes, ``tests/kinds.py``): a byte-exact
-mirror and a no-op second run; removals only after a complete walk, under each policy and its
-guard; 5xx/429, corrupt and cut bodies; SIGKILL mid-download and a Range resume; hostile names;
-collisions; replaced originals kept aside; archived photos; change passes; sidecars and album
-folders; refused credentials; and a new layout template that moves files without downloading
-them again."""
+mirror with the server's mtimes and a no-op second run; the removal guard; SIGKILL mid-download
+and a Range resume; collisions; replaced originals kept aside; archived photos; change passes;
+sidecars and album folders; refused credentials; and a new layout template that moves files
+without downloading them again. The older suites (test_safety, test_sync_core, test_faults,
+test_daemon, test_outage, ...) run against both kinds through the same fixtures."""
 
 from __future__ import annotations
 

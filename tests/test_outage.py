@@ -26,7 +26,8 @@ from ppsync.mirror.sync import run_sync
 from ppsync.models import RunReport
 from tests.conftest import ConfigFactory, mirrored_files
 from tests.fake_photoprism import FakePhotoPrism
-from tests.kinds import Library, PhotoPrismLibrary
+from tests.kinds import Library
+from tests.kinds_photoprism import PhotoPrismLibrary
 from tests.test_faults import wait_for_partial
 
 Sync = Callable[..., RunReport]
