@@ -5,6 +5,7 @@ Each runs against both kinds of server (``lib``, ``tests/kinds.py``) unless it s
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,6 +147,36 @@ def test_missing_target_is_a_safety_stop_and_is_never_created(
     assert result.returncode == 4
     assert "does not exist" in result.stderr
     assert not (tmp_path / "usb").exists()
+
+
+@pytest.mark.parametrize("moment", ["listing", "download"])
+def test_a_target_unplugged_mid_pass_is_a_safety_stop(
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory, moment: str
+) -> None:
+    # The USB disk goes away while a pass runs: what the pass then fails at is the disk, and
+    # the pass ends as the safety stop the next one would be (exit 4), never as file failures;
+    # the target is never created again on the root disk, and no record is dropped.
+    keys = [lib.add(f"p{n}.jpg", f"c{n}".encode()) for n in range(3)]
+    settings = load_config(lib_config(mirror={"delete": "mirror"}), {})
+    assert run_sync(settings).exit_code == 0
+    lib.remove(keys[0])
+    if moment == "listing":
+        lib.set_listing_delay(1.0)
+    else:
+        (target / lib.path("p1.jpg")).unlink()
+        lib.set_download_delay(1.0)
+    parked = tmp_path / "unplugged"
+    threading.Timer(0.4, target.rename, (parked,)).start()
+    report = run_sync(settings)
+    assert report.exit_code == 4, report
+    assert "target" in report.safety_stop and "during the pass" in report.safety_stop
+    assert report.deleted == 0 and not target.exists()
+    parked.rename(target)
+    lib.set_listing_delay(0)
+    lib.set_download_delay(0)
+    report = run_sync(settings)  # plugged in again: the pass the disk interrupted is done
+    assert report.exit_code == 0 and report.deleted == 1
+    assert set(mirrored_files(target)) == {lib.path("p1.jpg"), lib.path("p2.jpg")}
 
 
 def test_require_mount_refuses_a_plain_folder(make_config: ConfigFactory) -> None:

@@ -42,6 +42,17 @@ def guard_target(mirror: MirrorConfig) -> Layout:
     return layout
 
 
+def guard_target_still_there(mirror: MirrorConfig) -> None:
+    """Raise ``SafetyStop`` when the target went away during a pass (a USB disk unplugged, a
+    share unmounted), so the pass ends as the stop the next pass would be, not as failures."""
+    try:
+        guard_target(mirror)
+    except SafetyStop as exc:
+        raise SafetyStop(f"the target went away during the pass: {exc}") from None
+    except ConfigError:
+        pass  # there, but no longer writable: the failures it caused say so
+
+
 def guard_state_matches_target(state: State, layout: Layout, mirror: MirrorConfig) -> None:
     """A state kept outside the target that knows files, facing an empty target, means the
     target is not the disk it was (unmounted, swapped): stop rather than download it all again."""

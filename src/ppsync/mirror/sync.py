@@ -27,6 +27,7 @@ from ppsync.mirror.dry_run import ActionSink, planner_sink
 from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
     guard_state_matches_target,
+    guard_target_still_there,
     record_refused_pass,
     record_run,
     refused_report,
@@ -327,6 +328,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         if proof is not None:  # another server than the mirror's: refused before any removal
             proof.judge_walk(complete, identity)
         executor.drain()
+        guard_target_still_there(settings.mirror)  # never remove on the strength of a gone disk
         if options.rebind:  # nothing is removed on the strength of a first walk of a server
             report.rekeyed = run.rebinder.matched if run.rebinder else 0
             report.not_on_server = state.count_unwalked_active()
@@ -381,6 +383,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         with contextlib.suppress(sqlite3.Error):  # begin_walk clears it anyway
             state.end_walk()
         report.finished_at = time.time()
+        if report.exit_code != Interrupted.exit_code and not report.safety_stop:
+            try:
+                guard_target_still_there(settings.mirror)
+            except SafetyStop as exc:  # what failed failed for that: say so, exit 4
+                report.safety_stop = report.error = redact(str(exc))
+                report.exit_code = exc.exit_code
         report.exit_code = _exit_code(report)
         try:
             state.finish_run(report)
