@@ -179,8 +179,8 @@ def test_a_target_unplugged_mid_pass_is_a_safety_stop(
     assert set(mirrored_files(target)) == {lib.path("p1.jpg"), lib.path("p2.jpg")}
 
 
-def test_require_mount_refuses_a_plain_folder(make_config: ConfigFactory) -> None:
-    settings = load_config(make_config(mirror={"require_mount": True}), {})
+def test_require_mount_refuses_a_plain_folder(lib: Library, lib_config: ConfigFactory) -> None:
+    settings = load_config(lib_config(mirror={"require_mount": True}), {})
     with pytest.raises(SafetyStop, match="mount point"):
         run_sync(settings)
 
