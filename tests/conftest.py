@@ -116,21 +116,28 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 ConfigFactory = Callable[..., Path]
 
 
+def config_file(path: Path, server: dict[str, Any], target: Path,
+                sections: dict[str, dict[str, Any]]) -> Path:
+    """A config for ``server`` (its section) and ``target``, as the tests run it: short retry
+    backoffs and outage waits, debug JSON logs; ``sections`` override these defaults."""
+    merged: dict[str, dict[str, Any]] = {
+        "server": {**server, "timeout": 10, "retries": 4, "retry_backoff": 0.01,
+                   "outage_wait": "2s"},
+        "mirror": {"target": str(target), "workers": 4, "page_size": 50},
+        "log": {"level": "debug", "format": "json"},
+    }
+    for name, values in sections.items():
+        merged.setdefault(name, {}).update(values)
+    return write_config(path, merged)
+
+
 @pytest.fixture
 def make_config(tmp_path: Path, server: FakePhotoPrism, target: Path) -> ConfigFactory:
     """Write a config for ``server`` and ``target``; keyword sections override defaults."""
 
     def factory(**sections: dict[str, Any]) -> Path:
-        merged: dict[str, dict[str, Any]] = {
-            "server": {"url": server.url, "username": "admin", "password": PASSWORD,
-                       "timeout": 10, "retries": 4, "retry_backoff": 0.01,
-                       "outage_wait": "2s"},
-            "mirror": {"target": str(target), "workers": 4, "page_size": 50},
-            "log": {"level": "debug", "format": "json"},
-        }
-        for name, values in sections.items():
-            merged.setdefault(name, {}).update(values)
-        return write_config(tmp_path / "ppsync.toml", merged)
+        return config_file(tmp_path / "ppsync.toml", {"url": server.url, "username": "admin",
+                                                      "password": PASSWORD}, target, sections)
 
     return factory
 
@@ -140,15 +147,7 @@ def lib_config(tmp_path: Path, lib: Library, target: Path) -> ConfigFactory:
     """``make_config`` for ``lib``, the fake server of ``server_kind``."""
 
     def factory(**sections: dict[str, Any]) -> Path:
-        merged: dict[str, dict[str, Any]] = {
-            "server": {**lib.server_section(), "timeout": 10, "retries": 4,
-                       "retry_backoff": 0.01, "outage_wait": "2s"},
-            "mirror": {"target": str(target), "workers": 4, "page_size": 50},
-            "log": {"level": "debug", "format": "json"},
-        }
-        for name, values in sections.items():
-            merged.setdefault(name, {}).update(values)
-        return write_config(tmp_path / "ppsync.toml", merged)
+        return config_file(tmp_path / "ppsync.toml", lib.server_section(), target, sections)
 
     return factory
 

@@ -21,21 +21,14 @@ from ppsync.config import Settings, load_config
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.state import State
-from tests.conftest import mirrored_files, run_cli, write_config
+from tests.conftest import config_file, mirrored_files, run_cli, write_config
 from tests.kinds import Library
 from tests.test_faults import wait_for_partial
 
 
 def settings(lib: Library, tmp_path: Path, target: Path, **sections: dict[str, Any]) -> Settings:
-    merged: dict[str, dict[str, Any]] = {
-        "server": {**lib.server_section(), "timeout": 10, "retries": 4, "retry_backoff": 0.01,
-                   "outage_wait": "2s"},
-        "mirror": {"target": str(target), "workers": 4, "page_size": 50},
-        "log": {"level": "debug", "format": "json"},
-    }
-    for name, values in sections.items():
-        merged.setdefault(name, {}).update(values)
-    return load_config(write_config(tmp_path / "ppsync.toml", merged), {})
+    return load_config(config_file(tmp_path / "ppsync.toml", lib.server_section(), target,
+                                   sections), {})
 
 
 def sync(lib: Library, tmp_path: Path, target: Path, *, changes: bool = False,
