@@ -266,16 +266,18 @@ def test_unreachable_server_at_start_keeps_daemon_alive(
 
 
 def test_vanished_target_stops_passes_alerts_and_recovers(
-    server: FakePhotoPrism, target: Path, tmp_path: Path, make_config: ConfigFactory
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
 ) -> None:
-    server.add_photo([("a.jpg", b"a")])
+    # A pass the unplugging lands in ends as a safety stop too (exit 4, not 1): the first alert
+    # says what happened whenever the disk goes (test_safety: ..._unplugged_mid_pass_...).
+    lib.add("a.jpg", b"a")
     log = tmp_path / "alerts.log"
-    config = make_config(
+    config = lib_config(
         schedule={"interval": "1s", "full_every": "1s"},
         monitor={"notify_command": f"sh -c 'echo $PPSYNC_EVENT $PPSYNC_EXIT_CODE >> {log}'"})
     proc = start_daemon(config)
     try:
-        wait_for(lambda: (target / "a.jpg").exists())
+        wait_for(lambda: (target / lib.path("a.jpg")).exists())
         parked = tmp_path / "unplugged"
         target.rename(parked)  # the USB disk is unplugged
         wait_for(lambda: log.exists() and "failure 4" in log.read_text())
