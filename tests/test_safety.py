@@ -48,11 +48,7 @@ def test_truncated_listing_never_deletes(lib: Library, target: Path, lib_sync: S
     lib.limit_listing(6)  # the server stops listing early; its counts stay true
     report = lib_sync(mirror={"delete": policy, "max_delete_percent": 100})
     assert report.exit_code == 4
-    # PhotoPrism's totals say the walk is short; Immich's statistics count the archive too, so
-    # the four files missing from the walk are looked up one by one, and are still there.
-    assert {"photoprism": "incomplete",
-            "immich": "the walk missed 4 files the server still holds"}[lib.kind] in (
-        report.safety_stop)
+    assert "incomplete" in report.safety_stop  # the server's own totals say the walk is short
     assert len(mirrored_files(target)) == 10
     assert report.trashed == report.deleted == report.forgotten == 0
 
