@@ -173,8 +173,8 @@ class Library(Protocol):
         """The file's modification time as the server sends it (``Last-Modified``)."""
         ...
 
-    # How many listing requests a quiet change pass makes: one search (PhotoPrism); one per
-    # visibility walked, timeline and hidden (Immich).
+    # How many listing requests a quiet change pass makes under the default config: one search
+    # (PhotoPrism); one per visibility walked (Immich).
     quiet_listing_requests: int
 
 

@@ -160,7 +160,7 @@ class ImmichLibrary:
     def request_count(self) -> int:
         return len(self.fake.requests_to(""))
 
-    quiet_listing_requests = 2
+    quiet_listing_requests = 3  # timeline, archive (include_archived is on by default), hidden
 
     def hashes(self) -> dict[str, str]:
         with self.fake.lib.lock:
