@@ -6,22 +6,45 @@ needs it (``GET /albums`` and the members of each), so a pass that writes no sid
 nothing, and a pass that writes many pays for the albums once, not per photo. ``forget`` drops
 it when a new pass begins (the daemon keeps one server for every pass: a photo taken out of an
 album must lose it in the sidecar written next).
+
+The map holds ids only (asset id → album ids, members searched without EXIF): it grows with
+the memberships, so no asset document is kept. A key without ``album.read`` (the README asks
+it only for album folders) gets its sidecars all the same, naming no album: one warning a pass,
+and ``ppsync check`` names the permission for "sidecars (album names)".
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 
-from ppsync.errors import ServerDataError
+from ppsync.errors import AuthError, ServerDataError
+from ppsync.logs import get_logger
 from ppsync.servers.immich.client import ImmichClient
 from ppsync.servers.immich.listing import check_next_page
 from ppsync.servers.immich.wire import ImmichAsset, parse_album, parse_search_page
+
+log = get_logger("ppsync.sidecars")
 
 
 def album_member_assets(client: ImmichClient, album: str) -> list[ImmichAsset]:
     """The album's untrashed members, archived ones included, from the search with
     ``albumIds`` (album answers hide hidden and trashed members)."""
     members: dict[str, ImmichAsset] = {}
+    for assets in _member_pages(client, album, with_exif=True):
+        members.update((a.asset_id, a) for a in assets if not a.trashed)
+    return list(members.values())
+
+
+def album_member_ids(client: ImmichClient, album: str) -> set[str]:
+    """The ids of the album's untrashed members, as ``album_member_assets`` finds them, without
+    their EXIF (only the ids are kept)."""
+    return {a.asset_id for assets in _member_pages(client, album, with_exif=False)
+            for a in assets if not a.trashed}
+
+
+def _member_pages(client: ImmichClient, album: str, *,
+                  with_exif: bool) -> Iterator[Sequence[ImmichAsset]]:
     for visibility in ("timeline", "archive"):
         page: int | None = 1
         while page is not None:
@@ -29,11 +52,10 @@ def album_member_assets(client: ImmichClient, album: str) -> list[ImmichAsset]:
             parsed = parse_search_page(client.json(
                 "POST", "/search/metadata", where,
                 json={"albumIds": [album], "visibility": visibility, "page": page,
-                      "size": 1000, "withExif": True}), where)
+                      "size": 1000, "withExif": with_exif}), where)
             check_next_page(page, parsed.next_page, where)
-            members.update((a.asset_id, a) for a in parsed.assets if not a.trashed)
+            yield parsed.assets
             page = parsed.next_page
-    return list(members.values())
 
 
 def album_ids(client: ImmichClient) -> list[str]:
@@ -65,7 +87,12 @@ class AlbumMemberships:
 
     def _read(self) -> dict[str, tuple[str, ...]]:
         found: dict[str, list[str]] = {}
-        for album in album_ids(self._client):
-            for asset in album_member_assets(self._client, album):
-                found.setdefault(asset.asset_id, []).append(album)
+        try:
+            for album in album_ids(self._client):
+                for asset_id in album_member_ids(self._client, album):
+                    found.setdefault(asset_id, []).append(album)
+        except AuthError as exc:  # the map stays empty for this pass: one warning, not one a file
+            log.warning("the sidecars of this pass name no album: the albums cannot be read "
+                        "(an API key needs album.read for them)", error=str(exc))
+            return {}
         return {asset: tuple(sorted(albums)) for asset, albums in found.items()}

@@ -172,6 +172,8 @@ class ImmichServer:
         needs = {"sync": ["asset.read", "asset.download", "user.read"]}
         if settings.metadata.enabled:
             needs["sidecars"] = ["asset.read"]
+            # Without album.read, sidecars are written all the same, naming no album.
+            needs["sidecars (album names)"] = ["album.read"]
         if settings.albums.mode != "none":
             needs["albums"] = ["album.read", "asset.read"]
         if settings.upload.enabled:
@@ -192,7 +194,7 @@ class ImmichServer:
             lacks.add("asset.read")
         if asset_id and self.client.may_download(asset_id) is False:
             lacks.add("asset.download")
-        if settings.albums.mode != "none":
+        if settings.albums.mode != "none" or settings.metadata.enabled:
             try:
                 self.client.call("GET", "/albums", "trying album.read")
             except AuthError:
