@@ -5,14 +5,15 @@ real files."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli, write_config
+from tests.conftest import mirrored_files, run_cli, write_config
 from tests.fake_immich import FakeImmich, ImmichUser
+from tests.kinds import library
 
 T0 = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
 
@@ -90,4 +91,41 @@ def test_the_album_map_asks_for_member_ids_only(fake: FakeImmich, tmp_path: Path
     assert [json.loads(p.read_text())["albums"] for p in sidecars] == [[album]]
     members = [body for body in seen if body.get("albumIds")]
     assert members and not any(body.get("withExif") for body in members), members
+
+
+# --- unproven: actions dropped past HOLD_LIMIT are planned by the very next pass --------------
+
+
+def test_actions_dropped_past_the_hold_limit_are_fetched_by_the_next_pass(
+        tmp_path: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proving pass records neither the change cursor nor a full walk when it dropped
+    actions: the daemon's next pass, a change pass by default, walks everything instead."""
+    from ppsync.mirror import unproven
+    from ppsync.mirror.sync import PassOptions, run_sync
+    from ppsync.report import summary_lines
+    from tests.test_identity import PHOTOS, fill, settings
+
+    monkeypatch.setattr(unproven, "HOLD_LIMIT", 2)
+    with library("immich") as own:
+        fill(own, PHOTOS)
+        assert run_sync(settings(own, tmp_path, target)).exit_code == 0
+        _forget_identity(target)  # the state of yesterday's ppsync
+        older = datetime(2010, 1, 1, tzinfo=UTC)  # listed before the mirror's own files
+        for n in range(4):
+            own.add(f"OLD{n}.jpg", bytes([n + 1]) * 100, older)
+        # A day passes (the files were added long before the upgrade, not within the change
+        # pass's 5-minute margin): the server's clock, which the change cursor comes from.
+        fake: Any = own.fake  # type: ignore[attr-defined]
+        fake.lib.clock_offset = timedelta(days=1)
+        first = run_sync(settings(own, tmp_path, target))
+        assert first.exit_code == 0 and first.downloaded == 2  # held 2, dropped 2, exit 0
+        assert first.deferred == 2
+        assert any("the next pass walks everything" in line for line in summary_lines(first))
+        second = run_sync(settings(own, tmp_path, target), PassOptions(changes_only=True))
+        assert second.exit_code == 0 and second.deferred == 0
+        assert second.command == "sync" and not second.changes_since  # walked everything
+        assert second.downloaded == 2
+        assert len(mirrored_files(target)) == len(PHOTOS) + 4
+        third = run_sync(settings(own, tmp_path, target), PassOptions(changes_only=True))
+        assert third.exit_code == 0 and third.command == "change"  # back to change passes
 

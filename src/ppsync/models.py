@@ -120,6 +120,9 @@ class RunReport:
     rebind: bool = False
     rekeyed: int = 0
     not_on_server: int = 0
+    # A walk of an older state's unproven server: actions it could not hold (``unproven``
+    # HOLD_LIMIT) until the walk proved the server. The next pass walks everything for them.
+    deferred: int = 0
 
     @property
     def failed(self) -> int:

@@ -63,6 +63,10 @@ def summary_lines(report: RunReport) -> list[str]:
     ]
     if report.rebind and not report.error:
         lines.extend(rebind_lines(report))
+    if report.deferred:
+        lines.append(f"  deferred {report.deferred}: more than could be held back while the "
+                     "server was not yet known to be the mirror's; the next pass walks "
+                     "everything to fetch them")
     if report.safety_stop:
         lines.append(f"  SAFETY STOP: {report.safety_stop}")
     if report.error:

@@ -327,6 +327,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                                     (lambda: None) if dry_run else executor.sync_dirs, since or "")
         if proof is not None:  # another server than the mirror's: refused before any removal
             proof.judge_walk(complete, identity)
+            report.deferred = proof.dropped
         executor.drain()
         guard_target_still_there(settings.mirror)  # never remove on the strength of a gone disk
         if options.rebind:  # nothing is removed on the strength of a first walk of a server
@@ -421,7 +422,15 @@ def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
 def _remember_progress(state: State, run: SyncRun, layout: Layout, report: RunReport,
                        *, full: bool) -> None:
     """After a clean pass, move the change cursor (a pass with failures leaves it, so the next
-    change pass asks again for what failed) and note a complete full walk."""
+    change pass asks again for what failed) and note a complete full walk. A walk of an unproven
+    server that dropped actions (``report.deferred``) records neither, and forgets both: the
+    next pass, a change pass or not, walks everything, and plans them again."""
+    if report.deferred:
+        state.delete_meta(CURSOR_KEY)
+        state.delete_meta(LAST_FULL_KEY)
+        log.warning("this walk proved the server after holding back more actions than it keeps: "
+                    "the next pass walks everything to plan them", deferred=report.deferred)
+        return
     if report.failures or report.safety_stop:
         return
     state.set_meta(CURSOR_KEY, run.change_cursor())

@@ -25,7 +25,8 @@ log = get_logger("ppsync.identity")
 
 # Held actions are bounded: the listing is never held in memory, even of a large wrong server.
 # Past the bound, actions are dropped; a walk that then proves the server binds the state, and
-# the next pass plans what was dropped again.
+# records no change cursor and no full walk (``RunReport.deferred``): the next pass, even one
+# asked for changes only, walks everything and plans what was dropped.
 HOLD_LIMIT = 10_000
 
 
@@ -43,7 +44,7 @@ class UnprovenServer:
         self.known = state.count_active()  # the mirror's own keys the walk may list
         self.matched = False
         self.held: list[Action] = []
-        self.dropped = 0  # actions past HOLD_LIMIT, planned again by the next pass
+        self.dropped = 0  # actions past HOLD_LIMIT, planned again by the next (full) pass
         self._sink = sink
 
     def apply(self, action: Action) -> None:
@@ -66,7 +67,8 @@ class UnprovenServer:
         mirror's files (another server); an incomplete one drops what it held (fetched once a
         walk proves the server)."""
         if self.dropped:
-            log.info("actions past the hold limit wait for the next pass", dropped=self.dropped)
+            log.info("actions past the hold limit wait for the next pass, which walks "
+                     "everything", dropped=self.dropped)
         if self.held:
             log.warning("nothing fetched: this walk listed none of the mirror's files, so the "
                         "server is not known to be the mirror's", held_back=len(self.held),
