@@ -129,3 +129,64 @@ def test_actions_dropped_past_the_hold_limit_are_fetched_by_the_next_pass(
         third = run_sync(settings(own, tmp_path, target), PassOptions(changes_only=True))
         assert third.exit_code == 0 and third.command == "change"  # back to change passes
 
+
+# --- unproven: an old state whose files all left its own server ------------------------------
+
+# Every mirrored photo leaves: the removal guard would stop the pass (its own safety stop).
+MIRROR = {"delete": "trash", "max_delete_percent": 100}
+
+
+def test_an_old_state_is_proven_by_content_when_its_keys_all_left(
+        tmp_path: Path, target: Path) -> None:
+    """Every mirrored photo deleted on the server and one uploaded again (a new asset id, the
+    same bytes): the walk lists the mirror's content, so the server is its own."""
+    from ppsync.mirror.sync import run_sync
+    from tests.test_identity import bound_to, settings
+
+    with library("immich") as own:
+        keys = [own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300) for n in range(3)]
+        assert run_sync(settings(own, tmp_path, target,
+                                 mirror=MIRROR)).exit_code == 0
+        _forget_identity(target)  # the state of yesterday's ppsync
+        for key in keys:  # the user cleared those photos from the library (and the trash)
+            own.remove(key)
+        for key in keys:
+            own.user.purge(key)  # type: ignore[attr-defined]  # emptied from the trash
+        own.add("2024/again.jpg", bytes([1]) * 300)  # one of them uploaded again
+        own.add("2024/new.jpg", b"n" * 300)
+        for attempt in range(2):
+            report = run_sync(settings(own, tmp_path, target, mirror=MIRROR))
+            assert report.exit_code == 0, f"pass {attempt}: {report.safety_stop}"
+        assert bound_to(target) is not None
+        assert sorted(mirrored_files(target).values()) == sorted([bytes([1]) * 300, b"n" * 300])
+
+
+def test_an_old_state_whose_photos_all_left_is_told_to_rebind(tmp_path: Path,
+                                                               target: Path) -> None:
+    """None of the mirror's keys or content listed: still refused (it may be another server),
+    with words for both causes; `sync --rebind` then follows the server."""
+    from ppsync.mirror.sync import run_sync
+    from tests.test_identity import settings, sync
+
+    with library("immich") as own:
+        keys = [own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300) for n in range(3)]
+        assert run_sync(settings(own, tmp_path, target,
+                                 mirror=MIRROR)).exit_code == 0
+        _forget_identity(target)
+        for key in keys:  # deleted for good: trashed, then emptied from the trash
+            own.remove(key)
+            own.user.purge(key)  # type: ignore[attr-defined]
+        own.add("2024/new.jpg", b"n" * 300)
+        for _ in range(2):  # every pass (the daemon's too), until --rebind
+            refused = run_sync(settings(own, tmp_path, target, mirror=MIRROR))
+            assert refused.exit_code == 4, refused
+        message = refused.safety_stop
+        assert "every mirrored photo was deleted from it" in message, message
+        assert "ppsync sync --rebind" in message, message
+        assert len(mirrored_files(target)) == 3  # nothing removed on the strength of it
+        assert sync(own, tmp_path, target, rebind=True, mirror=MIRROR) \
+            .exit_code == 0
+        after = run_sync(settings(own, tmp_path, target, mirror=MIRROR))
+        assert after.exit_code == 0 and after.trashed == 3
+        assert list(mirrored_files(target).values()) == [b"n" * 300]
+

@@ -4,9 +4,12 @@ Such a state must not take the first server it reaches as its own: pointed once 
 by mistake (a typo in ``[server] url``), it would download that library, bind to it, and then
 refuse its own server. So the configured server is unproven until a complete full walk lists
 one of the mirror's own file keys (keys never meet across servers: PhotoPrism FileUIDs, Immich
-asset ids, and two servers of one kind share none). Until then the walk's actions are held
-back, so nothing is downloaded from a server that may be the wrong one; a complete walk that
-lists none of the mirror's files is another server, refused like a recorded mismatch (exit 4).
+asset ids, and two servers of one kind share none), or, failing that, a file whose content (its
+SHA-1) the mirror holds: a library whose mirrored photos were all deleted, one of them uploaded
+again, is still the mirror's. Until then the walk's actions are held back, so nothing is
+downloaded from a server that may be the wrong one; a complete walk that lists none of the
+mirror's files, by key or by content, is another server, or one every mirrored photo left:
+refused like a recorded mismatch (exit 4), and ``sync --rebind`` accepts it.
 
 A state with no active mirrored files has nothing to match: it is bound after a complete walk
 that reached no safety stop (an empty state binds at once, ``identity.bind``).
@@ -49,8 +52,9 @@ class UnprovenServer:
 
     def apply(self, action: Action) -> None:
         """The walk's sink. An action with a record is a listed key the mirror holds (the
-        planner passes a record only for an active one)."""
-        if not self.matched and action.record is not None and action.remote is not None:
+        planner passes a record only for an active one); one without is a match when the
+        mirror holds its content (a look-up in the state's SHA-1 index)."""
+        if not self.matched and self._proves(action):
             self.matched = True
             held, self.held = self.held, []
             for earlier in held:
@@ -61,6 +65,18 @@ class UnprovenServer:
             self.held.append(action)
         else:
             self.dropped += 1
+
+    def _proves(self, action: Action) -> bool:
+        remote = action.remote
+        if remote is None:
+            return False
+        if action.record is not None:
+            return True
+        if remote.sha1 and self.state.holds_sha1(remote.sha1):
+            log.info("the server lists a file the mirror holds by content (its key is new)",
+                     key=remote.file_uid, sha1=remote.sha1)
+            return True
+        return False
 
     def judge_walk(self, complete: bool, configured: ServerIdentity) -> None:
         """After the walk: raise ``SafetyStop`` when it was complete and listed none of the
@@ -77,11 +93,14 @@ class UnprovenServer:
         if complete and self.known and not self.matched:
             raise SafetyStop(
                 f"this mirror's state records no server (written by an older ppsync), and "
-                f"{configured.describe()} lists none of its {self.known} files: it is another "
-                "server. Nothing was downloaded or removed. If [server] is wrong, correct it. If "
-                "this is the same library at a new address, or a library migrated to this "
-                "server, run `ppsync sync --rebind` (`ppsync plan --rebind` shows first what it "
-                "would do): it matches the files by SHA-1 and downloads only what is new.")
+                f"{configured.describe()} lists none of its {self.known} files, by key or by "
+                "content: it is another server, or every mirrored photo was deleted from it — "
+                "then `ppsync sync --rebind`. Nothing was downloaded or removed. If [server] is "
+                "wrong, correct it. If this is the mirror's own library (every photo it held "
+                "deleted there), the same library at a new address, or a library migrated to "
+                "this server, run `ppsync sync --rebind` (`ppsync plan --rebind` shows first "
+                "what it would do): it matches the files by SHA-1 and downloads only what is "
+                "new; the next pass then applies the deletion policy to what the server lacks.")
 
     def bind_if_proven(self, report: RunReport, configured: ServerIdentity) -> None:
         """After the pass: record ``configured`` as the mirror's server when a complete walk

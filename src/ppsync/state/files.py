@@ -169,6 +169,13 @@ class FilesMixin(StateBase):
         row = self.db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE status = 'active'")
         return int(row.fetchone()[0])
 
+    def holds_sha1(self, sha1: str) -> bool:
+        """Does the mirror hold this content now (an active record)? One look-up in the SHA-1
+        index: a walk asks it per listed file, and keeps nothing."""
+        row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? AND status = 'active' LIMIT 1",
+                              [sha1]).fetchone()
+        return row is not None
+
     def knows_sha1(self, sha1: str) -> bool:
         """Has the mirror ever held this content (any status)? Such a file is never uploaded."""
         row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? LIMIT 1", [sha1]).fetchone()
