@@ -130,6 +130,8 @@ class UploadPass:
                 if back is None:
                     continue  # only in the trash, and it may not come back: reported, kept
                 duplicate = back or duplicate
+            if duplicate and self.photo_uid(item.sha1) is None:
+                duplicate = self.gone_from_server(item, duplicate)
             if duplicate:
                 self.save(item, reason=duplicate)
                 duplicates.append(item)
@@ -200,13 +202,23 @@ class UploadPass:
         return True
 
     def duplicate_reason(self, item: Item) -> str:
-        """Why this content need not be sent, or "" (no echo: mirrored content never goes)."""
+        """Why this content need not be sent, or "" (no echo: mirrored content is not sent
+        while the server holds a copy; ``prepare`` sends it when the server has none)."""
         if self.state.knows_sha1(item.sha1):
             return "already in the mirror"
         if self.state.uploaded_sha1(item.sha1):
             return "already uploaded from another inbox file"
         if self.photo_uid(item.sha1) is not None:
             return "already on the server"
+        return ""
+
+    def gone_from_server(self, item: Item, duplicate: str) -> str:
+        """The mirror or an earlier upload knew this content, but the server holds it neither
+        in its library nor in its trash (deleted for good): the echo guard only matters while
+        the server holds a copy, and a file dropped in the inbox says "I want this in my
+        library". Returns "": send it."""
+        log.info("sent again: the server no longer holds this content anywhere",
+                 path=item.file.rel, sha1=item.sha1, known=duplicate)
         return ""
 
     def trash_to_check(self, item: Item, duplicate: str) -> bool:

@@ -177,6 +177,7 @@ class FilesMixin(StateBase):
         return row is not None
 
     def knows_sha1(self, sha1: str) -> bool:
-        """Has the mirror ever held this content (any status)? Such a file is never uploaded."""
+        """Has the mirror ever held this content (any status)? Such a file is not uploaded
+        while the server holds a copy (library or trash)."""
         row = self.db.execute("SELECT 1 FROM files WHERE sha1 = ? LIMIT 1", [sha1]).fetchone()
         return row is not None
