@@ -138,7 +138,7 @@ MIRROR = {"delete": "trash", "max_delete_percent": 100}
 
 def test_an_old_state_is_proven_by_content_when_its_keys_all_left(
         tmp_path: Path, target: Path) -> None:
-    """Every mirrored photo deleted on the server and one uploaded again (a new asset id, the
+    """Every mirrored photo deleted on the server and most uploaded again (new asset ids, the
     same bytes): the walk lists the mirror's content, so the server is its own."""
     from ppsync.mirror.sync import run_sync
     from tests.test_identity import bound_to, settings
@@ -152,13 +152,41 @@ def test_an_old_state_is_proven_by_content_when_its_keys_all_left(
             own.remove(key)
         for key in keys:
             own.user.purge(key)  # type: ignore[attr-defined]  # emptied from the trash
-        own.add("2024/again.jpg", bytes([1]) * 300)  # one of them uploaded again
+        own.add("2024/again.jpg", bytes([1]) * 300)  # two of the three uploaded again
+        own.add("2024/again2.jpg", bytes([2]) * 300)
         own.add("2024/new.jpg", b"n" * 300)
         for attempt in range(2):
             report = run_sync(settings(own, tmp_path, target, mirror=MIRROR))
             assert report.exit_code == 0, f"pass {attempt}: {report.safety_stop}"
         assert bound_to(target) is not None
-        assert sorted(mirrored_files(target).values()) == sorted([bytes([1]) * 300, b"n" * 300])
+        assert sorted(mirrored_files(target).values()) == sorted(
+            [bytes([1]) * 300, bytes([2]) * 300, b"n" * 300])
+
+
+def test_an_old_state_is_not_proven_by_a_few_shared_photos(tmp_path: Path,
+                                                           target: Path) -> None:
+    """Another library that shares one photo with the mirror (a family member's) does not
+    prove itself the mirror's: refused, nothing downloaded, nothing bound."""
+    from ppsync.errors import SafetyStop
+    from ppsync.mirror.sync import run_sync
+    from tests.test_identity import bound_to, settings
+
+    with library("immich") as own, library("immich") as other:
+        for n in range(3):
+            own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300)
+        assert run_sync(settings(own, tmp_path, target, mirror=MIRROR)).exit_code == 0
+        before = mirrored_files(target)
+        _forget_identity(target)
+        other.add("2024/shared.jpg", bytes([1]) * 300)  # the same photo, in their library
+        other.add("2024/theirs.jpg", b"t" * 300)
+        try:
+            report = run_sync(settings(other, tmp_path, target, mirror=MIRROR))
+            refused = report.exit_code == 4
+        except SafetyStop:
+            refused = True
+        assert refused
+        assert other.download_count() == 0 and mirrored_files(target) == before
+        assert bound_to(target) is None
 
 
 def test_an_old_state_whose_photos_all_left_is_told_to_rebind(tmp_path: Path,

@@ -39,13 +39,15 @@ def is_unproven(state: State) -> bool:
 
 
 class UnprovenServer:
-    """Holds a walk's actions until the walk lists a file the mirror holds, then passes them
+    """Holds a walk's actions until the walk lists a file the mirror holds (by key; by content,
+    half of them), then passes them
     (and every later one) on to ``sink``; decides at the end of the walk."""
 
     def __init__(self, state: State, sink: ActionSink) -> None:
         self.state = state
         self.known = state.count_active()  # the mirror's own keys the walk may list
         self.matched = False
+        self.by_content = 0  # listed files with new keys whose content the mirror holds
         self.held: list[Action] = []
         self.dropped = 0  # actions past HOLD_LIMIT, planned again by the next (full) pass
         self._sink = sink
@@ -73,9 +75,13 @@ class UnprovenServer:
         if action.record is not None:
             return True
         if remote.sha1 and self.state.holds_sha1(remote.sha1):
-            log.info("the server lists a file the mirror holds by content (its key is new)",
-                     key=remote.file_uid, sha1=remote.sha1)
-            return True
+            self.by_content += 1
+            # Content alone is weaker than a key (another library may share a few photos, a
+            # family member's, say): it proves the server once half the mirror's files match.
+            if self.by_content * 2 >= self.known:
+                log.info("the server lists the mirror's files by content (their keys are new)",
+                         matched=self.by_content, mirror_files=self.known)
+                return True
         return False
 
     def judge_walk(self, complete: bool, configured: ServerIdentity) -> None:
