@@ -1,7 +1,7 @@
 """Immich through the engine, beyond the shared invariants (``test_kinds.py``): config rules,
 auth (key, one login per process, 401/403), ``ppsync check``, the wrong kind of server, live
-photos, archived assets, hostile names, generations, change passes with metadata, albums, and
-the upload direction refused for now."""
+photos, archived assets, hostile names, generations, change passes with metadata, albums,
+upload and restore in both directions."""
 
 from __future__ import annotations
 
