@@ -9,7 +9,7 @@ Two steps, both usable on a stream:
   ``removal_action`` says how each one goes under the configured policy.
 
 ``plan_listing`` composes the two over in-memory inputs for the property tests; the sync engine
-(``sync.SyncRun``) composes the same two steps page by page, with the claims and the walked set
+(``walk.SyncRun``) composes the same two steps page by page, with the claims and the walked set
 kept in the state instead of in memory.
 """
 
