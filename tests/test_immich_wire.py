@@ -11,16 +11,14 @@ import httpx
 import pytest
 
 from ppsync.errors import ServerDataError
+from ppsync.servers.immich.readers import checksum_to_hex, hex_to_checksum, parse_duration
 from ppsync.servers.immich.wire import (
-    checksum_to_hex,
     error_message,
-    hex_to_checksum,
     link_live_photos,
     missing_permission,
     parse_album,
     parse_asset,
     parse_bulk_check,
-    parse_duration,
     parse_search_page,
     parse_statistics,
     parse_upload,

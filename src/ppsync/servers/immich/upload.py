@@ -18,10 +18,10 @@ from ppsync.redact import redact
 from ppsync.servers.base import BodyOpener
 from ppsync.servers.http import TRANSIENT, json_body
 from ppsync.servers.immich.client import ImmichClient, permission_error
+from ppsync.servers.immich.readers import hex_to_checksum
 from ppsync.servers.immich.wire import (
     BulkCheck,
     error_message,
-    hex_to_checksum,
     parse_album,
     parse_bulk_check,
     parse_upload,
