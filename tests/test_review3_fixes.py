@@ -144,7 +144,7 @@ def test_an_old_state_is_proven_by_content_when_its_keys_all_left(
     from tests.test_identity import bound_to, settings
 
     with library("immich") as own:
-        keys = [own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300) for n in range(3)]
+        keys = [own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300) for n in range(4)]
         assert run_sync(settings(own, tmp_path, target,
                                  mirror=MIRROR)).exit_code == 0
         _forget_identity(target)  # the state of yesterday's ppsync
@@ -152,15 +152,16 @@ def test_an_old_state_is_proven_by_content_when_its_keys_all_left(
             own.remove(key)
         for key in keys:
             own.user.purge(key)  # type: ignore[attr-defined]  # emptied from the trash
-        own.add("2024/again.jpg", bytes([1]) * 300)  # two of the three uploaded again
+        own.add("2024/again.jpg", bytes([1]) * 300)  # three of the four uploaded again
         own.add("2024/again2.jpg", bytes([2]) * 300)
+        own.add("2024/again3.jpg", bytes([3]) * 300)
         own.add("2024/new.jpg", b"n" * 300)
         for attempt in range(2):
             report = run_sync(settings(own, tmp_path, target, mirror=MIRROR))
             assert report.exit_code == 0, f"pass {attempt}: {report.safety_stop}"
         assert bound_to(target) is not None
         assert sorted(mirrored_files(target).values()) == sorted(
-            [bytes([1]) * 300, bytes([2]) * 300, b"n" * 300])
+            [bytes([1]) * 300, bytes([2]) * 300, bytes([3]) * 300, b"n" * 300])
 
 
 def test_an_old_state_is_not_proven_by_a_few_shared_photos(tmp_path: Path,

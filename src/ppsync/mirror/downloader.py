@@ -115,12 +115,21 @@ def local_copy_matches(target: Path, rel: str, remote: RemoteFile) -> bool:
     return sha1_of(existing) == remote.sha1
 
 
-def kept_in_trash(trash: Path, rel: str, remote: RemoteFile) -> Path | None:
+def kept_in_trash(target: Path, trash: Path, rel: str, remote: RemoteFile) -> Path | None:
     """This very original (size and SHA-1), moved to ``trash`` when it left the server: at
     ``rel``, or ``rel~N`` when several went there. A photo restored on the server comes back
-    from it instead of being downloaded again."""
+    from it instead of being downloaded again. Only from inside the target: a folder of the
+    trash that is a symlink leading elsewhere (to the user's own photos, say) is never taken
+    from, since taking back moves the file."""
     first = trash / rel
     if not first.parent.is_dir() or first.parent.is_symlink():
+        return None
+    try:
+        real_trash = trash.resolve(strict=True)
+        if not real_trash.is_relative_to(target.resolve(strict=True)) \
+                or not first.parent.resolve(strict=True).is_relative_to(real_trash):
+            return None
+    except OSError:
         return None
     for candidate in [first, *sorted(first.parent.glob(glob.escape(first.name) + "~*"))]:
         try:
@@ -163,7 +172,7 @@ def fetch(
     """
     if adopt and local_copy_matches(target, rel, remote):
         return Fetched(remote, None, None, 0)
-    kept = kept_in_trash(trash, rel, remote) if trash is not None else None
+    kept = kept_in_trash(target, trash, rel, remote) if trash is not None else None
     if kept is not None:
         return Fetched(remote, kept, None, 0, from_trash=True)
     path = partial_path(partial_dir, remote)

@@ -31,6 +31,8 @@ log = get_logger("ppsync.identity")
 # records no change cursor and no full walk (``RunReport.deferred``): the next pass, even one
 # asked for changes only, walks everything and plans what was dropped.
 HOLD_LIMIT = 10_000
+# Distinct photos a walk must list by content alone (no key) to prove the server the mirror's.
+CONTENT_PROOF = 3
 
 
 def is_unproven(state: State) -> bool:
@@ -47,7 +49,9 @@ class UnprovenServer:
         self.state = state
         self.known = state.count_active()  # the mirror's own keys the walk may list
         self.matched = False
-        self.by_content = 0  # listed files with new keys whose content the mirror holds
+        # The mirror's SHA-1s a listed file with a new key holds (distinct; kept only until
+        # they prove the server, so at most CONTENT_PROOF or half the mirror's files).
+        self.by_content: set[str] = set()
         self.held: list[Action] = []
         self.dropped = 0  # actions past HOLD_LIMIT, planned again by the next (full) pass
         self._sink = sink
@@ -74,13 +78,15 @@ class UnprovenServer:
             return False
         if action.record is not None:
             return True
-        if remote.sha1 and self.state.holds_sha1(remote.sha1):
-            self.by_content += 1
+        if remote.sha1 and remote.sha1 not in self.by_content \
+                and self.state.holds_sha1(remote.sha1):
+            self.by_content.add(remote.sha1)
             # Content alone is weaker than a key (another library may share a few photos, a
-            # family member's, say): it proves the server once half the mirror's files match.
-            if self.by_content * 2 >= self.known:
+            # family member's, say): distinct photos, at least CONTENT_PROOF of them and half
+            # the mirror's files. A smaller mirror is proven by a key, or by `--rebind`.
+            if len(self.by_content) >= max(CONTENT_PROOF, (self.known + 1) // 2):
                 log.info("the server lists the mirror's files by content (their keys are new)",
-                         matched=self.by_content, mirror_files=self.known)
+                         matched=len(self.by_content), mirror_files=self.known)
                 return True
         return False
 
