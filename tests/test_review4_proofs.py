@@ -87,3 +87,24 @@ def test_take_back_never_moves_a_file_from_outside_the_target(
     assert run_sync(settings).exit_code == 0
     assert (target / rel).read_bytes() == b"c0" * 500
     assert (outside / rel).exists()  # the user's file outside the target stays where it was
+
+
+def test_a_removal_never_moves_a_photo_out_through_a_symlink_in_the_trash(
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
+) -> None:
+    keys = [lib.add(f"2024/05/g{n}.jpg", f"g{n}".encode() * 500) for n in range(3)]
+    rel = lib.path("2024/05/g0.jpg")
+    settings = load_config(lib_config(mirror={"delete": "trash", "max_delete_percent": 100}),
+                           {})
+    assert run_sync(settings).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    trash = target / ".ppsync" / "trash"
+    trash.mkdir(parents=True, exist_ok=True)
+    (trash / rel.split("/")[0]).symlink_to(elsewhere)  # a link the user made in the trash
+    lib.remove(keys[0])
+    report = run_sync(settings)
+    assert report.exit_code == 1 and report.trashed == 0, report
+    assert "symlink" in report.failures[0].reason
+    assert not any(elsewhere.rglob("*"))  # nothing moved, no folder made, outside the target
+    assert (target / rel).read_bytes() == b"g0" * 500  # the copy stays where it was

@@ -163,12 +163,31 @@ def unique_path(path: Path) -> Path:
 
 
 def move_into(source: Path, area: Path, rel: str, suffix: str = "") -> Path:
-    """Move ``source`` to ``area/rel`` (+suffix), never overwriting; return where it went."""
+    """Move ``source`` to ``area/rel`` (+suffix), never overwriting; return where it went.
+    Never through a folder that is a symlink leading out of ``area`` (``.ppsync/trash`` is
+    inside the target; a link there must not carry a photo, or new folders, elsewhere)."""
     destination = unique_path((area / rel).with_name((area / rel).name + suffix))
+    if not _stays_inside(area, destination.parent):
+        raise OSError(errno.EPERM, f"a folder on the way to {destination} is a symlink that "
+                      f"leads out of {area}; nothing was moved")
     destination.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, destination)
     fsync_dir(destination.parent)
     return destination
+
+
+def _stays_inside(area: Path, folder: Path) -> bool:
+    """Does ``folder`` (or, where it does not exist yet, its nearest existing parent) really
+    lie inside ``area``, symlinks followed?"""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing != area and area.is_relative_to(existing):
+        return True  # ``area`` itself is still to be made: nothing below it exists yet
+    try:
+        return existing.resolve(strict=True).is_relative_to(area.resolve(strict=True))
+    except OSError:
+        return False
 
 
 def set_mtime_from_http(path: Path, last_modified: str | None) -> None:
