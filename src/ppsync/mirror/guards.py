@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ppsync.config import MirrorConfig
@@ -42,15 +43,56 @@ def guard_target(mirror: MirrorConfig) -> Layout:
     return layout
 
 
-def guard_target_still_there(mirror: MirrorConfig) -> None:
-    """Raise ``SafetyStop`` when the target went away during a pass (a USB disk unplugged, a
-    share unmounted), so the pass ends as the stop the next pass would be, not as failures."""
+@dataclass(frozen=True)
+class TargetMark:
+    """The target folder and its ``.ppsync`` folder as a pass found them, each as (device,
+    inode): a disk unplugged from a mount point that stays (an fstab ``/mnt/usb`` on the root
+    disk) leaves a folder at the same path, but not the same one."""
+
+    target: tuple[int, int]
+    meta: tuple[int, int]
+
+    @classmethod
+    def of(cls, layout: Layout) -> TargetMark:
+        """Raises ``OSError`` when either folder is missing."""
+        target, meta = layout.target.stat(), layout.meta.stat()
+        return cls((target.st_dev, target.st_ino), (meta.st_dev, meta.st_ino))
+
+
+def mark_target(layout: Layout) -> TargetMark:
+    """The mark of a target that ``guard_target`` just passed (``SafetyStop`` if it went)."""
     try:
-        guard_target(mirror)
-    except SafetyStop as exc:
-        raise SafetyStop(f"the target went away during the pass: {exc}") from None
-    except ConfigError:
-        pass  # there, but no longer writable: the failures it caused say so
+        return TargetMark.of(layout)
+    except OSError as exc:
+        raise SafetyStop(f"mirror.target {layout.target} went away: {exc.strerror}") from None
+
+
+def guard_target_still_there(mirror: MirrorConfig, layout: Layout, mark: TargetMark,
+                             state: State | None = None) -> None:
+    """Raise ``SafetyStop`` when the target went away during a pass (a USB disk unplugged, a
+    share unmounted), so the pass ends as the stop the next pass would be, not as failures, and
+    nothing is removed on the strength of a gone disk. Creates nothing (``guard_target`` would
+    make ``.ppsync/`` again on the bare mount point): the target and its ``.ppsync`` must be the
+    very folders the pass began with; with ``state``, a state kept outside the target must
+    still match it (``guard_state_matches_target``)."""
+    gone = f"the target went away during the pass: {layout.target}"
+    try:
+        now = TargetMark.of(layout)
+    except OSError:
+        raise SafetyStop(f"{gone} or its .ppsync folder is missing: is the disk mounted?") from None
+    if now != mark:
+        raise SafetyStop(f"{gone} is no longer the folder the pass began on (another disk, or "
+                         "the bare mount point of an unplugged one): is the disk mounted?")
+    if mirror.require_mount and not os.path.ismount(layout.target):
+        raise SafetyStop(f"{gone} is no longer a mount point and mirror.require_mount = true: "
+                         "is the disk mounted?")
+    if state is not None:
+        try:
+            guard_state_matches_target(state, layout, mirror)
+        except SafetyStop as exc:
+            raise SafetyStop(f"the target went away during the pass: {exc}") from None
+        except OSError:  # gone between the checks
+            raise SafetyStop(f"{gone} cannot be read: is the disk mounted?") from None
 
 
 def guard_state_matches_target(state: State, layout: Layout, mirror: MirrorConfig) -> None:

@@ -22,8 +22,10 @@ from ppsync.mirror import layout as templates
 from ppsync.mirror.dry_run import ActionSink, planner_sink
 from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
+    TargetMark,
     guard_state_matches_target,
     guard_target_still_there,
+    mark_target,
     record_refused_pass,
     record_run,
     refused_report,
@@ -93,6 +95,7 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
     options = options or PassOptions()
     try:
         layout = guard_target(settings.mirror)
+        mark = mark_target(layout)  # what every check during the pass compares with
         templates.for_server(settings.mirror.layout,
                              server_paths=settings.server.kind == "photoprism")
     except (SafetyStop, ConfigError) as exc:
@@ -113,7 +116,7 @@ def run_sync(settings: Settings, options: PassOptions | None = None) -> RunRepor
                 record_run(state, refused_report(_command(options), exc,
                                                  dry_run=options.dry_run))
                 raise
-            return _run_locked(settings, state, layout, options)
+            return _run_locked(settings, state, layout, mark, options)
         finally:
             state.close()
 
@@ -122,7 +125,7 @@ def _command(options: PassOptions) -> str:
     return "change" if options.changes_only else options.command
 
 
-def _run_locked(settings: Settings, state: State, layout: Layout,
+def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMark,
                 options: PassOptions) -> RunReport:
     own_server = options.server is None
     server = options.server or open_server(settings.server, stop=options.stop)
@@ -157,6 +160,15 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
     proof = UnprovenServer(state, apply) if unproven else None
     log.info("run started", target=str(layout.target), dry_run=dry_run, since=since or None,
              ignores_case=layout.ignores_case)
+
+    def still_there(*, with_state: bool = True) -> None:
+        guard_target_still_there(settings.mirror, layout, mark, state if with_state else None)
+
+    def after_page() -> None:  # two stats: no page's downloads go to a gone disk
+        if not dry_run:
+            executor.sync_dirs()
+        still_there(with_state=False)
+
     watchdog = StopWatchdog(options.stop, server.abort, STOP_GRACE)
     try:
         tracked_before = state.count_active()
@@ -175,13 +187,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
                      "change a photo's UpdatedAt: this pass walks everything", counts=flags)
             since, report.command, report.changes_since = None, options.command, ""
             bind_run(report.run_id, report.command)
-        complete, reason = run.walk(proof.apply if proof else apply,
-                                    (lambda: None) if dry_run else executor.sync_dirs, since or "")
+        complete, reason = run.walk(proof.apply if proof else apply, after_page, since or "")
         if proof is not None:  # another server than the mirror's: refused before any removal
             proof.judge_walk(complete, identity)
             report.deferred = proof.dropped
         executor.drain()
-        guard_target_still_there(settings.mirror)  # never remove on the strength of a gone disk
+        still_there()  # never remove on the strength of a gone disk
         if options.rebind:  # nothing is removed on the strength of a first walk of a server
             report.rekeyed = run.rebinder.matched if run.rebinder else 0
             report.not_on_server = state.count_unwalked_active()
@@ -238,7 +249,9 @@ def _run_locked(settings: Settings, state: State, layout: Layout,
         report.finished_at = time.time()
         if report.exit_code != Interrupted.exit_code and not report.safety_stop:
             try:
-                guard_target_still_there(settings.mirror)
+                still_there()
+            except sqlite3.Error:
+                pass  # the state gave out: already the run's error, or said when recorded
             except SafetyStop as exc:  # what failed failed for that: say so, exit 4
                 report.safety_stop = report.error = redact(str(exc))
                 report.exit_code = exc.exit_code
