@@ -178,6 +178,9 @@ class MemoryServer:
     def flags_stamp(self) -> str:
         return ""
 
+    def albums_readable(self) -> bool:
+        return True
+
     def download(self, file: RemoteFile, sink: DownloadSink) -> str | None:
         photo = self.photos.get(file.photo_uid)
         found = [f for f in photo.files if f.key == file.file_uid] if photo else []

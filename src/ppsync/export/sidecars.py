@@ -164,6 +164,7 @@ class SidecarExport:
     def run(self, workers: int, *, keep_gone: bool) -> None:
         """Export every queued photo. Per-photo problems become run failures."""
         self._clean_orphans(keep_gone=keep_gone)
+        self._queue_missing_albums()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-meta") as pool:
             while batch := self._state.photo_todo(_BATCH):
                 fetched = list(pool.map(self._details, batch))
@@ -218,8 +219,8 @@ class SidecarExport:
             return
         if len(mirrored) == len(sidecar_uids):
             self._state.save_photo(uid, (updated or details.changed, flags or details.flags),
-                                   record.path,
-                                   self._kinds)
+                                   record.path, self._kinds,
+                                   albums_known=details.albums_known)
 
     def _write(self, uid: str, path: str, details: Photo) -> None:
         before = self._state.photo_row(uid)
@@ -241,6 +242,17 @@ class SidecarExport:
         base = self._layout.target / path
         for suffix in (JSON_SUFFIX, XMP_SUFFIX):
             base.with_name(base.name + suffix).unlink(missing_ok=True)
+
+    def _queue_missing_albums(self) -> None:
+        """Sidecars written while the server would not name a photo's albums (an Immich key
+        without album.read) were saved as such: once it can (the permission granted), queue
+        them, since neither the photo's change stamp nor a walk would. Nothing is asked of the
+        server when no sidecar waits; one question a pass while some do."""
+        if not self._state.any_photo_without_albums() or not self._server.albums_readable():
+            return
+        queued = self._state.requeue_photos_without_albums()
+        log.info("the albums can be read now: sidecars written without album names are "
+                 "written again", count=queued)
 
     def _clean_orphans(self, *, keep_gone: bool) -> None:
         """Sidecars whose original is no longer mirrored at their path: an original that moved

@@ -188,6 +188,9 @@ class Photo:
     camera: tuple[str, str] = ("", "")  # make, model
     lens: tuple[str, str] = ("", "")
     albums: tuple[str, ...] = ()  # keys of the manual albums holding it
+    # False: the server would not say which albums hold it (an Immich key without album.read);
+    # ``albums`` is then empty, and the sidecar is written again once the server can say
+    albums_known: bool = True
     files: tuple[PhotoFile, ...] = ()  # in the server's order
     changed: str = ""  # the change stamp
     flags: str = ""  # favourite/private as the listing shows them ("F-", "-P"; "" unknown)
@@ -355,6 +358,11 @@ class PhotoServer(Protocol):
 
     def photo(self, key: str) -> Photo | None:
         """One photo's metadata, with all its files; None when it is gone."""
+        ...
+
+    def albums_readable(self) -> bool:
+        """Can ``photo`` name the albums holding a photo now (``Photo.albums_known``)? Asked
+        only when sidecars wait for album names; may send one request."""
         ...
 
     # --- the upload direction and restore ---------------------------------------------------------

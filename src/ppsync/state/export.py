@@ -1,10 +1,12 @@
 """The metadata export tables: sidecars written next to originals, and album folders.
 
-Tables (schema 3, created by ``ppsync.state.migrations``; ``flags`` since schema 4)::
+Tables (schema 3, created by ``ppsync.state.migrations``; ``flags`` since schema 4,
+``albums_unknown`` since 5)::
 
     photos   per photo with a metadata export: the change stamp and Favorite/Private flags the
-           written sidecars reflect, the primary original's path they sit next to, and which
-           kinds were written
+           written sidecars reflect, the primary original's path they sit next to, which
+           kinds were written, and whether they lack the album names (the server would not
+           say them: written again once it can)
     photo_todo  photos this walk saw with a change stamp or flags that differ from ``photos``:
            the only ones whose details are fetched (a no-op pass leaves it empty)
     sidecar_files  file keys of metadata sidecar originals (XMP, AAE...) and their photo: search
@@ -69,11 +71,28 @@ class ExportMixin(StateBase):
                               [photo_uid]).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
-    def save_photo(self, photo_uid: str, seen: tuple[str, str], path: str, kinds: str) -> None:
-        """The photo's sidecars now reflect ``seen`` = (change stamp, flags)."""
+    def save_photo(self, photo_uid: str, seen: tuple[str, str], path: str, kinds: str, *,
+                   albums_known: bool = True) -> None:
+        """The photo's sidecars now reflect ``seen`` = (change stamp, flags); without album
+        names when not ``albums_known``."""
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO photos (photo_uid, updated_at, flags, path, "
-                            "kinds) VALUES (?, ?, ?, ?, ?)", [photo_uid, *seen, path, kinds])
+                            "kinds, albums_unknown) VALUES (?, ?, ?, ?, ?, ?)",
+                            [photo_uid, *seen, path, kinds, int(not albums_known)])
+
+    def any_photo_without_albums(self) -> bool:
+        """Are there sidecars written without album names (``save_photo``)?"""
+        sql = "SELECT 1 FROM photos WHERE albums_unknown = 1 LIMIT 1"
+        return self.db.execute(sql).fetchone() is not None
+
+    def requeue_photos_without_albums(self) -> int:
+        """Queue every photo whose sidecars lack the album names, with the change stamp and
+        flags they were written from (so the next walk sees no difference); how many."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO photo_todo (photo_uid, updated_at, flags) "
+                "SELECT photo_uid, updated_at, flags FROM photos WHERE albums_unknown = 1")
+            return int(cursor.rowcount)
 
     def drop_photo(self, photo_uid: str) -> None:
         with self.transaction():

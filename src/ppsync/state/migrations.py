@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -95,5 +95,14 @@ def _migrate_to_4(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE {table} ADD COLUMN flags TEXT NOT NULL DEFAULT ''")
 
 
+def _migrate_to_5(db: sqlite_utils.Database) -> None:
+    """Photos whose sidecars were written without album names because the server would not
+    say them (1): written again once it can. Added only when missing (a state rolled back to
+    an older schema by hand may still have it)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(photos)").fetchall()}
+    if "albums_unknown" not in columns:
+        db.execute("ALTER TABLE photos ADD COLUMN albums_unknown INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]

@@ -10,7 +10,9 @@ album must lose it in the sidecar written next).
 The map holds ids only (asset id → album ids, members searched without EXIF): it grows with
 the memberships, so no asset document is kept. A key without ``album.read`` (the README asks
 it only for album folders) gets its sidecars all the same, naming no album: one warning a pass,
-and ``ppsync check`` names the permission for "sidecars (album names)".
+and ``ppsync check`` names the permission for "sidecars (album names)". Those photos come out
+as ``albums_known = False``; the export writes their sidecars again in the first pass that can
+read the albums (``readable``, one ``GET /albums`` a pass while some wait).
 """
 
 from __future__ import annotations
@@ -72,27 +74,42 @@ class AlbumMemberships:
     def __init__(self, client: ImmichClient) -> None:
         self._client = client
         self._lock = threading.Lock()
-        self._albums_of: dict[str, tuple[str, ...]] | None = None
+        self._read_done = False
+        self._albums_of: dict[str, tuple[str, ...]] | None = None  # None: cannot be read
 
     def forget(self) -> None:
         """A new pass begins: read the memberships again when next needed."""
         with self._lock:
+            self._read_done = False
             self._albums_of = None
 
-    def albums_of(self, asset_id: str) -> tuple[str, ...]:
-        with self._lock:  # one worker reads the map; the others wait for it
-            if self._albums_of is None:
-                self._albums_of = self._read()
-            return self._albums_of.get(asset_id, ())
+    def readable(self) -> bool:
+        """Can this pass read the albums (the map, read now if not yet)?"""
+        with self._lock:
+            return self._map() is not None
 
-    def _read(self) -> dict[str, tuple[str, ...]]:
+    def albums_of(self, asset_id: str) -> tuple[str, ...] | None:
+        """The albums holding the asset; None when the albums cannot be read (the sidecar then
+        says no album and is written again once they can be)."""
+        with self._lock:  # one worker reads the map; the others wait for it
+            found = self._map()
+            return None if found is None else found.get(asset_id, ())
+
+    def _map(self) -> dict[str, tuple[str, ...]] | None:
+        if not self._read_done:
+            self._albums_of = self._read()
+            self._read_done = True
+        return self._albums_of
+
+    def _read(self) -> dict[str, tuple[str, ...]] | None:
         found: dict[str, list[str]] = {}
         try:
             for album in album_ids(self._client):
                 for asset_id in album_member_ids(self._client, album):
                     found.setdefault(asset_id, []).append(album)
-        except AuthError as exc:  # the map stays empty for this pass: one warning, not one a file
+        except AuthError as exc:  # no map for this pass: one warning, not one a file
             log.warning("the sidecars of this pass name no album: the albums cannot be read "
-                        "(an API key needs album.read for them)", error=str(exc))
-            return {}
+                        "(an API key needs album.read for them); they are written again once "
+                        "the albums can be read", error=str(exc))
+            return None
         return {asset: tuple(sorted(albums)) for asset, albums in found.items()}

@@ -80,8 +80,10 @@ def _file(asset: ImmichAsset, primary: bool) -> PhotoFile:
                      file_type=asset.media_type)
 
 
-def to_photo(still: ImmichAsset, video: ImmichAsset | None, albums: Iterable[str]) -> Photo:
-    """One asset (and its live video) as the neutral photo document."""
+def to_photo(still: ImmichAsset, video: ImmichAsset | None,
+             albums: Iterable[str] | None) -> Photo:
+    """One asset (and its live video) as the neutral photo document; ``albums`` None when
+    the albums holding it cannot be read."""
     exif = still.exif
     return Photo(
         key=still.asset_id, media_type="live" if video else still.media_type,
@@ -94,7 +96,7 @@ def to_photo(still: ImmichAsset, video: ImmichAsset | None, albums: Iterable[str
         if exif else Place(),
         camera=((exif.make or "", exif.model or "") if exif else ("", "")),
         lens=("", (exif.lens_model or "") if exif else ""),
-        albums=tuple(sorted(set(albums))),
+        albums=tuple(sorted(set(albums or ()))), albums_known=albums is not None,
         files=(_file(still, True),) + ((_file(video, False),) if video else ()),
         changed=still.change_stamp.isoformat().replace("+00:00", "Z"),
         flags=("F" if still.favourite else "-") + "-",
@@ -240,6 +242,9 @@ class ImmichServer:
         if response.status_code in (400, 404):
             return None
         return parse_asset(json_body(response, f"asset {asset_id}"), "asset")
+
+    def albums_readable(self) -> bool:
+        return self._memberships.readable()
 
     def photo(self, key: str) -> Photo | None:
         still = self._asset(key)

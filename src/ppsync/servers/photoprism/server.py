@@ -130,6 +130,9 @@ class PhotoPrismServer:
     def listing(self, mirror: MirrorConfig, fresh: Fresh, since: str = "") -> Walker:
         return Walker(self.client, mirror, fresh, updated_since=since)
 
+    def albums_readable(self) -> bool:
+        return True  # a photo's details name its albums
+
     def flags_stamp(self) -> str:
         """The counts of favourite and of private photos (one ``GET /config``); "" when the
         server shows this session no totals (a scope without ``config``)."""
