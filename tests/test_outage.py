@@ -89,7 +89,7 @@ def test_a_host_that_drops_packets_mid_walk_is_waited_out(
     server.faults.go_down_blackhole = True  # connects time out (ConnectTimeout), not refused
     started = time.monotonic()
     report = sync(mirror={"page_size": 2},
-                  server={"outage_wait": "20s", "timeout": 0.3, "retries": 1})
+                  server={"outage_wait": "20s", "timeout": 1.0, "retries": 1})
     assert report.exit_code == 0, report
     assert time.monotonic() - started >= 1.9  # it waited, past the one ordinary retry
     assert mirrored_files(target) == files
