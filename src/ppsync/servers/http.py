@@ -34,7 +34,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import IO, Any
 
 import httpx
 import orjson
@@ -55,7 +56,7 @@ from ppsync.errors import (
 from ppsync.logs import get_logger
 from ppsync.servers.abortable import SHUTDOWN as SHUTDOWN  # defined there; used from here
 from ppsync.servers.abortable import AbortableBackend, abortable_transport
-from ppsync.servers.base import DownloadSink
+from ppsync.servers.base import BodyOpener, DownloadSink
 
 log = get_logger("ppsync.retries")
 
@@ -241,17 +242,31 @@ def http_client(server: ServerConfig, base_url: str, policy: RetryPolicy,
     )
 
 
+Parts = list[tuple[str, tuple[str, IO[bytes], str]]]
+
+
+@contextmanager
+def file_part(field: str, name: str, open_body: BodyOpener) -> Iterator[Parts]:
+    """One multipart file part, its body opened anew (``send``'s ``files``)."""
+    with open_body() as body:
+        yield [(field, (name, body, "application/octet-stream"))]
+
+
 def send(http: httpx.Client, policy: RetryPolicy, method: str, path: str, what: str, *,
          retry_429: bool = True, headers: Callable[[], dict[str, str]] = dict,
+         files: Callable[[], AbstractContextManager[Parts]] | None = None,
          **kwargs: Any) -> httpx.Response:
     """One request under ``policy``: transient failures, outages and (unless ``retry_429`` is
     off, e.g. for a login limiter) 429 are retried. ``headers`` is asked again for every
-    attempt (a token may be renewed meanwhile). Returns the final response whatever its
+    attempt (a token may be renewed meanwhile), and so is ``files`` (``file_part``): a retried
+    upload streams its file again from the first byte. Returns the final response whatever its
     status; raises ``ServerBusy``/``ServerUnreachable`` when the attempts are spent."""
     attempts = policy.attempts()
     try:
         for attempt in attempts:
-            with attempt:
+            with attempt, (files() if files is not None else nullcontext()) as parts:
+                if parts is not None:
+                    kwargs["files"] = parts
                 response = http.request(method, path, headers=headers(), **kwargs)
                 status = response.status_code
                 if (status == 429 and retry_429) or status >= 500:

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 import httpx
 
-from ppsync.errors import AuthError, TransientHTTPError, UploadFailed, UploadRefused, UploadTooLarge
+from ppsync.errors import AuthError, UploadFailed, UploadRefused, UploadTooLarge
 from ppsync.redact import redact
 from ppsync.servers.base import BodyOpener
-from ppsync.servers.http import TRANSIENT, json_body
+from ppsync.servers.http import file_part, json_body, send
 from ppsync.servers.immich.client import ImmichClient, permission_error
 from ppsync.servers.immich.readers import hex_to_checksum
 from ppsync.servers.immich.wire import (
@@ -134,19 +134,9 @@ class ImmichUpload:
         if version is None or version.needs_device_fields:
             fields["deviceId"] = "ppsync"
             fields["deviceAssetId"] = "ppsync-" + hashlib.sha1(name.encode()).hexdigest()[:16]
-        attempts = self._client.policy.attempts()
-        try:
-            for attempt in attempts:
-                with attempt, open_body() as body:
-                    response = self._client.http.post(
-                        "/assets", headers=self._client.auth_headers(), data=fields,
-                        files={"assetData": (name, body, "application/octet-stream")})
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
-                                                 response.status_code)
-        except TRANSIENT as exc:
-            raise attempts.give_up(exc, what) from None
-        return response
+        return send(self._client.http, self._client.policy, "POST", "/assets", what,
+                    headers=self._client.auth_headers, data=fields,
+                    files=lambda: file_part("assetData", name, open_body))
 
     def commit(self, albums: Sequence[str]) -> None:
         for title in albums:

@@ -17,13 +17,12 @@ from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
     ServerDataError,
-    TransientHTTPError,
     UploadFailed,
     UploadRefused,
     UploadTooLarge,
 )
 from ppsync.servers.base import BodyOpener
-from ppsync.servers.http import TRANSIENT, RetryPolicy, json_body, status_error
+from ppsync.servers.http import RetryPolicy, file_part, json_body, send, status_error
 from ppsync.servers.photoprism.values import SessionInfo
 
 # Imports run inside the request (PUT upload, POST import/): give them time to finish.
@@ -97,20 +96,9 @@ class WritesMixin:
         what = f"uploading {name}"
 
         def post() -> httpx.Response:
-            attempts = self._policy.attempts()
-            try:
-                for attempt in attempts:
-                    with attempt, open_body() as body:
-                        response = self._http.post(
-                            self._upload_url(token), headers=self._auth_headers(),
-                            files=[("files", (name, body, "application/octet-stream"))],
-                            timeout=self._long_timeout())
-                        if response.status_code == 429 or response.status_code >= 500:
-                            raise TransientHTTPError(f"{what}: HTTP {response.status_code}",
-                                                     response.status_code)
-            except TRANSIENT as exc:
-                raise attempts.give_up(exc, what) from None
-            return response
+            return send(self._http, self._policy, "POST", self._upload_url(token), what,
+                        headers=self._auth_headers, timeout=self._long_timeout(),
+                        files=lambda: file_part("files", name, open_body))
 
         self._renew_if_due()
         token_before = self._session_token
