@@ -271,16 +271,22 @@ def bench_noop(work: Path, files: int) -> dict[str, float]:
     which benchmark 4 measures) against curl paging the whole listing."""
     server, target, config = prepare_library(work, files)
     try:
-        bare = min(bare_listing(server, files) for _ in range(3))
-        runs = [run_ppsync(config, "sync", "--full") for _ in range(3)]
-        assert all(code == 0 for _, code, _ in runs)
-        ours = min(seconds for seconds, _, _ in runs)
-        rss = max(r for _, _, r in runs)
-        return {"files": files, "ppsync_s": ours, "bare_s": bare, "ratio": ours / bare,
-                "rss_mb": rss / 2**20}
+        return noop_figures(files, config, lambda: bare_listing(server, files))
     finally:
         server.stop()
         shutil.rmtree(target, ignore_errors=True)
+
+
+def noop_figures(files: int, config: Path, bare_walk: Callable[[], float]) -> dict[str, float]:
+    """Best of 3 bare walks against best of 3 no-op ``sync --full`` runs (and their peak RSS),
+    for either kind of server."""
+    bare = min(bare_walk() for _ in range(3))
+    runs = [run_ppsync(config, "sync", "--full") for _ in range(3)]
+    assert all(code == 0 for _, code, _ in runs), runs
+    ours = min(seconds for seconds, _, _ in runs)
+    rss = max(r for _, _, r in runs)
+    return {"files": files, "ppsync_s": ours, "bare_s": bare, "ratio": ours / bare,
+            "rss_mb": rss / 2**20}
 
 
 def big_library(work: Path, count: int, size: int) -> FakePhotoPrism:
@@ -545,13 +551,7 @@ def immich_bare_listing(server: FakeImmich, key: str) -> float:
 def bench_immich_noop(work: Path, files: int) -> dict[str, float]:
     server, key, target, config = immich_prepare_library(work, files)
     try:
-        bare = min(immich_bare_listing(server, key) for _ in range(3))
-        runs = [run_ppsync(config, "sync", "--full") for _ in range(3)]
-        assert all(code == 0 for _, code, _ in runs), runs
-        ours = min(seconds for seconds, _, _ in runs)
-        rss = max(r for _, _, r in runs)
-        return {"files": files, "ppsync_s": ours, "bare_s": bare, "ratio": ours / bare,
-                "rss_mb": rss / 2**20}
+        return noop_figures(files, config, lambda: immich_bare_listing(server, key))
     finally:
         server.stop()
         shutil.rmtree(target, ignore_errors=True)
