@@ -84,9 +84,28 @@ class Capabilities:
     # is not a copy to count on: ``find_photos`` leaves it out, ``find_in_trash`` finds it.
     # (PhotoPrism's archive is kept until someone deletes it: an archived photo counts.)
     trash: bool = False
-    # Restore may set a photo's taken time (Immich: its dateTimeOriginal); else the server's
-    # own reading of the file stands (PhotoPrism, for now).
+    # Restore may set a photo's taken time (Immich: its dateTimeOriginal; PhotoPrism: TakenAt,
+    # TakenAtLocal and TimeZone with a source); else the server's own reading of the file stands.
     taken_time: bool = False
+    # --- one photo, several originals (the photo is the unit of restore) ---------------------
+    # Several originals shown as one photo by an explicit stack (Immich: ``stack``), the first
+    # key on top.
+    stacks: bool = False
+    # A still and its video are linked explicitly (Immich: ``link_live_photo``; the video
+    # turns hidden and is left out of albums and edits).
+    live_links: bool = False
+    # Related files of one folder that share a base name become ONE photo (PhotoPrism's import
+    # and index): restore names a photo's files alike, and keeps unrelated files apart.
+    groups_by_name: bool = False
+    # An XMP sidecar travels with its photo's upload (``UploadBatch.send(sidecar=...)``, Immich);
+    # else it is sent as a file of its own beside its photo's files (PhotoPrism).
+    sidecar_upload: bool = False
+    # Who set a title or caption is kept (PhotoPrism's ``TitleSrc``...); else text has no source.
+    text_sources: bool = False
+    rating: bool = False  # stars (Immich's rating); else not carried
+    location: bool = True  # a latitude and longitude may be set
+    # How the user's tags are held: "tags" (Immich tags), "keywords" (PhotoPrism keywords)
+    tags: str = "keywords"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +217,16 @@ class Photo:
     caption_source: str = ""
     people: tuple[str, ...] = ()  # names of the people recognised in it (Immich)
     rating: int = 0  # stars, 0 = none (Immich)
+    # The user's own tags: Immich tag values ("Travel/Italy"); on PhotoPrism the labels a
+    # person added (LabelSrc "manual") and, when a person or the file set them (KeywordsSrc
+    # "manual", "meta", "xmp"), the keywords, split at commas. Sorted, no duplicates.
+    tags: tuple[str, ...] = ()
+    keywords_source: str = ""  # PhotoPrism's KeywordsSrc
+    place_source: str = ""  # PhotoPrism's PlaceSrc ("manual", "meta", "estimate"...); "" unknown
+    # The stack holding this photo (Immich: the asset's ``stack.id``) and the key of its
+    # primary (on top); "" when it is in none.
+    stack_key: str = ""
+    stack_primary_key: str = ""
 
     def primary_original(self) -> PhotoFile | None:
         """The original the server shows for the photo (its primary, else the first
@@ -224,12 +253,26 @@ class PhotoEdit:
     # The taken time as the wall clock where it was taken with its UTC offset, ISO 8601
     # ("2019-03-02T18:30:00+02:00"); ``Capabilities.taken_time``.
     taken_at: str | None = None
+    # With ``taken_at``: the zone's name where the sidecar knows one ("Europe/Berlin"; "" =
+    # only the offset is known) and who set the time ("manual", "meta"...: PhotoPrism's TakenSrc).
+    time_zone: str = ""
+    taken_source: str = MANUAL
+    # With ``title``/``caption``: who set the text, written where the server keeps sources
+    # (``Capabilities.text_sources``): a restore gives each value the source it had.
+    title_source: str = MANUAL
+    caption_source: str = MANUAL
+    location: tuple[float, float] | None = None  # latitude, longitude (set by a person)
+    rating: int | None = None  # ``Capabilities.rating``
+    # Tags the photo lacks, to add (never removes one): Immich tags, PhotoPrism keywords
+    # (``Capabilities.tags``).
+    tags: tuple[str, ...] | None = None
 
     def fields(self) -> list[str]:
         """The names of what this edit sets, for ``--dry-run`` lines."""
         return [name for name, value in (("Caption", self.caption), ("Favorite", self.favorite),
-                                         ("Private", self.private), ("Taken", self.taken_at),
-                                         ("Title", self.title))
+                                         ("Location", self.location), ("Private", self.private),
+                                         ("Rating", self.rating), ("Tags", self.tags),
+                                         ("Taken", self.taken_at), ("Title", self.title))
                 if value is not None]
 
 
@@ -285,9 +328,12 @@ class UploadBatch(Protocol):
     """Files sent together: ``send`` each, then ``commit`` once (the server may only import
     them then). Nothing counts as uploaded until ``PhotoServer.find_photos`` finds its SHA-1."""
 
-    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
+    def send(self, name: str, open_body: BodyOpener, modified: datetime, *,
+             sidecar: tuple[str, BodyOpener] | None = None) -> int | None:
         """Send one file (``open_body`` is called again for a retry); ``modified`` is the
         file's mtime (aware), the date a server gives a file without one of its own (no EXIF).
+        ``sidecar``: (name ending in ``.xmp``, opener) of the XMP sidecar that travels with it
+        (``Capabilities.sidecar_upload``; a server without it never gets one).
         Returns how many files the server says it accepted, or None when it does not say.
         Raises ``UploadTooLarge`` (this file), ``UploadFailed`` (this file), ``UploadRefused``
         (the pass)."""
@@ -409,6 +455,15 @@ class PhotoServer(Protocol):
         ...
 
     def archive(self, photos: Sequence[str]) -> None: ...
+
+    def stack(self, photos: Sequence[str]) -> None:
+        """Show ``photos`` (keys, at least two) as one stack, the first on top
+        (``Capabilities.stacks``; stacks already holding the first are merged into it)."""
+        ...
+
+    def link_live_photo(self, still: str, video: str) -> None:
+        """Make ``video`` the live-photo video of ``still`` (``Capabilities.live_links``)."""
+        ...
 
 
 def title_key(title: str, capabilities: Capabilities) -> str:

@@ -305,3 +305,9 @@ class ImmichServer:
         for key in photos:
             self.client.call("PUT", f"/assets/{key}", f"archiving asset {key}",
                              json={"visibility": "archive"})
+
+    def stack(self, photos: Sequence[str]) -> None:
+        raise NotImplementedError("POST /stacks: coming with the stack support")
+
+    def link_live_photo(self, still: str, video: str) -> None:
+        raise NotImplementedError("PUT /assets/{still} livePhotoVideoId: coming")

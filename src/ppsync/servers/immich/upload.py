@@ -102,7 +102,8 @@ class ImmichUpload:
         self._client = client
         self._sent: list[str] = []
 
-    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
+    def send(self, name: str, open_body: BodyOpener, modified: datetime, *,
+             sidecar: tuple[str, BodyOpener] | None = None) -> int | None:
         what = f"uploading {name}"
         # The file's mtime for both dates (immich-api.md §6): the server keeps them for a file
         # without EXIF (a scan, a screenshot, most videos), so "now" would date it today.

@@ -52,7 +52,8 @@ CAPABILITIES = Capabilities(
     download_tokens=True, albums_idempotent_by_title=True, album_titles_ignore_case=True,
     change_feed=True,
     flags_outside_change_feed=True, separate_title_and_caption=True,
-    upload_modes=frozenset({"upload", "import-folder"}), index_in_place=True, archive=True)
+    upload_modes=frozenset({"upload", "import-folder"}), index_in_place=True, archive=True,
+    groups_by_name=True, text_sources=True, tags="keywords")
 
 
 def _info(session: SessionInfo) -> ServerInfo:
@@ -69,7 +70,9 @@ class _UploadFolder:
         self._client = client
         self._token = "ppsync" + secrets.token_hex(8)
 
-    def send(self, name: str, open_body: BodyOpener, modified: datetime) -> int | None:
+    def send(self, name: str, open_body: BodyOpener, modified: datetime, *,
+             sidecar: tuple[str, BodyOpener] | None = None) -> int | None:
+        # ``sidecar`` is never given (no ``sidecar_upload``): an XMP is a file of the photo here.
         # PhotoPrism takes no date with an upload: its import reads the file (and its mtime).
         return self._client.upload_file(self._token, name, open_body)
 
@@ -228,3 +231,10 @@ class PhotoPrismServer:
     def archive(self, photos: Sequence[str]) -> None:
         self.client.archive_photos(list(photos))
 
+    def stack(self, photos: Sequence[str]) -> None:
+        raise ConfigError("stacking photos is not something PhotoPrism does through its API "
+                          "(it groups related files by base name)")
+
+    def link_live_photo(self, still: str, video: str) -> None:
+        raise ConfigError("linking a live photo is not something PhotoPrism does through its "
+                          "API (it groups the still and the video by base name)")
