@@ -65,7 +65,16 @@ def photo_document(photo: Photo) -> dict[str, Any]:
             "type": f.file_type, "mime": f.mime, "primary": f.primary, "sidecar": f.sidecar,
         } for f in photo.files if not f.missing), key=lambda f: (f["root"], f["name"])),
     }
-    # Only servers that keep them (Immich): a PhotoPrism document stays byte for byte the same.
+    # What a restore needs to put the photo back whole (the photo as the unit): who set each
+    # text, so a restore gives it the same source; the user's own tags; the stack it is in.
+    document.update({
+        "title_src": photo.title_source, "caption_src": photo.caption_source,
+        "keywords_src": photo.keywords_source, "place_src": photo.place_source,
+        "tags": list(photo.tags),
+    })
+    if photo.stack_key:
+        document["stack"] = {"id": photo.stack_key, "primary_uid": photo.stack_primary_key}
+    # Only servers that keep them (Immich).
     if photo.people:
         document["people"] = list(photo.people)
     if photo.rating:
@@ -137,10 +146,15 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+# The sidecar document's generation: a new one (fields a restore needs) is written for every
+# photo on the next full walk, from the server's details alone (no download).
+DOCUMENT_GENERATION = "/2"
+
+
 def kinds_of(metadata: MetadataConfig) -> str:
     """What a photo's export consists of; a change re-exports every photo once."""
     wanted = {"none": "", "json": "json", "xmp": "xmp", "both": "json,xmp"}[metadata.sidecars]
-    return wanted + ("+originals" if metadata.originals_sidecars else "")
+    return wanted + ("+originals" if metadata.originals_sidecars else "") + DOCUMENT_GENERATION
 
 
 class SidecarExport:
