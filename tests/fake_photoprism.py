@@ -3770,8 +3770,19 @@ class FakePhotoPrism:
                 ptype = "image"
             base = f"{now:%Y/%m}/{now:%Y%m%d_%H%M%S}_{zlib.crc32(main_data):08X}"
 
-            def dest(name: str, base: str = base, d: str = d) -> str:
-                return posixpath.join(d, name) if keep_names else f"{base}.{_ext(name)}"
+            used: set[str] = set()
+
+            def dest(name: str, base: str = base, d: str = d, used: set[str] = used) -> str:
+                """``DestinationFilename``: the canonical base and the lower-cased last
+                extension; a name already taken gets ``.00001`` before it."""
+                if keep_names:
+                    return posixpath.join(d, name)
+                found, i = f"{base}.{_ext(name)}", 0
+                while found in used:
+                    i += 1
+                    found = f"{base}.{i:05d}.{_ext(name)}"
+                used.add(found)
+                return found
 
             taken = {f.name for f in self._files.values() if f.name.startswith(base)}
             suffix = 0
