@@ -18,6 +18,11 @@ What is modelled:
 * ``/api/v1/dl/<hash>`` served like Go's ``http.ServeFile`` (Range, 416, Last-Modified, no ETag),
   optionally gzip-compressed like old servers behind ``PHOTOPRISM_HTTP_COMPRESSION=gzip``;
 * upload (POST + PUT), server-side import, albums, batch archive/restore/delete, photo edits;
+* photo edits as ``SavePhotoForm`` makes them (``_apply_photo_form``: sources, the taken time
+  with its zone, Year/Month/Day, location, Details.Keywords by numeric ID) and rescans that
+  replace what a person did not set (``set_file_metadata``); related files grouped into one
+  photo as import and index do (``_related_groups``), XMP text read with source "xmp", and
+  ``check_file_types`` for ``CheckType``;
 * OAuth2 client credentials (``add_client``: ``POST /api/v1/oauth/token``, Basic auth or a
   form body; a JSON body cannot carry the secret on Dec 2024 servers), session expiry by time,
   and auth scopes (``photos albums files``: 403 on ``GET /session``, the public config on new
