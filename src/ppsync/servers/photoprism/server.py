@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 
 from ppsync.config import MirrorConfig, ServerConfig, Settings
-from ppsync.errors import ConfigError
+from ppsync.errors import ConfigError, ItemError, RemoteFileMissing, ServerDataError
 from ppsync.models import RemoteFile
 from ppsync.servers.base import (
     Access,
@@ -53,7 +53,7 @@ CAPABILITIES = Capabilities(
     change_feed=True,
     flags_outside_change_feed=True, separate_title_and_caption=True,
     upload_modes=frozenset({"upload", "import-folder"}), index_in_place=True, archive=True,
-    groups_by_name=True, text_sources=True, tags="keywords")
+    groups_by_name=True, text_sources=True, tags="keywords", taken_time=True)
 
 
 def _info(session: SessionInfo) -> ServerInfo:
@@ -224,7 +224,28 @@ class PhotoPrismServer:
             offset += page.x_count
 
     def update_photo(self, current: Photo, edit: PhotoEdit) -> None:
-        fields = edit_fields(current, edit, self._caption)
+        """One ``PUT /photos/<uid>`` with what ``edit`` changes (``photos.edit_fields``).
+
+        Tags are added to the keywords, which the server applies only with the photo's numeric
+        ID: the neutral ``Photo`` has none, so an edit with tags first reads the photo
+        (``GET /photos/<uid>``) for its ID and current keywords and details. Reading then,
+        rather than remembering IDs from earlier reads, costs one request per photo given
+        tags, holds no table that grows with the library or is shared between threads, and
+        adds to the keywords the server holds now. Raises ``RemoteFileMissing`` when the
+        photo is gone before tags could be added, ``ItemError`` for a taken time that is not ISO
+        8601 with a UTC offset."""
+        details = None
+        if edit.tags:
+            details = self.client.photo_details(current.key)
+            if details is None:
+                raise RemoteFileMissing(f"photo {current.key} is gone: no tags added")
+            if type(details.get("ID")) is not int:
+                raise ServerDataError(f"reading photo {current.key}: no numeric ID")
+            self._caption = caption_field(details)
+        try:
+            fields = edit_fields(current, edit, self._caption, details)
+        except ValueError as error:  # a taken time that is not ISO 8601 with an offset
+            raise ItemError(f"photo {current.key}: {error}") from None
         if fields:
             self.client.update_photo(current.key, fields)
 
