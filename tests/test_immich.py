@@ -324,8 +324,10 @@ def test_a_photoprism_mirror_migrates_into_immich(immich: FakeImmich, tmp_path: 
         assert run_cli(path, "sync").returncode == 0
     result = run_cli(path, "restore", "--to", "im")
     out = result.stdout + result.stderr
-    assert result.returncode == 1, out  # the private mark cannot move across: reported
-    assert "private: this server has no private mark" in out and "secret.jpg" in out
+    assert result.returncode == 0, out  # the private mark cannot move across: reported
+    assert "not carried 2 " in out  # and the title: Immich keeps one description
+    assert "sunset.jpg.ppsync.json: title: this server keeps one description" in out
+    assert "secret.jpg.ppsync.json: private: this server has no private mark" in out
     assets = {a.original_file_name: a for a in immich.lib.assets.values()}
     assert set(assets) == {"sunset.jpg", "secret.jpg", "old.jpg"}
     assert assets["old.jpg"].visibility == "archive"

@@ -389,7 +389,7 @@ def test_upload_restore_renames_like_the_real_import(
                for n in names), names
 
 
-def test_originals_path_restore_keeps_names_and_folders_and_never_overwrites(
+def test_originals_path_restore_keeps_names_and_folders_and_never_merges_with_a_stranger(
     server: FakePhotoPrism, fresh: FakePhotoPrism, mirror: dict[str, Any], target: Path,
     make_config: ConfigFactory, tmp_path: Path
 ) -> None:
@@ -402,21 +402,24 @@ def test_originals_path_restore_keeps_names_and_folders_and_never_overwrites(
     (originals / "card2").mkdir()
     (originals / "card2/DSC_0001.JPG").write_bytes(b"someone else's photo")
 
-    stranger = ["card2/DSC_0001.JPG", "card2/DSC_0001.JPG.ppsync.json",  # and its metadata
-                "Albums/Family/.album.json: DSC_0001.JPG"]  # and its album entry
+    # A file already there with the photo's base name would be indexed as part of the same
+    # photo: the photo gets a base name of its own, and the stranger is left as it is.
+    ours = server.photos()[4].files[0]
+    own = f"card2/DSC_0001-ppsync-{ours.sha1[:8]}.JPG"
     report = run_restore(settings, "fresh")
-    assert report.exit_code == 1 and [f.path for f in report.failures] == stranger
-    assert "not overwritten" in report.failures[0].reason
+    assert report.exit_code == 0 and report.failures == [], report
     assert (originals / "card2/DSC_0001.JPG").read_bytes() == b"someone else's photo"
     wanted = {f.name for f in server.files("/", include_sidecars=True)}
-    restored = {f.name for f in fresh.files("/", include_sidecars=True)}
-    assert restored == wanted - {"card2/DSC_0001.JPG"}  # its own names and folders
     on_disk = {p.relative_to(originals).as_posix() for p in originals.rglob("*") if p.is_file()}
-    assert on_disk == wanted  # nothing else written there, no temporaries left
-    for name in restored:
+    # Its own names and folders; nothing else written there, no temporaries left.
+    assert on_disk == wanted - {"card2/DSC_0001.JPG"} | {own, "card2/DSC_0001.JPG"}
+    for name in wanted - {"card2/DSC_0001.JPG"}:
         assert (originals / name).read_bytes() == (target / name).read_bytes()
+    assert (originals / own).read_bytes() == (target / ours.name).read_bytes()
+    mine = fresh.photo(fresh.file_by_hash(ours.sha1).photo_uid)  # type: ignore[union-attr]
+    assert [f.name for f in mine.files if f.root == "/"] == [own]  # not merged with the stranger
     indexed = [r.json["path"] for r in fresh.requests_to("/api/v1/index", "POST")]
-    assert sorted(indexed) == ["2024/05", "2024/06", "card1"]  # exactly those folders
+    assert sorted(indexed) == ["2024/05", "2024/06", "card1", "card2"]  # exactly those folders
     assert not fresh.requests_to("/upload/")
     sunset = fresh.photo(fresh.file_by_hash(mirror["photos"][0].files[0].sha1).photo_uid)  # type: ignore[union-attr]
     assert (sunset.title, sunset.caption, sunset.favorite) == ("Sunset", "At the beach", True)
@@ -424,17 +427,11 @@ def test_originals_path_restore_keeps_names_and_folders_and_never_overwrites(
     assert len([f for f in live.files if f.root == "/"]) == 3  # heic + mov + xmp, one photo
 
     fresh.requests.clear()
-    again = run_restore(settings, "fresh")  # the stranger is still in the way; nothing else
-    assert [f.path for f in again.failures] == stranger
-    assert not fresh.requests_to("/api/v1/index") and again.uploaded == 0
-
-    (originals / "card2/DSC_0001.JPG").unlink()  # the user moved it away
-    fresh.requests.clear()
-    last = run_restore(settings, "fresh")
-    assert last.exit_code == 0 and last.uploaded == 1, last
-    assert [r.json["path"] for r in fresh.requests_to("/api/v1/index")] == ["card2"]
-    assert {f.name for f in fresh.files("/", include_sidecars=True)} == wanted
-    assert snapshot(fresh) == snapshot(server)
+    again = run_restore(settings, "fresh")  # everything there: nothing copied, nothing indexed
+    assert again.exit_code == 0 and again.failures == [] and again.uploaded == 0
+    assert not fresh.requests_to("/api/v1/index")
+    assert {p.relative_to(originals).as_posix() for p in originals.rglob("*")
+            if p.is_file()} == on_disk
 
 
 def test_a_restore_to_a_url_never_copies_into_the_main_servers_originals(

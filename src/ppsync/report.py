@@ -114,7 +114,9 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
             f"rebind: {run.get('rekeyed', 0)} matched by SHA-1, {run.get('not_on_server', 0)} "
             "not on the new server (kept)" if run.get("rebind") else "") or (
             f"listed: updated since {run['changes_since']} (5-min margin)"
-            if run.get("changes_since") else "")
+            if run.get("changes_since") else "") or (
+            f"not carried {len(run['not_carried'])} (no place on the target; status --json "
+            "lists them)" if run.get("not_carried") else "")
         lines.append(
             f"{run['run_id']:>5}  {run['command']:<8} {started:<20} {duration:>7.1f} "
             f"{run.get('exit_code', '?'):>4}  {run.get('listed', 0):>6} "

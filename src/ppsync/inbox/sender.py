@@ -98,10 +98,12 @@ def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
     return []
 
 
-def post_file(batch: UploadBatch, file: InboxFile, name: str) -> tuple[int | None, str]:
-    """Stream one file into ``batch`` as ``name``, dated by its mtime; returns (files the
-    server accepted, SHA-1 of the bytes sent, "" when the read did not finish). Raises
-    ``UploadFailed`` when the file cannot be read, and what ``UploadBatch.send`` raises."""
+def post_file(batch: UploadBatch, file: InboxFile, name: str, *,
+              sidecar: tuple[str, InboxFile] | None = None) -> tuple[int | None, str]:
+    """Stream one file into ``batch`` as ``name``, dated by its mtime, with ``sidecar`` (its
+    name on the server and the file) riding along; returns (files the server accepted, SHA-1
+    of the bytes sent, "" when the read did not finish). Raises ``UploadFailed`` when a file
+    cannot be read, and what ``UploadBatch.send`` raises."""
     readers: list[HashingReader] = []
     path, size = file.path, file.size
     modified = datetime.fromtimestamp(file.mtime_ns / 1e9, UTC)
@@ -113,8 +115,19 @@ def post_file(batch: UploadBatch, file: InboxFile, name: str) -> tuple[int | Non
             readers.append(reader)
             yield cast(IO[bytes], reader)
 
+    ride = None
+    if sidecar is not None:
+        sidecar_path = sidecar[1].path
+
+        @contextmanager
+        def open_sidecar() -> Iterator[IO[bytes]]:
+            with sidecar_path.open("rb") as handle:
+                yield handle
+
+        ride = (sidecar[0], open_sidecar)
     try:
-        accepted = batch.send(name, open_body, modified)
+        accepted = batch.send(name, open_body, modified, sidecar=ride) if ride else \
+            batch.send(name, open_body, modified)
     except OSError as exc:
         raise UploadFailed(f"cannot read: {exc.strerror}") from None
     reader = readers[-1]

@@ -3,8 +3,10 @@
 
 An upload is imported under a new name (``YYYY/MM/YYYYMMDD_HHMMSS_<crc>.jpg``); a file put into
 the originals folder and indexed keeps its own. So each original the server does not have yet
-(by SHA-1, as in the upload mode) is copied to its mirrored relative path under
-``originals_path``:
+(by SHA-1, as in the upload mode) is copied under ``originals_path`` into its photo's folder
+(the primary's in the mirror) under its photo's base name (``naming``: the index takes the
+files of a folder that share a base name for one photo, so unrelated photos never share one,
+nor share it with a file already there):
 
 * only inside that folder: the path is a safe relative path, and no folder on the way may be a
   symlink leading out (``fsutil.ensure_parent_dirs``); a file refused leaves no folder behind;
@@ -28,14 +30,18 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ppsync.errors import SafetyStop, UnsafePathError
 from ppsync.fsutil import READ_CHUNK, ensure_parent_dirs, fsync_dir, sha1_of
+from ppsync.inbox.scan import InboxFile
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import safe_relative_path
 from ppsync.models import Failure
-from ppsync.restore.mirror import PENDING, Original, UploadOutcome, find_missing
+from ppsync.restore.mirror import PENDING, Original, UploadOutcome
+from ppsync.restore.naming import Placement, renamed
+from ppsync.restore.units import base_stem
 from ppsync.servers.base import PhotoServer
 
 log = get_logger("ppsync.restore")
@@ -48,58 +54,94 @@ class CopyRefused(Exception):
     """This original cannot be put at its path in the originals folder (the reason)."""
 
 
-def restore_by_copy(server: PhotoServer, target: Path, originals: list[Original],
-                    root: Path, *, dry_run: bool, check_stop: Callable[[], None],
-                    say: Callable[[str], None]) -> UploadOutcome:
-    """The originals step in this mode: find each original on the server by SHA-1, copy and
-    index the missing ones. Raises ``SafetyStop`` when ``root`` is not a folder (not mounted?),
-    and the server's errors."""
+def restore_by_copy(server: PhotoServer, target: Path, placements: list[Placement],
+                    missing: dict[str, InboxFile], root: Path, out: UploadOutcome, *,
+                    dry_run: bool, check_stop: Callable[[], None],
+                    say: Callable[[str], None]) -> None:
+    """The originals step in this mode: copy the members the server lacks (``missing``:
+    SHA-1 → mirror file) of each placed photo under its planned name, index their folders and
+    confirm each by SHA-1; counts and failures go to ``out``. Raises ``SafetyStop`` when
+    ``root`` is not a folder (not mounted?), and the server's errors."""
     if not root.is_dir():
         raise SafetyStop(f"originals_path {root} does not exist or is not a folder: is the new "
                          "server's originals folder mounted here? ppsync never creates it")
-    out = UploadOutcome()
-    missing = find_missing(server, target, originals, out, check_stop, dry_run=dry_run,
-                           say=say)
-    copy_originals(server, target, root, [original for original, _ in missing], out,
+    todo = [(placement, [(m.original, name) for m, name in placement.names
+                         if m.original.sha1 in missing]) for placement in placements]
+    copy_originals(server, target, root, [(p, files) for p, files in todo if files], out,
                    dry_run=dry_run, check_stop=check_stop, say=say)
-    return out
+
+
+def _foreign_stem(root: Path, placement: Placement) -> bool:
+    """Does the folder hold a file with the photo's base name that is none of its files?
+    PhotoPrism's index would take it for a file of the same photo."""
+    folder = root / placement.folder
+    stem = placement.stem.casefold()
+    ours = {name.casefold(): m.original.sha1 for m, name in placement.names}
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False  # no such folder yet: nothing there to merge with
+    for name in names:
+        if name.startswith(".") or base_stem(name).casefold() != stem:
+            continue
+        path = folder / name
+        if ours.get(name.casefold()) is None or not path.is_file() or \
+                sha1_of(path) != ours[name.casefold()]:
+            return True
+    return False
+
+
+def _own_names(placement: Placement) -> Placement:
+    """The placement under a base name of its own (``-ppsync-`` and 8 hex of its primary)."""
+    stem = f"{placement.stem}-ppsync-{placement.unit.primary.original.sha1[:8]}"
+    return replace(placement, names=tuple((m, renamed(m, stem)) for m, _ in placement.names))
 
 
 def copy_originals(server: PhotoServer, target: Path, root: Path,
-                   missing: list[Original], out: UploadOutcome, *, dry_run: bool,
-                   check_stop: Callable[[], None], say: Callable[[str], None]) -> None:
-    """Copy ``missing`` (originals the server lacks) from the mirror at ``target`` into the
-    mounted originals folder ``root``, index their folders, confirm each by SHA-1; counts
-    and failures go to ``out``. Raises the server's errors."""
-    placed: list[Original] = []
-    for original in missing:
+                   todo: list[tuple[Placement, list[tuple[Original, str]]]], out: UploadOutcome,
+                   *, dry_run: bool, check_stop: Callable[[], None],
+                   say: Callable[[str], None]) -> None:
+    """Copy each photo's missing files (original, name) from the mirror at ``target`` into
+    its folder under the mounted originals folder ``root``, index those folders, confirm each
+    by SHA-1; counts and failures go to ``out``. A photo whose base name a foreign file holds
+    in its folder gets a name of its own first. Raises the server's errors."""
+    placed: list[tuple[Original, str]] = []
+    for placement, files in todo:
         check_stop()
-        if dry_run:
-            say(f"would copy {original.rel} into the originals folder")
-            out.photos[original.sha1] = PENDING + original.sha1
-            out.uploaded += 1
-            continue
-        try:
-            _place(target / original.rel, root, original)
-        except CopyRefused as exc:
-            out.failures.append(Failure(original.rel, str(exc)))
-            continue
-        except OSError as exc:
-            out.failures.append(Failure(original.rel, f"cannot copy into the originals folder: "
-                                        f"{exc.strerror or exc}"))
-            continue
-        out.bytes_sent += original.size
-        placed.append(original)
+        if _foreign_stem(root, placement):
+            wanted = {o.sha1 for o, _ in files}
+            placement = _own_names(placement)
+            files = [(m.original, n) for m, n in placement.names if m.original.sha1 in wanted]
+        for original, name in files:
+            rel = f"{placement.folder}/{name}" if placement.folder else name
+            if dry_run:
+                say(f"would copy {original.rel} into the originals folder as {rel}")
+                out.photos[original.sha1] = PENDING + original.sha1
+                out.uploaded += 1
+                placed.append((original, rel))
+                continue
+            try:
+                _place(target / original.rel, root, original, rel)
+            except CopyRefused as exc:
+                out.failures.append(Failure(original.rel, str(exc)))
+                continue
+            except OSError as exc:
+                out.failures.append(Failure(original.rel, "cannot copy into the originals "
+                                            f"folder: {exc.strerror or exc}"))
+                continue
+            out.bytes_sent += original.size
+            placed.append((original, rel))
+    folders = sorted({_folder(rel) for _, rel in placed})
     if dry_run:
-        for folder in sorted({_folder(o.rel) for o in missing}):
+        for folder in folders:
             say(f"would index {folder}")
         return
-    for folder in sorted({_folder(o.rel) for o in placed}):
+    for folder in folders:
         check_stop()
         log.info("indexing", path=folder)
         server.index_folder(folder)
-    found = server.find_photos([original.sha1 for original in placed]) if placed else {}
-    for original in placed:
+    found = server.find_photos([original.sha1 for original, _ in placed]) if placed else {}
+    for original, rel in placed:
         uid = found.get(original.sha1)
         if uid is None:
             out.failures.append(Failure(original.rel, "copied into the originals folder, but "
@@ -109,7 +151,7 @@ def copy_originals(server: PhotoServer, target: Path, root: Path,
             continue
         out.photos[original.sha1] = uid
         out.uploaded += 1
-        log.info("restored", path=original.rel, sha1=original.sha1, how="copied")
+        log.info("restored", path=original.rel, sha1=original.sha1, how="copied", to=rel)
 
 
 def _folder(rel: str) -> str:
@@ -157,12 +199,12 @@ def _new_folders(root: Path, rel: str) -> list[Path]:
     return missing
 
 
-def _place(source: Path, root: Path, original: Original) -> None:
-    """Put ``source`` at ``root/original.rel``, verified, never replacing another file; a file
-    refused leaves no folder behind that was made for it."""
+def _place(source: Path, root: Path, original: Original, dest: str) -> None:
+    """Put ``source`` at ``root/dest``, verified, never replacing another file; a file refused
+    leaves no folder behind that was made for it."""
     fd = _open_source(source)
     try:
-        rel = safe_relative_path(original.rel)
+        rel = safe_relative_path(dest)
         created = _new_folders(root, rel)
         try:
             _copy(fd, ensure_parent_dirs(root, rel), original)

@@ -3,18 +3,13 @@
 The mirror holds originals (the state's active files, plus any file a sidecar lists), per-photo
 sidecars ``<primary original>.ppsync.json`` and album manifests ``<album folder>/.album.json``
 (formats: the issue 5 contract). Also the server lookups restore needs (photo by SHA-1, albums
-by title, album members). ``restore_originals`` puts every original on the new server.
+by title, album members). ``find_missing`` tells which originals the new server lacks; ``send``
+and ``copy`` put them there, photo by photo.
 
 An original the server already has (``PhotoServer.find_photos``, many SHA-1s per request) is
 never sent, so a restore needs no local bookkeeping to be resumable: an interrupted run leaves
 some files on the server, and the next run skips exactly those. One only in a trash the server
 purges (Immich's) is brought back from it instead (``bring_back``).
-The rest goes through the upload flow of ``ppsync upload``: one
-upload folder (token) per batch, planned by ``inbox.plan_batches`` (never two equal base names in
-one folder; a photo's related files — same folder and stem — together so PhotoPrism stacks them
-again), every file streamed on its own POST through a ``HashingReader``, one PUT to import, then
-each file confirmed by its SHA-1. A mirror file whose bytes no longer hash to the recorded SHA-1
-is not imported: its folder is abandoned and the others go again under a new token.
 """
 
 from __future__ import annotations
@@ -23,12 +18,11 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from ppsync.errors import UnsafePathError, UploadFailed, UploadTooLarge
-from ppsync.inbox.scan import InboxFile, plan_batches
-from ppsync.inbox.sender import post_file
+from ppsync.errors import UnsafePathError
+from ppsync.inbox.scan import InboxFile
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import META_DIR_NAME, safe_relative_path
 from ppsync.models import Failure
@@ -43,7 +37,6 @@ PAGE = 1000  # albums or album members per request
 # (never sent to a server).
 PENDING = "pending:"
 LOOKUP_CHUNK = 500  # originals looked up by SHA-1 per find_photos
-BATCH_BYTES = 500 * 1024 * 1024  # per import (PUT): bounds how long one synchronous import runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +56,7 @@ class UploadOutcome:
     untrashed: int = 0  # brought back from the server's trash
     uploaded: int = 0
     bytes_sent: int = 0
+    sidecars_sent: int = 0  # XMP sidecars sent with their photo's upload (never on their own)
     photos: dict[str, str] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
 
@@ -174,11 +168,11 @@ def find_missing(server: PhotoServer, target: Path, originals: list[Original],
                 out.present += 1
         bring_back(server, [(o, trashed[o.sha1]) for o in absent if o.sha1 in trashed], out,
                    dry_run=dry_run, say=say)
-        missing += _readable(target, [o for o in absent if o.sha1 not in trashed], out)
+        missing += readable(target, [o for o in absent if o.sha1 not in trashed], out)
     return missing
 
 
-def _readable(target: Path, originals: list[Original],
+def readable(target: Path, originals: list[Original],
               out: UploadOutcome) -> list[tuple[Original, InboxFile]]:
     """``originals`` the mirror holds at their recorded size, ready to send."""
     ready: list[tuple[Original, InboxFile]] = []
@@ -226,91 +220,3 @@ def bring_back(server: PhotoServer, trashed: list[tuple[Original, str]], out: Up
         out.photos[original.sha1] = back[original.sha1]
         out.untrashed += 1
         log.info("brought back from the trash", path=original.rel, sha1=original.sha1)
-
-
-def restore_originals(server: PhotoServer, target: Path, originals: list[Original],
-                      *, dry_run: bool, check_stop: Callable[[], None],
-                      say: Callable[[str], None]) -> UploadOutcome:
-    """Find each original on the server by SHA-1; upload the missing ones (with ``dry_run``,
-    only ``say`` what would be uploaded).
-
-    Raises ``UploadRefused`` (the server takes no uploads) and the server's errors.
-    """
-    out = UploadOutcome()
-    missing = find_missing(server, target, originals, out, check_stop, dry_run=dry_run,
-                           say=say)
-    if dry_run:
-        for original, _ in missing:
-            say(f"would upload {original.rel}")
-            out.photos[original.sha1] = PENDING + original.sha1  # counts in albums, etc.
-        out.uploaded = len(missing)
-        return out
-    for batch in _batches(missing):
-        check_stop()
-        remaining = batch
-        while remaining:
-            remaining = _try_token(server, remaining, out, check_stop)
-    return out
-
-
-def _batches(items: list[tuple[Original, InboxFile]]) -> list[list[tuple[Original, InboxFile]]]:
-    """Upload folders for ``items``. Groups are a photo's related files (folder + stem);
-    groups of different folders with the same stem never share a folder either, since
-    PhotoPrism would stack them into one photo."""
-    groups: dict[tuple[str, str], list[tuple[Original, InboxFile]]] = {}
-    for item in items:
-        groups.setdefault(item[1].group, []).append(item)
-    # Layers: the n-th group with a given stem goes into layer n; batches never mix layers.
-    layers: list[list[list[InboxFile]]] = []
-    seen_stems: dict[str, int] = {}
-    for (_, stem), members in groups.items():
-        layer = seen_stems.get(stem, 0)
-        seen_stems[stem] = layer + 1
-        while len(layers) <= layer:
-            layers.append([])
-        layers[layer].append([file for _, file in members])
-    by_file = {id(file): original for original, file in items}
-    return [[(by_file[id(f)], f) for f in batch]
-            for layer_groups in layers for batch in plan_batches(layer_groups, BATCH_BYTES)]
-
-
-def _try_token(server: PhotoServer, items: list[tuple[Original, InboxFile]],
-               out: UploadOutcome, check_stop: Callable[[], None],
-               ) -> list[tuple[Original, InboxFile]]:
-    """POST ``items`` into a fresh token, import and confirm. Returns the items to send again
-    under a new token (when a file's bytes did not match its SHA-1), else []."""
-    batch = server.upload()
-    posted: list[Original] = []
-    for index, (original, file) in enumerate(items):
-        check_stop()
-        try:
-            accepted, sent_sha1 = post_file(batch, file, PurePosixPath(file.rel).name)
-        except (UploadTooLarge, UploadFailed) as exc:
-            out.failures.append(Failure(original.rel, str(exc)))
-            continue
-        out.bytes_sent += file.size
-        if sent_sha1 != original.sha1:
-            out.failures.append(Failure(original.rel, "its bytes in the mirror do not match the "
-                                        "recorded SHA-1 (damaged? run ppsync verify); not sent"))
-            log.info("abandoning an upload folder", token_files=len(posted))
-            return items[:index] + items[index + 1:]
-        if accepted == 0:
-            out.failures.append(Failure(original.rel, "refused by the server (a type it does "
-                                        "not accept, over its size limit, or content that does "
-                                        "not match the extension)"))
-            continue
-        posted.append(original)
-    if posted:
-        batch.commit([])
-        found = server.find_photos([original.sha1 for original in posted])
-        for original in posted:
-            uid = found.get(original.sha1)
-            if uid is None:
-                out.failures.append(Failure(original.rel, "sent, but not on the server after "
-                                            "the import (not a type it imports, over its limits, "
-                                            "or out of storage)"))
-                continue
-            out.photos[original.sha1] = uid
-            out.uploaded += 1
-            log.info("restored", path=original.rel, sha1=original.sha1)
-    return []

@@ -465,6 +465,11 @@ class PhotoServer(Protocol):
         """Make ``video`` the live-photo video of ``still`` (``Capabilities.live_links``)."""
         ...
 
+    def held_tags(self, tags: Iterable[str]) -> frozenset[str]:
+        """``tags`` as this server holds them once set (PhotoPrism: its keywords, lower-case
+        single words; Immich: the values as they are), so restore can tell which a photo lacks."""
+        ...
+
 
 def title_key(title: str, capabilities: Capabilities) -> str:
     """What two album titles must share to name the same album on this kind of server."""

@@ -311,3 +311,6 @@ class ImmichServer:
 
     def link_live_photo(self, still: str, video: str) -> None:
         raise NotImplementedError("PUT /assets/{still} livePhotoVideoId: coming")
+
+    def held_tags(self, tags: Iterable[str]) -> frozenset[str]:
+        return frozenset(tags)  # tag values, kept as given ("Travel/Italy")

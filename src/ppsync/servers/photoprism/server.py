@@ -36,6 +36,8 @@ from ppsync.servers.photoprism.photos import (
     caption_field,
     edit_fields,
     files_of,
+    keyword_list,
+    keyword_words,
     to_album,
     to_photo,
 )
@@ -259,3 +261,6 @@ class PhotoPrismServer:
     def link_live_photo(self, still: str, video: str) -> None:
         raise ConfigError("linking a live photo is not something PhotoPrism does through its "
                           "API (it groups the still and the video by base name)")
+
+    def held_tags(self, tags: Iterable[str]) -> frozenset[str]:
+        return frozenset(keyword_list(keyword_words(tags)))
