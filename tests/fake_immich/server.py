@@ -144,6 +144,12 @@ class FakeImmich:
             return [r for r in self.requests if path_contains in r.path
                     and (method is None or r.method == method)]
 
+    def sidecar_of(self, asset_id: str) -> bytes | None:
+        """The XMP sidecar uploaded with the asset (``sidecarData``), or None."""
+        with self.lib.lock:
+            asset = self.lib.assets.get(asset_id)
+            return asset.sidecar[1] if asset is not None and asset.sidecar else None
+
     def reset_counters(self) -> None:
         with self._lock:
             self.requests.clear()
