@@ -150,7 +150,8 @@ def test_linking_a_live_video_later_hides_it_and_null_shows_it_again(im: FakeImm
         linked = c.put(f"/assets/{still}", json={"livePhotoVideoId": video})
         assert linked.status_code == 200 and linked.json()["livePhotoVideoId"] == video
         assert _asset(c, video)["visibility"] == "hidden"
-        assert ids(c) == {still} and video in ids(c, visibility="hidden")
+        assert ids(c, visibility="timeline") == {still}
+        assert video in ids(c, visibility="hidden")
         added = c.put(f"/albums/{album}/assets", json={"ids": [video]}).json()
         shown = c.get(f"/albums/{album}").json()
         members = set().union(*(ids(c, albumIds=[album], visibility=v)
@@ -316,3 +317,35 @@ def test_latitude_and_longitude_go_together(im: FakeImmich) -> None:
     exif = edited["exifInfo"]
     assert (exif["latitude"], exif["longitude"], exif["description"], exif["rating"]) == (
         -33.9, 18.4, "Cape", 3)
+
+
+# -- v3.1.0 as seen live (immich-api.md §10) ----------------------------------------------------
+
+
+def test_v3_search_without_visibility_lists_archive_and_hidden_too(v3: FakeImmich) -> None:
+    user = ImmichUser(v3)
+    shown = user.upload("A.jpg", b"a", taken=TAKEN)
+    archived = user.upload("B.jpg", b"b", taken=TAKEN)
+    user.archive(archived)
+    still, video = user.upload_live(("L.heic", b"still"), ("L.mov", b"motion"), taken=TAKEN)
+    locked = user.upload("S.jpg", b"s", taken=TAKEN)
+    user.update(locked, visibility="locked")
+    with full(v3) as c:
+        assert ids(c) == {shown, archived, still, video}
+        assert ids(c, visibility="timeline") == {shown, still}
+
+
+def test_v3_errors_are_message_only_with_a_short_correlation_id(v3: FakeImmich) -> None:
+    with client(v3, "not-a-key") as c:
+        bad_key = c.get("/albums")
+    with client(v3, v3.add_key(["asset.read"])) as c:
+        refused = c.get("/albums")
+    with full(v3) as c:
+        invalid = c.post("/search/metadata", json={"page": "2"})
+        missing = c.get("/assets/00000000-0000-4000-8000-000000000000/original")
+    assert bad_key.json() == {"message": "Invalid API key"}
+    assert refused.json() == {"message": "Missing required permission: album.read"}
+    assert invalid.status_code == 400 and invalid.json()["message"] == "Validation failed"
+    assert invalid.json()["errors"] and "x-immich-cid" not in invalid.headers
+    assert (missing.status_code, missing.json()) == (404, {"message": "Not Found"})
+    assert len(missing.headers["x-correlation-id"]) == 8

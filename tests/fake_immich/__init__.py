@@ -1,7 +1,10 @@
 """A fake Immich server over real loopback HTTP, for ppsync's tests and benchmarks.
 
 Its behaviour follows ``shared/immich-api.md`` (v1.135.3 and v2.5.6 as observed on real
-servers; v3 from its SDK). Only the standard library is used. Typical use::
+servers; v3 from its SDK, and where §10 says v3.1.0 differs, as seen live: ``{"message"}``
+errors, "Validation failed" with ``errors``, ``X-Correlation-ID``, 404 for a missing original,
+timeline + archive + hidden for a search without ``visibility``; its ``nextCursor`` is still
+the SDK's, which v3.1.0 does not send). Only the standard library is used. Typical use::
 
     with FakeImmich(generation="v2.5") as im:
         user = ImmichUser(im)

@@ -325,6 +325,8 @@ class Routes(Transfers):
                 return json_response(200, self._one_asset(asset))
         if seg[2:] == ["original"] and m in ("GET", "HEAD"):
             self.auth.require(who, "asset.download")
+            if asset is None and self.gen.seen_live_v31:  # (v3.1.0) 404, not 400
+                return json_response(404, {"message": "Not Found"})
             if asset is None:
                 return error(400, "Not found or no asset.download access")
             return self._download(req, asset)

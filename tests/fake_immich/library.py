@@ -321,6 +321,9 @@ class Library:
         ``timeline`` visibility, no trashed assets; ``locked`` never. The list may be shared
         with later searches: do not change it."""
         visibility = body.get("visibility") or "timeline"
+        if not body.get("visibility") and self.gen.seen_live_v31:
+            # (v3.1.0) no visibility: timeline, archive and hidden alike (immich-api.md §10)
+            return self.matching({**body, "visibility": "*"})
         with_deleted = bool(body.get("withDeleted"))
         after = body.get("updatedAfter")
         after_dt = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
@@ -362,8 +365,9 @@ class Library:
         key = (visibility, with_deleted, descending)
         view = self._views.get(key)
         if view is None:
+            shown = ("timeline", "archive", "hidden") if visibility == "*" else (visibility,)
             view = [a for a in self.assets.values()
-                    if a.visibility == visibility and a.visibility != "locked"
+                    if a.visibility in shown and a.visibility != "locked"
                     and (not a.owner_id or a.owner_id in self.partners_in_timeline)
                     and (with_deleted or not a.is_trashed)]
             view.sort(key=lambda a: (a.file_created_at, a.id), reverse=descending)

@@ -63,6 +63,11 @@ class Generation:
     # ``PUT /assets`` rating: v1.135/v2.5 take 0..5; v3 also -1 (rejected) and null
     rating_min: int = 0
     rating_null: bool = False
+    # v3.1.0 as seen live (immich-api.md §10): errors are ``{"message"}`` only (validation:
+    # "Validation failed" with ``errors``), ``X-Correlation-ID`` instead of ``x-immich-cid``,
+    # a missing original is 404, a search without ``visibility`` lists timeline, archive and
+    # hidden assets
+    seen_live_v31: bool = False
 
 
 V1 = Generation("v1.135", 1, 135, 3, False, "album.addAsset", True, False, False, False, False,
@@ -70,7 +75,8 @@ V1 = Generation("v1.135", 1, 135, 3, False, "album.addAsset", True, False, False
 V2 = Generation("v2.5", 2, 5, 6, True, "albumAsset.create", True, False, False, True, True,
                 True, 204, False)
 V3 = Generation("v3", 3, 2, 0, True, "albumAsset.create", False, True, True, True, True,
-                False, 204, True, search_tags=True, rating_min=-1, rating_null=True)
+                False, 204, True, search_tags=True, rating_min=-1, rating_null=True,
+                seen_live_v31=True)
 GENERATIONS = {g.name: g for g in (V1, V2, V3)}
 
 _COMMON_PERMISSIONS = (
