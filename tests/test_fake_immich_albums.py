@@ -90,11 +90,12 @@ def test_trash_restore_and_purge(im: FakeImmich) -> None:
         trashed = search(c, withDeleted=True)["items"]
         assert next(x for x in trashed if x["id"] == a)["isTrashed"] is True
         assert c.post("/trash/restore/assets", json={"ids": [a]}).json() == {"count": 1}
-        assert ids(c) == {a, still}
+        assert ids(c, visibility="timeline") == {a, still}
         c.request("DELETE", "/assets", json={"ids": [still], "force": True})
         assert ids(c, withDeleted=True) == {a}
         assert ids(c, visibility="hidden", withDeleted=True) == set()  # its video went too
-        assert c.get(f"/assets/{video}/original").status_code == 400
+        gone = 404 if im.gen.seen_live_v31 else 400  # (v3.1.0) a missing original: 404
+        assert c.get(f"/assets/{video}/original").status_code == gone
 
 
 def test_the_trash_is_purged_after_trash_days(v1: FakeImmich) -> None:

@@ -208,3 +208,25 @@ def test_every_generation_of_the_fake_parses(generation: str) -> None:
     assert by_id[video].photo_key == still and by_id[video].media_type == "video"
     assert by_id[video].duration_ms == 3000 and by_id[video].visibility == "hidden"
     assert by_id[still].size == len(b"still")
+
+
+def test_tags_and_stack_are_read_where_the_answer_has_them() -> None:
+    plain = parse_asset(asset())  # older search items carry neither
+    assert (plain.tags, plain.stack_id, plain.stack_primary) == ((), "", "")
+    full = parse_asset(asset(
+        tags=[{"id": "t1", "name": "Italy", "value": "Travel/Italy"}],
+        stack={"id": "s1", "primaryAssetId": "p1", "assetCount": 2}))
+    assert (full.tags, full.stack_id, full.stack_primary) == (("Travel/Italy",), "s1", "p1")
+    assert parse_asset(asset(stack=None, tags=[])).stack_id == ""
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("tags", {"value": "x"}, "tags is not a list"),
+    ("tags", [{"name": "x"}], "tags: value is missing"),
+    ("stack", {"primaryAssetId": "p"}, "stack: id is missing"),
+    ("stack", "s1", "stack: expected a JSON object"),
+])
+def test_malformed_tags_or_stack_name_the_asset(field: str, value: Any, says: str) -> None:
+    with pytest.raises(ServerDataError) as caught:
+        parse_asset(asset(**{field: value}), "asset")
+    assert f"asset {ASSET['id']}" in str(caught.value) and says in str(caught.value)

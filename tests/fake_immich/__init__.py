@@ -1,7 +1,10 @@
 """A fake Immich server over real loopback HTTP, for ppsync's tests and benchmarks.
 
 Its behaviour follows ``shared/immich-api.md`` (v1.135.3 and v2.5.6 as observed on real
-servers; v3 from its SDK). Only the standard library is used. Typical use::
+servers; v3 from its SDK, and where §10 says v3.1.0 differs, as seen live: ``{"message"}``
+errors, "Validation failed" with ``errors``, ``X-Correlation-ID``, 404 for a missing original,
+timeline + archive + hidden for a search without ``visibility``; its ``nextCursor`` is still
+the SDK's, which v3.1.0 does not send). Only the standard library is used. Typical use::
 
     with FakeImmich(generation="v2.5") as im:
         user = ImmichUser(im)
@@ -13,7 +16,7 @@ Modules: ``model`` (data, generations, fault switches), ``library`` (the user's 
 its rules), ``auth`` (keys, sessions, 401/403), ``api`` and ``albums`` (routes), ``http``
 (the loopback server and wire faults), ``server`` (``FakeImmich``), ``user`` (what a user
 does, through the fake's own HTTP API where the real server has one), ``probe`` (client-side
-helpers for tests).
+helpers for tests), ``units`` (stacks, live links, tags).
 
 Modelled: one user with API keys (permissions checked per generation) and password sessions
 (counted; logout ends one; ``faults.expire_tokens_after``), the 401/403 bodies, ping/version/
@@ -26,16 +29,23 @@ trash/restore/purge (a purged still takes its hidden video), ``PUT /assets/{id}`
 albums (non-unique titles, per-id member results, hidden/trashed members left out of album
 answers), the server's clock in ``Date`` and ``updatedAt`` (``clock_offset``), a partner's
 shared timeline (their assets join every search, as the real search service adds the ids of
-partners shown in the timeline; statistics, duplicates and uploads stay the user's own).
+partners shown in the timeline; statistics, duplicates and uploads stay the user's own); and
+one photo of several assets (§11, ``units``): stacks (merge on create, ``stack`` only in
+``GET /assets/{id}``, ``withStacked: false``, members' ``updatedAt`` bumped as the source
+does), live-photo links at upload or by ``PUT /assets/{id}`` (the video hidden, shown again
+on unlink), XMP ``sidecarData`` kept on the asset (``FakeImmich.sidecar_of``), tags (create,
+upsert by value with parents, per-tag and bulk tagging; not bumping ``updatedAt``), and the
+edits of ``PUT /assets`` and ``PUT /assets/{id}`` (rating range per generation, latitude with
+longitude).
 
-Not modelled: the ``/sync/*`` endpoints, other users' logins, shared albums, stacks,
-tags, the PIN-locked folder (``visibility: locked`` is never listed), thumbnails, the storage
-template, real EXIF parsing (a test says what the EXIF holds; the metadata job applies it
-right after the upload, or when the test says with ``lib.defer_metadata_jobs`` and
-``lib.run_pending_metadata_jobs()``: until then the asset is listed with the upload's dates
-and an exifInfo that knows only the file's size), a delay before a forced delete disappears
-(immediate here), and an endpoint to replace an original (``ImmichUser.replace`` changes the
-library directly).
+Not modelled: the ``/sync/*`` endpoints, other users' logins, shared albums, tag removal and
+colours, the sidecar the server writes itself, the PIN-locked folder (``visibility: locked`` is
+never listed), thumbnails, the storage template, real EXIF parsing (a test says what the EXIF
+holds; the metadata job applies it right after the upload, or when the test says with
+``lib.defer_metadata_jobs`` and ``lib.run_pending_metadata_jobs()``: until then the asset is
+listed with the upload's dates and an exifInfo that knows only the file's size), a delay before
+a forced delete disappears (immediate here), and an endpoint to replace an original
+(``ImmichUser.replace`` changes the library directly).
 The v3 cursor is a guess at a keyset cursor: the facts file only says it exists.
 """
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.fake_immich.albums import route_albums
-from tests.fake_immich.auth import Auth, Principal, error, json_response
+from tests.fake_immich.auth import Auth, Principal, Problem, error, json_response
 from tests.fake_immich.http import Request, Response
 from tests.fake_immich.library import Library, after_cursor, cursor_of, media_of
 from tests.fake_immich.model import (
@@ -20,6 +20,7 @@ from tests.fake_immich.model import (
     iso,
 )
 from tests.fake_immich.transfer import VISIBILITIES, Transfers, body_of, ids_of, is_date, is_uuid
+from tests.fake_immich.units import link_live, route_stacks, route_tags, stack_of, tags_of
 
 
 def asset_json(lib: Library, a: FakeAsset, with_exif: bool) -> dict[str, Any]:
@@ -46,10 +47,12 @@ def _asset_doc(lib: Library, a: FakeAsset) -> dict[str, Any]:
         "isArchived": a.visibility == "archive", "isTrashed": a.is_trashed,
         "visibility": a.visibility, "isOffline": False, "hasMetadata": True,
         "duplicateId": None, "resized": True, "checksum": a.checksum,
-        "livePhotoVideoId": a.live_photo_video_id, "stack": None, "tags": [],
+        "livePhotoVideoId": a.live_photo_video_id,
         "people": [{"id": p.id, "name": p.name, "birthDate": None, "isHidden": False,
                     "thumbnailPath": "", "faces": []} for p in a.people],
     }
+    if gen.search_tags:  # (v3.1.0) search items carry the tags; ``stack`` only GET /assets/{id}
+        out["tags"] = tags_of(lib, a)
     out["duration"] = (a.duration_ms if a.type == "VIDEO" else None) if gen.duration_ms \
         else duration_text(a.duration_ms if a.type == "VIDEO" else 0)
     if gen.device_fields_required:
@@ -110,6 +113,10 @@ class Routes(Transfers):
                 return json_response(200, {"count": len(gone)})
         if head == "albums":
             return route_albums(self, req, who, seg)
+        if head == "stacks":
+            return route_stacks(self, req, who, seg)
+        if head == "tags":
+            return route_tags(self, req, who, seg)
         return error(404, f"Cannot {m} {path}")
 
     # -- server and auth -----------------------------------------------------------------------
@@ -267,6 +274,20 @@ class Routes(Transfers):
             else:
                 self.lib.trash(ids)
             return Response(204)
+        if n == 1 and m == "PUT":  # bulk edit: the same fields, never livePhotoVideoId
+            self.auth.require(who, "asset.update")
+            body = body_of(req)
+            ids = ids_of(body)
+            self._check_edit(body)
+            with self.lib.lock:
+                chosen = [self.lib.assets.get(i) for i in ids]
+                if any(a is None or a.owner_id for a in chosen):
+                    return error(400, "Not found or no asset.update access")
+            changes = {k: v for k, v in body.items() if k not in ("ids", "livePhotoVideoId")}
+            for one in chosen:
+                if one is not None and changes:
+                    self.lib.update_asset(one, changes)
+            return Response(204)
         if seg[1:] == ["bulk-upload-check"] and m == "POST":
             self.auth.require(who, "asset.upload")
             return self._bulk_check(req)
@@ -287,27 +308,65 @@ class Routes(Transfers):
             if asset is None:
                 return error(400, "Not found or no asset.read access")
             with self.lib.lock:
-                return json_response(200, asset_json(self.lib, asset, True))
+                return json_response(200, self._one_asset(asset))
         if n == 2 and m == "PUT":
             self.auth.require(who, "asset.update")
             if asset is None:
                 return error(400, "Not found or no asset.update access")
             body = body_of(req)
-            rating = body.get("rating")
-            if rating is not None and (not isinstance(rating, int) or not -1 <= rating <= 5):
-                return error(400, ["rating must not be greater than 5"])
-            if "visibility" in body and body["visibility"] not in VISIBILITIES:
-                return error(400, ["visibility must be one of the following values: "
-                                   + ", ".join(VISIBILITIES)])
+            self._check_edit(body)
+            if "livePhotoVideoId" in body:
+                video = body["livePhotoVideoId"]
+                if video is not None and not (isinstance(video, str) and is_uuid(video)):
+                    return error(400, ["livePhotoVideoId must be a UUID"])
+                link_live(self.lib, asset, video)
             self.lib.update_asset(asset, body)
             with self.lib.lock:
-                return json_response(200, asset_json(self.lib, asset, True))
+                return json_response(200, self._one_asset(asset))
         if seg[2:] == ["original"] and m in ("GET", "HEAD"):
             self.auth.require(who, "asset.download")
+            if asset is None and self.gen.seen_live_v31:  # (v3.1.0) 404, not 400
+                return json_response(404, {"message": "Not Found"})
             if asset is None:
                 return error(400, "Not found or no asset.download access")
             return self._download(req, asset)
         return error(404, f"Cannot {m} {req.path}")
+
+    def _one_asset(self, asset: FakeAsset) -> dict[str, Any]:
+        """``GET /assets/{id}`` (``mapAsset(..., {withStack: true})`` with tags loaded): the
+        search item plus ``exifInfo``, ``tags`` and ``stack``. Hold ``lib.lock``."""
+        return {**asset_json(self.lib, asset, True), "tags": tags_of(self.lib, asset),
+                "stack": stack_of(self.lib, asset)}
+
+    def _check_edit(self, body: dict[str, Any]) -> None:
+        """The validation of ``PUT /assets`` and ``PUT /assets/{id}`` (asset.dto.ts
+        ``UpdateAssetBase``): rating range by generation, latitude and longitude together."""
+        problems: list[str] = []
+        if "rating" in body:
+            rating, low = body["rating"], self.gen.rating_min
+            if rating is None:
+                if not self.gen.rating_null:
+                    problems.append("rating must be an integer number")
+            elif not isinstance(rating, int) or isinstance(rating, bool):
+                problems.append("rating must be an integer number")
+            elif rating < low:
+                problems.append(f"rating must not be less than {low}")
+            elif rating > 5:
+                problems.append("rating must not be greater than 5")
+        if "latitude" in body or "longitude" in body:
+            for key, limit in (("latitude", 90), ("longitude", 180)):
+                value = body.get(key)
+                if value is None:
+                    problems += [f"{key} must be a {key} string or number",
+                                 f"{key} should not be empty"]
+                elif isinstance(value, bool) or not isinstance(value, int | float) \
+                        or not -limit <= value <= limit:
+                    problems.append(f"{key} must be a {key} string or number")
+        if "visibility" in body and body["visibility"] not in VISIBILITIES:
+            problems.append("visibility must be one of the following values: "
+                            + ", ".join(VISIBILITIES))
+        if problems:
+            raise Problem(error(400, problems))
 
     def _statistics(self, req: Request) -> Response:
         q = req.query

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from tests.fake_immich.model import AssetTable, FakeAlbum, FakeAsset, Generation, Person, iso
+from tests.fake_immich.model import (
+    AssetTable,
+    FakeAlbum,
+    FakeAsset,
+    FakeStack,
+    FakeTag,
+    Generation,
+    Person,
+    iso,
+)
 
 # The fields of ``exifInfo`` (``mapExif`` sends each, null when unknown).
 EXIF_FIELDS = ("make", "model", "lensModel", "exifImageWidth", "exifImageHeight",
@@ -85,6 +94,8 @@ class Library:
         self.clock_offset = timedelta(0)
         self.assets: dict[str, FakeAsset] = AssetTable()
         self.albums: dict[str, FakeAlbum] = {}
+        self.stacks: dict[str, FakeStack] = {}  # rules in ``units.py``
+        self.tags: dict[str, FakeTag] = {}
         self.pending_metadata: dict[str, Metadata] = {}  # by base64 checksum
         # Partners who share their library with this user and whom the user shows in their
         # timeline: search answers hold their assets too (search.service getUserIdsToSearch);
@@ -278,6 +289,22 @@ class Library:
                 self.assets.pop(i, None)
             for album in self.albums.values():
                 album.asset_ids = [a for a in album.asset_ids if a not in doomed]
+            self._settle_stacks()
+
+    def _settle_stacks(self) -> None:
+        """After deletions (asset.service handleAssetDeletion): a stack left with fewer than
+        two members is dissolved (its member's ``stackId`` set null: updatedAt bumped); one
+        that lost its primary gets the first member left as its primary. Hold ``lock``."""
+        for stack in list(self.stacks.values()):
+            members = [a for a in self.assets.values() if a.stack_id == stack.id]
+            if len(members) < 2:
+                del self.stacks[stack.id]
+                for member in members:
+                    member.stack_id = None
+                    self.touch(member)
+            elif stack.primary_asset_id not in {a.id for a in members}:
+                stack.primary_asset_id = members[0].id
+                stack.updated_at = self.now()
 
     def purge_expired(self, trash_days: int) -> None:
         """The nightly trash job: purge what has been in the trash ``trash_days`` or longer."""
@@ -294,6 +321,9 @@ class Library:
         ``timeline`` visibility, no trashed assets; ``locked`` never. The list may be shared
         with later searches: do not change it."""
         visibility = body.get("visibility") or "timeline"
+        if not body.get("visibility") and self.gen.seen_live_v31:
+            # (v3.1.0) no visibility: timeline, archive and hidden alike (immich-api.md §10)
+            return self.matching({**body, "visibility": "*"})
         with_deleted = bool(body.get("withDeleted"))
         after = body.get("updatedAfter")
         after_dt = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
@@ -302,9 +332,10 @@ class Library:
             checksum = base64.b64encode(bytes.fromhex(checksum)).decode()
         album_ids = body.get("albumIds") or []
         descending = body.get("order", "desc") != "asc"
+        unstacked = body.get("withStacked") is False  # every stacked asset left out
         narrowing = (after_dt is not None or checksum is not None or body.get("id") is not None
                      or body.get("isFavorite") is not None or body.get("type") is not None
-                     or bool(album_ids))
+                     or bool(album_ids) or unstacked)
         with self.lock:
             rows = self._view(visibility, with_deleted, descending)
             if not narrowing:
@@ -319,6 +350,7 @@ class Library:
                 and (body.get("isFavorite") is None or a.is_favorite == body.get("isFavorite"))
                 and (body.get("type") is None or a.type == body.get("type"))
                 and all(a.id in m for m in members)
+                and not (unstacked and a.stack_id)
             ]
 
     def _view(self, visibility: str, with_deleted: bool, descending: bool) -> list[FakeAsset]:
@@ -333,8 +365,9 @@ class Library:
         key = (visibility, with_deleted, descending)
         view = self._views.get(key)
         if view is None:
+            shown = ("timeline", "archive", "hidden") if visibility == "*" else (visibility,)
             view = [a for a in self.assets.values()
-                    if a.visibility == visibility and a.visibility != "locked"
+                    if a.visibility in shown and a.visibility != "locked"
                     and (not a.owner_id or a.owner_id in self.partners_in_timeline)
                     and (with_deleted or not a.is_trashed)]
             view.sort(key=lambda a: (a.file_created_at, a.id), reverse=descending)

@@ -25,6 +25,8 @@ __all__ = [
     "AssetTable",
     "FakeAlbum",
     "FakeAsset",
+    "FakeStack",
+    "FakeTag",
     "Faults",
     "Generation",
     "Person",
@@ -57,6 +59,15 @@ class Generation:
     album_has_assets: bool  # GET /albums/{id} embeds ``assets`` (v1.135, v2.5.6; not v3)
     album_delete_status: int  # 200 empty (v1.135) or 204 (v2.5.6)
     has_prerelease: bool  # v3: /server/version adds ``prerelease``
+    search_tags: bool = False  # v3.1.0: search items carry ``tags`` (immich-api.md §10)
+    # ``PUT /assets`` rating: v1.135/v2.5 take 0..5; v3 also -1 (rejected) and null
+    rating_min: int = 0
+    rating_null: bool = False
+    # v3.1.0 as seen live (immich-api.md §10): errors are ``{"message"}`` only (validation:
+    # "Validation failed" with ``errors``), ``X-Correlation-ID`` instead of ``x-immich-cid``,
+    # a missing original is 404, a search without ``visibility`` lists timeline, archive and
+    # hidden assets
+    seen_live_v31: bool = False
 
 
 V1 = Generation("v1.135", 1, 135, 3, False, "album.addAsset", True, False, False, False, False,
@@ -64,7 +75,8 @@ V1 = Generation("v1.135", 1, 135, 3, False, "album.addAsset", True, False, False
 V2 = Generation("v2.5", 2, 5, 6, True, "albumAsset.create", True, False, False, True, True,
                 True, 204, False)
 V3 = Generation("v3", 3, 2, 0, True, "albumAsset.create", False, True, True, True, True,
-                False, 204, True)
+                False, 204, True, search_tags=True, rating_min=-1, rating_null=True,
+                seen_live_v31=True)
 GENERATIONS = {g.name: g for g in (V1, V2, V3)}
 
 _COMMON_PERMISSIONS = (
@@ -72,8 +84,9 @@ _COMMON_PERMISSIONS = (
     "apiKey.delete", "asset.read", "asset.update", "asset.delete", "asset.statistics",
     "asset.share", "asset.view", "asset.download", "asset.upload", "album.create", "album.read",
     "album.update", "album.delete", "album.statistics", "album.share", "album.download",
-    "archive.read", "person.read", "server.about", "session.read", "tag.read", "timeline.read",
-    "user.read",
+    "archive.read", "person.read", "server.about", "session.read", "stack.create", "stack.read",
+    "stack.update", "stack.delete", "tag.asset", "tag.create", "tag.delete", "tag.read",
+    "tag.update", "timeline.read", "user.read",
 )
 ALL_PERMISSIONS_V1 = frozenset((*_COMMON_PERMISSIONS, "album.addAsset", "album.removeAsset"))
 # v2 renamed the album-member permissions; the v1 names are refused when a key is created.
@@ -114,6 +127,9 @@ class FakeAsset:
     exif: dict[str, Any] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
     owner_id: str = ""  # "" = the library's user; else a partner who shares their timeline
+    stack_id: str | None = None  # the stack holding it (``Library.stacks``)
+    tag_ids: tuple[str, ...] = ()  # its tags (``Library.tags``), in the order they were added
+    sidecar: tuple[str, bytes] | None = None  # (file name, bytes) of the XMP sent with it
 
     # The stamp of the latest edit of any asset; ``edited`` is this asset's own.
     last_edit: ClassVar[int] = 0
@@ -150,6 +166,28 @@ class FakeAlbum:
     updated_at: datetime
     asset_ids: list[str] = field(default_factory=list)
     shared_with: list[str] = field(default_factory=list)  # user ids of members
+
+
+@dataclass(eq=False)
+class FakeStack:
+    """A stack: its members are the assets whose ``stack_id`` is its id."""
+
+    id: str
+    primary_asset_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(eq=False)
+class FakeTag:
+    """A tag; ``value`` is its full path ("Travel/Italy"), its name the last part."""
+
+    id: str
+    value: str
+    parent_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    color: str | None = None
 
 
 @dataclass

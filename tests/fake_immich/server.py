@@ -21,6 +21,31 @@ EMAIL = "admin@example.com"
 PASSWORD = "insecure-pw"
 
 
+def v31_shape(resp: Response) -> Response:
+    """(v3.1.0, immich-api.md §10) ``X-Correlation-ID`` (8 characters) on every answer; error
+    bodies are ``{"message"}`` only, validation errors (a list of messages here) ``{"message":
+    "Validation failed", "errors": [{"code", "path", "message"}]}``."""
+    resp.headers.append(("X-Correlation-ID", secrets.token_hex(4)))
+    if resp.status < 400 or resp.stream is not None or not resp.body:
+        return resp
+    try:
+        body = json.loads(resp.body)
+    except ValueError:
+        return resp  # a proxy's HTML page
+    if not isinstance(body, dict) or "statusCode" not in body:
+        return resp
+    message = body.get("message")
+    if isinstance(message, list):
+        shaped: dict[str, object] = {"message": "Validation failed", "errors": [
+            {"code": "custom", "path": [str(m).split(" ", 1)[0]], "message": str(m)}
+            for m in message]}
+    else:
+        shaped = {"message": message}
+    resp.body = json.dumps(shaped).encode()
+    resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
+    return resp
+
+
 class FakeImmich:
     """An in-process Immich look-alike on ``127.0.0.1:<ephemeral port>``; ``url`` is the site
     URL (the API is under ``url + "/api"``). ``generation`` is "v1.135", "v2.5" or "v3"."""
@@ -144,6 +169,12 @@ class FakeImmich:
             return [r for r in self.requests if path_contains in r.path
                     and (method is None or r.method == method)]
 
+    def sidecar_of(self, asset_id: str) -> bytes | None:
+        """The XMP sidecar uploaded with the asset (``sidecarData``), or None."""
+        with self.lib.lock:
+            asset = self.lib.assets.get(asset_id)
+            return asset.sidecar[1] if asset is not None and asset.sidecar else None
+
     def reset_counters(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -220,7 +251,10 @@ class FakeImmich:
             resp = self.routes.route(req)
         except Problem as problem:
             resp = problem.response
-        resp.headers.append(("x-immich-cid", secrets.token_hex(4)))
+        if self.gen.seen_live_v31:
+            resp = v31_shape(resp)
+        else:
+            resp.headers.append(("x-immich-cid", secrets.token_hex(4)))
         if req.header("x-api-key") == self.admin_key.secret:
             return resp  # the test's own helpers never meet a fault
         resp.delay = max(resp.delay, self.faults.answer_delay)

@@ -117,6 +117,15 @@ class Transfers:
             return error(400, ["assetData must be a file"])
         fields = {name: data.decode("utf-8", "replace") for name, fn, data in parts if fn is None}
         files = {name: (fn or "", data) for name, fn, data in parts if fn is not None}
+        # Multer judges each file part as it arrives, by the ``filename`` field when one came
+        # before the part (``body.filename || file.originalName``), else the part's own name.
+        judged: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for name, fn, data in parts:
+            if fn is None:
+                seen[name] = data.decode("utf-8", "replace")
+            else:
+                judged.setdefault(name, seen.get("filename") or fn)
         problems = []
         if self.lib.gen.device_fields_required:
             for name in ("deviceAssetId", "deviceId"):
@@ -134,13 +143,21 @@ class Transfers:
                 return json_response(200, {"id": known.id, "status": "duplicate"})
         if problems:
             return error(400, problems)
-        filename, data = files["assetData"]
-        filename = fields.get("filename") or filename
-        if media_of(filename) is None:
-            return error(400, f"Unsupported file type {filename}")
+        data = files["assetData"][1]
+        filename = fields.get("filename") or files["assetData"][0]
+        if media_of(judged["assetData"]) is None:
+            return error(400, f"Unsupported file type {judged['assetData']}")
+        if "sidecarData" in files and not judged["sidecarData"].lower().endswith(".xmp"):
+            return error(400, f"Unsupported file type {judged['sidecarData']}")
         known = self.lib.by_checksum(_b64(hashlib.sha1(data).hexdigest()))
-        if known is not None:  # also when it is in the trash: it stays there
-            return json_response(200, {"id": known.id, "status": "duplicate"})
+        if known is not None:  # also when it is in the trash: it stays there; a sidecar
+            return json_response(200, {"id": known.id, "status": "duplicate"})  # is dropped
+        video_id = fields.get("livePhotoVideoId")
+        if video_id:
+            from tests.fake_immich.units import check_live_video  # units imports this module
+
+            with self.lib.lock:
+                check_live_video(self.lib, video_id)  # asset-media.service: before creating
         visibility = fields.get("visibility", "timeline")
         asset = self.lib.create_asset(
             filename, data,
@@ -149,13 +166,15 @@ class Transfers:
             device_asset_id=fields.get("deviceAssetId", ""), device_id=fields.get("deviceId", ""),
             is_favorite=fields.get("isFavorite") == "true",
             visibility=visibility if visibility in VISIBILITIES else "timeline")
-        video_id = fields.get("livePhotoVideoId")
         with self.lib.lock:
+            if "sidecarData" in files:
+                asset.sidecar = files["sidecarData"]
             video = self.lib.assets.get(video_id or "")
-            if video is not None and video.type == "VIDEO" and asset.type == "IMAGE":
+            if video is not None:
                 asset.live_photo_video_id = video.id
-                video.visibility = "hidden"  # the motion part leaves the timeline
-                self.lib.touch(video)
+                if video.visibility == "timeline":
+                    video.visibility = "hidden"  # the motion part leaves the timeline
+                    self.lib.touch(video)
         self.lib.after_upload(asset)  # the metadata job, unless deferred
         return json_response(201, {"id": asset.id, "status": "created"})
 

@@ -7,8 +7,11 @@ members from the search with ``albumIds`` (the album answers hide hidden and tra
 
 Uploads go through ``upload`` (bulk-upload-check, POST /assets, albums by name); an asset in
 the trash is not "on the server" (``find_photos`` leaves it out; ``find_in_trash`` and
-``restore_from_trash`` bring it back). Restore sets the description, the favourite and the
-archive with ``PUT /assets/{id}``.
+``restore_from_trash`` bring it back). Restore sets the description, the favourite, the taken
+time, the location, the rating and the archive with ``PUT /assets/{id}``, adds tags (``PUT
+/tags`` to upsert them by value, ``PUT /tags/assets`` to tag), stacks assets (``POST
+/stacks``) and links a live photo's video to its still (``PUT /assets/{id}
+{livePhotoVideoId}``); an XMP sidecar goes with its asset's upload (``sidecarData``).
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ from ppsync.servers.immich.wire import (
     parse_album,
     parse_asset,
     parse_search_page,
+    parse_stack_created,
     parse_statistics,
+    parse_tag_ids,
 )
 
 CAPABILITIES = Capabilities(
@@ -61,7 +66,8 @@ CAPABILITIES = Capabilities(
     flags_outside_change_feed=False, separate_title_and_caption=False,
     upload_modes=frozenset({"upload"}), index_in_place=False, archive=True,
     server_paths=False, private=False, library_per_account=True, trash=True,
-    taken_time=True)
+    taken_time=True, stacks=True, live_links=True, sidecar_upload=True, rating=True,
+    location=True, tags="tags", text_sources=False)
 # ``ppsync check`` after "counts: unknown" (a key without asset.statistics).
 _UNKNOWN_COUNTS = (
     "(GET /api/assets/statistics needs the asset.statistics permission, which this API key "
@@ -101,7 +107,8 @@ def to_photo(still: ImmichAsset, video: ImmichAsset | None,
         changed=still.change_stamp.isoformat().replace("+00:00", "Z"),
         flags=("F" if still.favourite else "-") + "-",
         caption_source=MANUAL if still.description else "",  # the server keeps it as it is
-        people=still.people, rating=still.rating or 0,
+        people=still.people, rating=still.rating or 0, tags=tuple(sorted(set(still.tags))),
+        stack_key=still.stack_id, stack_primary_key=still.stack_primary,
     )
 
 
@@ -289,7 +296,11 @@ class ImmichServer:
 
     def update_photo(self, current: Photo, edit: PhotoEdit) -> None:
         """The caption is Immich's description; there is no title (the engine drops it) and
-        no private flag (``Capabilities.private``); the taken time is ``dateTimeOriginal``."""
+        no private flag (``Capabilities.private``); the taken time is ``dateTimeOriginal``,
+        the location ``latitude`` + ``longitude`` (the server wants both), the stars
+        ``rating``. Tags the photo lacks are added (upserted by value, then the asset tagged);
+        none is ever removed. A key without ``asset.update``, ``tag.create`` or ``tag.asset``
+        is an ``AuthError`` naming it."""
         body: dict[str, object] = {}
         if edit.caption is not None:
             body["description"] = edit.caption
@@ -297,9 +308,28 @@ class ImmichServer:
             body["isFavorite"] = edit.favorite
         if edit.taken_at is not None:  # with its offset: the server keeps the time zone
             body["dateTimeOriginal"] = edit.taken_at
+        if edit.location is not None:
+            body["latitude"], body["longitude"] = edit.location
+        if edit.rating is not None and self._takes_rating(edit.rating):
+            body["rating"] = edit.rating
         if body:
             self.client.call("PUT", f"/assets/{current.key}", f"editing asset {current.key}",
                              json=body)
+        missing = [t for t in dict.fromkeys(edit.tags or ()) if t and t not in current.tags]
+        if missing:
+            self._add_tags(current.key, missing)
+
+    def _takes_rating(self, rating: int) -> bool:
+        """v3 keeps -1 ("rejected"); v1.135 and v2.5 refuse it (0..5): left unset there."""
+        version = self.client.version
+        return rating >= 0 or (version is not None and version.major >= 3)
+
+    def _add_tags(self, asset: str, values: list[str]) -> None:
+        what = f"tagging asset {asset}"
+        ids = parse_tag_ids(self.client.json("PUT", "/tags", what, json={"tags": values}),
+                            values)
+        self.client.call("PUT", "/tags/assets", what,
+                         json={"tagIds": list(dict.fromkeys(ids.values())), "assetIds": [asset]})
 
     def archive(self, photos: Sequence[str]) -> None:
         for key in photos:
@@ -307,10 +337,18 @@ class ImmichServer:
                              json={"visibility": "archive"})
 
     def stack(self, photos: Sequence[str]) -> None:
-        raise NotImplementedError("POST /stacks: coming with the stack support")
+        """``POST /stacks``: the first key on top; the server merges stacks whose primary is
+        among the keys into the new one. A key without ``stack.create`` is an ``AuthError``."""
+        keys = list(dict.fromkeys(photos))
+        if len(keys) < 2:
+            raise ValueError(f"a stack needs at least two photos, got {keys}")
+        parse_stack_created(self.client.json("POST", "/stacks", f"stacking {keys[0]}",
+                                             json={"assetIds": keys}))
 
     def link_live_photo(self, still: str, video: str) -> None:
-        raise NotImplementedError("PUT /assets/{still} livePhotoVideoId: coming")
+        """``PUT /assets/{still} {"livePhotoVideoId"}``: the server hides the video."""
+        self.client.call("PUT", f"/assets/{still}", f"linking live video {video} to {still}",
+                         json={"livePhotoVideoId": video})
 
     def held_tags(self, tags: Iterable[str]) -> frozenset[str]:
         return frozenset(tags)  # tag values, kept as given ("Travel/Italy")

@@ -1,14 +1,16 @@
 """Uploads into Immich (immich-api.md §6, §7, §8): look-ups by SHA-1 with ``bulk-upload-check``
 (an asset in the trash apart: it is purged later, and ``/trash/restore/assets`` brings it back),
-one multipart ``POST /assets`` per file with the field set of the server's generation (``201
-created`` and ``200 duplicate`` are both success), and albums looked up by name before one is
+one multipart ``POST /assets`` per file with the field set of the server's generation and its
+XMP sidecar as ``sidecarData`` (``201 created`` and ``200 duplicate`` are both success; a
+duplicate's sidecar is dropped by the server), and albums looked up by name before one is
 created (Immich album titles are not unique: never a second album of the same name).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -16,7 +18,7 @@ import httpx
 from ppsync.errors import AuthError, UploadFailed, UploadRefused, UploadTooLarge
 from ppsync.redact import redact
 from ppsync.servers.base import BodyOpener
-from ppsync.servers.http import file_part, json_body, send
+from ppsync.servers.http import Parts, file_part, json_body, send
 from ppsync.servers.immich.client import ImmichClient, permission_error
 from ppsync.servers.immich.readers import hex_to_checksum
 from ppsync.servers.immich.wire import (
@@ -109,9 +111,9 @@ class ImmichUpload:
         # without EXIF (a scan, a screenshot, most videos), so "now" would date it today.
         when = modified.astimezone(UTC).isoformat().replace("+00:00", "Z")
         fields = {"fileCreatedAt": when, "fileModifiedAt": when}
-        response = self._post(name, open_body, fields, what)
+        response = self._post(name, open_body, fields, what, sidecar)
         if response.status_code == 401:
-            response = self._post(name, open_body, fields, what, relogin=True)
+            response = self._post(name, open_body, fields, what, sidecar, relogin=True)
         status = response.status_code
         if status == 413:
             raise UploadTooLarge(f"{what}: too large for the server (HTTP 413)")
@@ -126,7 +128,8 @@ class ImmichUpload:
         self._sent.append(parse_upload(status, json_body(response, what)).asset_id)
         return 1
 
-    def _post(self, name: str, open_body: BodyOpener, dates: dict[str, str], what: str, *,
+    def _post(self, name: str, open_body: BodyOpener, dates: dict[str, str], what: str,
+              sidecar: tuple[str, BodyOpener] | None, *,
               relogin: bool = False) -> httpx.Response:
         if relogin:
             self._client.relogin_after_401(what)
@@ -137,11 +140,24 @@ class ImmichUpload:
             fields["deviceAssetId"] = "ppsync-" + hashlib.sha1(name.encode()).hexdigest()[:16]
         return send(self._client.http, self._client.policy, "POST", "/assets", what,
                     headers=self._client.auth_headers, data=fields,
-                    files=lambda: file_part("assetData", name, open_body))
+                    files=lambda: _parts(name, open_body, sidecar))
 
     def commit(self, albums: Sequence[str]) -> None:
         for title in albums:
             add_to_album(self._client, album_by_name(self._client, title), self._sent)
+
+
+@contextmanager
+def _parts(name: str, open_body: BodyOpener,
+           sidecar: tuple[str, BodyOpener] | None) -> Iterator[Parts]:
+    """``assetData`` and, with a sidecar, ``sidecarData`` (its own file name, which must end
+    in ``.xmp``): both opened anew for every attempt. No ``filename`` form field is sent: the
+    server would judge the sidecar by that name (immich-api.md §11) and refuse it."""
+    with ExitStack() as stack:
+        parts = stack.enter_context(file_part("assetData", name, open_body))
+        if sidecar is not None:
+            parts = parts + stack.enter_context(file_part("sidecarData", *sidecar))
+        yield parts
 
 
 def _json(response: httpx.Response) -> object:

@@ -94,6 +94,11 @@ class ImmichAsset:
     people: tuple[str, ...]
     exif: ImmichExif | None  # None when the answer carried no exifInfo
     owner_id: str = ""  # a partner's id when a search lists a partner's shared asset
+    # Tag values ("Travel/Italy"): GET /assets/{id} lists them, v3.1.0 search items too;
+    # () where the answer has no ``tags`` (older search items)
+    tags: tuple[str, ...] = ()
+    stack_id: str = ""  # ``stack.id`` (only GET /assets/{id} says); "" when in none
+    stack_primary: str = ""  # ``stack.primaryAssetId``
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,7 @@ def parse_asset(value: Any, where: str = "asset") -> ImmichAsset:
         raise fail(w, "people is not a list")
     names = tuple(str(obj_of(p, f"{w} people").get("name") or "") for p in people)
     live = opt_str(obj, "livePhotoVideoId", w)
+    stack_id, stack_primary = parse_stack(obj.get("stack"), w)
     return ImmichAsset(
         asset_id=asset_id, photo_key=asset_id,
         original_name=req_str(obj, "originalFileName", w),
@@ -229,7 +235,52 @@ def parse_asset(value: Any, where: str = "asset") -> ImmichAsset:
         duration_ms=parse_duration(obj.get("duration"), w),
         is_edited=flag(obj, "isEdited", w, False), people=tuple(n for n in names if n),
         exif=exif, owner_id=opt_str(obj, "ownerId", w) or "",
+        tags=parse_tags(obj.get("tags"), w), stack_id=stack_id, stack_primary=stack_primary,
     )
+
+
+def parse_tags(value: Any, where: str) -> tuple[str, ...]:
+    """The ``value`` of each tag object (``TagResponseDto``); () when there is no list."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise fail(where, "tags is not a list")
+    return tuple(req_str(obj_of(tag, f"{where} tags"), "value", f"{where} tags")
+                 for tag in value)
+
+
+def parse_stack(value: Any, where: str) -> tuple[str, str]:
+    """(stack id, primary asset id) of ``stack: {id, primaryAssetId, assetCount} | null``;
+    ("", "") for none."""
+    if value is None:
+        return "", ""
+    w = f"{where} stack"
+    stack = obj_of(value, w)
+    return req_str(stack, "id", w), req_str(stack, "primaryAssetId", w)
+
+
+def parse_tag_ids(value: Any, values: Iterable[str]) -> dict[str, str]:
+    """``PUT /tags``: tag value → its id, for every value asked (the server drops empty
+    parts of a path, "a//b/" is "a/b", so the answer is matched by that normal form)."""
+    where = "PUT /tags"
+    if not isinstance(value, list):
+        raise fail(where, "the answer is not a list")
+    by_value = {}
+    for tag in value:
+        obj = obj_of(tag, where)
+        by_value[req_str(obj, "value", where)] = req_str(obj, "id", where)
+    out = {}
+    for asked in values:
+        normal = "/".join(part for part in asked.split("/") if part)
+        if normal not in by_value:
+            raise fail(where, f"the answer lacks the tag {asked!r}")
+        out[asked] = by_value[normal]
+    return out
+
+
+def parse_stack_created(value: Any) -> str:
+    """``POST /stacks``: the new stack's id."""
+    return req_str(obj_of(value, "POST /stacks"), "id", "POST /stacks")
 
 
 def link_live_photos(assets: Iterable[ImmichAsset]) -> list[ImmichAsset]:
