@@ -538,3 +538,21 @@ def test_originals_path_copies_only_regular_files_and_leaves_no_empty_folders(
     on_disk = sorted(p.relative_to(originals).as_posix() for p in originals.rglob("*"))
     assert not [p for p in on_disk if p.split("/")[0] in ("zero", "card1", "card2")], on_disk
     assert "2024/05/IMG_0001.jpg" in on_disk
+
+
+def test_an_xmp_whose_photo_is_already_there_is_reported_not_sent_alone(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, sync: Callable[..., Any], restore: Restore
+) -> None:
+    """PhotoPrism imports an XMP only with its photo's files (one sent alone stays in the
+    upload folder): when the photo is already on the target, its XMP is said, not sent."""
+    photo = server.add_photo([("2024/07/IMG_0300.jpg", b"jpeg with xmp")])
+    server.add_file(photo.uid, "2024/07/IMG_0300.xmp", b"<x:xmpmeta/>", sidecar=True)
+    fresh.add_photo([("2023/01/other-name.jpg", b"jpeg with xmp")])  # the photo, no XMP
+    assert sync(**fresh_section(fresh), metadata={"sidecars": "json"}).exit_code == 0
+    for _ in range(2):
+        fresh.requests.clear()
+        report = restore()
+        assert report.exit_code == 0 and report.failures == [], report
+        assert [(n.path, n.what) for n in report.not_carried] == [
+            ("2024/07/IMG_0300.xmp", "sidecar")]
+        assert not fresh.requests_to("/upload/")

@@ -128,6 +128,22 @@ def _missing(server: PhotoServer, target: Path, units: list[Unit], out: UploadOu
     return missing
 
 
+def _alone(units: list[Unit], missing: dict[str, InboxFile], report: RestoreReport) -> None:
+    """On a server that groups by name, an XMP joins its photo only when it arrives with the
+    photo's files: PhotoPrism imports no XMP on its own (it stays in the upload folder). One
+    whose photo is already there is not sent, and said."""
+    for unit in units:
+        sidecars = [m for m in unit.of_role(Role.SIDECAR) if m.original.sha1 in missing]
+        if not sidecars or any(m.original.sha1 in missing for m in unit.members
+                               if m.role is not Role.SIDECAR):
+            continue
+        for member in sidecars:
+            del missing[member.original.sha1]
+            report.not_carried.append(NotCarried(member.original.rel, "sidecar", "its photo "
+                                      "is on the server already, and PhotoPrism takes an XMP "
+                                      "only together with its photo's files"))
+
+
 def _unsendable(units: list[Unit], server: PhotoServer, report: RestoreReport) -> None:
     """Sidecar files a server that takes XMP with an upload cannot hold (an AAE; an XMP
     without a photo to travel with)."""
@@ -165,6 +181,8 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
         _unsendable(units, photos, report)
         out = UploadOutcome()
         missing = _missing(photos, target, units, out, run, dry_run=dry_run)
+        if capabilities.groups_by_name:
+            _alone(units, missing, report)
         if copy:
             assert server.originals_path is not None
             report.how = "copied"
