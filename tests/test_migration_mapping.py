@@ -26,7 +26,7 @@ import pytest
 from ppsync.config import load_config
 from ppsync.mirror.sync import run_sync
 from ppsync.restore.run import RestoreReport, run_restore
-from tests.conftest import PASSWORD, admin_http, config_file
+from tests.conftest import PASSWORD, admin_http, config_file, run_cli
 from tests.fake_immich import FakeImmich
 from tests.fake_immich.user import ImmichUser
 from tests.fake_photoprism import FakePhotoPrism
@@ -433,3 +433,51 @@ def test_a_migration_interrupted_mid_photo_is_finished_by_the_next_run(
             k: replace(v, taken="") for k, v in migrations["photoprism-to-immich"].after.items()}
         # ... and every photo dated as in its source.
         assert {k: v.taken for k, v in after.items()} == {k: v.taken for k, v in before.items()}
+
+
+def test_what_was_not_carried_shows_in_status(migrations: dict[str, Migration]) -> None:
+    migration = migrations["photoprism-to-immich"]
+    config = migration.mirror.parent / "ppsync.toml"
+    text = run_cli(config, "status")
+    assert text.returncode == 0
+    assert "not carried 1 (no place on the target" in text.stdout
+    runs = json.loads(run_cli(config, "status", "--json").stdout)["runs"]
+    restores = [r for r in runs if r["command"] == "restore"]
+    assert restores and restores[0]["not_carried"][0]["what"] == "private"
+
+
+@pytest.mark.parametrize("how", ["upload", "copy"])
+def test_row_originals_unrelated_photos_with_one_base_name_stay_apart(
+        tmp_path: Path, how: str) -> None:
+    """An Immich library: a lone IMG_0020.JPG, an unrelated live photo IMG_0020.HEIC + .MOV and
+    a stack, all in one month. Into PhotoPrism (which takes the files of a folder sharing a
+    base name for one photo), by upload and by copy into its originals folder + index."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        source, target = server("immich", stack), server("photoprism", stack)
+        user = ImmichUser(source.fake)  # type: ignore[arg-type]
+        user.upload("IMG_0020.JPG", blob("lone"), taken=TAKEN)
+        user.upload_live(("IMG_0020.HEIC", blob("live")), ("IMG_0020.MOV", blob("video")),
+                         taken=TAKEN)
+        top = user.upload("IMG_0030.jpg", blob("top"), taken=TAKEN)
+        under = user.upload("IMG_0030-edit.jpg", blob("edited"), taken=TAKEN)
+        raw = user.upload("IMG_0030.dng", blob("raw"), taken=TAKEN)
+        user._call("POST", "/stacks", json={"assetIds": [top, under, raw]})
+        if how == "copy":
+            originals = tmp_path / "originals"
+            originals.mkdir()
+            assert isinstance(target.fake, FakePhotoPrism)
+            target.fake.originals_dir = str(originals)
+            target.section["originals_path"] = str(originals)
+        migration = mirror_and_restore(source, target, tmp_path / "run")
+        assert migration.first.exit_code == 0 and migration.first.failures == []
+        # Every photo arrived as one photo; the stack's second JPEG cannot share its photo's
+        # name in PhotoPrism and arrives as a photo of its own, reported.
+        stacked = next(p for p in migration.before.values() if len(p.files) == 3)
+        split = frozenset({sha1(blob("edited"))})
+        assert set(migration.after) == (set(migration.before) - {stacked.files}) | {
+            stacked.files - split, split}
+        assert [(n.path, n.what) for n in migration.first.not_carried] == [
+            ("2024/05/IMG_0030-edit.jpg", "grouping")]
+        assert migration.second_writes == []

@@ -104,8 +104,11 @@ def test_two_files_of_one_name_in_a_photo_split_and_the_split_is_reported() -> N
                          sidecar("e", [("d/A-edit.jpg", True)], stack=stack)])
     plan = plan_names(units, groups_by_name=True, copy=True)
     assert [[n for _, n in p.names] for p in plan.placements] == [["A.jpg"], ["A-edit.jpg"]]
-    assert [(path, rel) for path, rel, _ in plan.split] == [("d/A.jpg.ppsync.json",
-                                                           "d/A-edit.jpg")]
+    assert [(rel, what) for rel, what, _ in plan.split] == [("d/A-edit.jpg", "grouping")]
+    assert "d/A.jpg.ppsync.json" in plan.split[0][2]
+    # The split file keeps its own sidecar (an Immich stack member's attributes).
+    assert [s.data["photo_uid"] for s in plan.placements[1].unit.sidecars] == ["e"]
+    assert [len(p.unit.members) for p in plan.placements] == [1, 1]
 
 
 def test_a_server_that_does_not_group_by_name_keeps_every_name() -> None:

@@ -42,6 +42,8 @@ def owners(target: Target, unit: Unit) -> list[Owned]:
     claimed: set[str] = set()
     out: list[Owned] = []
     for index, sidecar in enumerate(unit.sidecars):
+        if index and not any(m.source == index for m in unit.members):
+            continue  # its files became a photo of their own (``naming``), described there
         keys: list[str] = []
         for member in unit.visible():
             if member.source == index or (index == 0 and member.source < 0):
@@ -60,11 +62,20 @@ class Restore:
                  stop: threading.Event) -> None:
         self.target = target
         self.report = report
-        self.units = units
         self.stop = stop
-        self.unit_of = {m.original.sha1: u for u in units for m in u.members}
+        self.units = units
         self.archived: set[str] = set()  # photos archived on the server (album entries hidden)
         self.pending_archive: list[str] = []  # photos the sidecars say to archive, done last
+
+    @property
+    def units(self) -> list[Unit]:
+        return self._units
+
+    @units.setter
+    def units(self, units: list[Unit]) -> None:
+        """The photos as they go to the target (``naming`` may split one)."""
+        self._units = units
+        self.unit_of = {m.original.sha1: u for u in units for m in u.members}
 
     def check_stop(self) -> None:
         if self.stop.is_set():

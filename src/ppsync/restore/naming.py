@@ -14,7 +14,7 @@ every file under its own name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from ppsync.restore.units import Member, Role, Unit, base_stem
@@ -37,7 +37,7 @@ class Placement:
 @dataclass(slots=True)
 class NamePlan:
     placements: list[Placement] = field(default_factory=list)
-    # (the unit's report path, the file split off, why): files that became photos of their own
+    # (the file split off, "grouping", why): files that became photos of their own
     split: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -45,6 +45,14 @@ def renamed(member: Member, stem: str) -> str:
     """``stem`` with the member's own extensions (``IMG_1.jpg.xmp`` → ``<stem>.jpg.xmp``)."""
     name = PurePosixPath(member.original.rel).name
     return stem + name[len(base_stem(name)):]
+
+
+def _alone(unit: Unit, member: Member) -> Unit:
+    """``member`` as a photo of its own, described by its own sidecar where it had one."""
+    role = Role.SIDECAR if member.role is Role.SIDECAR else Role.PRIMARY
+    own = (unit.sidecars[member.source],) if 0 <= member.source < len(unit.sidecars) else ()
+    return Unit(f"{unit.key}/{member.original.sha1}",
+                (Member(member.original, role, 0 if own else -1),), own)
 
 
 def _folder(rel: str) -> str:
@@ -74,16 +82,16 @@ def plan_names(units: list[Unit], *, groups_by_name: bool, copy: bool) -> NamePl
         for member in unit.members:
             name = renamed(member, stem)
             if name.casefold() in used:
-                role = Role.SIDECAR if member.role is Role.SIDECAR else Role.PRIMARY
-                queue.insert(0, Unit(f"{unit.key}/{member.original.sha1}",
-                                     (Member(member.original, role),)))
-                plan.split.append((unit.rel, member.original.rel,
-                                   f"another file of the photo has the type .{member.extension}: "
-                                   "PhotoPrism holds one file of a name per photo, so it "
-                                   "arrives as a photo of its own"))
+                queue.insert(0, _alone(unit, member))
+                plan.split.append((member.original.rel, "grouping",
+                                   f"a file of the photo {unit.rel} with another of its type "
+                                   f"(.{member.extension}): PhotoPrism holds one file of a "
+                                   "name per photo, so it arrives as a photo of its own"))
                 continue
             used.add(name.casefold())
             kept.append((member, name))
         taken.add((folder, stem.casefold()))
+        if len(kept) < len(unit.members):  # the unit as it will arrive, without what split
+            unit = replace(unit, members=tuple(m for m, _ in kept))
         plan.placements.append(Placement(unit, tuple(kept), folder))
     return plan

@@ -178,6 +178,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
                               "copied into its originals; remove originals_path to upload")
         names = plan_names(units, groups_by_name=capabilities.groups_by_name, copy=copy)
         report.not_carried += [NotCarried(*split) for split in names.split]
+        units = run.units = [placement.unit for placement in names.placements]  # as they go
         _unsendable(units, photos, report)
         out = UploadOutcome()
         missing = _missing(photos, target, units, out, run, dry_run=dry_run)
