@@ -481,3 +481,26 @@ def test_row_originals_unrelated_photos_with_one_base_name_stay_apart(
         assert [(n.path, n.what) for n in migration.first.not_carried] == [
             ("2024/05/IMG_0030-edit.jpg", "grouping")]
         assert migration.second_writes == []
+
+
+def test_a_dry_run_migration_says_what_it_would_do_and_changes_nothing(
+        tmp_path: Path) -> None:
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        source, target = server("photoprism", stack), server("immich", stack)
+        seed_photoprism(source.fake)  # type: ignore[arg-type]
+        mirror = tmp_path / "mirror"
+        mirror.mkdir()
+        path = config_file(tmp_path / "ppsync.toml", source.section, mirror, {
+            "metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"},
+            "mirror": {"include_archived": True}, "servers.to": target.section})
+        settings = load_config(path, {})
+        assert run_sync(settings).exit_code == 0
+        target.reset()
+        dry = run_restore(settings, "to", dry_run=True)
+        assert dry.exit_code == 0 and dry.failures == [], dry
+        assert target.write_requests() == [] and target.view() == {}
+        # Every file, the RAW+JPEG stack, the live link, the XMP riding on its JPEG.
+        assert (dry.uploaded, dry.stacked, dry.live_linked, dry.sidecars_sent) == (8, 1, 1, 1)
+        assert [n.what for n in dry.not_carried] == ["private"]
