@@ -504,3 +504,32 @@ def test_a_dry_run_migration_says_what_it_would_do_and_changes_nothing(
         # Every file, the RAW+JPEG stack, the live link, the XMP riding on its JPEG.
         assert (dry.uploaded, dry.stacked, dry.live_linked, dry.sidecars_sent) == (8, 1, 1, 1)
         assert [n.what for n in dry.not_carried] == ["private"]
+
+
+def test_a_key_that_may_not_stack_stops_with_exit_3_naming_it_and_a_full_key_finishes(
+        tmp_path: Path) -> None:
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        source, target = server("photoprism", stack), server("immich", stack)
+        seed_photoprism(source.fake)  # type: ignore[arg-type]
+        assert isinstance(target.fake, FakeImmich)
+        narrow = target.fake.add_key(("asset.upload", "asset.read", "asset.update",
+                                      "asset.download", "user.read", "album.read",
+                                      "album.create", "albumAsset.create", "tag.create",
+                                      "tag.asset", "tag.read"))
+        mirror = tmp_path / "mirror"
+        mirror.mkdir()
+        sections = {"metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"},
+                    "mirror": {"include_archived": True},
+                    "servers.to": {**target.section, "api_key": narrow, "retries": 0}}
+        path = config_file(tmp_path / "ppsync.toml", source.section, mirror, sections)
+        assert run_sync(load_config(path, {})).exit_code == 0
+        result = run_cli(path, "restore", "--to", "to")
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "stack.create" in result.stdout and narrow not in result.stdout + result.stderr
+        path = config_file(tmp_path / "ppsync.toml", source.section, mirror,
+                           {**sections, "servers.to": target.section})
+        finished = run_cli(path, "restore", "--to", "to")
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        assert "uploaded 0 " in finished.stdout and "stacked 1" in finished.stdout
