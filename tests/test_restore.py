@@ -339,7 +339,7 @@ def test_export_by_sync_then_restore_end_to_end(
     assert snapshot(fresh) == snapshot(server)
     again = run_cli(config, "restore", "--to", "fresh")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "uploaded 0" in again.stdout and "applied 0" in again.stdout
+    assert "uploaded 0" in again.stdout and "attributes set on 0," in again.stdout
     assert "members added 0" in again.stdout
 
 

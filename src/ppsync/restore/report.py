@@ -63,8 +63,9 @@ def summary_lines(report: RestoreReport) -> list[str]:
         f"sidecars {would}sent with their photo {report.sidecars_sent}",
         f"  photos {would}made whole: live photos {would}linked {report.live_linked}, "
         f"{would}stacked {report.stacked}",
-        f"  sidecars {report.sidecars}: metadata {would}applied {report.metadata_applied}, "
-        f"already right {report.metadata_unchanged}, {would}archived {report.archived}",
+        f"  sidecars {report.sidecars}; photos on the server (each asset of a stack): "
+        f"attributes {would}set on {report.metadata_applied}, already right on "
+        f"{report.metadata_unchanged}, {would}archived {report.archived}",
         f"  albums {report.albums}: {would}created {report.albums_created}, {would}given new "
         f"members {report.albums_changed}, members {would}added {report.members_added}",
         f"  not carried {len(report.not_carried)} (no place for them on this server; "
