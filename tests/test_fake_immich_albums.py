@@ -63,7 +63,10 @@ def test_album_dates_use_plus_zero_and_an_empty_album_has_none(im: FakeImmich) -
     full_album, empty = user.create_album("Full", (a,)), user.create_album("Empty")
     with full(im) as c:
         one, none = c.get(f"/albums/{full_album}").json(), c.get(f"/albums/{empty}").json()
-    assert one["createdAt"].endswith("+00:00") and one["startDate"].endswith("+00:00")
+    if im.gen.seen_live_v31:  # "Z" again, and the local day at midnight (findings i)
+        assert one["createdAt"].endswith("Z") and one["startDate"] == "2024-05-17T00:00:00.000Z"
+    else:
+        assert one["createdAt"].endswith("+00:00") and one["startDate"].endswith("+00:00")
     assert "startDate" not in none and "endDate" not in none
 
 
