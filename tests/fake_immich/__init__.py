@@ -1,10 +1,12 @@
 """A fake Immich server over real loopback HTTP, for ppsync's tests and benchmarks.
 
 Its behaviour follows ``shared/immich-api.md`` (v1.135.3 and v2.5.6 as observed on real
-servers; v3 from its SDK, and where §10 says v3.1.0 differs, as seen live: ``{"message"}``
-errors, "Validation failed" with ``errors``, ``X-Correlation-ID``, 404 for a missing original,
-timeline + archive + hidden for a search without ``visibility``; its ``nextCursor`` is still
-the SDK's, which v3.1.0 does not send). Only the standard library is used. Typical use::
+servers; v3 from its SDK, and where §10 or the probe of a real v3.1.0 (``real/probe/findings.md``
+f to k) says it differs, as seen live: ``{"message"}`` errors, "Validation failed" with zod
+``errors``, ``X-Correlation-ID``, 404 for a missing original, timeline + archive + hidden for a
+search without ``visibility``, no ``nextCursor``, albums without ``ownerId``/``owner`` (the
+owner in ``albumUsers``), exif edits and tags whose ``updatedAt`` bump comes with the metadata
+job, an XMP sidecar read by that job). Only the standard library is used. Typical use::
 
     with FakeImmich(generation="v2.5") as im:
         user = ImmichUser(im)
@@ -16,13 +18,13 @@ Modules: ``model`` (data, generations, fault switches), ``library`` (the user's 
 its rules), ``auth`` (keys, sessions, 401/403), ``api`` and ``albums`` (routes), ``http``
 (the loopback server and wire faults), ``server`` (``FakeImmich``), ``user`` (what a user
 does, through the fake's own HTTP API where the real server has one), ``probe`` (client-side
-helpers for tests), ``units`` (stacks, live links, tags).
+helpers for tests), ``units`` (stacks, live links, tags), ``jobs`` (the metadata job).
 
 Modelled: one user with API keys (permissions checked per generation) and password sessions
 (counted; logout ends one; ``faults.expire_tokens_after``), the 401/403 bodies, ping/version/
 about/config, ``/users/me``, ``POST /search/metadata`` (page/size limits, ``nextPage`` as a
 string, hidden default filters, ``withDeleted``, ``withExif``, ``updatedAfter`` >=, order by
-``fileCreatedAt``, checksum/id/albumIds filters; v3 keyset ``cursor``/``nextCursor``), the
+``fileCreatedAt``, checksum/id/albumIds filters; page numbers only), the
 asset object of each generation, ``GET /assets/{id}``, originals with Range/ETag/304/416, the
 multipart upload with 201/200 and ``x-immich-checksum``, ``bulk-upload-check``, statistics,
 trash/restore/purge (a purged still takes its hidden video), ``PUT /assets/{id}`` edits,
@@ -34,19 +36,20 @@ one photo of several assets (§11, ``units``): stacks (merge on create, ``stack`
 ``GET /assets/{id}``, ``withStacked: false``, members' ``updatedAt`` bumped as the source
 does), live-photo links at upload or by ``PUT /assets/{id}`` (the video hidden, shown again
 on unlink), XMP ``sidecarData`` kept on the asset (``FakeImmich.sidecar_of``), tags (create,
-upsert by value with parents, per-tag and bulk tagging; not bumping ``updatedAt``), and the
-edits of ``PUT /assets`` and ``PUT /assets/{id}`` (rating range per generation, latitude with
-longitude).
+upsert by value with parents, per-tag and bulk tagging and untagging; v3: ``updatedAt``
+bumped by the job they queue), and the edits of ``PUT /assets`` and ``PUT /assets/{id}``
+(rating range per generation, latitude with longitude; v3: exif fields locked, dates moved and
+``updatedAt`` bumped by the job, the time zone of a few known GPS places: ``jobs``).
 
 Not modelled: the ``/sync/*`` endpoints, other users' logins, shared albums, tag removal and
 colours, the sidecar the server writes itself, the PIN-locked folder (``visibility: locked`` is
 never listed), thumbnails, the storage template, real EXIF parsing (a test says what the EXIF
 holds; the metadata job applies it right after the upload, or when the test says with
 ``lib.defer_metadata_jobs`` and ``lib.run_pending_metadata_jobs()``: until then the asset is
-listed with the upload's dates and an exifInfo that knows only the file's size), a delay before
+listed with the upload's dates and an exifInfo that knows only the file's size; v3's edits and
+tags queue the same job), the ``tagIds`` search filter, a delay before
 a forced delete disappears (immediate here), and an endpoint to replace an original
 (``ImmichUser.replace`` changes the library directly).
-The v3 cursor is a guess at a keyset cursor: the facts file only says it exists.
 """
 
 from tests.fake_immich.library import Metadata

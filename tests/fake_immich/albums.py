@@ -19,26 +19,35 @@ def album_json(routes: Routes, album: FakeAlbum, with_assets: bool) -> dict[str,
 
     lib = routes.lib
     shown = lib.visible_members(album)
-    owner = {"id": lib.owner_id, "email": routes.auth.email, "name": routes.auth.name}
+    v31 = routes.gen.seen_live_v31
+    # Album answers use the "+00:00" form, not "Z" (v3.1.0: "Z" again, findings i).
     out: dict[str, Any] = {
         "id": album.id, "albumName": album.name, "description": album.description,
         "albumThumbnailAssetId": shown[0].id if shown else None,
-        # Album answers use the "+00:00" form, not "Z".
-        "createdAt": iso(album.created_at, plus_zero=True),
-        "updatedAt": iso(album.updated_at, plus_zero=True),
-        "ownerId": lib.owner_id, "owner": owner, "albumUsers": [], "shared": False,
-        "hasSharedLink": False, "assets": [], "assetCount": len(shown),
-        "isActivityEnabled": True, "order": "desc",
+        "createdAt": iso(album.created_at, plus_zero=not v31),
+        "updatedAt": iso(album.updated_at, plus_zero=not v31),
     }
+    if v31:  # no ownerId/owner: the owner is the albumUsers entry with role "owner"
+        out["albumUsers"] = [{"user": routes.auth.user_json(), "role": "owner"}]
+    else:
+        out.update(ownerId=lib.owner_id, owner={"id": lib.owner_id, "email": routes.auth.email,
+                                                 "name": routes.auth.name}, albumUsers=[])
+    out.update({"shared": False, "hasSharedLink": False, "assets": [],
+                "assetCount": len(shown),  # hidden (a live video) and trashed left out
+                "isActivityEnabled": True, "order": "desc"})
     if shown:  # an empty album has no startDate/endDate at all
         dates = sorted(a.file_created_at for a in shown)
-        out["startDate"] = iso(dates[0], plus_zero=True)
-        out["endDate"] = iso(dates[-1], plus_zero=True)
-        out["lastModifiedAssetTimestamp"] = iso(max(a.updated_at for a in shown), plus_zero=True)
+        if v31:  # (v3.1.0) the local days of the first and last photo, at midnight
+            dates = sorted(a.local_date_time.replace(hour=0, minute=0, second=0, microsecond=0)
+                           for a in shown)
+        out["startDate"] = iso(dates[0], plus_zero=not v31)
+        out["endDate"] = iso(dates[-1], plus_zero=not v31)
+        out["lastModifiedAssetTimestamp"] = iso(max(a.updated_at for a in shown),
+                                                plus_zero=not v31)
     if with_assets and routes.gen.album_has_assets:
         out["assets"] = [asset_json(lib, a, False) for a in shown]
     elif not routes.gen.album_has_assets:
-        del out["assets"]
+        del out["assets"]  # (v3) never, whatever ``withoutAssets`` says
     return out
 
 

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from tests.fake_immich.albums import route_albums
-from tests.fake_immich.auth import Auth, Principal, Problem, error, json_response
+from tests.fake_immich.auth import Auth, Principal, error, json_response
+from tests.fake_immich.edits import check_edit
 from tests.fake_immich.http import Request, Response
-from tests.fake_immich.library import Library, after_cursor, cursor_of, media_of
+from tests.fake_immich.library import Library, media_of
 from tests.fake_immich.model import (
     ALL_PERMISSIONS_V1,
     ALL_PERMISSIONS_V2,
@@ -222,15 +223,7 @@ class Routes(Transfers):
         if self.faults.search_limit_rows is not None:
             rows = rows[:self.faults.search_limit_rows]
         total = len(rows)
-        cursor = body.get("cursor") if self.gen.has_cursor else None
-        if isinstance(cursor, str) and cursor:
-            try:
-                rows = after_cursor(rows, cursor, body.get("order", "desc") != "asc")
-            except ValueError:
-                return error(400, ["cursor is invalid"])
-            start = 0
-        else:
-            start = (page - 1) * size  # v1/v2 ignore an unknown ``cursor``: page numbers
+        start = (page - 1) * size  # (v3.1.0 has no ``cursor``/``nextCursor``, §10)
         items = rows[start:start + size]
         more = len(rows) > start + size
         with_exif = bool(body.get("withExif"))
@@ -241,10 +234,8 @@ class Routes(Transfers):
             self.faults.stuck_next_page -= 1
             following = page
         assets: dict[str, Any] = {
-            "total": total if self.gen.has_cursor else len(docs), "count": len(docs),
+            "total": total if self.gen.total_all else len(docs), "count": len(docs),
             "items": docs, "facets": [], "nextPage": str(following) if more else None}
-        if self.gen.has_cursor:
-            assets["nextCursor"] = cursor_of(items[-1]) if more and items else None
         answer = {"albums": {"total": 0, "count": 0, "items": [], "facets": []},
                   "assets": assets}
         hook = self.faults.after_search
@@ -284,9 +275,10 @@ class Routes(Transfers):
                 if any(a is None or a.owner_id for a in chosen):
                     return error(400, "Not found or no asset.update access")
             changes = {k: v for k, v in body.items() if k not in ("ids", "livePhotoVideoId")}
-            for one in chosen:
-                if one is not None and changes:
-                    self.lib.update_asset(one, changes)
+            queued = [one for one in chosen if one is not None and changes
+                      and self.lib.update_asset(one, changes)]
+            for one in queued:  # (v3) the sidecar write and extraction, after the answer
+                self.lib.queue_job(one)
             return Response(204)
         if seg[1:] == ["bulk-upload-check"] and m == "POST":
             self.auth.require(who, "asset.upload")
@@ -320,9 +312,12 @@ class Routes(Transfers):
                 if video is not None and not (isinstance(video, str) and is_uuid(video)):
                     return error(400, ["livePhotoVideoId must be a UUID"])
                 link_live(self.lib, asset, video)
-            self.lib.update_asset(asset, body)
+            queue = self.lib.update_asset(asset, body)
             with self.lib.lock:
-                return json_response(200, self._one_asset(asset))
+                answer = json_response(200, self._edited_asset(asset))
+            if queue:  # (v3) the job bumps updatedAt seconds later, never in the answer
+                self.lib.queue_job(asset)
+            return answer
         if seg[2:] == ["original"] and m in ("GET", "HEAD"):
             self.auth.require(who, "asset.download")
             if asset is None and self.gen.seen_live_v31:  # (v3.1.0) 404, not 400
@@ -334,39 +329,26 @@ class Routes(Transfers):
 
     def _one_asset(self, asset: FakeAsset) -> dict[str, Any]:
         """``GET /assets/{id}`` (``mapAsset(..., {withStack: true})`` with tags loaded): the
-        search item plus ``exifInfo``, ``tags`` and ``stack``. Hold ``lib.lock``."""
-        return {**asset_json(self.lib, asset, True), "tags": tags_of(self.lib, asset),
-                "stack": stack_of(self.lib, asset)}
+        search item plus ``exifInfo``, ``tags`` and ``stack`` (v3.1.0: and ``owner``). Hold
+        ``lib.lock``."""
+        out = {**asset_json(self.lib, asset, True), "tags": tags_of(self.lib, asset),
+               "stack": stack_of(self.lib, asset)}
+        if self.gen.seen_live_v31:
+            out["owner"] = self.auth.user_json()
+        return out
+
+    def _edited_asset(self, asset: FakeAsset) -> dict[str, Any]:
+        """The answer of ``PUT /assets/{id}``: v3.1.0 sends ``mapAsset(asset)`` of the updated
+        row, with ``exifInfo`` but no ``tags``, ``stack`` or ``owner`` (findings k). Hold
+        ``lib.lock``."""
+        if not self.gen.seen_live_v31:
+            return self._one_asset(asset)
+        out = asset_json(self.lib, asset, True)
+        out.pop("tags", None)
+        return out
 
     def _check_edit(self, body: dict[str, Any]) -> None:
-        """The validation of ``PUT /assets`` and ``PUT /assets/{id}`` (asset.dto.ts
-        ``UpdateAssetBase``): rating range by generation, latitude and longitude together."""
-        problems: list[str] = []
-        if "rating" in body:
-            rating, low = body["rating"], self.gen.rating_min
-            if rating is None:
-                if not self.gen.rating_null:
-                    problems.append("rating must be an integer number")
-            elif not isinstance(rating, int) or isinstance(rating, bool):
-                problems.append("rating must be an integer number")
-            elif rating < low:
-                problems.append(f"rating must not be less than {low}")
-            elif rating > 5:
-                problems.append("rating must not be greater than 5")
-        if "latitude" in body or "longitude" in body:
-            for key, limit in (("latitude", 90), ("longitude", 180)):
-                value = body.get(key)
-                if value is None:
-                    problems += [f"{key} must be a {key} string or number",
-                                 f"{key} should not be empty"]
-                elif isinstance(value, bool) or not isinstance(value, int | float) \
-                        or not -limit <= value <= limit:
-                    problems.append(f"{key} must be a {key} string or number")
-        if "visibility" in body and body["visibility"] not in VISIBILITIES:
-            problems.append("visibility must be one of the following values: "
-                            + ", ".join(VISIBILITIES))
-        if problems:
-            raise Problem(error(400, problems))
+        check_edit(self.gen, body)
 
     def _statistics(self, req: Request) -> Response:
         q = req.query

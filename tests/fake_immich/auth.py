@@ -67,6 +67,12 @@ class Auth:
         self.token_uses: dict[str, int] = {}
         self.expire_tokens_after = 0
 
+    def user_json(self) -> dict[str, Any]:
+        """The user as ``owner`` of an asset and in ``albumUsers`` (v3.1.0, findings i, k)."""
+        return {"id": self.user_id, "email": self.email, "name": self.name,
+                "profileImagePath": "", "avatarColor": "gray",
+                "profileChangedAt": "2024-01-01T00:00:00.000000+00:00"}
+
     def add_key(self, permissions: list[str] | tuple[str, ...] = ("all",),
                 name: str = "ppsync") -> ApiKey:
         key = ApiKey(str(uuid.uuid4()), name, secrets.token_urlsafe(32), frozenset(permissions))

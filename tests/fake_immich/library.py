@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from tests.fake_immich.jobs import metadata_job, tz_name, write_exif_edits
 from tests.fake_immich.model import (
     AssetTable,
     FakeAlbum,
@@ -23,7 +23,6 @@ from tests.fake_immich.model import (
     FakeStack,
     FakeTag,
     Generation,
-    Person,
     iso,
 )
 
@@ -57,7 +56,7 @@ class Metadata:
     """What the EXIF in a file's bytes says; the fake's metadata job applies it after upload
     (the real server reads it from the bytes, which the fake does not parse)."""
 
-    taken: datetime | None = None  # aware: its offset is the photo's time zone
+    taken: datetime | None = None  # its offset is the time zone; naive: no offset (UTC)
     make: str | None = None
     model: str | None = None
     lens_model: str | None = None
@@ -70,18 +69,6 @@ class Metadata:
     rating: int | None = None
     people: tuple[str, ...] = ()
     duration_ms: int | None = None
-
-
-def tz_name(offset: timedelta | None) -> str | None:
-    """Immich's ``timeZone`` for a fixed offset: ``"UTC+2"``, ``"UTC-5:30"``, ``"UTC"``."""
-    if offset is None:
-        return None
-    minutes = int(offset.total_seconds() // 60)
-    if minutes == 0:
-        return "UTC"
-    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
-    hours, mins = divmod(minutes, 60)
-    return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
 class Library:
@@ -177,6 +164,12 @@ class Library:
 
     def after_upload(self, asset: FakeAsset) -> None:
         """The upload's metadata job: now, or queued with ``defer_metadata_jobs``."""
+        self.queue_job(asset)
+
+    def queue_job(self, asset: FakeAsset) -> None:
+        """A metadata job for ``asset`` (after an upload, or an exif edit or a tag change on
+        v3): run now, or queued with ``defer_metadata_jobs``. Routes call it once their answer
+        is built, so the answer never shows what the job does."""
         with self.lock:
             if self.defer_metadata_jobs:
                 self.pending_jobs.append(asset.id)
@@ -193,36 +186,11 @@ class Library:
         return len(assets)
 
     def run_metadata_job(self, asset: FakeAsset) -> None:
-        """What the server's metadata extraction does within seconds of an upload: dates from
-        EXIF (else the file's mtime), exif fields, faces; and it bumps ``updatedAt`` again."""
+        """What the server's metadata extraction does within seconds of an upload or an edit
+        (``jobs.metadata_job``): dates from EXIF (else the file's mtime), exif fields, faces,
+        edits kept; and it bumps ``updatedAt`` again."""
         with self.lock:
-            meta = self.pending_metadata.get(asset.checksum, Metadata())
-            if meta.taken is not None:
-                taken = meta.taken
-                offset = taken.utcoffset()
-                asset.file_created_at = taken.astimezone(UTC)
-                # The wall clock where it was taken, written as if it were UTC.
-                asset.local_date_time = taken.replace(tzinfo=UTC)
-            else:
-                taken, offset = asset.file_modified_at, None
-                asset.file_created_at = asset.file_modified_at
-                asset.local_date_time = asset.file_modified_at
-            asset.exif = {
-                "make": meta.make, "model": meta.model, "lensModel": meta.lens_model,
-                "exifImageWidth": asset.width, "exifImageHeight": asset.height,
-                "fileSizeInByte": len(asset.content), "orientation": None,
-                "dateTimeOriginal": iso(asset.file_created_at), "modifyDate":
-                    iso(asset.file_modified_at), "timeZone": tz_name(offset),
-                "fNumber": None, "focalLength": None, "iso": None, "exposureTime": None,
-                "latitude": meta.latitude, "longitude": meta.longitude, "city": meta.city,
-                "state": meta.state, "country": meta.country, "description": meta.description,
-                "projectionType": None, "rating": meta.rating,
-            }
-            asset.people = [Person(self.new_id(), n) for n in meta.people]
-            if asset.type == "VIDEO":
-                asset.duration_ms = meta.duration_ms if meta.duration_ms is not None else 4000
-                asset.width, asset.height = 1920, 1080
-            asset.updated_at = self.now()
+            metadata_job(self, asset, self.pending_metadata.get(asset.checksum, Metadata()))
 
     def touch(self, asset: FakeAsset) -> None:
         asset.updated_at = self.now()
@@ -236,16 +204,23 @@ class Library:
             asset.exif["fileSizeInByte"] = len(content)
             self.touch(asset)
 
-    def update_asset(self, asset: FakeAsset, changes: dict[str, Any]) -> None:
+    def update_asset(self, asset: FakeAsset, changes: dict[str, Any]) -> bool:
         """``PUT /assets/{id}``: favourite, visibility/isArchived, description, date, GPS,
-        rating; exif fields live in ``exifInfo``."""
+        rating; exif fields live in ``exifInfo``. The asset's own fields bump ``updatedAt`` at
+        once; on v3 the exif fields wait for the job (``jobs.write_exif_edits``): True when
+        the caller must queue it (``queue_job``) once its answer is built."""
         with self.lock:
+            own = [k for k in ("isFavorite", "isArchived", "visibility") if k in changes]
             if "isFavorite" in changes:
                 asset.is_favorite = bool(changes["isFavorite"])
             if "isArchived" in changes:
                 asset.visibility = "archive" if changes["isArchived"] else "timeline"
             if "visibility" in changes:
                 asset.visibility = str(changes["visibility"])
+            if self.gen.seen_live_v31:
+                if own:
+                    self.touch(asset)
+                return write_exif_edits(self, asset, changes)
             for key in ("description", "latitude", "longitude", "rating"):
                 if key in changes:
                     asset.exif[key] = changes[key]
@@ -258,6 +233,7 @@ class Library:
                 asset.exif["dateTimeOriginal"] = iso(asset.file_created_at)
                 asset.exif["timeZone"] = tz_name(taken.utcoffset())
             self.touch(asset)
+            return False
 
     def trash(self, ids: list[str]) -> None:
         with self.lock:
@@ -333,15 +309,18 @@ class Library:
         album_ids = body.get("albumIds") or []
         descending = body.get("order", "desc") != "asc"
         unstacked = body.get("withStacked") is False  # every stacked asset left out
+        # tagIds (database.ts ``hasTags``): every tag given, or one below it; null: untagged
+        tag_ids = body.get("tagIds", [])
         narrowing = (after_dt is not None or checksum is not None or body.get("id") is not None
                      or body.get("isFavorite") is not None or body.get("type") is not None
-                     or bool(album_ids) or unstacked)
+                     or bool(album_ids) or unstacked or tag_ids != [])
         with self.lock:
             rows = self._view(visibility, with_deleted, descending)
             if not narrowing:
                 return rows
             members = [set(self.albums[a].asset_ids) if a in self.albums else set()
                        for a in album_ids]
+            tagged = None if tag_ids is None else [self._tagged(t) for t in tag_ids]
             return [
                 a for a in rows
                 if (after_dt is None or a.updated_at >= after_dt)
@@ -351,7 +330,17 @@ class Library:
                 and (body.get("type") is None or a.type == body.get("type"))
                 and all(a.id in m for m in members)
                 and not (unstacked and a.stack_id)
+                and (not a.tag_ids if tagged is None else all(a.id in t for t in tagged))
             ]
+
+    def _tagged(self, tag_id: str) -> set[str]:
+        """The assets holding the tag or a tag below it (its closure). Hold ``lock``."""
+        tag = self.tags.get(tag_id)
+        if tag is None:
+            return set()
+        below = {t.id for t in self.tags.values()
+                 if t.value == tag.value or t.value.startswith(tag.value + "/")}
+        return {a.id for a in self.assets.values() if below.intersection(a.tag_ids)}
 
     def _view(self, visibility: str, with_deleted: bool, descending: bool) -> list[FakeAsset]:
         """The assets of one visibility (trashed ones too with ``withDeleted``; partners'
@@ -401,6 +390,35 @@ class Library:
         videos = sum(1 for a in chosen if a.type == "VIDEO")
         return {"images": images, "videos": videos, "total": len(chosen)}
 
+    # -- tags ----------------------------------------------------------------------------------
+
+    def tag_by_value(self, value: str) -> FakeTag | None:
+        with self.lock:
+            return next((t for t in self.tags.values() if t.value == value), None)
+
+    def new_tag(self, value: str, parent_id: str | None) -> FakeTag:
+        now = self.now()
+        tag = FakeTag(self.new_id(), value, parent_id, now, now)
+        with self.lock:
+            self.tags[tag.id] = tag
+        return tag
+
+    def upsert_tag_values(self, values: list[str]) -> list[FakeTag]:
+        """utils/tag.ts ``upsertTags`` (``PUT /tags``, a sidecar's subjects): each value split
+        at "/" (empty parts dropped), every level made when missing; the leaf of each
+        distinct value, in order (the parents made on the way are not among them)."""
+        found: list[FakeTag] = []
+        with self.lock:
+            for value in dict.fromkeys(values):
+                parent: FakeTag | None = None
+                for part in [p for p in value.split("/") if p]:
+                    full = f"{parent.value}/{part}" if parent else part
+                    parent = self.tag_by_value(full) or self.new_tag(
+                        full, parent.id if parent else None)
+                if parent is not None:
+                    found.append(parent)
+        return found
+
     # -- albums ------------------------------------------------------------------------------
 
     def create_album(self, name: str, description: str = "",
@@ -420,25 +438,6 @@ class Library:
             found = [self.assets[i] for i in album.asset_ids if i in self.assets]
         return [a for a in found if a.visibility in ("timeline", "archive")
                 and not a.is_trashed]
-
-
-def cursor_of(asset: FakeAsset) -> str:
-    """(v3) an opaque keyset cursor: the position after ``asset`` in the listing order."""
-    raw = json.dumps({"t": iso(asset.file_created_at), "id": asset.id}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def after_cursor(rows: list[FakeAsset], cursor: str, descending: bool) -> list[FakeAsset]:
-    """Rows strictly after a cursor: stable when uploads land mid-walk (unlike page numbers)."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        when = datetime.fromisoformat(str(data["t"]).replace("Z", "+00:00"))
-        key = (when, str(data["id"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError("cursor is invalid") from exc
-    if descending:
-        return [a for a in rows if (a.file_created_at, a.id) < key]
-    return [a for a in rows if (a.file_created_at, a.id) > key]
 
 
 def fixed_zone(hours: float) -> timezone:

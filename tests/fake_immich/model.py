@@ -52,7 +52,7 @@ class Generation:
     checks_all_permissions: bool  # v1.135 checks key permissions only on album/key endpoints
     album_add_permission: str  # the permission of PUT /albums/{id}/assets
     device_fields_required: bool  # deviceAssetId/deviceId: required on upload, echoed in assets
-    has_cursor: bool  # v3: search takes ``cursor`` and answers ``nextCursor``; ``total`` = all
+    total_all: bool  # v3: a search's ``total`` counts every row, not the page
     duration_ms: bool  # v3: duration in milliseconds (number) instead of "0:00:04.00000"
     created_width_edited: bool  # v2.5.6 and v3: createdAt, width, height, isEdited on assets
     download_disposition: bool  # v2.5.6: Content-Disposition + Cache-Control on originals
@@ -130,6 +130,8 @@ class FakeAsset:
     stack_id: str | None = None  # the stack holding it (``Library.stacks``)
     tag_ids: tuple[str, ...] = ()  # its tags (``Library.tags``), in the order they were added
     sidecar: tuple[str, bytes] | None = None  # (file name, bytes) of the XMP sent with it
+    # (v3) exif columns an edit locked (``jobs.write_exif_edits``): the metadata job keeps them
+    locked: dict[str, Any] = field(default_factory=dict)
 
     # The stamp of the latest edit of any asset; ``edited`` is this asset's own.
     last_edit: ClassVar[int] = 0

@@ -11,14 +11,17 @@ same permissions, which v1.135 checks on these endpoints too):
   through the foreign key (``ON DELETE SET NULL``), an UPDATE that fires the asset table's
   ``updatedAt`` trigger; removing one asset updates that asset.
 * ``tag.service.ts``: tagging writes ``tag_asset`` and the exif row's tag list, never the asset
-  row, so ``updatedAt`` stays (v1.135's sidecar job bumps it once for an asset that had no
-  sidecar yet, seconds later: not modelled; the fake is the stricter server).
+  row, so the answer leaves ``updatedAt`` alone; it queues the sidecar write, whose metadata
+  extraction bumps ``updatedAt`` a moment later, as a real v3.1.0 showed (findings j:
+  ``Library.queue_job``). Before v3 the fake never bumps it (v1.135's sidecar job would, once
+  for an asset that had no sidecar yet: not modelled).
 * ``asset.util.ts`` ``onBeforeLink``: the video must exist, be a VIDEO and be the user's; a
   timeline video turns hidden. Unlinking (``null``) gives the video the still's visibility.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tests.fake_immich.auth import Principal, Problem, error, json_response
@@ -195,52 +198,42 @@ def link_live(lib: Library, still: FakeAsset, video_id: str | None) -> None:
 # -- tags --------------------------------------------------------------------------------------
 
 
-def tag_json(tag: FakeTag) -> dict[str, Any]:
-    """``mapTag``: ``parentId`` and ``color`` only when set."""
+def tag_json(lib: Library, tag: FakeTag, counted: bool = False) -> dict[str, Any]:
+    """``mapTag``: ``parentId`` and ``color`` only when set. v3.1.0 (findings g, j): times
+    in Postgres' form ("…55.945615+00:00") and ``assetCount``, counted only by ``GET /tags``
+    (``counted``): 0 inside an asset and in the answers of ``PUT``/``POST /tags``."""
+    v31 = lib.gen.seen_live_v31
+
+    def stamp(dt: datetime) -> str | None:
+        return dt.astimezone(UTC).isoformat(timespec="microseconds") if v31 else iso(dt)
+
     out: dict[str, Any] = {"id": tag.id, "name": tag.value.rsplit("/", 1)[-1],
-                           "value": tag.value, "createdAt": iso(tag.created_at),
-                           "updatedAt": iso(tag.updated_at)}
+                           "value": tag.value, "createdAt": stamp(tag.created_at),
+                           "updatedAt": stamp(tag.updated_at)}
     if tag.parent_id:
         out["parentId"] = tag.parent_id
     if tag.color:
         out["color"] = tag.color
+    if v31:
+        out["assetCount"] = sum(1 for a in lib.assets.values() if tag.id in a.tag_ids) \
+            if counted else 0
     return out
 
 
 def tags_of(lib: Library, asset: FakeAsset) -> list[dict[str, Any]]:
-    return [tag_json(lib.tags[t]) for t in asset.tag_ids if t in lib.tags]
-
-
-def _by_value(lib: Library, value: str) -> FakeTag | None:
-    return next((t for t in lib.tags.values() if t.value == value), None)
-
-
-def _new_tag(lib: Library, value: str, parent_id: str | None) -> FakeTag:
-    now = lib.now()
-    tag = FakeTag(lib.new_id(), value, parent_id, now, now)
-    lib.tags[tag.id] = tag
-    return tag
+    return [tag_json(lib, lib.tags[t]) for t in asset.tag_ids if t in lib.tags]
 
 
 def upsert_tags(lib: Library, values: list[str]) -> list[FakeTag]:
-    """``PUT /tags`` (utils/tag.ts ``upsertTags``): each value split at "/" (empty parts
-    dropped), every level made when missing; the leaf of each distinct value, in order."""
-    found: list[FakeTag] = []
-    with lib.lock:
-        for value in dict.fromkeys(values):
-            parent: FakeTag | None = None
-            for part in [p for p in value.split("/") if p]:
-                full = f"{parent.value}/{part}" if parent else part
-                parent = _by_value(lib, full) or _new_tag(lib, full, parent.id if parent else None)
-            if parent is not None:
-                found.append(parent)
-    return found
+    """``PUT /tags``: the leaf of each value, parents made silently (``Library``)."""
+    return lib.upsert_tag_values(values)
 
 
-def tag_assets(lib: Library, tag_ids: list[str], asset_ids: list[str]) -> int:
+def tag_assets(lib: Library, tag_ids: list[str], asset_ids: list[str]) -> list[FakeAsset]:
     """``PUT /tags/assets``: ids the user may not use are skipped silently (``checkAccess``);
-    returns how many (tag, asset) pairs are new. The asset rows are not written."""
-    count = 0
+    returns the assets that got a new (tag, asset) pair, once per pair. The asset rows are
+    not written: on v3 the caller queues their jobs (``after_tagging``)."""
+    changed: list[FakeAsset] = []
     with lib.lock:
         tags = [t for t in tag_ids if t in lib.tags]
         for asset_id in asset_ids:
@@ -250,16 +243,27 @@ def tag_assets(lib: Library, tag_ids: list[str], asset_ids: list[str]) -> int:
             new = [t for t in tags if t not in asset.tag_ids]
             if new:
                 asset.tag_ids = (*asset.tag_ids, *new)
-                count += len(new)
-    return count
+                changed += [asset] * len(new)
+    return changed
+
+
+def after_tagging(lib: Library, assets: list[FakeAsset]) -> None:
+    """(v3.1.0, findings j) tagging and untagging queue the sidecar write and the metadata
+    job, which bump ``updatedAt`` a moment after the answer (before v3: not modelled, the
+    asset row is never written: ``tag.service.ts``)."""
+    if lib.gen.seen_live_v31:
+        for asset in dict.fromkeys(assets):
+            lib.queue_job(asset)
 
 
 def route_tags(routes: Routes, req: Request, who: Principal, seg: list[str]) -> Response:
     auth, lib, m, n = routes.auth, routes.lib, req.method, len(seg)
     if n == 1 and m == "GET":
         auth.require(who, "tag.read", always=True)
-        with lib.lock:
-            return json_response(200, [tag_json(t) for t in lib.tags.values()])
+        with lib.lock:  # v3.1.0: ordered by value, with the asset counts
+            tags = sorted(lib.tags.values(), key=lambda t: t.value) if lib.gen.seen_live_v31 \
+                else list(lib.tags.values())
+            return json_response(200, [tag_json(lib, t, counted=True) for t in tags])
     if n == 1 and m == "POST":
         auth.require(who, "tag.create", always=True)
         body = body_of(req)
@@ -273,9 +277,9 @@ def route_tags(routes: Routes, req: Request, who: Principal, seg: list[str]) -> 
                 if parent is None:
                     raise _no_access("tag.read")
             value = f"{parent.value}/{name}" if parent else name
-            if _by_value(lib, value) is not None:
+            if lib.tag_by_value(value) is not None:
                 return error(400, "A tag with that name already exists")
-            return json_response(201, tag_json(_new_tag(lib, value,
+            return json_response(201, tag_json(lib, lib.new_tag(value,
                                                          parent.id if parent else None)))
     if n == 1 and m == "PUT":
         auth.require(who, "tag.create", always=True)
@@ -284,15 +288,19 @@ def route_tags(routes: Routes, req: Request, who: Principal, seg: list[str]) -> 
             return error(400, ["each value in tags must be a string"])
         tags = upsert_tags(lib, values)
         with lib.lock:
-            return json_response(200, [tag_json(t) for t in tags])
+            return json_response(200, [tag_json(lib, t) for t in tags])
     if seg[1:] == ["assets"] and m == "PUT":
         auth.require(who, "tag.asset", always=True)
         body = body_of(req)
-        count = tag_assets(lib, ids_of(body, "tagIds"), ids_of(body, "assetIds"))
-        return json_response(200, {"count": count})
-    if n == 3 and seg[2] == "assets" and m == "PUT":
+        changed = tag_assets(lib, ids_of(body, "tagIds"), ids_of(body, "assetIds"))
+        answer = json_response(200, {"count": len(changed)})  # 0 when all were tagged
+        after_tagging(lib, changed)
+        return answer
+    if n == 3 and seg[2] == "assets" and m in ("PUT", "DELETE"):
         auth.require(who, "tag.asset", always=True)
         ids = ids_of(body_of(req))
+        adding = m == "PUT"
+        changed: list[FakeAsset] = []
         with lib.lock:
             tag = lib.tags.get(seg[1])
             if tag is None:
@@ -302,10 +310,16 @@ def route_tags(routes: Routes, req: Request, who: Principal, seg: list[str]) -> 
                 asset = lib.assets.get(i)
                 if asset is None or asset.owner_id:
                     results.append({"id": i, "success": False, "error": "no_permission"})
-                elif tag.id in asset.tag_ids:
+                elif adding and tag.id in asset.tag_ids:
                     results.append({"id": i, "success": False, "error": "duplicate"})
+                elif not adding and tag.id not in asset.tag_ids:
+                    results.append({"id": i, "success": False, "error": "not_found"})
                 else:
-                    asset.tag_ids = (*asset.tag_ids, tag.id)
+                    asset.tag_ids = (*asset.tag_ids, tag.id) if adding else tuple(
+                        t for t in asset.tag_ids if t != tag.id)
+                    changed.append(asset)
                     results.append({"id": i, "success": True})
-        return json_response(200, results)
+        answer = json_response(200, results)
+        after_tagging(lib, changed)
+        return answer
     return error(404, f"Cannot {m} {req.path}")
