@@ -272,6 +272,10 @@ class FakePhoto:
     meta_taken: tuple[datetime, datetime, str] | None = None
     meta_place: tuple[float, float] | None = None
     meta_src: str = "meta"
+    # Details.Subject the file says (2026: an XMP's dc:subject lands here, not in Keywords).
+    meta_subject: str = ""
+    # The main colour an index found in the primary file (2026 servers add it to Keywords).
+    main_colour: str = ""
 
 
 @dataclass(eq=False)
@@ -606,17 +610,30 @@ _XMP_SUBJECT = re.compile(r"<dc:subject>(.*?)</dc:subject>", re.S)
 _XMP_LI = re.compile(r"<rdf:li[^>]*>(.*?)</rdf:li>", re.S)
 
 
-def _xmp_fields(data: bytes) -> dict[str, str]:
-    """Title, caption and keywords of an XMP sidecar (``internal/meta/xmp*.go``: dc:title,
-    dc:description, dc:subject), as an index reads them."""
+def _xmp_fields(data: bytes, new_api: bool) -> dict[str, str]:
+    """Title, caption and dc:subject of an XMP sidecar (``internal/meta/xmp*.go``), as an
+    index reads them. Dec 2024 servers take dc:subject for the keywords; 2026 servers for
+    ``Details.Subject`` only, never the keywords (seen on 260630: "harbour, boat" → Subject
+    "harbour, boat" with SubjectSrc "xmp", Keywords untouched)."""
     text = data.decode("utf-8", "replace")
     found = {("title" if k == "title" else "caption"): html_unescape(v.strip())
              for k, v in _XMP_TEXT.findall(text)}
     subject = _XMP_SUBJECT.search(text)
     if subject:
-        found["keywords"] = ", ".join(html_unescape(k.strip())
-                                      for k in _XMP_LI.findall(subject.group(1)) if k.strip())
+        found["subject" if new_api else "keywords"] = ", ".join(
+            html_unescape(k.strip()) for k in _XMP_LI.findall(subject.group(1)) if k.strip())
     return found
+
+
+# ``pkg/media/colors`` names, by their number (the photo's ``Color``).
+_COLOURS = ("black", "grey", "brown", "gold", "white", "purple", "blue", "cyan", "teal",
+            "green", "lime", "yellow", "magenta", "orange", "red", "pink")
+
+
+def _colour_of(sha1: str) -> str:
+    """The fake's stand-in for the main colour an index finds in a picture: one of
+    PhotoPrism's colour names, fixed by the file's SHA-1."""
+    return _COLOURS[int(sha1[:8], 16) % len(_COLOURS)] if sha1 else ""
 
 
 # ``MediaFile.CheckType``: only these types are sniffed; their bytes must match the extension.
@@ -1609,10 +1626,11 @@ class FakePhotoPrism:
         taken: tuple[datetime, str] | None = None,
         place: tuple[float, float] | None = None,
         src: str = "meta",
+        subject: str | None = None,
     ) -> None:
         """What the photo's files say (``src``: "meta" from the media file, "xmp" from an XMP
         sidecar): a rescan sets each value whose source does not outrank it (SrcPriority).
-        ``taken``: (local wall clock, zone name)."""
+        ``taken``: (local wall clock, zone name); ``subject``: Details.Subject."""
         with self._lock:
             photo = self._photos[photo_uid]
             photo.meta_src = src
@@ -1622,6 +1640,8 @@ class FakePhotoPrism:
                 photo.meta_caption = caption
             if keywords is not None:
                 photo.meta_keywords = keywords
+            if subject is not None:
+                photo.meta_subject = subject
             if taken is not None:
                 local, zone = taken[0].replace(tzinfo=UTC), taken[1]
                 photo.meta_taken = (_utc_of_local(local, zone, self.new_api), local, zone)
@@ -1674,7 +1694,12 @@ class FakePhotoPrism:
         """What an index does with the file's metadata (``index_mediafile.go``: SetTitle,
         SetCaption, SetTakenAt, SetCoordinates, Details.SetKeywords with "meta" or "xmp"): a
         value replaces the photo's unless the photo's source outranks the file's; empty values
-        change nothing. A title whose source is "" is then generated again."""
+        change nothing. A title whose source is "" is then generated again. 2026 servers (as
+        seen on 260630) then add the words the index finds itself, here the primary file's
+        main colour, to the keywords whatever their source: "boat, sea" (manual) becomes
+        "boat, orange, sea", still "manual"; a photo without keywords gets "orange" with
+        source "" (``index_mediafile.go``: UniqueWords of the keywords, file-name words and
+        ``FileMainColor``)."""
         src = photo.meta_src
         if photo.meta_title and (_src_wins(src, photo.title_src) or not photo.title):
             photo.title, photo.title_src = photo.meta_title, src
@@ -1684,6 +1709,9 @@ class FakePhotoPrism:
         if photo.meta_keywords and (_src_wins(src, photo.details.get("KeywordsSrc", ""))
                                     or not have):
             photo.details["Keywords"], photo.details["KeywordsSrc"] = photo.meta_keywords, src
+        if photo.meta_subject and (_src_wins(src, photo.details.get("SubjectSrc", ""))
+                                   or not photo.details.get("Subject")):
+            photo.details["Subject"], photo.details["SubjectSrc"] = photo.meta_subject, src
         if photo.meta_taken is not None and _src_wins(src, photo.taken_src):
             photo.taken_at, photo.taken_at_local, photo.time_zone = photo.meta_taken
             photo.taken_src, photo.ymd = src, None
@@ -1691,6 +1719,13 @@ class FakePhotoPrism:
             (photo.lat, photo.lng), photo.place_src = photo.meta_place, src
         if not photo.title_src:  # UpdateTitle: only a generated title is redone
             photo.title = self._generated_title(photo)
+        if self.new_api:
+            primary = next((f for f in photo.files if f.primary), None)
+            photo.main_colour = _colour_of(primary.sha1 if primary else "")
+            words = ", ".join(w for w in (photo.details.get("Keywords", ""),
+                                          photo.main_colour) if w)
+            photo.details["Keywords"] = _keyword_words(words)
+            photo.details.setdefault("KeywordsSrc", "")
 
     # -- accessors --------------------------------------------------------------------------------
 
@@ -2731,13 +2766,13 @@ class FakePhotoPrism:
         local = self._local(photo)
         return local.year, local.month, local.day
 
-    @staticmethod
-    def _generated_title(photo: FakePhoto) -> str:
+    def _generated_title(self, photo: FakePhoto) -> str:
         """What ``UpdateTitle`` makes of a photo without place or labels: its file name as
         words, or "Unknown"."""
         words = re.sub(r"[_\-.]+", " ", photo.original_name).strip()
-        return words.title() if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words) \
-            else "Unknown"
+        if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words):
+            return words.title()
+        return "Unknown"
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -3198,10 +3233,17 @@ class FakePhotoPrism:
         return d
 
     def _file_entity_json(self, f: FakeFile, p: FakePhoto) -> dict[str, Any]:
+        """A file of ``GET /photos/<uid>`` (or ``GET /files/<sha1>``). On 2026 servers (seen
+        on 260630) an XMP has no ``TimeIndex``/``MediaID`` (no media id: never a search row)
+        and the MIME type ``text/plain; charset=utf-8``; ``Sidecar`` and ``Missing`` are
+        left out when false (``omitempty``), on both generations."""
         d = self._file_common(f)
         media_id = f"{10_000_000_000 - p.id}-{1 + int(f.sidecar) - int(f.primary)}-{f.uid}"
-        d["TimeIndex"] = f"{99999999999999 - int(p.taken_at.timestamp())}-{media_id}"
-        d["MediaID"] = media_id
+        if self.new_api and _ext(f.name) == "xmp":
+            d["Mime"] = "text/plain; charset=utf-8"
+        if not (self.new_api and f.sidecar):
+            d["TimeIndex"] = f"{99999999999999 - int(p.taken_at.timestamp())}-{media_id}"
+            d["MediaID"] = media_id
         d["MediaUTC"] = int(p.taken_at.timestamp() * 1000)
         if f.original_name:
             d["OriginalName"] = f.original_name
@@ -3252,7 +3294,7 @@ class FakePhotoPrism:
         year, month, day = self._ymd(p)
         cap = "Caption" if self.new_api else "Description"
         details = {key: p.details.get(key, "") for key in _DETAIL_KEYS}
-        return {
+        body = {
             "ID": p.id,
             "TakenAt": _go_time(t),
             "TakenAtLocal": _go_time(self._local(p)),
@@ -3326,6 +3368,25 @@ class FakePhotoPrism:
             "CheckedAt": _go_time(p.updated_at),
             "DeletedAt": _go_time_or_null(p.deleted_at),
         }
+        if self.new_api:
+            # As 260630 answers: no CheckedAt, EditedAt and DeletedAt only when set, the
+            # creator's UID, the Cell and Place objects, Color from the index.
+            del body["CheckedAt"]
+            for key in ("EditedAt", "DeletedAt"):
+                if body[key] is None:
+                    del body[key]
+            body["CreatedBy"] = self.user_uid
+            place = {"PlaceID": "zz", "Label": "Unknown", "District": "Unknown",
+                     "City": "Unknown", "State": "Unknown", "Country": "zz", "Keywords": "",
+                     "Favorite": False, "PhotoCount": 1,
+                     "CreatedAt": _go_time(p.created_at), "UpdatedAt": _go_time(p.created_at)}
+            body["Cell"] = {"ID": "zz", "Name": "", "Street": "", "Postcode": "",
+                            "Category": "", "Place": place,
+                            "CreatedAt": place["CreatedAt"], "UpdatedAt": place["UpdatedAt"]}
+            body["Place"] = dict(place)
+            if p.main_colour:
+                body["Color"] = _COLOURS.index(p.main_colour)
+        return body
 
     def _photo_label_json(self, p: FakePhoto, name: str, src: str,
                           uncertainty: int) -> dict[str, Any]:
@@ -3842,10 +3903,11 @@ class FakePhotoPrism:
                     )
                     handled.append((d, name))
                     if _ext(name) == "xmp":
-                        xmp = _xmp_fields(data)
+                        xmp = _xmp_fields(data, self.new_api)
                         self.set_file_metadata(photo.uid, title=xmp.get("title"),
                                                caption=xmp.get("caption"),
-                                               keywords=xmp.get("keywords"), src="xmp")
+                                               keywords=xmp.get("keywords"),
+                                               subject=xmp.get("subject"), src="xmp")
             self._reindex_metadata(photo)
             touched.append(photo.uid)
         for album in self._albums_for(albums):

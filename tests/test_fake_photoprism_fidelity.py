@@ -1,0 +1,134 @@
+"""The fake PhotoPrism's 2026 generation (``new_api=True``) answers as a real 260630-4b33d3bd1
+did when probed (``real/probe/findings.md``, PhotoPrism probes a to e and "Differs from the facts
+file"): each test replays one probe against the fake and checks what the real server said."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD, admin_http
+from tests.fake_photoprism import FakePhoto, FakePhotoPrism
+
+JPEG = b"\xff\xd8\xff\xe0 IMG_0100 jpeg"
+DNG = b"II*\x00 IMG_0100 dng"
+HEIC = b"\x00\x00\x00\x18ftypheic IMG_0200 heic"
+MOV = b"\x00\x00\x00\x14ftypqt   IMG_0200 2 s H.264"
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description>'
+       b'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">From XMP</rdf:li></rdf:Alt></dc:title>'
+       b'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">Caption from XMP</rdf:li>'
+       b'</rdf:Alt></dc:description><dc:subject><rdf:Bag><rdf:li>harbour</rdf:li>'
+       b'<rdf:li>boat</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF>'
+       b'</x:xmpmeta>')
+COLOURS = {"black", "grey", "brown", "gold", "white", "purple", "blue", "cyan", "teal", "green",
+           "lime", "yellow", "magenta", "orange", "red", "pink"}
+# Top-level keys of GET /photos/<uid> on 260630 (probe e), EditedAt and DeletedAt only when set.
+PHOTO_KEYS = {
+    "Albums", "Altitude", "Camera", "CameraID", "CameraSerial", "CameraSrc", "Caption",
+    "CaptionSrc", "Cell", "CellAccuracy", "CellID", "Color", "Country", "CreatedAt", "CreatedBy",
+    "Day", "Details", "Exposure", "FNumber", "Favorite", "Files", "FocalLength", "ID", "Iso",
+    "Labels", "Lat", "Lens", "LensID", "Lng", "Month", "Name", "OriginalName", "Panorama", "Path",
+    "Place", "PlaceID", "PlaceSrc", "Private", "Quality", "Resolution", "Scan", "Stack",
+    "TakenAt", "TakenAtLocal", "TakenSrc", "TimeZone", "Title", "TitleSrc", "Type", "TypeSrc",
+    "UID", "UpdatedAt", "Year"}
+
+
+@pytest.fixture
+def pp() -> Iterator[FakePhotoPrism]:
+    with FakePhotoPrism(password=PASSWORD, new_api=True) as fake:
+        yield fake
+
+
+def upload(fake: FakePhotoPrism, token: str, files: list[tuple[str, bytes]]) -> None:
+    """POST each file into the upload folder ``token``, then PUT it (both answer 200)."""
+    with admin_http(fake) as http:
+        for name, data in files:
+            answer = http.post(f"/api/v1/users/{fake.user_uid}/upload/{token}",
+                               files={"files": (name, data)})
+            assert answer.json() == {"code": 200, "message": "1 files uploaded in 0 s"}
+        done = http.put(f"/api/v1/users/{fake.user_uid}/upload/{token}", json={"albums": []})
+        assert done.json() == {"code": 200, "message": "Upload has been processed"}
+
+
+def get(fake: FakePhotoPrism, photo: FakePhoto | str) -> dict[str, Any]:
+    uid = photo if isinstance(photo, str) else photo.uid
+    with admin_http(fake) as http:
+        answer = http.get(f"/api/v1/photos/{uid}")
+        answer.raise_for_status()
+        body: dict[str, Any] = answer.json()
+        return body
+
+
+def put(fake: FakePhotoPrism, uid: str, body: dict[str, Any]) -> dict[str, Any]:
+    """PUT the form; the answer is the whole photo, the same as a GET right after."""
+    with admin_http(fake) as http:
+        answer = http.put(f"/api/v1/photos/{uid}", json=body)
+        assert answer.status_code == 200
+        result: dict[str, Any] = answer.json()
+    assert result == get(fake, uid)
+    return result
+
+
+def rescan(fake: FakePhotoPrism) -> None:
+    with admin_http(fake) as http:
+        assert http.post("/api/v1/index", json={"path": "/", "rescan": True}).is_success
+
+
+def raw_photo(fake: FakePhotoPrism) -> dict[str, Any]:
+    """Probe a: IMG_0100.jpg + .dng + .xmp in one token, imported."""
+    upload(fake, "tok-a", [("IMG_0100.jpg", JPEG), ("IMG_0100.dng", DNG),
+                           ("IMG_0100.xmp", XMP)])
+    (photo,) = fake.photos()
+    return get(fake, photo)
+
+
+# --- a. JPEG + DNG + XMP in one token ---------------------------------------------------------
+
+
+def test_jpeg_raw_and_xmp_of_one_token_make_one_raw_photo_with_the_xmp_as_sidecar(
+    pp: FakePhotoPrism,
+) -> None:
+    body = raw_photo(pp)
+    assert (body["Type"], body["TypeSrc"]) == ("raw", "")
+    files = {f["OriginalName"]: f for f in body["Files"]}
+    assert set(files) == {"IMG_0100.jpg", "IMG_0100.dng", "IMG_0100.xmp"}
+    xmp, jpg, dng = files["IMG_0100.xmp"], files["IMG_0100.jpg"], files["IMG_0100.dng"]
+    assert (jpg["Primary"], jpg["FileType"], jpg["MediaType"]) == (True, "jpg", "image")
+    assert (dng["Primary"], dng["FileType"], dng["MediaType"]) == (False, "dng", "raw")
+    assert (xmp["Primary"], xmp["Sidecar"], xmp["FileType"], xmp["MediaType"], xmp["Root"]) == (
+        False, True, "xmp", "sidecar", "/")
+    assert xmp["Mime"] == "text/plain; charset=utf-8" and "MediaID" not in xmp
+    # One canonical base name for the three, each with its own extension.
+    bases = {f["Name"].rsplit(".", 1)[0] for f in body["Files"]}
+    assert len(bases) == 1 and re.fullmatch(r"\d{4}/\d\d/\d{8}_\d{6}_[0-9A-F]{8}", bases.pop())
+    # Sidecar and Missing are omitted when false (omitempty).
+    for f in (jpg, dng):
+        assert "Sidecar" not in f and "Missing" not in f
+    assert "Missing" not in xmp
+    with admin_http(pp) as http:  # the XMP is a file of the photo: found by its SHA-1
+        found = http.get(f"/api/v1/files/{xmp['Hash']}")
+    assert found.status_code == 200 and found.json()["PhotoUID"] == body["UID"]
+
+
+def test_the_xmp_gives_title_caption_and_subject_and_the_keywords_are_the_indexers(
+    pp: FakePhotoPrism,
+) -> None:
+    body = raw_photo(pp)
+    assert (body["Title"], body["TitleSrc"]) == ("From XMP", "xmp")
+    assert (body["Caption"], body["CaptionSrc"]) == ("Caption from XMP", "xmp")
+    assert "Description" not in body and "DescriptionSrc" not in body
+    details = body["Details"]
+    assert (details["Subject"], details["SubjectSrc"]) == ("harbour, boat", "xmp")
+    # dc:subject never reaches the keywords: only the word the index adds (the main colour).
+    assert details["Keywords"] in COLOURS and details["KeywordsSrc"] == ""
+    assert details["PhotoID"] == body["ID"]
+
+
+def test_the_photo_has_the_keys_of_a_real_answer(pp: FakePhotoPrism) -> None:
+    body = raw_photo(pp)
+    assert set(body) == PHOTO_KEYS
+    edited = put(pp, body["UID"], {"Favorite": True})
+    assert set(edited) == PHOTO_KEYS | {"EditedAt"}
