@@ -2679,9 +2679,12 @@ class FakePhotoPrism:
         TakenSrc is "manual" (or "batch", 2026): then they are what the form says.
         ``Details`` is applied only when ``Details.PhotoID`` equals the photo's numeric ID
         (deepcopier skips the field when filling the form); its Keywords are stored as unique
-        lower-case words (``txt.UniqueWords(txt.Words(...))``). Last, a title whose source is
-        "" is generated again (``UpdateTitle``/``GenerateTitle``; Dec 2024 also when the title
-        is empty), and with it a caption whose source is "" is emptied (no people known)."""
+        lower-case words (``txt.UniqueWords(txt.Words(...))``); on 2026 servers every other
+        Details field not sent (Subject, Notes, their sources ...) is emptied, as a real
+        260630 did (Dec 2024 not probed; the fake keeps them there). Last, a title whose
+        source is "" is generated again (``UpdateTitle``/``GenerateTitle``; Dec 2024 also
+        when the title is empty), and with it a caption whose source is "" is emptied (no
+        people known)."""
         lower = {str(k).lower(): v for k, v in form.items()}
 
         def text(key: str, current: str) -> str:
@@ -2741,8 +2744,16 @@ class FakePhotoPrism:
             photo.ymd = None
         details = lower.get("details")
         if isinstance(details, dict) and details.get("PhotoID") == photo.id:
+            if self.new_api:
+                # The form's Details start empty (deepcopier does not fill them from the
+                # photo), and all of them are copied: what is not sent becomes "" (seen on
+                # 260630: Keywords sent, Subject "harbour, boat"/xmp wiped to "").
+                sent = {str(k).lower(): v for k, v in details.items()}
+                for key in _DETAIL_KEYS:
+                    value = sent.get(key.lower(), "")
+                    photo.details[key] = value if isinstance(value, str) else ""
             for key, value in details.items():
-                if key in _DETAIL_KEYS and isinstance(value, str):
+                if key in _DETAIL_KEYS and isinstance(value, str) and not self.new_api:
                     photo.details[key] = value
             photo.details["Keywords"] = _keyword_words(photo.details.get("Keywords", ""))
         if not photo.title_src or (not self.new_api and not photo.title):

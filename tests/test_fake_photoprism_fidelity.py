@@ -132,3 +132,55 @@ def test_the_photo_has_the_keys_of_a_real_answer(pp: FakePhotoPrism) -> None:
     assert set(body) == PHOTO_KEYS
     edited = put(pp, body["UID"], {"Favorite": True})
     assert set(edited) == PHOTO_KEYS | {"EditedAt"}
+
+
+# --- d. PUT /photos/<uid>: Details, sources, rescan -------------------------------------------
+
+
+def test_details_sent_replace_every_details_field_and_a_wrong_id_is_ignored(
+    pp: FakePhotoPrism,
+) -> None:
+    body = raw_photo(pp)
+    uid, photo_id = body["UID"], body["ID"]
+    saved = put(pp, uid, {"Details": {"PhotoID": photo_id, "Keywords": "boat, sea",
+                                      "KeywordsSrc": "manual"}})
+    details = saved["Details"]
+    assert (details["Keywords"], details["KeywordsSrc"]) == ("boat, sea", "manual")
+    assert (details["Subject"], details["SubjectSrc"]) == ("", "")  # not sent: wiped
+    ignored = put(pp, uid, {"Details": {"PhotoID": 1000, "Keywords": "wrong, id",
+                                        "KeywordsSrc": "manual"}})
+    assert ignored["Details"]["Keywords"] == "boat, sea"  # 200, silently ignored
+    # Top-level fields left out keep their values and sources.
+    assert (ignored["Title"], ignored["TitleSrc"]) == ("From XMP", "xmp")
+    assert (ignored["Caption"], ignored["CaptionSrc"]) == ("Caption from XMP", "xmp")
+
+
+def test_every_put_bumps_updated_and_edited_and_a_meta_title_is_kept(pp: FakePhotoPrism) -> None:
+    body = raw_photo(pp)
+    uid = body["UID"]
+    meta = put(pp, uid, {"Title": "Meta title", "TitleSrc": "meta"})
+    assert meta["UpdatedAt"] == meta["EditedAt"]
+    starred = put(pp, uid, {"Favorite": True})
+    assert starred["Favorite"] is True
+    assert (starred["Title"], starred["TitleSrc"]) == ("Meta title", "meta")
+    assert starred["EditedAt"] >= meta["EditedAt"] and starred["UpdatedAt"] >= meta["UpdatedAt"]
+    assert pp.photo(uid).edited_at is not None
+
+
+def test_a_rescan_merges_the_indexers_keywords_into_manual_ones_and_reads_the_subject_again(
+    pp: FakePhotoPrism,
+) -> None:
+    body = raw_photo(pp)
+    uid, colour = body["UID"], body["Details"]["Keywords"]
+    put(pp, uid, {"Title": "Harbour", "TitleSrc": "manual",
+                  "Caption": "Manual caption", "CaptionSrc": "manual",
+                  "Details": {"PhotoID": body["ID"], "Keywords": "boat, sea",
+                              "KeywordsSrc": "manual"}})
+    rescan(pp)
+    after = get(pp, uid)
+    assert (after["Title"], after["TitleSrc"]) == ("Harbour", "manual")
+    assert (after["Caption"], after["CaptionSrc"]) == ("Manual caption", "manual")
+    details = after["Details"]
+    assert details["Keywords"] == ", ".join(sorted({"boat", "sea", colour}))
+    assert details["KeywordsSrc"] == "manual"
+    assert (details["Subject"], details["SubjectSrc"]) == ("harbour, boat", "xmp")
