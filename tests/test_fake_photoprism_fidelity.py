@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -184,3 +185,63 @@ def test_a_rescan_merges_the_indexers_keywords_into_manual_ones_and_reads_the_su
     assert details["Keywords"] == ", ".join(sorted({"boat", "sea", colour}))
     assert details["KeywordsSrc"] == "manual"
     assert (details["Subject"], details["SubjectSrc"]) == ("harbour, boat", "xmp")
+
+
+# --- d. the taken time and its zone (probe_d, probe_d2, probe_d3) -----------------------------
+
+# Each PUT of the real sequence, and TakenAt, TakenAtLocal, TimeZone, Year/Month/Day after it.
+TIME_SEQUENCE: list[tuple[dict[str, Any], tuple[str, str, str, tuple[int, int, int]]]] = [
+    ({"TakenAtLocal": "2019-03-02T18:30:00Z", "TimeZone": "Europe/Berlin",
+      "TakenSrc": "manual"},  # manual: Year/Month/Day not derived, they stay 2019/6/6
+     ("2019-03-02T17:30:00Z", "2019-03-02T18:30:00Z", "Europe/Berlin", (2019, 6, 6))),
+    ({"TakenAt": "2019-03-02T17:30:00Z", "TakenAtLocal": "2019-03-02T19:30:00Z",
+      "TimeZone": "UTC+2", "TakenSrc": "manual"},  # "UTC+2" kept as sent
+     ("2019-03-02T17:30:00Z", "2019-03-02T19:30:00Z", "UTC+2", (2019, 6, 6))),
+    ({"TakenAt": "2019-03-02T10:00:00Z", "TakenSrc": "manual"},  # TakenAt alone: no change
+     ("2019-03-02T17:30:00Z", "2019-03-02T19:30:00Z", "UTC+2", (2019, 6, 6))),
+    ({"TakenAt": "2019-03-02T10:00:00Z", "TakenAtLocal": "2019-03-02T19:30:00Z",
+      "TimeZone": "UTC+2", "TakenSrc": "manual"},  # the local time wins
+     ("2019-03-02T17:30:00Z", "2019-03-02T19:30:00Z", "UTC+2", (2019, 6, 6))),
+    ({"TakenAtLocal": "2019-03-02T18:30:00Z", "TimeZone": "UTC",
+      "TakenSrc": "manual"},  # UTC: the local time sent is ignored, TakenAt wins
+     ("2019-03-02T17:30:00Z", "2019-03-02T17:30:00Z", "UTC", (2019, 6, 6))),
+    ({"TakenAtLocal": "2019-03-02T18:30:00Z", "TimeZone": "Europe/Berlin",
+      "TakenSrc": "manual"},
+     ("2019-03-02T17:30:00Z", "2019-03-02T18:30:00Z", "Europe/Berlin", (2019, 6, 6))),
+    ({"TimeZone": "Bogus/Zone", "TakenSrc": "manual"},  # accepted, read as UTC
+     ("2019-03-02T18:30:00Z", "2019-03-02T18:30:00Z", "Bogus/Zone", (2019, 6, 6))),
+    ({"TakenAtLocal": "2019-03-02T18:30:00Z", "TimeZone": "Europe/Berlin",
+      "TakenSrc": "manual", "Year": 2019, "Month": 3, "Day": 2},  # the date sent with it
+     ("2019-03-02T17:30:00Z", "2019-03-02T18:30:00Z", "Europe/Berlin", (2019, 3, 2))),
+]
+
+
+def test_the_taken_time_sequence_of_the_real_server(pp: FakePhotoPrism) -> None:
+    photo = pp.add_photo()
+    pp.set_photo_metadata(photo.uid, taken=(datetime(2019, 6, 6, 7, 29, 51), "UTC+2"),
+                          taken_src="meta")
+    start = get(pp, photo)
+    assert (start["TakenAt"], start["TakenAtLocal"], start["TimeZone"], start["Year"],
+            start["Month"], start["Day"]) == (
+        "2019-06-06T05:29:51Z", "2019-06-06T07:29:51Z", "UTC+2", 2019, 6, 6)
+    for sent, (taken_at, local, zone, ymd) in TIME_SEQUENCE:
+        body = put(pp, photo.uid, sent)
+        got = (body["TakenAt"], body["TakenAtLocal"], body["TimeZone"],
+               (body["Year"], body["Month"], body["Day"]))
+        assert got == (taken_at, local, zone, ymd), sent
+        assert body["TakenSrc"] == "manual"
+
+
+def test_a_rescan_keeps_a_manual_time_and_place(pp: FakePhotoPrism) -> None:
+    photo = pp.add_photo()
+    put(pp, photo.uid, {"TakenAtLocal": "2019-03-02T18:30:00Z", "TimeZone": "Europe/Berlin",
+                        "TakenSrc": "manual", "Year": 2019, "Month": 3, "Day": 2,
+                        "Lat": 52.5, "Lng": 13.4, "PlaceSrc": "manual"})
+    pp.set_file_metadata(photo.uid, taken=(datetime(2019, 6, 6, 7, 29, 51), "UTC+2"),
+                         place=(1.0, 2.0))
+    rescan(pp)
+    body = get(pp, photo)
+    assert (body["TakenAt"], body["TakenAtLocal"], body["TimeZone"], body["TakenSrc"]) == (
+        "2019-03-02T17:30:00Z", "2019-03-02T18:30:00Z", "Europe/Berlin", "manual")
+    assert (body["Year"], body["Month"], body["Day"]) == (2019, 3, 2)
+    assert (body["Lat"], body["Lng"], body["PlaceSrc"]) == (52.5, 13.4, "manual")
