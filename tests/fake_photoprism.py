@@ -1189,6 +1189,14 @@ class FakePhotoPrism:
             self.bytes_served = 0
             self.download_count = 0
 
+    def upload_leftovers(self) -> dict[str, list[str]]:
+        """File names waiting in upload folders, by upload token: sent and not imported yet,
+        or (2026 servers) left behind by an import that did not take them, e.g. an XMP sent
+        without its media file."""
+        with self._lock:
+            return {token: sorted(folder) for (_, token), folder in self._uploads.items()
+                    if folder}
+
     def wait_idle(self, timeout: float = 10) -> None:
         """Until no request is being handled (a killed client's last request may still run)."""
         deadline = time.monotonic() + timeout
@@ -3700,7 +3708,15 @@ class FakePhotoPrism:
         with self._lock:
             folder = self._uploads.pop(key, {})
             items = [("", base, data) for base, (_, data) in sorted(folder.items())]
-            self._import_items(items, albums)
+            handled = self._import_items(items, albums)
+            if self.new_api:
+                # What the import did not take stays in the folder (only an empty folder is
+                # removed): seen on 260630, an XMP sent without its media file is never
+                # imported and stays; a later upload into the same folder finds it there.
+                done = {name for _, name in handled}
+                left = {b: v for b, v in folder.items() if b not in done}
+                if left:
+                    self._uploads[key] = left
         return self._json(200, {"code": 200, "message": "Upload has been processed"}, req)
 
     def _import(self, req: _Request) -> _Response:
@@ -3880,8 +3896,9 @@ class FakePhotoPrism:
                 now=now,
             )
             needs_preview = _ext(main_name) not in _NATIVE_EXT
+            main_dest = ""
             for name, data, _sha in new_media:
-                self._attach_file(
+                f = self._attach_file(
                     photo,
                     dest(name),
                     content=data,
@@ -3890,11 +3907,14 @@ class FakePhotoPrism:
                     original_name=name,
                     now=now,
                 )
+                main_dest = f.name if name == main_name else main_dest
                 handled.append((d, name))
             if needs_preview:
+                # The JPEG rendered from it: ``<main file name>.jpg`` in the sidecar root
+                # (seen on 260630: 2018/09/20180910_031613_19887F1B.heic.jpg).
                 self._attach_file(
                     photo,
-                    dest(main_name) + ".jpg",
+                    main_dest + ".jpg",
                     content=b"\xff\xd8\xff\xe0 preview of " + main_sha1.encode(),
                     path=None,
                     root="sidecar",

@@ -4,6 +4,7 @@ file"): each test replays one probe against the fake and checks what the real se
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -245,3 +246,56 @@ def test_a_rescan_keeps_a_manual_time_and_place(pp: FakePhotoPrism) -> None:
         "2019-03-02T17:30:00Z", "2019-03-02T18:30:00Z", "Europe/Berlin", "manual")
     assert (body["Year"], body["Month"], body["Day"]) == (2019, 3, 2)
     assert (body["Lat"], body["Lng"], body["PlaceSrc"]) == (52.5, 13.4, "manual")
+
+
+# --- b, c. upload tokens: the files of one photo travel together ------------------------------
+
+
+def test_files_of_one_photo_in_different_tokens_never_join(pp: FakePhotoPrism) -> None:
+    upload(pp, "tok-1", [("IMG_0310.heic", HEIC)])
+    upload(pp, "tok-2", [("IMG_0310.mov", MOV)])  # a 2 s MOV alone: a video, not live
+    photos = pp.photos()
+    assert sorted(p.type for p in photos) == ["image", "video"]
+    bases = {f.name.rsplit(".", 2)[0] for p in photos for f in p.files}
+    assert len(bases) == 2  # each import gives its group a base name of its own
+
+
+def test_a_jpeg_and_a_live_pair_of_one_name_in_two_tokens_stay_two_photos(
+    pp: FakePhotoPrism,
+) -> None:
+    upload(pp, "tok-1", [("IMG_0300.JPG", JPEG)])
+    upload(pp, "tok-2", [("IMG_0300.heic", HEIC), ("IMG_0300.mov", MOV)])
+    by_type = {p.type: p for p in pp.photos()}
+    assert set(by_type) == {"image", "live"}
+    live = by_type["live"]
+    assert sorted(f.original_name for f in live.files if f.root == "/") == [
+        "IMG_0300.heic", "IMG_0300.mov"]
+    # Probe b: the primary is the JPEG rendered from the HEIC, <heic name>.jpg in "sidecar".
+    (heic,) = [f for f in live.files if f.name.endswith(".heic")]
+    (primary,) = [f for f in live.files if f.primary]
+    assert (primary.name, primary.root, primary.original_name) == (
+        heic.name + ".jpg", "sidecar", "")
+
+
+def test_an_xmp_alone_is_not_imported_and_stays_in_the_upload_folder(pp: FakePhotoPrism) -> None:
+    upload(pp, "tok-3", [("IMG_0310.xmp", XMP)])  # the PUT still answers 200
+    assert pp.photos() == []
+    assert pp.upload_leftovers() == {"tok-3": ["IMG_0310.xmp"]}
+    with admin_http(pp) as http:
+        assert http.get(f"/api/v1/files/{hashlib.sha1(XMP).hexdigest()}").status_code == 404
+
+
+def test_a_later_upload_into_the_same_folder_finds_the_xmp_left_there(
+    pp: FakePhotoPrism,
+) -> None:
+    # The folder is the session's and the token's: the same session sends both times.
+    with admin_http(pp) as http:
+        url = f"/api/v1/users/{pp.user_uid}/upload/tok-4"
+        http.post(url, files={"files": ("IMG_0400.xmp", XMP)}).raise_for_status()
+        http.put(url, json={"albums": []}).raise_for_status()
+        assert pp.photos() == []
+        http.post(url, files={"files": ("IMG_0400.jpg", JPEG)}).raise_for_status()
+        http.put(url, json={"albums": []}).raise_for_status()
+    (photo,) = pp.photos()
+    assert sorted(f.original_name for f in photo.files) == ["IMG_0400.jpg", "IMG_0400.xmp"]
+    assert pp.upload_leftovers() == {}
