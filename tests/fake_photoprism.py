@@ -433,9 +433,9 @@ def _resource_of(method: str, rest: str) -> str | None:
         return None  # downloads check the ?t= token only
     if first in ("session", "sessions"):
         return "sessions" if method == "GET" else None
-    if first in ("photos", "batch", "index"):
+    if first in ("photos", "batch", "index") and not rest.startswith("/batch/albums"):
         return "photos"
-    if first == "albums":
+    if first in ("albums", "batch"):
         return "albums"
     if first in ("files", "users", "import"):
         return "files"
@@ -2449,6 +2449,8 @@ class FakePhotoPrism:
             return self._index(req)
         if n == 3 and seg[:2] == ["batch", "photos"] and m == "POST":
             return self._batch(req, seg[2])
+        if rest == "/batch/albums/delete" and m == "POST":
+            return self._batch_albums_delete(req)
         return self._not_found(req)
 
     def _check_scope(self, req: _Request, rest: str) -> None:
@@ -3595,6 +3597,8 @@ class FakePhotoPrism:
                 return self._json(status, self._album_json(self._albums[uid]), req, headers=extra)
         with self._lock:
             album = self._albums.get(seg[1]) if n >= 2 else None
+            if album is not None and album.deleted_at is not None and self.new_api:
+                album = None  # seen on 260630: a deleted album is "Album not found"
             if album is None:
                 return self._err(404, "Album not found", req)
             if n == 2 and m == "GET":
@@ -3637,6 +3641,30 @@ class FakePhotoPrism:
                     body2["added"] = changed
                 return self._json(200, body2, req)
         return self._not_found(req)
+
+    def _batch_albums_delete(self, req: _Request) -> _Response:
+        """``POST /batch/albums/delete {"albums": [uid, ...]}`` (``BatchAlbumsDelete``, both
+        generations): the albums found are soft-deleted (seen on 260630: 200 "Albums
+        deleted", then ``GET /albums/<uid>`` 404; POSTing the title again restores the album
+        with its old UID)."""
+        self._require(req)
+        if self.readonly:
+            return self._err(403, "Not available in read-only mode", req)
+        try:
+            form = json.loads(req.body or b"{}")
+            uids = [str(u) for u in form.get("albums") or []] if isinstance(form, dict) else []
+        except (ValueError, TypeError, AttributeError):
+            return self._err(400, "Unable to do that", req)
+        if not uids:
+            return self._err(400, "No albums selected", req)
+        with self._lock:
+            found = [u for u in uids if u in self._albums
+                     and self._albums[u].deleted_at is None]
+            if not found:
+                return self._err(404, "Entity not found", req)
+            for uid in found:
+                self.delete_album(uid)
+        return self._json(200, {"code": 200, "message": "Albums deleted"}, req)
 
     def _albums_for(self, names: Sequence[str]) -> list[FakeAlbum]:
         """Album UIDs are used as-is; other strings are titles (missing albums are created)."""

@@ -299,3 +299,35 @@ def test_a_later_upload_into_the_same_folder_finds_the_xmp_left_there(
     (photo,) = pp.photos()
     assert sorted(f.original_name for f in photo.files) == ["IMG_0400.jpg", "IMG_0400.xmp"]
     assert pp.upload_leftovers() == {}
+
+
+# --- albums (seed and clean work) ---------------------------------------------------------------
+
+
+def test_posting_an_album_title_creates_finds_and_brings_back_a_deleted_album(
+    pp: FakePhotoPrism,
+) -> None:
+    with admin_http(pp) as http:
+        new = http.post("/api/v1/albums", json={"Title": "Trips"})
+        assert new.status_code == 201
+        assert new.headers["Location"] == f"/api/v1/albums/{new.json()['UID']}"
+        uid = new.json()["UID"]
+        for title in ("Trips", "trips"):  # the same slug: the existing album, 200
+            same = http.post("/api/v1/albums", json={"Title": title})
+            assert (same.status_code, same.json()["UID"]) == (200, uid)
+        gone = http.post("/api/v1/batch/albums/delete", json={"albums": [uid]})
+        assert gone.json() == {"code": 200, "message": "Albums deleted"}
+        assert http.get(f"/api/v1/albums/{uid}").status_code == 404
+        assert uid not in {a["UID"] for a in http.get("/api/v1/albums",
+                                                      params={"count": 10}).json()}
+        back = http.post("/api/v1/albums", json={"Title": "Trips"})
+        assert (back.status_code, back.json()["UID"]) == (200, uid)
+        assert http.get(f"/api/v1/albums/{uid}").status_code == 200
+
+
+def test_deleting_everything_archived_when_nothing_is_says_no_items(pp: FakePhotoPrism) -> None:
+    pp.add_photo()
+    with admin_http(pp) as http:
+        answer = http.post("/api/v1/batch/photos/delete", json={"all": True})
+    assert answer.status_code == 400 and answer.json()["code"] == 400
+    assert answer.json()["error"] == "No items selected"
