@@ -975,6 +975,7 @@ class FakePhotoPrism:
         self._by_hash: dict[str, list[FakeFile]] = {}
         self._albums: dict[str, FakeAlbum] = {}
         self._labels: dict[str, tuple[int, str, datetime]] = {}  # slug → ID, UID, created
+        self._label_priority: dict[str, int] = {}  # slug → Priority (as first created)
         self._row_cache: dict[str, list[FakeFile]] = {}
         self._counts_cache: dict[str, int] | None = None
 
@@ -2652,6 +2653,27 @@ class FakePhotoPrism:
                     if problem:
                         return self._err(400, problem, req)
                 return self._json(200, self._photo_entity_json(photo), req, indent=4)
+        if n == 3 and seg[2] == "label" and m == "POST":
+            # AddPhotoLabel: a label by name (created with the Priority given when new),
+            # LabelSrc "manual"; the answer is the photo (seen on 260630: 200, the label in
+            # Labels with the Priority sent).
+            self._require(req)
+            try:
+                form = json.loads(req.body or b"{}")
+                name = str(form.get("Name") or "").strip() if isinstance(form, dict) else ""
+                uncertainty = int(form.get("Uncertainty") or 0)
+                priority = int(form.get("Priority") or 0)
+            except (ValueError, TypeError):
+                return self._err(400, "Unable to do that", req)
+            with self._lock:
+                photo = self._photos.get(seg[1])
+                if photo is None:
+                    return self._err(404, "Entity not found", req)
+                if not name:
+                    return self._err(400, "Invalid name", req)
+                self._label_priority.setdefault(_slug(name), priority)
+                self.add_label(photo.uid, name, "manual", uncertainty)
+                return self._json(200, self._photo_entity_json(photo), req, indent=4)
         if n == 3 and seg[2] == "like" and m in ("POST", "DELETE"):
             # SetFavorite: a column update, UpdatedAt untouched (photoprism-api.md §h).
             self._require(req)
@@ -3421,7 +3443,9 @@ class FakePhotoPrism:
             "Topicality": 0,
             "Label": {
                 "ID": label_id, "UID": label_uid, "Slug": _slug(name), "CustomSlug": _slug(name),
-                "Name": name, "Favorite": False, "Priority": 0, "Description": "", "Notes": "",
+                "Name": name, "Favorite": False,
+                "Priority": self._label_priority.get(_slug(name), 0), "Description": "",
+                "Notes": "",
                 "PhotoCount": sum(1 for q in self._photos.values()
                                   if any(lb[0] == name for lb in q.labels)),
                 "Thumb": "", "CreatedAt": _go_time(created), "UpdatedAt": _go_time(created),

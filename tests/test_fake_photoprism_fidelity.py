@@ -331,3 +331,22 @@ def test_deleting_everything_archived_when_nothing_is_says_no_items(pp: FakePhot
         answer = http.post("/api/v1/batch/photos/delete", json={"all": True})
     assert answer.status_code == 400 and answer.json()["code"] == 400
     assert answer.json()["error"] == "No items selected"
+
+
+# --- e. labels ---------------------------------------------------------------------------------
+
+
+def test_a_label_added_by_hand_is_in_the_photo_and_survives_a_rescan(pp: FakePhotoPrism) -> None:
+    body = raw_photo(pp)
+    assert body["Labels"] == []
+    with admin_http(pp) as http:
+        answer = http.post(f"/api/v1/photos/{body['UID']}/label",
+                           json={"Name": "Boat", "Uncertainty": 0, "Priority": 10})
+    assert answer.status_code == 200
+    rescan(pp)
+    (label,) = get(pp, body["UID"])["Labels"]
+    assert (label["PhotoID"], label["LabelSrc"], label["Uncertainty"]) == (body["ID"], "manual", 0)
+    assert label["LabelID"] == label["Label"]["ID"]
+    assert {k: label["Label"][k] for k in ("Slug", "CustomSlug", "Name", "Priority",
+                                           "PhotoCount")} == {
+        "Slug": "boat", "CustomSlug": "boat", "Name": "Boat", "Priority": 10, "PhotoCount": 1}
