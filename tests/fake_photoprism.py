@@ -27,6 +27,10 @@ What is modelled:
   form body; a JSON body cannot carry the secret on Dec 2024 servers), session expiry by time,
   and auth scopes (``photos albums files``: 403 on ``GET /session``, the public config on new
   servers without ``config`` in the scope);
+* on 2026 servers, what a real 260630 showed when probed (``tests/test_fake_photoprism_fidelity.py``
+  replays each probe): an XMP's dc:subject becomes Details.Subject, the index adds its own
+  words (a colour) to the keywords, a PUT with Details empties the details not sent, what an
+  upload import does not take stays in the upload folder, a deleted album is 404;
 * outages (``go_down``): a restart that refuses connections for a while and cuts transfers in
   flight, or a reverse proxy answering 502/503/504 meanwhile; either way the download token is
   refused afterwards until an authenticated request loads a session;
@@ -3868,7 +3872,8 @@ class FakePhotoPrism:
         ``YYYY/MM/YYYYMMDD_HHMMSS_<CRC32>.<ext>`` like the upload import, the group's files
         sharing one base name and each keeping its extension, or keep ``dir/name`` with
         ``keep_names`` (indexing originals in place). An XMP sidecar's title, caption and
-        keywords are read (source "xmp"). Lock held."""
+        dc:subject are read (source "xmp"; dc:subject as keywords on Dec 2024 servers, as
+        Details.Subject on 2026 ones). Lock held."""
         now = self._now()
         handled: list[tuple[str, str]] = []
         touched: list[str] = []
