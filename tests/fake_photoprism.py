@@ -27,6 +27,10 @@ What is modelled:
   form body; a JSON body cannot carry the secret on Dec 2024 servers), session expiry by time,
   and auth scopes (``photos albums files``: 403 on ``GET /session``, the public config on new
   servers without ``config`` in the scope);
+* on 2026 servers, what a real 260630 showed when probed (``tests/test_fake_photoprism_fidelity.py``
+  replays each probe): an XMP's dc:subject becomes Details.Subject, the index adds its own
+  words (a colour) to the keywords, a PUT with Details empties the details not sent, what an
+  upload import does not take stays in the upload folder, a deleted album is 404;
 * outages (``go_down``): a restart that refuses connections for a while and cuts transfers in
   flight, or a reverse proxy answering 502/503/504 meanwhile; either way the download token is
   refused afterwards until an authenticated request loads a session;
@@ -272,6 +276,10 @@ class FakePhoto:
     meta_taken: tuple[datetime, datetime, str] | None = None
     meta_place: tuple[float, float] | None = None
     meta_src: str = "meta"
+    # Details.Subject the file says (2026: an XMP's dc:subject lands here, not in Keywords).
+    meta_subject: str = ""
+    # The main colour an index found in the primary file (2026 servers add it to Keywords).
+    main_colour: str = ""
 
 
 @dataclass(eq=False)
@@ -429,9 +437,9 @@ def _resource_of(method: str, rest: str) -> str | None:
         return None  # downloads check the ?t= token only
     if first in ("session", "sessions"):
         return "sessions" if method == "GET" else None
-    if first in ("photos", "batch", "index"):
+    if first in ("photos", "batch", "index") and not rest.startswith("/batch/albums"):
         return "photos"
-    if first == "albums":
+    if first in ("albums", "batch"):
         return "albums"
     if first in ("files", "users", "import"):
         return "files"
@@ -606,17 +614,30 @@ _XMP_SUBJECT = re.compile(r"<dc:subject>(.*?)</dc:subject>", re.S)
 _XMP_LI = re.compile(r"<rdf:li[^>]*>(.*?)</rdf:li>", re.S)
 
 
-def _xmp_fields(data: bytes) -> dict[str, str]:
-    """Title, caption and keywords of an XMP sidecar (``internal/meta/xmp*.go``: dc:title,
-    dc:description, dc:subject), as an index reads them."""
+def _xmp_fields(data: bytes, new_api: bool) -> dict[str, str]:
+    """Title, caption and dc:subject of an XMP sidecar (``internal/meta/xmp*.go``), as an
+    index reads them. Dec 2024 servers take dc:subject for the keywords; 2026 servers for
+    ``Details.Subject`` only, never the keywords (seen on 260630: "harbour, boat" → Subject
+    "harbour, boat" with SubjectSrc "xmp", Keywords untouched)."""
     text = data.decode("utf-8", "replace")
     found = {("title" if k == "title" else "caption"): html_unescape(v.strip())
              for k, v in _XMP_TEXT.findall(text)}
     subject = _XMP_SUBJECT.search(text)
     if subject:
-        found["keywords"] = ", ".join(html_unescape(k.strip())
-                                      for k in _XMP_LI.findall(subject.group(1)) if k.strip())
+        found["subject" if new_api else "keywords"] = ", ".join(
+            html_unescape(k.strip()) for k in _XMP_LI.findall(subject.group(1)) if k.strip())
     return found
+
+
+# ``pkg/media/colors`` names, by their number (the photo's ``Color``).
+_COLOURS = ("black", "grey", "brown", "gold", "white", "purple", "blue", "cyan", "teal",
+            "green", "lime", "yellow", "magenta", "orange", "red", "pink")
+
+
+def _colour_of(sha1: str) -> str:
+    """The fake's stand-in for the main colour an index finds in a picture: one of
+    PhotoPrism's colour names, fixed by the file's SHA-1."""
+    return _COLOURS[int(sha1[:8], 16) % len(_COLOURS)] if sha1 else ""
 
 
 # ``MediaFile.CheckType``: only these types are sniffed; their bytes must match the extension.
@@ -958,6 +979,7 @@ class FakePhotoPrism:
         self._by_hash: dict[str, list[FakeFile]] = {}
         self._albums: dict[str, FakeAlbum] = {}
         self._labels: dict[str, tuple[int, str, datetime]] = {}  # slug → ID, UID, created
+        self._label_priority: dict[str, int] = {}  # slug → Priority (as first created)
         self._row_cache: dict[str, list[FakeFile]] = {}
         self._counts_cache: dict[str, int] | None = None
 
@@ -1171,6 +1193,14 @@ class FakePhotoPrism:
             self.unauthorized = 0
             self.bytes_served = 0
             self.download_count = 0
+
+    def upload_leftovers(self) -> dict[str, list[str]]:
+        """File names waiting in upload folders, by upload token: sent and not imported yet,
+        or (2026 servers) left behind by an import that did not take them, e.g. an XMP sent
+        without its media file."""
+        with self._lock:
+            return {token: sorted(folder) for (_, token), folder in self._uploads.items()
+                    if folder}
 
     def wait_idle(self, timeout: float = 10) -> None:
         """Until no request is being handled (a killed client's last request may still run)."""
@@ -1609,10 +1639,11 @@ class FakePhotoPrism:
         taken: tuple[datetime, str] | None = None,
         place: tuple[float, float] | None = None,
         src: str = "meta",
+        subject: str | None = None,
     ) -> None:
         """What the photo's files say (``src``: "meta" from the media file, "xmp" from an XMP
         sidecar): a rescan sets each value whose source does not outrank it (SrcPriority).
-        ``taken``: (local wall clock, zone name)."""
+        ``taken``: (local wall clock, zone name); ``subject``: Details.Subject."""
         with self._lock:
             photo = self._photos[photo_uid]
             photo.meta_src = src
@@ -1622,6 +1653,8 @@ class FakePhotoPrism:
                 photo.meta_caption = caption
             if keywords is not None:
                 photo.meta_keywords = keywords
+            if subject is not None:
+                photo.meta_subject = subject
             if taken is not None:
                 local, zone = taken[0].replace(tzinfo=UTC), taken[1]
                 photo.meta_taken = (_utc_of_local(local, zone, self.new_api), local, zone)
@@ -1674,7 +1707,12 @@ class FakePhotoPrism:
         """What an index does with the file's metadata (``index_mediafile.go``: SetTitle,
         SetCaption, SetTakenAt, SetCoordinates, Details.SetKeywords with "meta" or "xmp"): a
         value replaces the photo's unless the photo's source outranks the file's; empty values
-        change nothing. A title whose source is "" is then generated again."""
+        change nothing. A title whose source is "" is then generated again. 2026 servers (as
+        seen on 260630) then add the words the index finds itself, here the primary file's
+        main colour, to the keywords whatever their source: "boat, sea" (manual) becomes
+        "boat, orange, sea", still "manual"; a photo without keywords gets "orange" with
+        source "" (``index_mediafile.go``: UniqueWords of the keywords, file-name words and
+        ``FileMainColor``)."""
         src = photo.meta_src
         if photo.meta_title and (_src_wins(src, photo.title_src) or not photo.title):
             photo.title, photo.title_src = photo.meta_title, src
@@ -1684,6 +1722,9 @@ class FakePhotoPrism:
         if photo.meta_keywords and (_src_wins(src, photo.details.get("KeywordsSrc", ""))
                                     or not have):
             photo.details["Keywords"], photo.details["KeywordsSrc"] = photo.meta_keywords, src
+        if photo.meta_subject and (_src_wins(src, photo.details.get("SubjectSrc", ""))
+                                   or not photo.details.get("Subject")):
+            photo.details["Subject"], photo.details["SubjectSrc"] = photo.meta_subject, src
         if photo.meta_taken is not None and _src_wins(src, photo.taken_src):
             photo.taken_at, photo.taken_at_local, photo.time_zone = photo.meta_taken
             photo.taken_src, photo.ymd = src, None
@@ -1691,6 +1732,13 @@ class FakePhotoPrism:
             (photo.lat, photo.lng), photo.place_src = photo.meta_place, src
         if not photo.title_src:  # UpdateTitle: only a generated title is redone
             photo.title = self._generated_title(photo)
+        if self.new_api:
+            primary = next((f for f in photo.files if f.primary), None)
+            photo.main_colour = _colour_of(primary.sha1 if primary else "")
+            words = ", ".join(w for w in (photo.details.get("Keywords", ""),
+                                          photo.main_colour) if w)
+            photo.details["Keywords"] = _keyword_words(words)
+            photo.details.setdefault("KeywordsSrc", "")
 
     # -- accessors --------------------------------------------------------------------------------
 
@@ -2406,6 +2454,8 @@ class FakePhotoPrism:
             return self._index(req)
         if n == 3 and seg[:2] == ["batch", "photos"] and m == "POST":
             return self._batch(req, seg[2])
+        if rest == "/batch/albums/delete" and m == "POST":
+            return self._batch_albums_delete(req)
         return self._not_found(req)
 
     def _check_scope(self, req: _Request, rest: str) -> None:
@@ -2607,6 +2657,27 @@ class FakePhotoPrism:
                     if problem:
                         return self._err(400, problem, req)
                 return self._json(200, self._photo_entity_json(photo), req, indent=4)
+        if n == 3 and seg[2] == "label" and m == "POST":
+            # AddPhotoLabel: a label by name (created with the Priority given when new),
+            # LabelSrc "manual"; the answer is the photo (seen on 260630: 200, the label in
+            # Labels with the Priority sent).
+            self._require(req)
+            try:
+                form = json.loads(req.body or b"{}")
+                name = str(form.get("Name") or "").strip() if isinstance(form, dict) else ""
+                uncertainty = int(form.get("Uncertainty") or 0)
+                priority = int(form.get("Priority") or 0)
+            except (ValueError, TypeError):
+                return self._err(400, "Unable to do that", req)
+            with self._lock:
+                photo = self._photos.get(seg[1])
+                if photo is None:
+                    return self._err(404, "Entity not found", req)
+                if not name:
+                    return self._err(400, "Invalid name", req)
+                self._label_priority.setdefault(_slug(name), priority)
+                self.add_label(photo.uid, name, "manual", uncertainty)
+                return self._json(200, self._photo_entity_json(photo), req, indent=4)
         if n == 3 and seg[2] == "like" and m in ("POST", "DELETE"):
             # SetFavorite: a column update, UpdatedAt untouched (photoprism-api.md §h).
             self._require(req)
@@ -2644,9 +2715,12 @@ class FakePhotoPrism:
         TakenSrc is "manual" (or "batch", 2026): then they are what the form says.
         ``Details`` is applied only when ``Details.PhotoID`` equals the photo's numeric ID
         (deepcopier skips the field when filling the form); its Keywords are stored as unique
-        lower-case words (``txt.UniqueWords(txt.Words(...))``). Last, a title whose source is
-        "" is generated again (``UpdateTitle``/``GenerateTitle``; Dec 2024 also when the title
-        is empty), and with it a caption whose source is "" is emptied (no people known)."""
+        lower-case words (``txt.UniqueWords(txt.Words(...))``); on 2026 servers every other
+        Details field not sent (Subject, Notes, their sources ...) is emptied, as a real
+        260630 did (Dec 2024 not probed; the fake keeps them there). Last, a title whose
+        source is "" is generated again (``UpdateTitle``/``GenerateTitle``; Dec 2024 also
+        when the title is empty), and with it a caption whose source is "" is emptied (no
+        people known)."""
         lower = {str(k).lower(): v for k, v in form.items()}
 
         def text(key: str, current: str) -> str:
@@ -2706,8 +2780,16 @@ class FakePhotoPrism:
             photo.ymd = None
         details = lower.get("details")
         if isinstance(details, dict) and details.get("PhotoID") == photo.id:
+            if self.new_api:
+                # The form's Details start empty (deepcopier does not fill them from the
+                # photo), and all of them are copied: what is not sent becomes "" (seen on
+                # 260630: Keywords sent, Subject "harbour, boat"/xmp wiped to "").
+                sent = {str(k).lower(): v for k, v in details.items()}
+                for key in _DETAIL_KEYS:
+                    value = sent.get(key.lower(), "")
+                    photo.details[key] = value if isinstance(value, str) else ""
             for key, value in details.items():
-                if key in _DETAIL_KEYS and isinstance(value, str):
+                if key in _DETAIL_KEYS and isinstance(value, str) and not self.new_api:
                     photo.details[key] = value
             photo.details["Keywords"] = _keyword_words(photo.details.get("Keywords", ""))
         if not photo.title_src or (not self.new_api and not photo.title):
@@ -2731,13 +2813,13 @@ class FakePhotoPrism:
         local = self._local(photo)
         return local.year, local.month, local.day
 
-    @staticmethod
-    def _generated_title(photo: FakePhoto) -> str:
+    def _generated_title(self, photo: FakePhoto) -> str:
         """What ``UpdateTitle`` makes of a photo without place or labels: its file name as
         words, or "Unknown"."""
         words = re.sub(r"[_\-.]+", " ", photo.original_name).strip()
-        return words.title() if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words) \
-            else "Unknown"
+        if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words):
+            return words.title()
+        return "Unknown"
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -3198,10 +3280,17 @@ class FakePhotoPrism:
         return d
 
     def _file_entity_json(self, f: FakeFile, p: FakePhoto) -> dict[str, Any]:
+        """A file of ``GET /photos/<uid>`` (or ``GET /files/<sha1>``). On 2026 servers (seen
+        on 260630) an XMP has no ``TimeIndex``/``MediaID`` (no media id: never a search row)
+        and the MIME type ``text/plain; charset=utf-8``; ``Sidecar`` and ``Missing`` are
+        left out when false (``omitempty``), on both generations."""
         d = self._file_common(f)
         media_id = f"{10_000_000_000 - p.id}-{1 + int(f.sidecar) - int(f.primary)}-{f.uid}"
-        d["TimeIndex"] = f"{99999999999999 - int(p.taken_at.timestamp())}-{media_id}"
-        d["MediaID"] = media_id
+        if self.new_api and _ext(f.name) == "xmp":
+            d["Mime"] = "text/plain; charset=utf-8"
+        if not (self.new_api and f.sidecar):
+            d["TimeIndex"] = f"{99999999999999 - int(p.taken_at.timestamp())}-{media_id}"
+            d["MediaID"] = media_id
         d["MediaUTC"] = int(p.taken_at.timestamp() * 1000)
         if f.original_name:
             d["OriginalName"] = f.original_name
@@ -3252,7 +3341,7 @@ class FakePhotoPrism:
         year, month, day = self._ymd(p)
         cap = "Caption" if self.new_api else "Description"
         details = {key: p.details.get(key, "") for key in _DETAIL_KEYS}
-        return {
+        body = {
             "ID": p.id,
             "TakenAt": _go_time(t),
             "TakenAtLocal": _go_time(self._local(p)),
@@ -3326,6 +3415,25 @@ class FakePhotoPrism:
             "CheckedAt": _go_time(p.updated_at),
             "DeletedAt": _go_time_or_null(p.deleted_at),
         }
+        if self.new_api:
+            # As 260630 answers: no CheckedAt, EditedAt and DeletedAt only when set, the
+            # creator's UID, the Cell and Place objects, Color from the index.
+            del body["CheckedAt"]
+            for key in ("EditedAt", "DeletedAt"):
+                if body[key] is None:
+                    del body[key]
+            body["CreatedBy"] = self.user_uid
+            place = {"PlaceID": "zz", "Label": "Unknown", "District": "Unknown",
+                     "City": "Unknown", "State": "Unknown", "Country": "zz", "Keywords": "",
+                     "Favorite": False, "PhotoCount": 1,
+                     "CreatedAt": _go_time(p.created_at), "UpdatedAt": _go_time(p.created_at)}
+            body["Cell"] = {"ID": "zz", "Name": "", "Street": "", "Postcode": "",
+                            "Category": "", "Place": place,
+                            "CreatedAt": place["CreatedAt"], "UpdatedAt": place["UpdatedAt"]}
+            body["Place"] = dict(place)
+            if p.main_colour:
+                body["Color"] = _COLOURS.index(p.main_colour)
+        return body
 
     def _photo_label_json(self, p: FakePhoto, name: str, src: str,
                           uncertainty: int) -> dict[str, Any]:
@@ -3339,7 +3447,9 @@ class FakePhotoPrism:
             "Topicality": 0,
             "Label": {
                 "ID": label_id, "UID": label_uid, "Slug": _slug(name), "CustomSlug": _slug(name),
-                "Name": name, "Favorite": False, "Priority": 0, "Description": "", "Notes": "",
+                "Name": name, "Favorite": False,
+                "Priority": self._label_priority.get(_slug(name), 0), "Description": "",
+                "Notes": "",
                 "PhotoCount": sum(1 for q in self._photos.values()
                                   if any(lb[0] == name for lb in q.labels)),
                 "Thumb": "", "CreatedAt": _go_time(created), "UpdatedAt": _go_time(created),
@@ -3515,6 +3625,8 @@ class FakePhotoPrism:
                 return self._json(status, self._album_json(self._albums[uid]), req, headers=extra)
         with self._lock:
             album = self._albums.get(seg[1]) if n >= 2 else None
+            if album is not None and album.deleted_at is not None and self.new_api:
+                album = None  # seen on 260630: a deleted album is "Album not found"
             if album is None:
                 return self._err(404, "Album not found", req)
             if n == 2 and m == "GET":
@@ -3557,6 +3669,30 @@ class FakePhotoPrism:
                     body2["added"] = changed
                 return self._json(200, body2, req)
         return self._not_found(req)
+
+    def _batch_albums_delete(self, req: _Request) -> _Response:
+        """``POST /batch/albums/delete {"albums": [uid, ...]}`` (``BatchAlbumsDelete``, both
+        generations): the albums found are soft-deleted (seen on 260630: 200 "Albums
+        deleted", then ``GET /albums/<uid>`` 404; POSTing the title again restores the album
+        with its old UID)."""
+        self._require(req)
+        if self.readonly:
+            return self._err(403, "Not available in read-only mode", req)
+        try:
+            form = json.loads(req.body or b"{}")
+            uids = [str(u) for u in form.get("albums") or []] if isinstance(form, dict) else []
+        except (ValueError, TypeError, AttributeError):
+            return self._err(400, "Unable to do that", req)
+        if not uids:
+            return self._err(400, "No albums selected", req)
+        with self._lock:
+            found = [u for u in uids if u in self._albums
+                     and self._albums[u].deleted_at is None]
+            if not found:
+                return self._err(404, "Entity not found", req)
+            for uid in found:
+                self.delete_album(uid)
+        return self._json(200, {"code": 200, "message": "Albums deleted"}, req)
 
     def _albums_for(self, names: Sequence[str]) -> list[FakeAlbum]:
         """Album UIDs are used as-is; other strings are titles (missing albums are created)."""
@@ -3628,7 +3764,15 @@ class FakePhotoPrism:
         with self._lock:
             folder = self._uploads.pop(key, {})
             items = [("", base, data) for base, (_, data) in sorted(folder.items())]
-            self._import_items(items, albums)
+            handled = self._import_items(items, albums)
+            if self.new_api:
+                # What the import did not take stays in the folder (only an empty folder is
+                # removed): seen on 260630, an XMP sent without its media file is never
+                # imported and stays; a later upload into the same folder finds it there.
+                done = {name for _, name in handled}
+                left = {b: v for b, v in folder.items() if b not in done}
+                if left:
+                    self._uploads[key] = left
         return self._json(200, {"code": 200, "message": "Upload has been processed"}, req)
 
     def _import(self, req: _Request) -> _Response:
@@ -3728,7 +3872,8 @@ class FakePhotoPrism:
         ``YYYY/MM/YYYYMMDD_HHMMSS_<CRC32>.<ext>`` like the upload import, the group's files
         sharing one base name and each keeping its extension, or keep ``dir/name`` with
         ``keep_names`` (indexing originals in place). An XMP sidecar's title, caption and
-        keywords are read (source "xmp"). Lock held."""
+        dc:subject are read (source "xmp"; dc:subject as keywords on Dec 2024 servers, as
+        Details.Subject on 2026 ones). Lock held."""
         now = self._now()
         handled: list[tuple[str, str]] = []
         touched: list[str] = []
@@ -3808,8 +3953,9 @@ class FakePhotoPrism:
                 now=now,
             )
             needs_preview = _ext(main_name) not in _NATIVE_EXT
+            main_dest = ""
             for name, data, _sha in new_media:
-                self._attach_file(
+                f = self._attach_file(
                     photo,
                     dest(name),
                     content=data,
@@ -3818,11 +3964,14 @@ class FakePhotoPrism:
                     original_name=name,
                     now=now,
                 )
+                main_dest = f.name if name == main_name else main_dest
                 handled.append((d, name))
             if needs_preview:
+                # The JPEG rendered from it: ``<main file name>.jpg`` in the sidecar root
+                # (seen on 260630: 2018/09/20180910_031613_19887F1B.heic.jpg).
                 self._attach_file(
                     photo,
-                    dest(main_name) + ".jpg",
+                    main_dest + ".jpg",
                     content=b"\xff\xd8\xff\xe0 preview of " + main_sha1.encode(),
                     path=None,
                     root="sidecar",
@@ -3842,10 +3991,11 @@ class FakePhotoPrism:
                     )
                     handled.append((d, name))
                     if _ext(name) == "xmp":
-                        xmp = _xmp_fields(data)
+                        xmp = _xmp_fields(data, self.new_api)
                         self.set_file_metadata(photo.uid, title=xmp.get("title"),
                                                caption=xmp.get("caption"),
-                                               keywords=xmp.get("keywords"), src="xmp")
+                                               keywords=xmp.get("keywords"),
+                                               subject=xmp.get("subject"), src="xmp")
             self._reindex_metadata(photo)
             touched.append(photo.uid)
         for album in self._albums_for(albums):

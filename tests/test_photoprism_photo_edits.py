@@ -14,7 +14,7 @@ from ppsync.config import load_config
 from ppsync.errors import ItemError
 from ppsync.servers import open_server
 from ppsync.servers.base import Photo, PhotoEdit, PhotoServer
-from tests.conftest import PASSWORD, config_file
+from tests.conftest import PASSWORD, admin_http, config_file
 from tests.fake_photoprism import FakePhotoPrism
 
 
@@ -191,3 +191,56 @@ def test_favourite_and_private_only_when_the_edit_sets_them(
     body = pp.requests_to("/api/v1/photos/p", "PUT")[-1].json
     assert body["Private"] is True and "Favorite" not in body
     assert read(adapter, photo.uid).private
+
+
+XMP = (b'<x:xmpmeta><rdf:RDF><rdf:Description><dc:subject><rdf:Bag><rdf:li>harbour</rdf:li>'
+       b'<rdf:li>boat</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>')
+
+
+def upload_with_xmp(pp: FakePhotoPrism) -> str:
+    """IMG_0100.jpg + IMG_0100.xmp in one upload folder, imported: the photo's UID."""
+    with admin_http(pp) as http:
+        for name, data in (("IMG_0100.jpg", b"\xff\xd8\xff\xe0 jpeg"), ("IMG_0100.xmp", XMP)):
+            http.post(f"/api/v1/users/{pp.user_uid}/upload/t1",
+                      files={"files": (name, data)}).raise_for_status()
+        http.put(f"/api/v1/users/{pp.user_uid}/upload/t1", json={"albums": []}
+                 ).raise_for_status()
+    (photo,) = pp.photos()
+    return photo.uid
+
+
+def test_the_xmp_sidecar_reads_as_a_sidecar_though_the_flags_are_left_out_when_false(
+    pp: FakePhotoPrism, adapter: PhotoServer
+) -> None:
+    got = read(adapter, upload_with_xmp(pp))
+    by_ext = {f.name.rsplit(".", 1)[-1]: f for f in got.files}
+    assert (by_ext["xmp"].sidecar, by_ext["xmp"].primary, by_ext["xmp"].original) == (
+        True, False, True)
+    assert (by_ext["jpg"].sidecar, by_ext["jpg"].missing, by_ext["jpg"].primary) == (
+        False, False, True)
+
+
+def test_tags_keep_every_other_detail_and_not_the_indexers_words(
+    pp: FakePhotoPrism, adapter: PhotoServer
+) -> None:
+    uid = upload_with_xmp(pp)
+    photo = pp.photo(uid)
+    photo.details.update(Notes="a note", NotesSrc="manual", Artist="Ann", ArtistSrc="meta")
+    before = read(adapter, uid)
+    if pp.new_api:  # 2026: the index's colour in the keywords (source ""), dc:subject apart
+        assert before.keywords == photo.main_colour and before.tags == ()
+    adapter.update_photo(before, PhotoEdit(tags=("Travel",)))
+    sent = pp.requests_to("/api/v1/photos/p", "PUT")[-1].json["Details"]
+    assert {"Subject", "SubjectSrc", "Notes", "NotesSrc", "Artist", "ArtistSrc", "Copyright",
+            "CopyrightSrc", "License", "LicenseSrc", "Keywords", "KeywordsSrc",
+            "PhotoID"} <= set(sent)
+    details = pp.photo(uid).details
+    assert (details["Notes"], details["NotesSrc"], details["Artist"], details["ArtistSrc"]) == (
+        "a note", "manual", "Ann", "meta")
+    got = read(adapter, uid)
+    if pp.new_api:
+        assert (details["Subject"], details["SubjectSrc"]) == ("harbour, boat", "xmp")
+        assert (got.keywords, got.keywords_source, got.tags) == ("travel", "manual",
+                                                                 ("travel",))
+    else:  # Dec 2024 reads dc:subject as keywords: tags are added to them
+        assert got.tags == ("boat", "harbour", "travel")

@@ -19,8 +19,9 @@ from ppsync.servers.photoprism.listing import ORIGINALS_ROOT, photo_flags
 
 # Keywords count as the user's tags when a person or the file set them (Details.KeywordsSrc).
 TAG_KEYWORD_SOURCES = frozenset({MANUAL, "meta", "xmp"})
-# The other Details a PUT carries beside Keywords (a server whose form does not start from the
-# photo's details would otherwise empty them).
+# The other Details a PUT carries beside Keywords: the server's form does not start from the
+# photo's details, so each one not sent is emptied (seen on a real 260630: Keywords sent,
+# Subject "harbour, boat" from the XMP wiped).
 _DETAIL_KEYS = ("Notes", "NotesSrc", "Subject", "SubjectSrc", "Artist", "ArtistSrc", "Copyright",
                 "CopyrightSrc", "License", "LicenseSrc")
 _WORD = re.compile(r"(?:[^\W_]|[-'])+")
@@ -189,14 +190,21 @@ def keyword_details(details: Mapping[str, Any], tags: Iterable[str]) -> dict[str
     """The ``Details`` of a PUT that adds ``tags`` to the keywords of the photo whose
     ``GET /photos/<uid>`` answer is ``details``: its numeric ``ID`` as ``PhotoID`` (without it
     the server ignores Details), the keywords as the server will store them, source "manual",
-    and the other details as they are. None when the server would store the same keywords."""
+    and every other detail with its source as it is (any not sent would be emptied). None when
+    the server would store the same keywords.
+
+    Keywords whose source is not one of ``TAG_KEYWORD_SOURCES`` are the index's own words (a
+    colour, words from the file name and place) and not kept: saved under "manual" they would
+    read back as tags the photo never had. A later rescan adds them to the keywords again."""
     info = _dict(details.get("Details"))
     photo_id = details.get("ID")
     if type(photo_id) is not int:
         raise ValueError("the photo's details have no numeric ID")
     current = _text(info.get("Keywords"))
+    if _text(info.get("KeywordsSrc")) not in TAG_KEYWORD_SOURCES:
+        current = ""
     keywords = keyword_words([*keyword_list(current), *tags])
-    if keywords == keyword_words(keyword_list(current)):
+    if not keywords or (current and keywords == keyword_words(keyword_list(current))):
         return None  # every word is there already: the server would store what it has
     body: dict[str, Any] = {key: _text(info.get(key)) for key in _DETAIL_KEYS}
     body.update(PhotoID=photo_id, Keywords=keywords, KeywordsSrc=MANUAL)
