@@ -149,6 +149,7 @@ def test_sync_change_plan_sync_plan_in_one_process(
 def test_plan_makes_no_request_sync_would_not_make_on_either_server(
         lib: Library, target: Path, lib_config: ConfigFactory) -> None:
     first = lib.add("first.jpg", b"first" * 60)
+    plain = load_config(lib_config(), {})  # the same mirror, sidecars off
     settings = load_config(lib_config(**SIDECARS), {})
     assert run_sync(settings).exit_code == 0
     for change in (False, True):
@@ -161,6 +162,10 @@ def test_plan_makes_no_request_sync_would_not_make_on_either_server(
         plan_requests = lib.request_count()
         assert shown == ([f"download {lib.path('second.jpg')}"] if change else [])
         assert footprint(target) == before and lib.download_count() == 0
+        lib.reset_counters()
+        assert plan(plain)[1] == shown
+        if lib.kind == "immich":  # its details list no sidecar original: none are read
+            assert plan_requests == lib.request_count()
         lib.reset_counters()
         synced = run_sync(settings)
         assert counts(planned) == counts(synced)
