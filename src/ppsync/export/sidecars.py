@@ -8,6 +8,11 @@ request). After the walk, ``run`` reads each queued photo's ``Photo`` document o
 their sidecar originals through the executor (hash-verified downloads like any original), and
 writes the sidecars atomically, only when their bytes change. A no-op pass makes no per-photo
 request and writes no file.
+
+``plan`` and ``--dry-run`` walk the same way (``note_page`` fills the walk's scratch tables
+only), then ``preview`` reads the same queued photos' details and passes the actions their
+sidecar originals would take to the plan's sink: no sidecar, record, download or change stamp
+is written, so the next sync queues and reads those photos again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ppsync.config import MetadataConfig
 from ppsync.errors import ItemError, ServerDataError
 from ppsync.fsutil import fsync_dir
 from ppsync.logs import get_logger
+from ppsync.mirror.dry_run import ActionSink
 from ppsync.mirror.executor import Executor, Layout
 from ppsync.mirror.planner import plan_file
 from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
@@ -157,8 +163,16 @@ def kinds_of(metadata: MetadataConfig) -> str:
     return wanted + ("+originals" if metadata.originals_sidecars else "") + DOCUMENT_GENERATION
 
 
+def holds_sidecar_originals(server: PhotoServer) -> bool:
+    """Can the server's photo details list metadata sidecar originals? A server that takes an
+    XMP only riding on its photo's upload (Immich's ``sidecarData``) keeps it inside the asset,
+    never as a file of the photo: its details list none, and reading them would only cost."""
+    return not server.capabilities.sidecar_upload
+
+
 class SidecarExport:
-    """One pass's metadata export. ``note_page`` during the walk, ``run`` after it."""
+    """One pass's metadata export. ``note_page`` during the walk, ``run`` after it (a plan's
+    ``preview`` instead)."""
 
     def __init__(self, *, metadata: MetadataConfig, state: State, server: PhotoServer,
                  executor: Executor, layout: Layout, report: RunReport) -> None:
@@ -198,8 +212,25 @@ class SidecarExport:
             self._fail(item[0], str(exc))
             return item, None
 
-    def _mirror_sidecars(self, photo_uid: str, details: Photo | None) -> list[str]:
-        """Plan and start the photo's sidecar originals like any original; their file keys."""
+    def preview(self, workers: int, apply: ActionSink) -> None:
+        """For ``plan`` / ``--dry-run``, after the walk and its removals: read the details of
+        each photo the walk queued, as ``run`` would, and pass the actions their sidecar
+        originals would take to ``apply``. Writes nothing but the walk's scratch rows (what
+        this walk saw, what it queued), which every pass clears at its end. Photos queued by
+        ``run`` alone (album changes, moved originals) are not read: their sidecar originals
+        did not change (a file that joins or leaves a photo moves its change stamp)."""
+        if not self._metadata.originals_sidecars or not holds_sidecar_originals(self._server):
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-meta") as pool:
+            while batch := self._state.photo_todo(_BATCH):
+                for item, details in pool.map(self._details, batch):
+                    self._mirror_sidecars(item[0], details, apply)
+                self._state.done_todo([item[0] for item in batch])
+
+    def _mirror_sidecars(self, photo_uid: str, details: Photo | None,
+                         apply: ActionSink | None = None) -> list[str]:
+        """Plan the photo's sidecar originals like any original and pass each action to
+        ``apply`` (the executor's, which starts downloads, unless a plan's); their file keys."""
         if details is None or not self._metadata.originals_sidecars:
             return []
         remotes = [replace(r, photo_uid=photo_uid) for r in details.sidecar_originals()]
@@ -209,7 +240,7 @@ class SidecarExport:
             action = plan_file(remote, records.get(remote.file_uid),
                                claims.get(self._state.claim_key(remote.name)))
             self._state.record_walked([(remote.file_uid, action.path)])
-            self._executor.apply(action)
+            (apply or self._executor.apply)(action)
         return [r.file_uid for r in remotes]
 
     def _finish_photo(self, item: Todo, details: Photo | None,

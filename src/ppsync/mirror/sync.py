@@ -151,7 +151,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
         run.collision_note = ("; this disk does not tell upper from lower case, so names that "
                               "differ only in case are one file here")
     dry_run = options.dry_run
-    if settings.metadata.enabled and not dry_run:
+    if settings.metadata.enabled:  # a plan walks like a sync, and only previews the export
         run.sidecars = SidecarExport(metadata=settings.metadata, state=state, server=server,
                                      executor=executor, layout=layout, report=report)
     apply: ActionSink = (planner_sink(layout, report, options.on_action,
@@ -204,6 +204,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
         report.walk_complete = complete
         if options.stop.is_set():
             raise Interrupted("stopped before the pass could finish; it resumes next time")
+        if dry_run and run.sidecars is not None:  # what sync reads after the walk, read only
+            run.sidecars.preview(settings.mirror.workers, apply)
         if not dry_run:
             _export(settings, run, state, layout, executor)
             if flags and not since and complete:  # every photo's flags were compared
