@@ -2815,11 +2815,13 @@ class FakePhotoPrism:
 
     def _generated_title(self, photo: FakePhoto) -> str:
         """What ``UpdateTitle`` makes of a photo without place or labels: its file name as
-        words, or "Unknown"."""
+        words, or ``UnknownTitle``: "Unknown" on Dec 2024 servers, "" on 2026 ones
+        (``entity_const.go``; seen on 260630: photos uploaded as IMG_0200.heic or with a
+        title saved as "" with source "" have the title "")."""
         words = re.sub(r"[_\-.]+", " ", photo.original_name).strip()
         if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words):
             return words.title()
-        return "Unknown"
+        return "" if self.new_api else "Unknown"
 
     # -- search -----------------------------------------------------------------------------------
 

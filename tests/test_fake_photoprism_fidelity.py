@@ -350,3 +350,18 @@ def test_a_label_added_by_hand_is_in_the_photo_and_survives_a_rescan(pp: FakePho
     assert {k: label["Label"][k] for k in ("Slug", "CustomSlug", "Name", "Priority",
                                            "PhotoCount")} == {
         "Slug": "boat", "CustomSlug": "boat", "Name": "Boat", "Priority": 10, "PhotoCount": 1}
+
+
+# --- titles: nothing to make one from gives "" -------------------------------------------------
+
+
+def test_photos_without_a_title_in_their_files_have_an_empty_one(pp: FakePhotoPrism) -> None:
+    upload(pp, "tok-b", [("IMG_0200.heic", HEIC), ("IMG_0200.mov", MOV)])
+    (photo,) = pp.photos()
+    body = get(pp, photo)
+    assert (body["Type"], body["Title"], body["TitleSrc"], body["Caption"]) == (
+        "live", "", "", "")
+    titled = put(pp, photo.uid, {"Title": "Harbour", "TitleSrc": "manual"})
+    assert titled["Title"] == "Harbour"
+    emptied = put(pp, photo.uid, {"Title": "", "TitleSrc": ""})  # stays empty
+    assert (emptied["Title"], emptied["TitleSrc"]) == ("", "")

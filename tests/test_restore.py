@@ -83,8 +83,9 @@ def write_metadata(server: FakePhotoPrism, target: Path) -> None:
         primary_of[photo.uid] = primary.name
         data = {
             "format": "ppsync-photo/1", "photo_uid": photo.uid, "type": photo.type,
-            "title": photo.title, "caption": photo.caption, "favorite": photo.favorite,
-            "private": photo.private, "archived": photo.archived, "albums": photo.album_uids,
+            "title": photo.title, "title_src": photo.title_src, "caption": photo.caption,
+            "favorite": photo.favorite, "private": photo.private, "archived": photo.archived,
+            "albums": photo.album_uids,
             "files": [{"name": f.name, "sha1": f.sha1, "size": f.size, "root": f.root,
                        "primary": f.primary, "sidecar": f.sidecar} for f in photo.files],
         }
@@ -120,11 +121,14 @@ def originals_by_hash(fake: FakePhotoPrism) -> set[str]:
 
 
 def snapshot(fake: FakePhotoPrism) -> dict[str, Any]:
-    """What a restore should reproduce, keyed by content, not by UIDs."""
+    """What a restore should reproduce, keyed by content, not by UIDs. A title only where it
+    is carried: one the server generated (source "") is made again by the target, which may
+    make another ("Unknown" on a Dec 2024 server, "" on a 2026 one)."""
     photos = {}
     for photo in fake.photos():
         key = min(f.sha1 for f in photo.files if f.root == "/" and not f.sidecar)
-        photos[key] = (photo.title, photo.caption, photo.favorite, photo.private, photo.archived)
+        title = photo.title if photo.title_src else None
+        photos[key] = (title, photo.caption, photo.favorite, photo.private, photo.archived)
     albums = {}
     for album in fake.albums():
         albums[album.title] = sorted(
