@@ -81,6 +81,7 @@ import socket
 import struct
 import threading
 import time
+import unicodedata
 import zlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -459,7 +460,80 @@ def _rand36(n: int) -> str:
 
 
 def _slug(title: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "-", title.lower()).strip("-")
+    """``txt.Slug`` (gosimple/slug): accents dropped, lower case, other runs of characters
+    "-"; at most 80 characters."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^0-9a-z]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
+
+
+# ``clean.Name``: characters a name loses.
+_NAME_DROPPED = frozenset('"$%\\*`;<>{}')
+# ``txt.SmallWords`` (an excerpt: English, French, Dutch, German): lower case after the first
+# word. ``txt.SpecialWords`` (an excerpt): written their own way wherever they stand.
+_SMALL_WORDS = frozenset({
+    "a", "an", "as", "at", "by", "in", "of", "on", "or", "up", "to", "and", "but", "for",
+    "nor", "the", "from", "with", "de", "des", "en", "le", "la", "au", "van", "zu", "ab",
+    "um", "bei", "aus", "das", "der", "dem", "auf", "und", "von", "für", "ein", "eine"})
+_SPECIAL_WORDS = {"tv": "TV", "ii": "II", "iii": "III", "xl": "XL", "usd": "USD",
+                  "iphone": "iPhone", "ipad": "iPad", "muenchen": "München",
+                  "nuernberg": "Nürnberg", "mcdonalds": "McDonald's"}
+
+
+def _title_separator(char: str) -> bool:
+    """``txt.isSeparator``: ASCII other than letters, digits, "_" and "'"; beyond ASCII only
+    white space."""
+    if char.isascii():
+        return not (char.isalnum() or char in "_'")
+    return not char.isalnum() and char.isspace()
+
+
+def _title_case(text: str) -> str:
+    """``txt.Title``: "_" read as a space, "/", " " and "-" trimmed from the ends, each block
+    between slashes made of its words joined by one space, the blocks joined by " / "; in each
+    word the first letter and every letter after a separator upper case, the rest as it was
+    ("NEW zealand" → "NEW Zealand", "x-ray" → "X-Ray"), small words after the first lower
+    case, special words their own way."""
+    text = text.replace("_", " ").strip("/ -")
+    blocks = []
+    for block in text.split("/"):
+        words = block.split()
+        for i, word in enumerate(words):
+            search = word.strip(":.,;!?").lower()
+            if search in _SPECIAL_WORDS:
+                words[i] = word.lower().replace(search, _SPECIAL_WORDS[search], 1)
+            elif i > 0 and search in _SMALL_WORDS:
+                words[i] = word.lower()
+            else:
+                prev, chars = " ", []
+                for char in word:
+                    upper = char.upper()
+                    chars.append(upper if _title_separator(prev) and len(upper) == 1
+                                 else char)
+                    prev = char
+                words[i] = "".join(chars)
+        if words:
+            blocks.append(" ".join(words))
+    return " / ".join(blocks)
+
+
+def _label_name(name: str) -> str:
+    """The name a 2026 server gives a label asked for by ``name`` (``normalizeLabelName``:
+    ``clean.NameCapitalized``, at most 160 characters); "" for one it refuses (400 "Invalid
+    name"). As a real 260630 answered: "Travel/Italy" → "Travel / Italy", "boat" → "Boat",
+    "new york" → "New York", "lake of the woods" → "Lake of the Woods", "a_b" → "A B",
+    "semi;colon" → "Semicolon", "  two   spaces " → "Two Spaces", "muenchen" → "München",
+    "iPhone" → "iPhone", "tv" → "TV"; "", "   " and "${bad}" refused."""
+    if "${" in name or "ldap://" in name:
+        return ""
+    chars, prev = [], ""
+    for char in name:
+        if char == " " and prev in ("", " "):
+            continue
+        prev = char
+        if ord(char) < 32 or ord(char) == 127 or char in _NAME_DROPPED:
+            continue
+        chars.append(char)
+    return _title_case("".join(chars).strip()[:160])[:160].strip()
 
 
 def _ext(name: str) -> str:
@@ -978,8 +1052,9 @@ class FakePhotoPrism:
         self._files: dict[str, FakeFile] = {}
         self._by_hash: dict[str, list[FakeFile]] = {}
         self._albums: dict[str, FakeAlbum] = {}
-        self._labels: dict[str, tuple[int, str, datetime]] = {}  # slug → ID, UID, created
-        self._label_priority: dict[str, int] = {}  # slug → Priority (as first created)
+        # Labels by their name in lower case: ID, UID, created, name, slug, Priority (as
+        # first created).
+        self._labels: dict[str, tuple[int, str, datetime, str, str, int]] = {}
         self._row_cache: dict[str, list[FakeFile]] = {}
         self._counts_cache: dict[str, int] | None = None
 
@@ -1694,12 +1769,14 @@ class FakePhotoPrism:
                   uncertainty: int = 0) -> None:
         """Give the photo a label: ``src`` "manual" (a person added it), "image" (the
         classifier), ...; a person removing a classifier's label leaves it "manual" with
-        uncertainty 100 (``internal/api/photo_label.go``)."""
+        uncertainty 100 (``internal/api/photo_label.go``). The label is found or made as
+        ``POST /photos/<uid>/label`` does (``_find_or_make_label``); one the photo has is
+        replaced."""
         with self._lock:
             photo = self._photos[photo_uid]
-            self._label(name)
-            photo.labels = [lb for lb in photo.labels if lb[0] != name] + [
-                (name, src, uncertainty)]
+            label = self._find_or_make_label(name, 0)
+            photo.labels = [lb for lb in photo.labels if lb[0] != label] + [
+                (label, src, uncertainty)]
             photo.updated_at = self._now()
             self._invalidate()
 
@@ -2658,26 +2735,7 @@ class FakePhotoPrism:
                         return self._err(400, problem, req)
                 return self._json(200, self._photo_entity_json(photo), req, indent=4)
         if n == 3 and seg[2] == "label" and m == "POST":
-            # AddPhotoLabel: a label by name (created with the Priority given when new),
-            # LabelSrc "manual"; the answer is the photo (seen on 260630: 200, the label in
-            # Labels with the Priority sent).
-            self._require(req)
-            try:
-                form = json.loads(req.body or b"{}")
-                name = str(form.get("Name") or "").strip() if isinstance(form, dict) else ""
-                uncertainty = int(form.get("Uncertainty") or 0)
-                priority = int(form.get("Priority") or 0)
-            except (ValueError, TypeError):
-                return self._err(400, "Unable to do that", req)
-            with self._lock:
-                photo = self._photos.get(seg[1])
-                if photo is None:
-                    return self._err(404, "Entity not found", req)
-                if not name:
-                    return self._err(400, "Invalid name", req)
-                self._label_priority.setdefault(_slug(name), priority)
-                self.add_label(photo.uid, name, "manual", uncertainty)
-                return self._json(200, self._photo_entity_json(photo), req, indent=4)
+            return self._add_photo_label(req, seg[1])
         if n == 3 and seg[2] == "like" and m in ("POST", "DELETE"):
             # SetFavorite: a column update, UpdatedAt untouched (photoprism-api.md §h).
             self._require(req)
@@ -2700,6 +2758,76 @@ class FakePhotoPrism:
                 self.delete_file(f.uid)
                 return self._json(200, self._photo_entity_json(photo), req, indent=4)
         return self._not_found(req)
+
+    def _add_photo_label(self, req: _Request, photo_uid: str) -> _Response:
+        """``POST /photos/<uid>/label`` (``AddPhotoLabel``), as a real 260630 answered it: the
+        label named ``Name`` found or made (``_find_or_make_label``; Priority only for a new
+        one), given to the photo with LabelSrc "manual" and the Uncertainty sent; a label the
+        photo has already changes only when its uncertainty was higher (then to "manual" and
+        the one sent). Every call saves the photo (``SaveLabels``): UpdatedAt moves even when
+        nothing else did. The keywords stay as they are on a 2026 server (seen on 260630: 13
+        labels added, Keywords "orange" before, after and after a rescan); a Dec 2024 server
+        adds the words of the labels' names to them (``SaveLabels``, ``Labels.Keywords``). A
+        name that is nothing once cleaned is 400 "Invalid name" (2026; Dec 2024 makes a
+        label "Unknown"). The answer is the photo."""
+        self._require(req)
+        try:
+            form = json.loads(req.body or b"{}")
+            if not isinstance(form, dict):
+                raise ValueError
+            name = form.get("Name", "")
+            uncertainty, priority = form.get("Uncertainty", 0), form.get("Priority", 0)
+            if not isinstance(name, str) or type(uncertainty) is not int or \
+                    type(priority) is not int:
+                raise ValueError  # Go's JSON binding refuses another type
+        except ValueError:
+            return self._err(400, "Unable to do that", req)
+        with self._lock:
+            photo = self._photos.get(photo_uid)
+            if photo is None:
+                return self._err(404, "Entity not found", req)
+            label = self._find_or_make_label(name, priority)
+            if not label:
+                return self._err(400, "Invalid name", req)
+            had = next((lb for lb in photo.labels if lb[0] == label), None)
+            if had is None:
+                photo.labels.append((label, "manual", uncertainty))
+            elif had[2] > uncertainty:
+                photo.labels[photo.labels.index(had)] = (label, "manual", uncertainty)
+            if not self.new_api:
+                words = [lb[0] for lb in photo.labels if lb[2] < 100
+                         and lb[1] not in ("title", "subject", "keyword")]
+                photo.details["Keywords"] = _keyword_words(", ".join(
+                    [photo.details.get("Keywords", ""), *words]))
+            photo.updated_at = self._now()
+            self._invalidate()
+            return self._json(200, self._photo_entity_json(photo), req, indent=4)
+
+    def _find_or_make_label(self, name: str, priority: int) -> str:
+        """The name of the label ``name`` asks for, made with ``priority`` when there is none;
+        "" when the name is nothing once cleaned (2026). 2026 servers clean the name
+        (``_label_name``) and find a label by that name in any case (``findLabelByExactName``,
+        ``sameLabelName``): "boat" finds "Boat", "NEW YORK" finds "New York", and a label
+        keeps the name it was made with. Names that differ but make the same slug are
+        different labels, the later one's slug made unique with a hash ("Travel Italy" beside
+        "Travel / Italy": "travel-italy-b2757907", as seen on 260630). Dec 2024 servers only
+        title-case the name ("" → "Unknown") and find a label by its slug."""
+        if self.new_api:
+            name = _label_name(name)
+            if not name:
+                return ""
+            key = name.lower()
+        else:
+            name = _title_case(name.strip()[:160]) or "Unknown"
+            key = _slug(name)
+        found = self._labels.get(key)
+        if found is None:
+            slug = _slug(name)
+            if self.new_api and any(label[4] == slug for label in self._labels.values()):
+                slug = slug[:71].rstrip("-") + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+            found = self._labels[key] = (len(self._labels) + 1, self._new_uid("l"),
+                                         self._now(), name, slug, priority)
+        return found[3]
 
     def _apply_photo_form(self, photo: FakePhoto, form: dict[str, Any]) -> str | None:
         """``PUT /photos/<uid>`` (``internal/api/photos.go`` UpdatePhoto, ``entity.SavePhotoForm``;
@@ -3440,7 +3568,7 @@ class FakePhotoPrism:
     def _photo_label_json(self, p: FakePhoto, name: str, src: str,
                           uncertainty: int) -> dict[str, Any]:
         """One ``Labels`` entry (``entity.PhotoLabel`` with its ``Label`` preloaded)."""
-        label_id, label_uid, created = self._label(name)
+        label_id, label_uid, created, name, slug, priority = self._label(name)
         return {
             "PhotoID": p.id,
             "LabelID": label_id,
@@ -3448,9 +3576,8 @@ class FakePhotoPrism:
             "Uncertainty": uncertainty,
             "Topicality": 0,
             "Label": {
-                "ID": label_id, "UID": label_uid, "Slug": _slug(name), "CustomSlug": _slug(name),
-                "Name": name, "Favorite": False,
-                "Priority": self._label_priority.get(_slug(name), 0), "Description": "",
+                "ID": label_id, "UID": label_uid, "Slug": slug, "CustomSlug": slug,
+                "Name": name, "Favorite": False, "Priority": priority, "Description": "",
                 "Notes": "",
                 "PhotoCount": sum(1 for q in self._photos.values()
                                   if any(lb[0] == name for lb in q.labels)),
@@ -3458,13 +3585,10 @@ class FakePhotoPrism:
             },
         }
 
-    def _label(self, name: str) -> tuple[int, str, datetime]:
-        """The label with this name's slug (made when first used): ID, UID, CreatedAt."""
-        found = self._labels.get(_slug(name))
-        if found is None:
-            found = self._labels[_slug(name)] = (len(self._labels) + 1, self._new_uid("l"),
-                                                 self._now())
-        return found
+    def _label(self, name: str) -> tuple[int, str, datetime, str, str, int]:
+        """The label named ``name`` (as ``_find_or_make_label`` returned it): ID, UID,
+        CreatedAt, name, slug, Priority."""
+        return next(label for label in self._labels.values() if label[3] == name)
 
     # -- downloads --------------------------------------------------------------------------------
 

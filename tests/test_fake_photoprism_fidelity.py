@@ -352,6 +352,50 @@ def test_a_label_added_by_hand_is_in_the_photo_and_survives_a_rescan(pp: FakePho
         "Slug": "boat", "CustomSlug": "boat", "Name": "Boat", "Priority": 10, "PhotoCount": 1}
 
 
+def test_label_names_are_cleaned_capitalised_and_found_in_any_case(pp: FakePhotoPrism) -> None:
+    # Probe l (2026-12-07, 260630): one photo, each name POSTed in turn with Priority 10 and
+    # Uncertainty 0; the labels it then had, by name as the server wrote them.
+    body = raw_photo(pp)
+    sent = {"Travel/Italy": "Travel / Italy", "boat": "Boat", "new york": "New York",
+            "Boat": "Boat", "NEW YORK": "New York", "travel / italy": "Travel / Italy",
+            "lake of the woods": "Lake of the Woods", "muenchen": "München",
+            "iPhone": "iPhone", "  two   spaces ": "Two Spaces", "a_b": "A B",
+            "Ümlaut éclair": "Ümlaut Éclair", "semi;colon": "Semicolon", "x": "X", "42": "42",
+            "tv": "TV", "NEW zealand": "NEW Zealand", "x-ray / -": "X-Ray",
+            "Travel Italy": "Travel Italy"}
+    stamps = [body["UpdatedAt"]]
+    with admin_http(pp) as http:
+        for name, written in sent.items():
+            answer = http.post(f"/api/v1/photos/{body['UID']}/label",
+                               json={"Name": name, "Priority": 10, "Uncertainty": 0})
+            assert answer.status_code == 200
+            assert written in {lb["Label"]["Name"] for lb in answer.json()["Labels"]}
+            stamps.append(answer.json()["UpdatedAt"])
+        for refused in ("", "   ", "${bad}"):
+            answer = http.post(f"/api/v1/photos/{body['UID']}/label",
+                               json={"Name": refused, "Priority": 10, "Uncertainty": 0})
+            assert (answer.status_code, answer.json()["error"]) == (400, "Invalid name")
+    assert stamps == sorted(set(stamps))  # every POST saved the photo, a label it had too
+    got = get(pp, body["UID"])
+    labels = {lb["Label"]["Name"]: lb for lb in got["Labels"]}
+    assert set(labels) == set(sent.values())  # "Boat", "NEW YORK"... found what was there
+    assert all((lb["LabelSrc"], lb["Uncertainty"], lb["Label"]["Priority"]) == ("manual", 0, 10)
+               for lb in labels.values())
+    assert {name: lb["Label"]["Slug"] for name, lb in labels.items()
+            if name.startswith("Travel")} == {"Travel / Italy": "travel-italy",
+                                              "Travel Italy": "travel-italy-b2757907"}
+    assert labels["München"]["Label"]["Slug"] == "munchen"
+    # The labels' names never reach the keywords, nor after a rescan.
+    assert (got["Details"]["Keywords"], got["Details"]["KeywordsSrc"]) == (
+        body["Details"]["Keywords"], "")
+    rescan(pp)
+    assert get(pp, body["UID"])["Details"]["Keywords"] == body["Details"]["Keywords"]
+    with admin_http(pp) as http:
+        long = http.post(f"/api/v1/photos/{body['UID']}/label",
+                         json={"Name": "L" * 170 + " end", "Priority": 10, "Uncertainty": 0})
+    assert "L" * 160 in {lb["Label"]["Name"] for lb in long.json()["Labels"]}
+
+
 # --- titles: nothing to make one from gives "" -------------------------------------------------
 
 
