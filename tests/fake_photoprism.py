@@ -281,6 +281,8 @@ class FakePhoto:
     meta_subject: str = ""
     # The main colour an index found in the primary file (2026 servers add it to Keywords).
     main_colour: str = ""
+    # The place a server with places on found for it: label, city, state ("" = "Unknown").
+    place: tuple[str, str, str] = ("", "", "")
 
 
 @dataclass(eq=False)
@@ -1765,6 +1767,16 @@ class FakePhotoPrism:
             photo.updated_at = self._now()
             self._invalidate()
 
+    def set_place(self, photo_uid: str, label: str, city: str, state: str) -> None:
+        """What a server with places on finds for the photo's location: the place's label
+        ("Berlin, Germany"), city and state, shown in ``Place``; a 2026 rescan adds their
+        words to the keywords (``locKeywords``)."""
+        with self._lock:
+            photo = self._photos[photo_uid]
+            photo.place = (label, city, state)
+            photo.updated_at = self._now()
+            self._invalidate()
+
     def add_label(self, photo_uid: str, name: str, src: str = "manual",
                   uncertainty: int = 0) -> None:
         """Give the photo a label: ``src`` "manual" (a person added it), "image" (the
@@ -1789,7 +1801,10 @@ class FakePhotoPrism:
         main colour, to the keywords whatever their source: "boat, sea" (manual) becomes
         "boat, orange, sea", still "manual"; a photo without keywords gets "orange" with
         source "" (``index_mediafile.go``: UniqueWords of the keywords, file-name words and
-        ``FileMainColor``)."""
+        ``FileMainColor``). The words of its place (``set_place``) and of the labels the
+        classifier or the place gave it go there too (``locKeywords``,
+        ``photoLabels.Keywords()``); those of labels a person added do not (seen on 260630: 13
+        manual labels, keywords still "orange" after a rescan)."""
         src = photo.meta_src
         if photo.meta_title and (_src_wins(src, photo.title_src) or not photo.title):
             photo.title, photo.title_src = photo.meta_title, src
@@ -1812,8 +1827,10 @@ class FakePhotoPrism:
         if self.new_api:
             primary = next((f for f in photo.files if f.primary), None)
             photo.main_colour = _colour_of(primary.sha1 if primary else "")
+            labels = [name for name, src, uncertainty in photo.labels if uncertainty < 100
+                      and src not in ("manual", "title", "subject", "keyword")]
             words = ", ".join(w for w in (photo.details.get("Keywords", ""),
-                                          photo.main_colour) if w)
+                                          photo.main_colour, *photo.place, *labels) if w)
             photo.details["Keywords"] = _keyword_words(words)
             photo.details.setdefault("KeywordsSrc", "")
 
@@ -3553,8 +3570,9 @@ class FakePhotoPrism:
                 if body[key] is None:
                     del body[key]
             body["CreatedBy"] = self.user_uid
-            place = {"PlaceID": "zz", "Label": "Unknown", "District": "Unknown",
-                     "City": "Unknown", "State": "Unknown", "Country": "zz", "Keywords": "",
+            label, city, state = (v or "Unknown" for v in p.place)
+            place = {"PlaceID": "zz", "Label": label, "District": "Unknown",
+                     "City": city, "State": state, "Country": "zz", "Keywords": "",
                      "Favorite": False, "PhotoCount": 1,
                      "CreatedAt": _go_time(p.created_at), "UpdatedAt": _go_time(p.created_at)}
             body["Cell"] = {"ID": "zz", "Name": "", "Street": "", "Postcode": "",
