@@ -1,6 +1,7 @@
 """The PhotoPrism adapter reads and writes what restore needs to put a photo back whole: text with
-its source, the taken time with its zone and source, the location, keywords and labels as tags
-(real loopback HTTP against the fake, both generations)."""
+its source, the taken time with its zone and source, the location, tags as manual labels (and,
+read, keywords a person or the file set, without the words PhotoPrism adds itself) (real
+loopback HTTP against the fake, both generations)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,23 @@ def puts(pp: FakePhotoPrism) -> int:
     return len(pp.requests_to("/api/v1/photos/p", "PUT"))
 
 
+def labels_sent(pp: FakePhotoPrism) -> list[str]:
+    """The names POSTed to ``/photos/<uid>/label``, each sent as the web UI sends it."""
+    sent = [r.json for r in pp.requests if r.method == "POST" and r.path.endswith("/label")]
+    assert all(set(body) == {"Name", "Priority", "Uncertainty"} and body["Priority"] == 10
+               and body["Uncertainty"] == 0 for body in sent)
+    return [body["Name"] for body in sent]
+
+
+def rescan(pp: FakePhotoPrism) -> None:
+    with admin_http(pp) as http:
+        assert http.post("/api/v1/index", json={"path": "/", "rescan": True}).is_success
+
+
 def test_photoprism_may_set_the_taken_time(adapter: PhotoServer) -> None:
     caps = adapter.capabilities
     assert (caps.taken_time, caps.groups_by_name, caps.text_sources, caps.tags) == (
-        True, True, True, "keywords")
+        True, True, True, "labels")
 
 
 def test_photo_reports_tags_and_the_keyword_and_place_sources(
@@ -72,6 +86,29 @@ def test_keywords_the_server_made_up_are_not_tags(pp: FakePhotoPrism,
     pp.set_photo_metadata(photo.uid, keywords="berlin, germany", keywords_src="")
     got = read(adapter, photo.uid)
     assert (got.tags, got.keywords, got.keywords_source) == ((), "berlin, germany", "")
+
+
+def test_words_an_index_merges_into_manual_keywords_are_not_tags(
+    pp: FakePhotoPrism, adapter: PhotoServer
+) -> None:
+    # The defect seen on a real 260630: a rescan adds the photo's colour (and, with places and
+    # classification on, its place and its labels) to keywords a person set, source "manual".
+    photo = pp.add_photo()
+    with admin_http(pp) as http:
+        http.put(f"/api/v1/photos/{photo.uid}", json={"Details": {
+            "PhotoID": photo.id, "Keywords": "boat, sea", "KeywordsSrc": "manual"}}
+        ).raise_for_status()
+    pp.set_place(photo.uid, "Berlin, Germany", "Berlin", "Berlin")
+    pp.add_label(photo.uid, "Cat", "image", 20)
+    pp.add_label(photo.uid, "Gull", "manual")
+    rescan(pp)
+    got = read(adapter, photo.uid)
+    if pp.new_api:
+        colour = pp.photo(photo.uid).main_colour
+        assert got.keywords == ", ".join(sorted(
+            {"boat", "sea", colour, "berlin", "germany", "cat"}))
+        assert got.keywords_source == "manual"
+    assert got.tags == ("Gull", "boat", "sea")
 
 
 def test_text_is_set_with_the_sources_given_and_reads_back_alike(
@@ -139,19 +176,26 @@ def test_a_location_is_set_as_the_users(pp: FakePhotoPrism, adapter: PhotoServer
     assert (got.lat, got.lng, got.place_source) == (48.8584, 2.2945, "manual")
 
 
-def test_tags_are_added_to_the_keywords_without_losing_any(
+def test_tags_are_added_as_manual_labels_and_the_keywords_stay(
     pp: FakePhotoPrism, adapter: PhotoServer
 ) -> None:
     photo = pp.add_photo()
     pp.set_photo_metadata(photo.uid, keywords="Beach, sunset", keywords_src="meta")
     pp.photo(photo.uid).details.update(Notes="a note", NotesSrc="manual")
-    adapter.update_photo(read(adapter, photo.uid), PhotoEdit(tags=("Travel", "beach")))
+    details = dict(pp.photo(photo.uid).details)
+    adapter.update_photo(read(adapter, photo.uid),
+                         PhotoEdit(tags=("Travel", "beach", "Travel/Italy", "travel", "${x}")))
+    assert puts(pp) == 0  # nothing else to change: no PUT, Details untouched
+    # One per label it names and the photo lacks ("beach": its keyword "Beach" already).
+    assert labels_sent(pp) == ["Travel", "Travel/Italy"]
     got = read(adapter, photo.uid)
-    assert (got.keywords, got.keywords_source) == ("beach, sunset, travel", "manual")
-    assert got.tags == ("beach", "sunset", "travel")
-    assert pp.photo(photo.uid).details["Notes"] == "a note"
-    sent = pp.requests_to("/api/v1/photos/p", "PUT")[-1].json["Details"]
-    assert sent["PhotoID"] == photo.id
+    assert got.labels == ("Travel", "Travel / Italy")  # as PhotoPrism writes them
+    # Read back with "/" between a name's parts, beside the file's keywords.
+    # (Dec 2024 adds the labels' words to the keywords, all in lower case.)
+    assert got.tags == tuple(sorted(
+        ("Beach" if pp.new_api else "beach", "Travel", "Travel/Italy", "sunset")))
+    if pp.new_api:
+        assert pp.photo(photo.uid).details == details
 
 
 def test_a_second_identical_update_sends_nothing(pp: FakePhotoPrism,
@@ -161,20 +205,31 @@ def test_a_second_identical_update_sends_nothing(pp: FakePhotoPrism,
     edit = PhotoEdit(title="Möwe", title_source="manual", caption="Am Strand",
                      caption_source="xmp", taken_at="2019-03-02T18:30:00+01:00",
                      time_zone="Europe/Berlin", taken_source="manual",
-                     location=(52.45, 13.3), tags=("New York", "Beach"))
+                     location=(52.45, 13.3), tags=("new york", "Beach"))
     adapter.update_photo(read(adapter, photo.uid), edit)
-    assert puts(pp) == 1
+    assert puts(pp) == 1 and labels_sent(pp) == ["new york"]  # "Beach": a keyword already
     got = read(adapter, photo.uid)
-    # What the engine compares reads back as written (tags as PhotoPrism keeps them: words).
+    # What the engine compares reads back as written (tags as PhotoPrism names labels).
     assert (got.title, got.title_source, got.caption, got.caption_source) == (
         "Möwe", "manual", "Am Strand", "xmp")
     assert (got.taken_at, got.taken_at_local, got.time_zone, got.taken_src) == (
         "2019-03-02T17:30:00Z", "2019-03-02T18:30:00Z", "Europe/Berlin", "manual")
     assert (got.lat, got.lng, got.place_source) == (52.45, 13.3, "manual")
-    assert got.tags == ("beach", "new", "york")
-    # Tags already held as words: the adapter sends nothing for them.
-    adapter.update_photo(got, PhotoEdit(tags=("New York", "Beach")))
-    assert puts(pp) == 1
+    # Dec 2024 adds the label's words to the keywords, all in lower case.
+    assert got.tags == (("Beach", "New York") if pp.new_api else ("New York", "beach"))
+    assert adapter.held_tags(edit.tags or ()) == adapter.held_tags(got.tags) == {
+        "beach", "new york"}
+    # Tags it holds in any case: the adapter sends nothing for them.
+    adapter.update_photo(got, PhotoEdit(tags=("New York", "BEACH")))
+    assert puts(pp) == 1 and len(labels_sent(pp)) == 1
+
+
+def test_held_tags_are_the_labels_photoprism_files_them_under(adapter: PhotoServer) -> None:
+    held = adapter.held_tags
+    assert held(["Travel/Italy"]) == held(["travel / italy"]) == {"travel / italy"}
+    assert held(["Travel Italy"]) == {"travel italy"}  # a label of its own
+    assert held(["boat", "Boat", " a_b ", "semi;colon", "", "   ", "${x}"]) == {
+        "boat", "a b", "semicolon"}
 
 
 def test_nothing_to_change_sends_nothing(pp: FakePhotoPrism, adapter: PhotoServer) -> None:
@@ -220,27 +275,24 @@ def test_the_xmp_sidecar_reads_as_a_sidecar_though_the_flags_are_left_out_when_f
         False, False, True)
 
 
-def test_tags_keep_every_other_detail_and_not_the_indexers_words(
+def test_tags_never_touch_the_details_and_the_indexers_words_are_no_tags(
     pp: FakePhotoPrism, adapter: PhotoServer
 ) -> None:
     uid = upload_with_xmp(pp)
     photo = pp.photo(uid)
     photo.details.update(Notes="a note", NotesSrc="manual", Artist="Ann", ArtistSrc="meta")
+    details = dict(photo.details)
     before = read(adapter, uid)
     if pp.new_api:  # 2026: the index's colour in the keywords (source ""), dc:subject apart
         assert before.keywords == photo.main_colour and before.tags == ()
     adapter.update_photo(before, PhotoEdit(tags=("Travel",)))
-    sent = pp.requests_to("/api/v1/photos/p", "PUT")[-1].json["Details"]
-    assert {"Subject", "SubjectSrc", "Notes", "NotesSrc", "Artist", "ArtistSrc", "Copyright",
-            "CopyrightSrc", "License", "LicenseSrc", "Keywords", "KeywordsSrc",
-            "PhotoID"} <= set(sent)
-    details = pp.photo(uid).details
-    assert (details["Notes"], details["NotesSrc"], details["Artist"], details["ArtistSrc"]) == (
-        "a note", "manual", "Ann", "meta")
+    assert puts(pp) == 0 and labels_sent(pp) == ["Travel"]
     got = read(adapter, uid)
     if pp.new_api:
-        assert (details["Subject"], details["SubjectSrc"]) == ("harbour, boat", "xmp")
-        assert (got.keywords, got.keywords_source, got.tags) == ("travel", "manual",
-                                                                 ("travel",))
-    else:  # Dec 2024 reads dc:subject as keywords: tags are added to them
-        assert got.tags == ("boat", "harbour", "travel")
+        assert pp.photo(uid).details == details  # Subject "harbour, boat" from the XMP too
+        assert (got.keywords, got.keywords_source, got.tags) == (
+            photo.main_colour, "", ("Travel",))
+    else:  # Dec 2024 reads dc:subject as keywords; the label's word joins them
+        assert {k: v for k, v in pp.photo(uid).details.items() if k != "Keywords"} == {
+            k: v for k, v in details.items() if k != "Keywords"}
+        assert got.tags == ("Travel", "boat", "harbour")

@@ -104,7 +104,7 @@ class Capabilities:
     text_sources: bool = False
     rating: bool = False  # stars (Immich's rating); else not carried
     location: bool = True  # a latitude and longitude may be set
-    # How the user's tags are held: "tags" (Immich tags), "keywords" (PhotoPrism keywords)
+    # How the user's tags are held: "tags" (Immich tags), "labels" (PhotoPrism manual labels)
     tags: str = "keywords"
 
 

@@ -1,5 +1,6 @@
-"""PhotoPrism's photo and album JSON into the neutral ``Photo``, ``PhotoFile`` and ``Album``, and a
-neutral ``PhotoEdit`` back into the fields of ``PUT /photos/<uid>``.
+"""PhotoPrism's photo and album JSON into the neutral ``Photo``, ``PhotoFile`` and ``Album``, a
+neutral ``PhotoEdit`` back into the fields of ``PUT /photos/<uid>``, and tags as PhotoPrism holds
+them: labels a person added (``label_key``).
 
 The only place that knows these field names (``UID``, ``Hash``, ``Files``, ``Root``, ``Primary``,
 ``Sidecar``, ``DeletedAt``, ``TitleSrc``...). Files marked ``Missing`` are left out; only
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,12 +20,20 @@ from ppsync.servers.photoprism.listing import ORIGINALS_ROOT, photo_flags
 
 # Keywords count as the user's tags when a person or the file set them (Details.KeywordsSrc).
 TAG_KEYWORD_SOURCES = frozenset({MANUAL, "meta", "xmp"})
-# The other Details a PUT carries beside Keywords: the server's form does not start from the
-# photo's details, so each one not sent is emptied (seen on a real 260630: Keywords sent,
-# Subject "harbour, boat" from the XMP wiped).
-_DETAIL_KEYS = ("Notes", "NotesSrc", "Subject", "SubjectSrc", "Artist", "ArtistSrc", "Copyright",
-                "CopyrightSrc", "License", "LicenseSrc")
+# Labels PhotoPrism gives a photo because a word of its title, subject or keywords names a
+# label (``UpdateTitleLabels``...): made from the user's words, so never subtracted from them.
+_WORD_LABEL_SOURCES = frozenset({"title", "subject", "keyword"})
+# ``pkg/media/colors`` names, by number: the photo's ``Color`` (its main colour, which an
+# index adds to the keywords, whatever their source).
+COLOUR_NAMES = ("black", "grey", "brown", "gold", "white", "purple", "blue", "cyan", "teal",
+                "green", "lime", "yellow", "magenta", "orange", "red", "pink")
+_PLACE_KEYS = ("Label", "District", "City", "State", "Keywords")  # words an index adds
+_UNKNOWN_PLACE = frozenset({"", "Unknown", "zz"})
+# ``txt.Words``: runs of letters, digits, "-" and "'".
 _WORD = re.compile(r"(?:[^\W_]|[-'])+")
+# ``clean.Name``: characters a label name loses.
+_NAME_DROPPED = frozenset('"$%\\*`;<>{}')
+_NAME_LENGTH = 160  # ``txt.ClipName``, in characters
 
 
 def _text(value: Any) -> str:
@@ -65,30 +74,65 @@ def keyword_list(keywords: str) -> list[str]:
     return [k.strip() for k in keywords.split(",") if k.strip()]
 
 
-def keyword_words(keywords: Iterable[str]) -> str:
-    """What PhotoPrism stores when a PUT sets Details.Keywords (``txt.UniqueWords(txt.Words())``
-    in ``SavePhotoForm``): the words (letters, digits, "-" and "'"; single Latin letters and
-    numbers dropped), lower case, sorted, unique, joined with ", ". A tag of several words
-    ("New York") becomes several keywords ("new", "york")."""
-    words = []
-    for text in keywords:
-        for word in _WORD.findall(text):
-            word = word.strip("- '").lower()
-            if word and not (len(word.encode()) < 2 and word.isascii()) and not (
-                    word[0].isdigit() and word[-1].isdigit()):
-                words.append(word)
-    return ", ".join(sorted(set(words)))
+def label_key(tag: str) -> str:
+    """The name of the label PhotoPrism files ``tag`` under, in lower case: how labels are
+    told apart (2026 servers find a label by its cleaned name in any case: ``normalizeLabelName``,
+    ``sameLabelName``); "" for a tag it refuses ("Invalid name").
+
+    The name is cleaned and capitalised (``clean.NameCapitalized``): control characters and
+    ``"$%\\*`;<>{}`` dropped, "_" read as a space, white space collapsed, "/", " " and "-"
+    trimmed from the ends, the parts between slashes joined by " / ", at most 160 characters.
+    As a real 260630 did: "Travel/Italy" → "Travel / Italy", "boat" and "Boat" → "Boat",
+    "a_b" → "A B". Only the case is left out here; the words ``txt.SpecialWords`` spells
+    otherwise ("muenchen" → "München") are not known, so such a tag looks lacking and is sent
+    again, finding the label it made before (nothing is added twice)."""
+    if "${" in tag or "ldap://" in tag:  # ``clean.Name`` refuses these
+        return ""
+    cleaned = "".join(c for c in tag if c >= " " and c != "\x7f" and c not in _NAME_DROPPED)
+    text = cleaned.strip()[:_NAME_LENGTH].replace("_", " ").strip("/ -")
+    blocks = (" ".join(block.split()) for block in text.split("/"))
+    return " / ".join(b for b in blocks if b)[:_NAME_LENGTH].strip().casefold()
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip("-'").casefold() for w in _WORD.findall(text)} - {""}
+
+
+def derived_words(details: Mapping[str, Any]) -> set[str]:
+    """Words PhotoPrism puts into a photo's keywords itself, in lower case: an index adds the
+    photo's main colour (``Color``), its place (``Place``: label, district, city, state and
+    their keywords) and the names of its labels to the keywords, whatever their source (seen on
+    260630: manual "boat, sea" became "boat, orange, sea"). The names of labels made from the
+    photo's own words (``_WORD_LABEL_SOURCES``) are not counted: those words are the user's."""
+    words: set[str] = set()
+    colour = details.get("Color")
+    if type(colour) is int and 0 <= colour < len(COLOUR_NAMES):
+        words.add(COLOUR_NAMES[colour])
+    for item in details.get("Labels") or []:
+        if isinstance(item, dict) and item.get("LabelSrc") not in _WORD_LABEL_SOURCES:
+            words |= _words(_text(_dict(item.get("Label")).get("Name")))
+    place = _dict(details.get("Place"))
+    for key in _PLACE_KEYS:
+        if _text(place.get(key)) not in _UNKNOWN_PLACE:
+            words |= _words(_text(place.get(key)))
+    return words
 
 
 def _tags(details: Mapping[str, Any]) -> tuple[str, ...]:
-    """Labels a person added (LabelSrc "manual", not the removed ones PhotoPrism keeps with
-    uncertainty 100) and, when a person or the file set them, the keywords."""
-    tags = {_text(_dict(item.get("Label")).get("Name")).strip()
+    """The user's tags: labels a person added (LabelSrc "manual", not the removed ones
+    PhotoPrism keeps with uncertainty 100), and, when a person or the file set the keywords,
+    the keywords PhotoPrism did not put there itself (``derived_words``: its colour, place and
+    labels; a manual label is a tag already). A label's name is given with "/" between its
+    parts, as it was asked for ("Travel / Italy" → "Travel/Italy": PhotoPrism writes every "/"
+    of a name so, and Immich reads "/" as a tag's parent)."""
+    tags = {_text(_dict(item.get("Label")).get("Name")).strip().replace(" / ", "/")
             for item in details.get("Labels") or [] if isinstance(item, dict)
             and item.get("LabelSrc") == MANUAL and _number(item.get("Uncertainty")) < 100}
     info = _dict(details.get("Details"))
     if _text(info.get("KeywordsSrc")) in TAG_KEYWORD_SOURCES:
-        tags.update(keyword_list(_text(info.get("Keywords"))))
+        derived = derived_words(details)
+        tags.update(k for k in keyword_list(_text(info.get("Keywords")))
+                    if k.casefold() not in derived)
     return tuple(sorted(tags - {""}))
 
 
@@ -186,43 +230,16 @@ def taken_fields(edit: PhotoEdit) -> dict[str, Any]:
             "Year": local.year, "Month": local.month, "Day": local.day}
 
 
-def keyword_details(details: Mapping[str, Any], tags: Iterable[str]) -> dict[str, Any] | None:
-    """The ``Details`` of a PUT that adds ``tags`` to the keywords of the photo whose
-    ``GET /photos/<uid>`` answer is ``details``: its numeric ``ID`` as ``PhotoID`` (without it
-    the server ignores Details), the keywords as the server will store them, source "manual",
-    and every other detail with its source as it is (any not sent would be emptied). None when
-    the server would store the same keywords.
-
-    Keywords whose source is not one of ``TAG_KEYWORD_SOURCES`` are the index's own words (a
-    colour, words from the file name and place) and not kept: saved under "manual" they would
-    read back as tags the photo never had. A later rescan adds them to the keywords again."""
-    info = _dict(details.get("Details"))
-    photo_id = details.get("ID")
-    if type(photo_id) is not int:
-        raise ValueError("the photo's details have no numeric ID")
-    current = _text(info.get("Keywords"))
-    if _text(info.get("KeywordsSrc")) not in TAG_KEYWORD_SOURCES:
-        current = ""
-    keywords = keyword_words([*keyword_list(current), *tags])
-    if not keywords or (current and keywords == keyword_words(keyword_list(current))):
-        return None  # every word is there already: the server would store what it has
-    body: dict[str, Any] = {key: _text(info.get(key)) for key in _DETAIL_KEYS}
-    body.update(PhotoID=photo_id, Keywords=keywords, KeywordsSrc=MANUAL)
-    return body
-
-
-def edit_fields(current: Photo, edit: PhotoEdit, cap: str,
-                details: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ``PUT /photos/<uid>`` body for ``edit`` (``cap``: the caption's field name;
-    ``details``: the photo's ``GET /photos/<uid>`` answer, needed when the edit adds tags).
+def edit_fields(current: Photo, edit: PhotoEdit, cap: str) -> dict[str, Any]:
+    """The ``PUT /photos/<uid>`` body for ``edit`` (``cap``: the caption's field name), its
+    tags left out (they are labels, each added by a request of its own).
 
     Titles and captions go with their sources (``edit.title_source``...; restore gives each
     the source it had): a title with source "" is generated again by the save, and a caption
     that is not "manual" is replaced from the file's metadata by a rescan (photoprism-api.md
-    §h). A location is set as the user's (PlaceSrc "manual"); tags are added to the keywords
-    (``keyword_details``). The server starts the form from the photo, so a field left out
-    keeps its value; an update still carries the sources the server holds for the texts it
-    does not change, as the web UI sends them.
+    §h). A location is set as the user's (PlaceSrc "manual"). The server starts the form from
+    the photo, so a field left out keeps its value; an update still carries the sources the
+    server holds for the texts it does not change, as the web UI sends them.
     """
     changes: dict[str, Any] = {}
     if edit.title is not None:
@@ -238,10 +255,6 @@ def edit_fields(current: Photo, edit: PhotoEdit, cap: str,
     if edit.location is not None:
         changes["Lat"], changes["Lng"] = edit.location
         changes["PlaceSrc"] = MANUAL
-    if edit.tags and details is not None:
-        keywords = keyword_details(details, edit.tags)
-        if keywords is not None:
-            changes["Details"] = keywords
     if changes:
         changes.setdefault("TitleSrc", current.title_source)
         changes.setdefault(cap + "Src", current.caption_source)

@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 
 from ppsync.config import MirrorConfig, ServerConfig, Settings
-from ppsync.errors import ConfigError, ItemError, RemoteFileMissing, ServerDataError
+from ppsync.errors import ConfigError, ItemError
 from ppsync.models import RemoteFile
 from ppsync.servers.base import (
     Access,
@@ -36,8 +36,7 @@ from ppsync.servers.photoprism.photos import (
     caption_field,
     edit_fields,
     files_of,
-    keyword_list,
-    keyword_words,
+    label_key,
     to_album,
     to_photo,
 )
@@ -55,7 +54,7 @@ CAPABILITIES = Capabilities(
     change_feed=True,
     flags_outside_change_feed=True, separate_title_and_caption=True,
     upload_modes=frozenset({"upload", "import-folder"}), index_in_place=True, archive=True,
-    groups_by_name=True, text_sources=True, tags="keywords", taken_time=True)
+    groups_by_name=True, text_sources=True, tags="labels", taken_time=True)
 
 
 def _info(session: SessionInfo) -> ServerInfo:
@@ -226,30 +225,34 @@ class PhotoPrismServer:
             offset += page.x_count
 
     def update_photo(self, current: Photo, edit: PhotoEdit) -> None:
-        """One ``PUT /photos/<uid>`` with what ``edit`` changes (``photos.edit_fields``).
+        """One ``PUT /photos/<uid>`` with the fields ``edit`` changes (``photos.edit_fields``),
+        then one ``POST /photos/<uid>/label`` for each label its tags name that ``current``
+        lacks (tags naming the same label, "Travel" and "travel", send one; one PhotoPrism
+        would refuse, none).
 
-        Tags are added to the keywords, which the server applies only with the photo's numeric
-        ID: the neutral ``Photo`` has none, so an edit with tags first reads the photo
-        (``GET /photos/<uid>``) for its ID and current keywords and details. Reading then,
-        rather than remembering IDs from earlier reads, costs one request per photo given
-        tags, holds no table that grows with the library or is shared between threads, and
-        adds to the keywords the server holds now. Raises ``RemoteFileMissing`` when the
-        photo is gone before tags could be added, ``ItemError`` for a taken time that is not ISO
-        8601 with a UTC offset."""
-        details = None
-        if edit.tags:
-            details = self.client.photo_details(current.key)
-            if details is None:
-                raise RemoteFileMissing(f"photo {current.key} is gone: no tags added")
-            if type(details.get("ID")) is not int:
-                raise ServerDataError(f"reading photo {current.key}: no numeric ID")
-            self._caption = caption_field(details)
+        Tags are labels a person added, not keywords: an index merges words of its own into
+        keywords, even manual ones (its colour, place, classifier labels), and keeps them as
+        lower-case single words; labels keep the name and are not touched by a rescan. The
+        PUT goes first because its body is made before anything is sent: an edit it cannot
+        make (``ItemError``: a taken time that is not ISO 8601 with a UTC offset) changes
+        nothing on the photo. The labels, each a request that stands on its own and finds the
+        same label when repeated, follow; if one fails, the next restore still sees it lacking
+        (``held_tags``) and sends only what is missing. Raises ``RemoteFileMissing`` when the
+        photo is gone before its labels are added."""
         try:
-            fields = edit_fields(current, edit, self._caption, details)
+            fields = edit_fields(current, edit, self._caption)
         except ValueError as error:  # a taken time that is not ISO 8601 with an offset
             raise ItemError(f"photo {current.key}: {error}") from None
         if fields:
             self.client.update_photo(current.key, fields)
+        held = self.held_tags(current.tags)
+        labels: dict[str, str] = {}
+        for tag in edit.tags or ():
+            key = label_key(tag)
+            if key and key not in held:
+                labels.setdefault(key, tag)
+        for tag in labels.values():
+            self.client.add_photo_label(current.key, tag)
 
     def archive(self, photos: Sequence[str]) -> None:
         self.client.archive_photos(list(photos))
@@ -263,4 +266,7 @@ class PhotoPrismServer:
                           "API (it groups the still and the video by base name)")
 
     def held_tags(self, tags: Iterable[str]) -> frozenset[str]:
-        return frozenset(keyword_list(keyword_words(tags)))
+        """Tags as the labels PhotoPrism files them under (``photos.label_key``: the cleaned,
+        capitalised name, compared in lower case): "travel/italy" and "Travel / Italy" are
+        one label, "Travel Italy" another; a tag PhotoPrism would refuse is none."""
+        return frozenset(key for key in map(label_key, tags) if key)

@@ -16,6 +16,7 @@ import httpx
 from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
+    RemoteFileMissing,
     ServerDataError,
     UploadFailed,
     UploadRefused,
@@ -168,6 +169,19 @@ class WritesMixin:
                              json=dict(fields))
         payload = json_body(response, "update photo")
         return payload if isinstance(payload, dict) else {}
+
+    def add_photo_label(self, photo_uid: str, name: str) -> None:
+        """``POST /api/v1/photos/<uid>/label`` as the web UI sends it (Priority 10, Uncertainty
+        0): the label ``name`` (found in any case, or made) given to the photo as a person's
+        (LabelSrc "manual"). Sending it again finds the same label, so a retry adds nothing
+        twice; each call bumps the photo's UpdatedAt. Raises ``RemoteFileMissing`` when the
+        photo is gone (404), the usual server errors otherwise (400 "Invalid name" for a
+        name PhotoPrism cleans to nothing)."""
+        what = f"adding label {name!r} to photo {photo_uid}"
+        response = self._api("POST", f"/photos/{photo_uid}/label", what, accept=(404,),
+                             json={"Name": name, "Priority": 10, "Uncertainty": 0})
+        if response.status_code == 404:
+            raise RemoteFileMissing(f"photo {photo_uid} is gone: label {name!r} not added")
 
     def add_to_album(self, album_uid: str, photo_uids: list[str]) -> None:
         self._api("POST", f"/albums/{album_uid}/photos", f"adding photos to album {album_uid}",
