@@ -6,6 +6,7 @@ migration test can say exactly what arrived and what was lost on the way."""
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,9 +49,46 @@ def _location(lat: Any, lng: Any) -> tuple[float, float] | None:
     return round(float(lat), 4), round(float(lng), 4)
 
 
+# PhotoPrism's colour names, by the photo's ``Color`` (``pkg/media/colors``).
+COLOURS = ("black", "grey", "brown", "gold", "white", "purple", "blue", "cyan", "teal", "green",
+           "lime", "yellow", "magenta", "orange", "red", "pink")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", text)}
+
+
+def photoprism_tags(details: dict[str, Any]) -> frozenset[str]:
+    """The tags a person sees on a PhotoPrism photo: the labels a person added (LabelSrc
+    "manual", not removed), named as PhotoPrism shows them ("Travel / Italy"), and the
+    keywords a person or the file set (KeywordsSrc "manual", "meta", "xmp") without the words
+    PhotoPrism adds to them itself: the photo's colour, its place, and the names of its
+    labels (those a person added are tags already; those made from its words are not counted,
+    being the user's own words)."""
+    labels = details.get("Labels") or []
+    tags = {item["Label"]["Name"] for item in labels
+            if item.get("LabelSrc") == "manual" and item.get("Uncertainty", 0) < 100}
+    info = details.get("Details") or {}
+    if info.get("KeywordsSrc") not in ("manual", "meta", "xmp"):
+        return frozenset(tags)
+    added: set[str] = set()
+    colour = details.get("Color")
+    if isinstance(colour, int) and 0 <= colour < len(COLOURS):
+        added.add(COLOURS[colour])
+    for item in labels:
+        if item.get("LabelSrc") not in ("title", "subject", "keyword"):
+            added |= _words(item["Label"]["Name"])
+    place = details.get("Place") or {}
+    for key in ("Label", "District", "City", "State", "Keywords"):
+        if place.get(key) not in (None, "", "Unknown"):
+            added |= _words(place[key])
+    keywords = {k.strip() for k in (info.get("Keywords") or "").split(",") if k.strip()}
+    return frozenset(tags | {k for k in keywords if k.lower() not in added})
+
+
 def photoprism_view(fake: FakePhotoPrism) -> dict[frozenset[str], PhotoView]:
     """Every photo of the library, archived too: files from the fake's tables, attributes as
-    ``GET /api/v1/photos/<uid>`` shows them."""
+    ``GET /api/v1/photos/<uid>`` shows them (tags: ``photoprism_tags``)."""
     titles = {album.uid: album.title for album in fake.albums()}
     out: dict[frozenset[str], PhotoView] = {}
     with admin_http(fake) as http:
@@ -61,9 +99,6 @@ def photoprism_view(fake: FakePhotoPrism) -> dict[frozenset[str], PhotoView]:
             primary = next((f for f in media if f.primary), None) or next(
                 (f for f in media if not f.mime.startswith("video")), media[0])
             videos = [f for f in media if f.mime.startswith("video") and f is not primary]
-            keywords = details.get("Details", {}).get("Keywords", "") or ""
-            labels = {item["Label"]["Name"] for item in details.get("Labels") or []
-                      if item.get("LabelSrc") == "manual"}
             view = PhotoView(
                 files=frozenset(f.sha1 for f in media), primary=primary.sha1,
                 live_video=videos[0].sha1 if photo.type == "live" and videos else "",
@@ -71,7 +106,7 @@ def photoprism_view(fake: FakePhotoPrism) -> dict[frozenset[str], PhotoView]:
                 favorite=bool(details.get("Favorite")), archived=photo.archived,
                 private=bool(details.get("Private")), taken=_instant(details.get("TakenAt")),
                 location=_location(details.get("Lat"), details.get("Lng")),
-                tags=frozenset({k.strip() for k in keywords.split(",") if k.strip()} | labels),
+                tags=photoprism_tags(details),
                 title=details.get("Title", ""),
                 text=details.get("Caption", details.get("Description", "")) or "",
                 albums=frozenset(titles[a] for a in photo.album_uids if a in titles))
