@@ -105,7 +105,7 @@ class Capabilities:
     rating: bool = False  # stars (Immich's rating); else not carried
     location: bool = True  # a latitude and longitude may be set
     # How the user's tags are held: "tags" (Immich tags), "labels" (PhotoPrism manual labels)
-    tags: str = "keywords"
+    tags: str = "tags"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +219,8 @@ class Photo:
     rating: int = 0  # stars, 0 = none (Immich)
     # The user's own tags: Immich tag values ("Travel/Italy"); on PhotoPrism the labels a
     # person added (LabelSrc "manual") and, when a person or the file set them (KeywordsSrc
-    # "manual", "meta", "xmp"), the keywords, split at commas. Sorted, no duplicates.
+    # "manual", "meta", "xmp"), the keywords, split at commas, less the words PhotoPrism adds
+    # to them itself (its colour, place and label words). Sorted, no duplicates.
     tags: tuple[str, ...] = ()
     keywords_source: str = ""  # PhotoPrism's KeywordsSrc
     place_source: str = ""  # PhotoPrism's PlaceSrc ("manual", "meta", "estimate"...); "" unknown
@@ -263,7 +264,7 @@ class PhotoEdit:
     caption_source: str = MANUAL
     location: tuple[float, float] | None = None  # latitude, longitude (set by a person)
     rating: int | None = None  # ``Capabilities.rating``
-    # Tags the photo lacks, to add (never removes one): Immich tags, PhotoPrism keywords
+    # Tags the photo lacks, to add (never removes one): Immich tags, PhotoPrism manual labels
     # (``Capabilities.tags``).
     tags: tuple[str, ...] | None = None
 
@@ -466,8 +467,9 @@ class PhotoServer(Protocol):
         ...
 
     def held_tags(self, tags: Iterable[str]) -> frozenset[str]:
-        """``tags`` as this server holds them once set (PhotoPrism: its keywords, lower-case
-        single words; Immich: the values as they are), so restore can tell which a photo lacks."""
+        """``tags`` as this server holds them once set (PhotoPrism: label names as it cleans
+        them, in any case; Immich: the values as they are), so restore can tell which a photo
+        lacks."""
         ...
 
 
