@@ -560,3 +560,20 @@ def test_an_xmp_whose_photo_is_already_there_is_reported_not_sent_alone(
         assert [(n.path, n.what) for n in report.not_carried] == [
             ("2024/07/IMG_0300.xmp", "sidecar")]
         assert not fresh.requests_to("/upload/")
+
+
+def test_an_xmp_no_photo_lists_is_reported_not_sent_alone(
+    server: FakePhotoPrism, fresh: FakePhotoPrism, sync: Callable[..., Any], target: Path,
+    restore: Restore
+) -> None:
+    photo = server.add_photo([("2024/07/IMG_0301.jpg", b"jpeg of a lost sidecar")])
+    server.add_file(photo.uid, "2024/07/IMG_0301.xmp", b"<x:xmpmeta/>", sidecar=True)
+    assert sync(**fresh_section(fresh), metadata={"sidecars": "json"}).exit_code == 0
+    (target / "2024/07/IMG_0301.jpg.ppsync.json").unlink()  # the photo's record is gone
+    report = restore()
+    assert report.exit_code == 0 and report.failures == [], report
+    assert [(n.path, n.what) for n in report.not_carried] == [("2024/07/IMG_0301.xmp",
+                                                               "sidecar")]
+    assert "no photo's .ppsync.json lists" in report.not_carried[0].why
+    assert fresh.file_by_hash(hashlib.sha1(b"jpeg of a lost sidecar").hexdigest()) is not None
+    assert not fresh.upload_leftovers()  # nothing sent that PhotoPrism would leave behind

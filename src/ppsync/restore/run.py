@@ -137,11 +137,12 @@ def _alone(units: list[Unit], missing: dict[str, InboxFile], report: RestoreRepo
         if not sidecars or any(m.original.sha1 in missing for m in unit.members
                                if m.role is not Role.SIDECAR):
             continue
+        why = ("its photo is on the server already, and PhotoPrism takes an XMP only "
+               "together with its photo's files") if unit.visible() else (
+               "an XMP that no photo's .ppsync.json lists: PhotoPrism takes no XMP on its own")
         for member in sidecars:
             del missing[member.original.sha1]
-            report.not_carried.append(NotCarried(member.original.rel, "sidecar", "its photo "
-                                      "is on the server already, and PhotoPrism takes an XMP "
-                                      "only together with its photo's files"))
+            report.not_carried.append(NotCarried(member.original.rel, "sidecar", why))
 
 
 def _unsendable(units: list[Unit], server: PhotoServer, report: RestoreReport) -> None:
@@ -156,7 +157,7 @@ def _unsendable(units: list[Unit], server: PhotoServer, report: RestoreReport) -
                                           "server takes only XMP sidecars, with their photo"))
             elif member is unit.primary:
                 report.not_carried.append(NotCarried(member.original.rel, "sidecar", "an XMP "
-                                          "whose photo is not in the mirror: nothing to "
+                                          "that no photo's .ppsync.json lists: nothing to "
                                           "send it with"))
 
 
