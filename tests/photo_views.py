@@ -164,3 +164,16 @@ def immich_view(fake: FakeImmich) -> dict[frozenset[str], PhotoView]:
             albums=frozenset(set().union(*(albums.get(a["id"], set()) for a in members))))
         out[view.files] = view
     return out
+
+
+def immich_album_files(fake: FakeImmich) -> set[tuple[str, str]]:
+    """(album title, SHA-1 of each visible asset in it): an Immich album holds assets, so
+    which asset of a stack is in it matters."""
+    user = ImmichUser(fake)
+    out = set()
+    for album in user._call("GET", "/albums").json():
+        found = user._call("POST", "/search/metadata", json={
+            "albumIds": [album["id"]], "size": 1000}).json()["assets"]["items"]
+        out |= {(album["albumName"], _sha1(a["checksum"])) for a in found
+                if a.get("visibility") != "hidden"}
+    return out

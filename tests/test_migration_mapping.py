@@ -29,7 +29,7 @@ from tests.conftest import PASSWORD, admin_http, config_file, run_cli
 from tests.fake_immich import FakeImmich
 from tests.fake_immich.user import ImmichUser
 from tests.fake_photoprism import FakePhotoPrism
-from tests.photo_views import PhotoView, immich_view, photoprism_view
+from tests.photo_views import PhotoView, immich_album_files, immich_view, photoprism_view
 
 TAKEN = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
 DIRECTIONS = ["photoprism-to-immich", "immich-to-photoprism", "photoprism-to-photoprism",
@@ -312,6 +312,21 @@ def test_row_tags_and_keywords_are_carried(migration: Migration) -> None:
 def test_row_albums_hold_every_visible_file_of_their_photos(migration: Migration) -> None:
     for photo in migration.before.values():
         assert counterpart(migration, photo).albums == photo.albums
+
+
+def test_row_albums_an_immich_album_keeps_exactly_its_assets(
+        migrations: dict[str, Migration]) -> None:
+    """Into itself, an Immich album holds the same assets: a stack's primary alone stays
+    alone (from PhotoPrism, whose album holds a photo, every asset of the stack goes in)."""
+    migration = migrations["immich-to-immich"]
+    assert isinstance(migration.source.fake, FakeImmich)
+    assert isinstance(migration.target.fake, FakeImmich)
+    before = immich_album_files(migration.source.fake)
+    assert len(before) == 2  # the stack's JPEG and the live photo's still
+    assert immich_album_files(migration.target.fake) == before
+    into = migrations["photoprism-to-immich"]
+    assert isinstance(into.target.fake, FakeImmich)
+    assert ("Trips", sha1(blob("0100.cr2"))) in immich_album_files(into.target.fake)
 
 
 def test_row_title_and_caption_with_their_source(migration: Migration) -> None:

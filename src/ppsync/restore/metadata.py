@@ -152,15 +152,23 @@ class Restore:
             self.check_stop()
             self.restore_album(manifest, existing)
 
-    def member_keys(self, sha1s: Iterable[str]) -> list[str]:
-        """The target keys an album member's files show as: every visible file of its photo."""
+    def member_keys(self, sha1s: Iterable[str], photo_uid: object = None) -> list[str]:
+        """The target keys an album member's files show as: every visible file of its photo.
+        A member of an album on Immich is one asset: when its photo is a stack made of one
+        sidecar per asset, only that asset's files (``photo_uid``), so an Immich album keeps
+        exactly its assets; a PhotoPrism photo brings all of its files."""
         sha1s = list(sha1s)
         for sha1 in sha1s:
             unit = self.unit_of.get(sha1)
-            if unit is not None:
-                keys = self.target.visible_keys(unit)
-                if keys:
-                    return keys
+            if unit is None:
+                continue
+            own = [i for i, s in enumerate(unit.sidecars) if s.data.get("photo_uid") == photo_uid]
+            if len(unit.sidecars) > 1 and own:
+                unit = replace(unit, members=tuple(m for m in unit.members
+                                                   if m.source == own[0]))
+            keys = self.target.visible_keys(unit)
+            if keys:
+                return keys
         for sha1 in sha1s:  # not a file of the mirror: the server may still hold it
             key = self.target.key(sha1) or photo_uid_of(self.target.server, sha1)
             if key is not None:
@@ -176,7 +184,7 @@ class Restore:
                 continue
             sha1s = [s for s in [member.get("sha1"), *(member.get("files") or [])]
                      if isinstance(s, str) and s]
-            keys = self.member_keys(sha1s)
+            keys = self.member_keys(sha1s, member.get("photo_uid"))
             if not keys and not self.report.dry_run:
                 self.report.failures.append(Failure(
                     f"{manifest.rel}: {member.get('entry') or member.get('photo_uid')}",
