@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,15 +147,22 @@ class Migration:
     after: dict[frozenset[str], PhotoView]
 
 
-def mirror_and_restore(source: Server, target: Server, folder: Path) -> Migration:
+def mirrored(source: Server, to: dict[str, Any], folder: Path) -> Path:
+    """A mirror of ``source`` with sidecars and album manifests, synced once, and its config
+    (``to``: the ``[servers.to]`` section a restore goes to). Returns the config's path."""
     mirror = folder / "mirror"
     mirror.mkdir(parents=True)
     path = config_file(folder / "ppsync.toml", source.section, mirror, {
         "metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"},
-        "mirror": {"include_archived": True},
-        "servers.to": {**target.section, "retries": 1, "retry_backoff": 0.01}})
-    settings = load_config(path, {})
-    assert run_sync(settings).exit_code == 0
+        "mirror": {"include_archived": True}, "servers.to": to})
+    assert run_sync(load_config(path, {})).exit_code == 0
+    return path
+
+
+def mirror_and_restore(source: Server, target: Server, folder: Path) -> Migration:
+    settings = load_config(mirrored(
+        source, {**target.section, "retries": 1, "retry_backoff": 0.01}, folder), {})
+    mirror = settings.mirror.target
     target.reset()
     first = run_restore(settings, "to")
     first_writes = target.write_requests()
@@ -169,8 +177,6 @@ def mirror_and_restore(source: Server, target: Server, folder: Path) -> Migratio
 
 @pytest.fixture(scope="module")
 def migrations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Migration]]:
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         done: dict[str, Migration] = {}
         for direction in DIRECTIONS:
@@ -367,8 +373,6 @@ def test_row_rating_is_carried_or_reported(migration: Migration) -> None:
 
 def round_trip(first: str, second: str, tmp: Path) -> tuple[
         dict[frozenset[str], PhotoView], dict[frozenset[str], PhotoView], list[Migration]]:
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         start = server(first, stack)
         seed_photoprism(start.fake) if first == "photoprism" else \
@@ -428,19 +432,11 @@ def test_a_migration_interrupted_mid_photo_is_finished_by_the_next_run(
     """The server fails while a photo is being made whole (its stack, or its live link and
     attributes): the next run finishes every photo, and the library ends as an uninterrupted
     migration leaves it."""
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         source, target = server("photoprism", stack), server("immich", stack)
         seed_photoprism(source.fake)  # type: ignore[arg-type]
-        mirror = tmp_path / "mirror"
-        mirror.mkdir()
-        path = config_file(tmp_path / "ppsync.toml", source.section, mirror, {
-            "metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"},
-            "mirror": {"include_archived": True},
-            "servers.to": {**target.section, "retries": 0, "retry_backoff": 0.01}})
-        settings = load_config(path, {})
-        assert run_sync(settings).exit_code == 0
+        settings = load_config(mirrored(
+            source, {**target.section, "retries": 0, "retry_backoff": 0.01}, tmp_path), {})
         faults = target.fake.faults
         faults.fail_path_contains, faults.fail_next_requests, faults.fail_status = step, 1, 500
         if step == "/assets/":  # a PUT on an asset: a live link or an attribute
@@ -474,8 +470,6 @@ def test_row_originals_unrelated_photos_with_one_base_name_stay_apart(
     """An Immich library: a lone IMG_0020.JPG, an unrelated live photo IMG_0020.HEIC + .MOV and
     a stack, all in one month. Into PhotoPrism (which takes the files of a folder sharing a
     base name for one photo), by upload and by copy into its originals folder + index."""
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         source, target = server("immich", stack), server("photoprism", stack)
         user = ImmichUser(source.fake)  # type: ignore[arg-type]
@@ -507,18 +501,10 @@ def test_row_originals_unrelated_photos_with_one_base_name_stay_apart(
 
 def test_a_dry_run_migration_says_what_it_would_do_and_changes_nothing(
         tmp_path: Path) -> None:
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         source, target = server("photoprism", stack), server("immich", stack)
         seed_photoprism(source.fake)  # type: ignore[arg-type]
-        mirror = tmp_path / "mirror"
-        mirror.mkdir()
-        path = config_file(tmp_path / "ppsync.toml", source.section, mirror, {
-            "metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"},
-            "mirror": {"include_archived": True}, "servers.to": target.section})
-        settings = load_config(path, {})
-        assert run_sync(settings).exit_code == 0
+        settings = load_config(mirrored(source, target.section, tmp_path), {})
         target.reset()
         dry = run_restore(settings, "to", dry_run=True)
         assert dry.exit_code == 0 and dry.failures == [], dry
@@ -530,8 +516,6 @@ def test_a_dry_run_migration_says_what_it_would_do_and_changes_nothing(
 
 def test_a_key_that_may_not_stack_stops_with_exit_3_naming_it_and_a_full_key_finishes(
         tmp_path: Path) -> None:
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         source, target = server("photoprism", stack), server("immich", stack)
         seed_photoprism(source.fake)  # type: ignore[arg-type]
@@ -540,18 +524,11 @@ def test_a_key_that_may_not_stack_stops_with_exit_3_naming_it_and_a_full_key_fin
                                       "asset.download", "user.read", "album.read",
                                       "album.create", "albumAsset.create", "tag.create",
                                       "tag.asset", "tag.read"))
-        mirror = tmp_path / "mirror"
-        mirror.mkdir()
-        sections = {"metadata": {"sidecars": "json"}, "albums": {"mode": "symlink"},
-                    "mirror": {"include_archived": True},
-                    "servers.to": {**target.section, "api_key": narrow, "retries": 0}}
-        path = config_file(tmp_path / "ppsync.toml", source.section, mirror, sections)
-        assert run_sync(load_config(path, {})).exit_code == 0
+        path = mirrored(source, {**target.section, "api_key": narrow, "retries": 0}, tmp_path)
         result = run_cli(path, "restore", "--to", "to")
         assert result.returncode == 3, result.stdout + result.stderr
         assert "stack.create" in result.stdout and narrow not in result.stdout + result.stderr
-        path = config_file(tmp_path / "ppsync.toml", source.section, mirror,
-                           {**sections, "servers.to": target.section})
+        path.write_text(path.read_text().replace(narrow, target.section["api_key"]))
         finished = run_cli(path, "restore", "--to", "to")
         assert finished.returncode == 0, finished.stdout + finished.stderr
         assert "uploaded 0 " in finished.stdout and "stacked 1" in finished.stdout
