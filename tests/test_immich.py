@@ -129,7 +129,10 @@ def test_an_expired_session_logs_in_again_once(immich: FakeImmich, tmp_path: Pat
     user = ImmichUser(immich)
     for n in range(6):
         user.upload(f"E{n}.jpg", bytes([n]) * 100, taken=TAKEN)
-    immich.faults.expire_tokens_after = 4
+    # A token dies after 8 requests: the pass (searches, then six downloads on four workers)
+    # outlives it at least once. With 4, the other workers could spend the fresh token's whole
+    # budget before the request that logged in again was retried (seen once under CI load).
+    immich.faults.expire_tokens_after = 8
     settings = load_config(config(tmp_path, target, {"url": immich.url, "username": EMAIL,
                                                      "password": PASSWORD}), {})
     report = sync(settings)
