@@ -289,6 +289,9 @@ def _manifest(album: Album, members: dict[str, list[PhotoFile]],
         "type": album.kind, "order": album.order,
         "favorite": album.favorite, "private": album.private,
         "created_at": album.created_at, "updated_at": album.updated_at,
+        # whose album: "role" "owner" for the user's own; "viewer"/"editor" for an album
+        # another user (``owner``) shared with the user, which a restore leaves out
+        "owner": {"key": album.owner_key, "name": album.owner_name}, "role": album.role,
         "members": [{
             "photo_uid": photo, "entry": entries[photo][0], "sha1": entries[photo][3],
             "files": sorted({f.sha1 for f in members[photo]} - {""}),
