@@ -193,3 +193,20 @@ def test_a_manifest_without_owner_from_an_older_mirror_restores_as_the_users_own
         assert first.exit_code == 0 and first.failures == [], first
         assert left_out(first) == {}
         assert [a.title for a in target.albums() if a.type == "album"] == ["Trip"]
+
+
+def test_photoprism_albums_are_recorded_as_the_users_own(tmp_path: Path) -> None:
+    """PhotoPrism shares albums by link only, never between accounts: each is the user's."""
+    with FakePhotoPrism(password=PASSWORD, new_api=True) as source:
+        photo = source.add_photo([("2024/05/IMG_0100.jpg", blob("pp 0100"))])
+        source.add_album("Trips", photo_uids=[photo.uid])
+        mirror = tmp_path / "mirror"
+        mirror.mkdir()
+        path = config_file(tmp_path / "ppsync.toml", {
+            "url": source.url, "username": "admin", "password": PASSWORD}, mirror,
+            {"albums": {"mode": "symlink"}})
+        assert run_sync(load_config(path, {})).exit_code == 0
+        trips = manifests(mirror)["Trips"]
+        assert trips["role"] == "owner"
+        assert trips["owner"]["key"] == source.user_uid and trips["owner"]["key"]
+        assert trips["owner"]["name"] == "admin"
