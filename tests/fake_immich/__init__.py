@@ -31,7 +31,10 @@ trash/restore/purge (a purged still takes its hidden video), ``PUT /assets/{id}`
 albums (non-unique titles, per-id member results, hidden/trashed members left out of album
 answers), the server's clock in ``Date`` and ``updatedAt`` (``clock_offset``), a partner's
 shared timeline (their assets join every search, as the real search service adds the ids of
-partners shown in the timeline; statistics, duplicates and uploads stay the user's own); and
+partners shown in the timeline; statistics, duplicates and uploads stay the user's own);
+albums another user shared with the user (``user.album_shared_with_me``: ``shared: true``, the
+owner in ``ownerId``/``owner`` or, v3.1.0, in ``albumUsers``, the user there as viewer or
+editor; member searches list the owner's assets; only an editor adds, nobody else edits); and
 one photo of several assets (§11, ``units``): stacks (merge on create, ``stack`` only in
 ``GET /assets/{id}``, ``withStacked: false``, members' ``updatedAt`` bumped as the source
 does), live-photo links at upload or by ``PUT /assets/{id}`` (the video hidden, shown again
@@ -41,7 +44,7 @@ bumped by the job they queue), and the edits of ``PUT /assets`` and ``PUT /asset
 (rating range per generation, latitude with longitude; v3: exif fields locked, dates moved and
 ``updatedAt`` bumped by the job, the time zone of a few known GPS places: ``jobs``).
 
-Not modelled: the ``/sync/*`` endpoints, other users' logins, shared albums, tag removal and
+Not modelled: the ``/sync/*`` endpoints, other users' logins, tag removal and
 colours, the sidecar the server writes itself, the PIN-locked folder (``visibility: locked`` is
 never listed), thumbnails, the storage template, real EXIF parsing (a test says what the EXIF
 holds; the metadata job applies it right after the upload, or when the test says with

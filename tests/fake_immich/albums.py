@@ -27,12 +27,16 @@ def album_json(routes: Routes, album: FakeAlbum, with_assets: bool) -> dict[str,
         "createdAt": iso(album.created_at, plus_zero=not v31),
         "updatedAt": iso(album.updated_at, plus_zero=not v31),
     }
+    me = routes.auth.user_json()
+    owner = me if album.owner is None else {**me, **album.owner}
+    # Shared with the user by another: albumUsers names the user with their role.
+    guests = [] if album.owner is None else [{"user": me, "role": album.role}]
     if v31:  # no ownerId/owner: the owner is the albumUsers entry with role "owner"
-        out["albumUsers"] = [{"user": routes.auth.user_json(), "role": "owner"}]
+        out["albumUsers"] = [{"user": owner, "role": "owner"}, *guests]
     else:
-        out.update(ownerId=lib.owner_id, owner={"id": lib.owner_id, "email": routes.auth.email,
-                                                 "name": routes.auth.name}, albumUsers=[])
-    out.update({"shared": False, "hasSharedLink": False, "assets": [],
+        out.update(ownerId=owner["id"], owner={"id": owner["id"], "email": owner["email"],
+                                               "name": owner["name"]}, albumUsers=guests)
+    out.update({"shared": album.owner is not None, "hasSharedLink": False, "assets": [],
                 "assetCount": len(shown),  # hidden (a live video) and trashed left out
                 "isActivityEnabled": True, "order": "desc"})
     if shown:  # an empty album has no startDate/endDate at all
@@ -74,6 +78,10 @@ def route_albums(routes: Routes, req: Request, who: Principal, seg: list[str]) -
     if found is None:
         return error(400, "Not found or no album.read access")
     album = found
+    if album.owner is not None and (m in ("PATCH", "DELETE") or (
+            m == "PUT" and album.role != "editor")):
+        # another user's album: its owner alone edits or deletes it; a viewer adds nothing
+        return error(400, "Not found or no album.update access")
     if n == 2 and m == "GET":
         auth.require(who, "album.read", always=True)
         with lib.lock:

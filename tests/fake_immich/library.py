@@ -320,6 +320,17 @@ class Library:
                 return rows
             members = [set(self.albums[a].asset_ids) if a in self.albums else set()
                        for a in album_ids]
+            # An album shared with the user lists its owner's assets (immich-api.md §10).
+            others = {o["id"] for a in album_ids if a in self.albums
+                      for o in [self.albums[a].owner] if o is not None}
+            if others:
+                shown = ("timeline", "archive", "hidden") if visibility == "*" \
+                    else (visibility,)
+                rows = sorted([*rows, *(a for a in self.assets.values()
+                                        if a.owner_id in others and a not in rows
+                                        and a.visibility in shown
+                                        and (with_deleted or not a.is_trashed))],
+                              key=lambda a: (a.file_created_at, a.id), reverse=descending)
             tagged = None if tag_ids is None else [self._tagged(t) for t in tag_ids]
             return [
                 a for a in rows
@@ -431,6 +442,24 @@ class Library:
                 if i in self.assets and i not in album.asset_ids:
                     album.asset_ids.append(i)
         return album
+
+    def add_shared_album(self, owner: dict[str, str], name: str, role: str,
+                         asset_ids: list[str]) -> FakeAlbum:
+        """An album another user (``owner``) made and shared with this user as ``role``."""
+        album = self.create_album(name, "", asset_ids)
+        with self.lock:
+            album.owner, album.role = owner, role
+        return album
+
+    def add_other_user_asset(self, user_id: str, name: str, content: bytes,
+                             taken: datetime) -> FakeAsset:
+        """An asset in another user's library, not shown in this user's timeline."""
+        asset = self.create_asset(name, content, file_created_at=taken, file_modified_at=taken)
+        with self.lock:
+            asset.owner_id = user_id
+            asset.original_path = asset.original_path.replace(self.owner_id, user_id)
+        self.run_metadata_job(asset)
+        return asset
 
     def visible_members(self, album: FakeAlbum) -> list[FakeAsset]:
         """Members as album answers show them: hidden and trashed members left out."""

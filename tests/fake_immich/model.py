@@ -168,6 +168,10 @@ class FakeAlbum:
     updated_at: datetime
     asset_ids: list[str] = field(default_factory=list)
     shared_with: list[str] = field(default_factory=list)  # user ids of members
+    # An album another user made and shared with this user: that user (id, email, name) and
+    # this user's role in it ("viewer" or "editor"); None for the user's own album.
+    owner: dict[str, str] | None = None
+    role: str = "owner"
 
 
 @dataclass(eq=False)

@@ -8,6 +8,7 @@ are not recorded and never meet a fault switch."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +112,19 @@ class ImmichUser:
                 partner_id or "11111111-2222-4333-8444-555555555555")
 
     # -- albums ------------------------------------------------------------------------------
+
+    def album_shared_with_me(self, name: str, files: list[tuple[str, bytes]], *,
+                             role: str = "viewer", owner_name: str = "Alice",
+                             own_assets: tuple[str, ...] = ()) -> str:
+        """Another user (``owner_name``) makes an album of photos in their own library, adds
+        ``own_assets`` (this user's, as an editor may) and shares it with this user as
+        ``role`` (no public API here: the owner is another account)."""
+        owner = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, owner_name)),
+                 "email": f"{owner_name.lower()}@example.com", "name": owner_name}
+        when = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+        theirs = [self.fake.lib.add_other_user_asset(owner["id"], n, c, when).id
+                  for n, c in files]
+        return self.fake.lib.add_shared_album(owner, name, role, [*theirs, *own_assets]).id
 
     def create_album(self, name: str, asset_ids: tuple[str, ...] = (),
                      description: str = "") -> str:

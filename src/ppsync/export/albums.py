@@ -15,6 +15,7 @@ import errno
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,10 @@ class AlbumExport:
             self._remove_album(uid, known[uid][0])
         self._root.mkdir(exist_ok=True)
         stale = self._state.stale_albums()
+        me = self._server.info()
         for album in albums:
+            if album.own and not album.owner_key:  # the answer names no owner: the user's
+                album = replace(album, owner_key=me.user_key, owner_name=me.user_name)
             uid, name = album.key, names[album.key]
             before = known.get(uid)
             if before is not None and before[0] != name:
@@ -289,6 +293,9 @@ def _manifest(album: Album, members: dict[str, list[PhotoFile]],
         "type": album.kind, "order": album.order,
         "favorite": album.favorite, "private": album.private,
         "created_at": album.created_at, "updated_at": album.updated_at,
+        # whose album: "role" "owner" for the user's own; "viewer"/"editor" for an album
+        # another user (``owner``) shared with the user, which a restore leaves out
+        "owner": {"key": album.owner_key, "name": album.owner_name}, "role": album.role,
         "members": [{
             "photo_uid": photo, "entry": entries[photo][0], "sha1": entries[photo][3],
             "files": sorted({f.sha1 for f in members[photo]} - {""}),

@@ -55,6 +55,23 @@ def owners(target: Target, unit: Unit) -> list[Owned]:
     return out
 
 
+def not_own(manifest: Manifest) -> str | None:
+    """Why an album is not restored when its manifest says another user shared it with the
+    user (``role`` "viewer" or "editor", ``owner`` that user); None for the user's own,
+    and for a manifest of an older mirror, which says nothing of owners."""
+    role = manifest.data.get("role")
+    if not isinstance(role, str) or role in ("", "owner"):
+        return None
+    owner = manifest.data.get("owner")
+    name = ""
+    if isinstance(owner, dict):
+        name = next((v for v in (owner.get("name"), owner.get("key"))
+                     if isinstance(v, str) and v), "")
+    name = name or "another user"
+    return (f"shared with you by {name} (you are {role}): it is {name}'s album; ppsync does "
+            "not create it as yours")
+
+
 class Restore:
     """The metadata, album and archive steps, sharing the target and the report."""
 
@@ -146,10 +163,19 @@ class Restore:
 
     def restore_albums(self, manifests: list[Manifest]) -> None:
         capabilities = self.target.server.capabilities
-        existing = by_title(self.target.server.albums(["album"]), capabilities) \
-            if manifests else {}
+        # Only the user's own albums on the target may be filled: one another user shared
+        # with the user is theirs, whatever its title.
+        existing = by_title([a for a in self.target.server.albums(["album"]) if a.own],
+                            capabilities) if manifests else {}
         for manifest in manifests:
             self.check_stop()
+            shared_by = not_own(manifest)
+            if shared_by is not None:
+                self.say(f"would leave out album {manifest.title!r}: {shared_by}")
+                self.report.not_carried.append(NotCarried(manifest.rel, "album", shared_by))
+                log.info("album not restored: not the user's own", title=manifest.title,
+                         why=shared_by)
+                continue
             self.restore_album(manifest, existing)
 
     def member_keys(self, sha1s: Iterable[str], photo_uid: object = None) -> list[str]:

@@ -151,6 +151,18 @@ class Album:
     private: bool = False
     created_at: str = ""
     updated_at: str = ""  # the album's change stamp: members are re-read when it moves
+    # Whose album it is. ``role`` is the user's part in it: "owner" for the user's own (every
+    # PhotoPrism album: its API shares albums by link only, never between accounts), else
+    # "viewer" or "editor" (an Immich album another user shared with the user, whose
+    # ``owner_key``/``owner_name`` name that user). "" when the server does not say.
+    owner_key: str = ""
+    owner_name: str = ""
+    role: str = "owner"
+
+    @property
+    def own(self) -> bool:
+        """The user's own album, not one someone else shared with the user."""
+        return self.role == "owner"
 
 
 @dataclass(frozen=True, slots=True)

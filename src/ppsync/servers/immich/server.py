@@ -235,9 +235,11 @@ class ImmichServer:
             raise ServerDataError("Immich albums: the answer is not a list")
         out = []
         for raw in body:
-            album = parse_album(raw)
+            album = parse_album(raw, me=self.client.user_id)
             out.append(Album(album.album_id, album.name, description=album.description,
-                             updated_at=album.updated_at.isoformat()))
+                             updated_at=album.updated_at.isoformat(),
+                             owner_key=album.owner_id, owner_name=album.owner_name,
+                             role=album.role))
         return out
 
     def album_members(self, album: str) -> dict[str, list[PhotoFile]]:
@@ -286,7 +288,16 @@ class ImmichServer:
         self._refuse("indexing a folder")
 
     def album_key(self, title: str) -> str:
-        return album_by_name(self.client, title)
+        """The user's own album called exactly ``title`` (or with this id), else a new one: an
+        album another user shared with the user is theirs, never filled as the user's."""
+        if not self.client.user_id:
+            return album_by_name(self.client, title)  # whose albums are whose is unknown
+        for album in self.albums(["album"]):
+            if album.own and title in (album.key, album.title):
+                return album.key
+        created = self.client.json("POST", "/albums", f"creating album {title}",
+                                   json={"albumName": title})
+        return parse_album(created).album_id
 
     def add_to_album(self, album: str, photos: Sequence[str]) -> None:
         add_to_album(self.client, album, photos)

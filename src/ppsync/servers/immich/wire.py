@@ -130,6 +130,9 @@ class ImmichAlbum:
     description: str
     asset_count: int  # leaves out hidden and trashed members: not a member count
     updated_at: datetime
+    owner_id: str = ""  # "" when the answer names no owner
+    owner_name: str = ""
+    role: str = "owner"  # the user's part: "owner", or "viewer"/"editor" of a shared album
 
 
 @dataclass(frozen=True)
@@ -344,14 +347,49 @@ def parse_statistics(value: Any) -> tuple[int, int, int]:
     return out[0], out[1], out[2]
 
 
-def parse_album(value: Any, where: str = "album") -> ImmichAlbum:
+def parse_album(value: Any, where: str = "album", me: str = "") -> ImmichAlbum:
+    """One album answer. ``me``: the user's id (``GET /users/me``); with it, an album another
+    user shared with the user comes out with that user as owner and the user's role in
+    ``albumUsers`` ("viewer" or "editor"). The owner is ``ownerId``/``owner`` (v1.135, v2.5)
+    or the ``albumUsers`` entry with role "owner" (v3.1.0 answers have no ``ownerId``).
+    Without ``me`` every album counts as the user's own."""
     obj = obj_of(value, where)
     album_id = req_str(obj, "id", where)
     w = f"{where} {album_id}"
     count = opt_int(obj, "assetCount", w)
+    members = _album_users(obj.get("albumUsers"))
+    owner_id = opt_str(obj, "ownerId", w) or ""
+    owner = obj.get("owner")
+    owner_name = _user_name(owner) if isinstance(owner, dict) else ""
+    if not owner_id:
+        owner_id, owner_name = next(((u, n) for u, n, r in members if r == "owner"), ("", ""))
+    role = "owner"
+    if me and owner_id and owner_id != me:
+        role = next((r for u, _, r in members if u == me and r in ("viewer", "editor")),
+                    "viewer")
     return ImmichAlbum(album_id, req_str(obj, "albumName", w, empty=True),
                        opt_str(obj, "description", w) or "", count or 0,
-                       parse_time(obj.get("updatedAt"), f"{w} updatedAt"))
+                       parse_time(obj.get("updatedAt"), f"{w} updatedAt"),
+                       owner_id, owner_name, role)
+
+
+def _user_name(user: dict[str, Any]) -> str:
+    for key in ("name", "email"):
+        value = user.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _album_users(value: Any) -> list[tuple[str, str, str]]:
+    """(user id, name, role) of each ``albumUsers`` entry that has them."""
+    out = []
+    for entry in value if isinstance(value, list) else []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        if isinstance(user, dict) and isinstance(user.get("id"), str):
+            role = entry.get("role")
+            out.append((user["id"], _user_name(user), role if isinstance(role, str) else ""))
+    return out
 
 
 def parse_bulk_check(value: Any, refs: Sequence[str]) -> list[BulkCheck]:
