@@ -1918,6 +1918,21 @@ class FakePhotoPrism:
             album.updated_at = self._now()
         return added
 
+    def _approve(self, photo_uids: Iterable[str]) -> None:
+        """What ``POST /albums/:uid/photos`` does after adding (``api/album.go``
+        ``AddPhotosToAlbum``, issue 4229; the Review feature is on): every selected photo in
+        review (``Photo.Approved``: an image, quality < 3, never edited) is approved, and
+        ``Photo.Approve`` first *restores* it from the archive, then sets quality 3 and
+        ``edited_at``. An import adding a duplicate to its albums (``AddPhotoToUserAlbums``)
+        does not do this. Lock held."""
+        now = self._now()
+        for uid in photo_uids:
+            photo = self._photos.get(uid)
+            if photo is None or photo.quality >= 3 or photo.type != "image" or photo.edited_at:
+                continue
+            photo.archived, photo.deleted_at = False, None
+            photo.quality, photo.edited_at, photo.updated_at = 3, now, now
+
     def _remove_members(self, album: FakeAlbum, photo_uids: Iterable[str]) -> list[str]:
         removed: list[str] = []
         for uid in photo_uids:
@@ -3798,6 +3813,8 @@ class FakePhotoPrism:
                     return self._err(400, "No items selected", req)
                 if m == "POST":
                     changed = self._add_members(album, uids)
+                    if changed:
+                        self._approve(uids)
                     msg = f"Selection added to {album.title}"
                 else:
                     changed = self._remove_members(album, uids)

@@ -299,7 +299,9 @@ def test_upload_sends_new_files_skips_duplicates_and_finds_the_album_by_name(
         new = fake.lib.by_checksum(base64.b64encode(hashlib.sha1(b"n" * 100).digest()).decode())
         assert new is not None and new.original_file_name == "new.jpg"
         assert [a.name for a in fake.lib.albums.values()] == ["Inbox"]  # no second album
-        assert set(fake.lib.albums[album].asset_ids) == {on_server, new.id}
+        # Only what the upload brought: the duplicate of old.jpg is left as it is.
+        assert set(fake.lib.albums[album].asset_ids) == {new.id}
+        assert fake.lib.assets[on_server].visibility == "timeline"
         uploads = fake.requests_to("/api/assets", "POST")
         assert len([r for r in uploads if r.path == "/api/assets"]) == 1
         again = run_cli(path, "upload")  # nothing new: nothing sent

@@ -27,7 +27,6 @@ class UploadReport:
     sent: int = 0
     bytes_sent: int = 0
     confirmed: int = 0  # found on the server by SHA-1 after the import
-    added_to_albums: int = 0  # duplicates added to the configured albums
     moved: int = 0
     deleted: int = 0
     rejected: list[Failure] = field(default_factory=list)  # reported once, not retried
@@ -56,7 +55,7 @@ def summary_lines(report: UploadReport) -> list[str]:
         f"from the trash {report.from_trash}), "
         f"rejected {len(report.rejected)}, failed {len(report.failures)}",
         f"  waiting to settle {report.waiting}, done earlier {report.known}, "
-        f"sidecars without a photo {report.ignored}, added to albums {report.added_to_albums}, "
+        f"sidecars without a photo {report.ignored}, "
         f"moved {report.moved}, deleted {report.deleted}",
     ]
     if report.error:

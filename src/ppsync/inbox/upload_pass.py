@@ -51,7 +51,6 @@ class UploadPass:
         self.server = server
         self.report = report
         self.stop = stop
-        self._album_uids: list[str] | None = None
         self._photo_uids: dict[str, str | None] = {}
 
     # --- outcomes (the state is written after the fact, on this thread) ----------------------
@@ -263,26 +262,19 @@ class UploadPass:
         return sha1 in self.server.find_photos([sha1])
 
     def handle_duplicates(self, items: list[Item]) -> None:
-        """Add duplicates to the configured albums (as PhotoPrism's own import does), then
-        record them; files on the server are then moved or deleted like uploads."""
-        on_server = [i for i in items if self.upload.albums or self.upload.after != "keep"
-                     if self.photo_uid(i.sha1) is not None]
-        if self.upload.albums and on_server:
-            photos = sorted({uid for i in on_server if (uid := self.photo_uid(i.sha1))})
-            for album in self.album_uids():
-                self.server.add_to_album(album, photos)
-            self.report.added_to_albums += len(photos)
+        """Record duplicates; files on the server are then moved or deleted like uploads.
+
+        A duplicate is never added to the configured albums, nor is its photo touched in any
+        other way: the albums get only what this upload brought. Adding it would fill the
+        album with old photos (a copy of a mirror folder), and on PhotoPrism adding a photo in
+        review to an album approves it, which restores it from the archive."""
         for item in items:
             self.save(item, status=UploadStatus.DUPLICATE)
             self.report.duplicates += 1
             log.info("duplicate not sent", path=item.file.rel, reason=item.record.reason)
-        for item in on_server:
-            self.after(item)
-
-    def album_uids(self) -> list[str]:
-        if self._album_uids is None:
-            self._album_uids = [self.server.album_key(name) for name in self.upload.albums]
-        return self._album_uids
+        for item in items:
+            if self.upload.after != "keep" and self.photo_uid(item.sha1) is not None:
+                self.after(item)
 
     def after(self, item: Item) -> None:
         """Keep, move or delete a file that is on the server. Never a file that changed since

@@ -2,8 +2,9 @@
 (an asset in the trash apart: it is purged later, and ``/trash/restore/assets`` brings it back),
 one multipart ``POST /assets`` per file with the field set of the server's generation and its
 XMP sidecar as ``sidecarData`` (``201 created`` and ``200 duplicate`` are both success; a
-duplicate's sidecar is dropped by the server), and albums looked up by name before one is
-created (Immich album titles are not unique: never a second album of the same name).
+duplicate's sidecar is dropped by the server, and it joins no album: only what the batch created
+does), and albums looked up by name before one is created (Immich album titles are not unique:
+never a second album of the same name).
 """
 
 from __future__ import annotations
@@ -98,11 +99,11 @@ def add_to_album(client: ImmichClient, album: str, assets: Sequence[str]) -> Non
 
 
 class ImmichUpload:
-    """An upload batch: each file one POST; ``commit`` puts what was sent into albums."""
+    """An upload batch: each file one POST; ``commit`` puts what it created into albums."""
 
     def __init__(self, client: ImmichClient) -> None:
         self._client = client
-        self._sent: list[str] = []
+        self._created: list[str] = []
 
     def send(self, name: str, open_body: BodyOpener, modified: datetime, *,
              sidecar: tuple[str, BodyOpener] | None = None) -> int | None:
@@ -125,7 +126,9 @@ class ImmichUpload:
         if status not in (200, 201):
             raise UploadFailed(f"{what}: HTTP {status} "
                                f"{redact(error_message(_json(response)))}".rstrip())
-        self._sent.append(parse_upload(status, json_body(response, what)).asset_id)
+        result = parse_upload(status, json_body(response, what))
+        if result.created:
+            self._created.append(result.asset_id)
         return 1
 
     def _post(self, name: str, open_body: BodyOpener, dates: dict[str, str], what: str,
@@ -143,8 +146,13 @@ class ImmichUpload:
                     files=lambda: _parts(name, open_body, sidecar))
 
     def commit(self, albums: Sequence[str]) -> None:
+        """Put the assets this batch created into ``albums``. An asset the server answered
+        ``200 duplicate`` for (its content arrived between the look-up and the POST) is an
+        old one: it is left as it is, like every duplicate the inbox finds."""
+        if not self._created:
+            return
         for title in albums:
-            add_to_album(self._client, album_by_name(self._client, title), self._sent)
+            add_to_album(self._client, album_by_name(self._client, title), self._created)
 
 
 @contextmanager
