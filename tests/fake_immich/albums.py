@@ -73,6 +73,11 @@ def route_albums(routes: Routes, req: Request, who: Principal, seg: list[str]) -
         album = lib.create_album(name, str(body.get("description") or ""), ids)
         with lib.lock:
             return json_response(201, album_json(routes, album, True))
+    if seg[2:] == ["assets"] and m in ("PUT", "DELETE"):
+        # The permission guard answers before the album is looked up (v3.1.0 live: a key
+        # without albumAsset.create gets 403 for an album that does not exist)
+        auth.require(who, routes.gen.album_add_permission if m == "PUT" else (
+            "album.removeAsset" if v1 else "albumAsset.delete"), always=True)
     with lib.lock:
         found = lib.albums.get(seg[1])
     if found is None:

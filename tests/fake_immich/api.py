@@ -73,6 +73,7 @@ class Routes(Transfers):
         self.faults = faults
         self.trash_days = trash_days
         self.download_count = 0
+        self.key_me_reads = 0  # GET /api-keys/me answered
 
     @property
     def gen(self) -> Generation:
@@ -185,6 +186,16 @@ class Routes(Transfers):
             return json_response(201, {"secret": key.secret, "apiKey": {
                 "id": key.id, "name": key.name, "createdAt": now, "updatedAt": now,
                 "permissions": sorted(key.permissions)}})
+        if req.method == "GET" and seg[1:] == ["me"] and self.gen.key_me:
+            if who.key is None:  # v3.1.0 as seen live
+                return error(403, "Not authenticated with an API Key")
+            key = who.key
+            self.key_me_reads += 1
+            return json_response(200, {"id": key.id, "name": key.name,
+                                       "permissions": sorted(key.permissions)})
+        if req.method == "GET" and seg[1:] == ["me"]:  # before v1.139: GET /api-keys/{id}
+            self.auth.require(who, "apiKey.read", always=True)
+            return error(400, ["id must be a UUID"])
         if req.method == "GET" and len(seg) == 1:
             self.auth.require(who, "apiKey.read", always=True)
             with self.auth.lock:

@@ -68,10 +68,14 @@ class Generation:
     # a missing original is 404, a search without ``visibility`` lists timeline, archive and
     # hidden assets
     seen_live_v31: bool = False
+    # ``GET /api-keys/me`` (added in v1.139, commit e00556a34): any key may read its own
+    # permissions; before, "me" reached ``GET /api-keys/{id}`` (apiKey.read, then 400 "id must
+    # be a UUID")
+    key_me: bool = True
 
 
 V1 = Generation("v1.135", 1, 135, 3, False, "album.addAsset", True, False, False, False, False,
-                True, 200, False)
+                True, 200, False, key_me=False)
 V2 = Generation("v2.5", 2, 5, 6, True, "albumAsset.create", True, False, False, True, True,
                 True, 204, False)
 V3 = Generation("v3", 3, 2, 0, True, "albumAsset.create", False, True, True, True, True,
