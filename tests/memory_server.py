@@ -169,7 +169,7 @@ class MemoryServer:
     def library_counts(self) -> dict[str, int]:
         return {"all": len(self.photos)}
 
-    def access(self, settings: Settings) -> Access:
+    def access(self, settings: Settings | None, *, restore: bool = False) -> Access:
         return Access("scope: everything", ("sync",))
 
     def listing(self, mirror: MirrorConfig, fresh: Fresh, since: str = "") -> MemoryListing:

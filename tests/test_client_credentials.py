@@ -321,7 +321,8 @@ def test_client_without_a_user_cannot_upload(
                            upload={"enabled": True, "inbox": str(inbox), "settle_seconds": 0})
     result = run_cli(config, "upload")
     assert result.returncode == 3
-    assert "needs a session with a user" in result.stdout + result.stderr
+    # named by the preflight before any work (it was learned at the first upload before)
+    assert "a client that belongs to no user cannot upload" in result.stdout + result.stderr
     assert (inbox / "new.jpg").exists()
 
 

@@ -29,6 +29,7 @@ from ppsync.mirror.sync import guard_target
 from ppsync.redact import redact
 from ppsync.servers import open_server
 from ppsync.servers.base import PhotoServer
+from ppsync.servers.preflight import preflight
 from ppsync.state import State
 
 __all__ = ["UploadPass", "UploadReport", "run_upload", "summary_lines"]
@@ -93,6 +94,7 @@ def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
             raise ConfigError(f"upload.mode: this server does not take {settings.upload.mode!r}")
         if not server.is_open:
             server.open()
+            preflight(server, settings)  # once per session: all it lacks, before any work
         identity = ServerIdentity.reached(settings.server, server)
         guard_identity(state, identity)  # the account, now that the session says it
         bind(state, identity)

@@ -47,6 +47,7 @@ from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.servers import open_server
 from ppsync.servers.abortable import StopWatchdog
+from ppsync.servers.preflight import preflight
 from ppsync.state import State
 
 log = get_logger("ppsync.sync")
@@ -175,6 +176,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
         if not server.is_open:
             info = server.open()
             log.info("logged in", server_version=info.version, user=info.user_name)
+            preflight(server, settings)  # once per session: all it lacks, before any work
         identity = ServerIdentity.reached(settings.server, server)
         if not options.rebind:
             guard_identity(state, identity)  # before anything is listed or touched

@@ -56,6 +56,7 @@ from ppsync.restore.send import send_items, send_missing
 from ppsync.restore.units import Role, Unit, build_units
 from ppsync.servers import open_server
 from ppsync.servers.base import PhotoServer
+from ppsync.servers.preflight import preflight
 from ppsync.state import State
 
 __all__ = ["RestoreReport", "run_restore", "summary_lines", "target_server"]
@@ -172,6 +173,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:
         photos.open()
+        preflight(photos, None, restore=True)  # the target: all a restore needs, at once
         capabilities = photos.capabilities
         copy = server.originals_path is not None  # the new server's originals folder is here
         if copy and not capabilities.index_in_place:

@@ -134,6 +134,8 @@ class Access:
     served: tuple[str, ...] = ()
     problems: Mapping[str, str] = field(default_factory=dict)
     unknown_counts: str = ""
+    # Features whose lack is a documented degrade, not a stop: the preflight warns about them.
+    degrades: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,9 +385,11 @@ class PhotoServer(Protocol):
         empty when it will not say."""
         ...
 
-    def access(self, settings: Settings) -> Access:
-        """What this session may do for the features ``settings`` turns on (``ppsync check``;
-        may send a harmless request per resource when the server will not tell its scope)."""
+    def access(self, settings: Settings | None, *, restore: bool = False) -> Access:
+        """What this session may do for the features ``settings`` turns on, or for a restore
+        into this server (``restore``; then ``settings`` may be None): ``ppsync check`` and
+        the preflight (``servers.preflight``). May send a harmless request per resource or
+        permission when the server will not tell its scope."""
         ...
 
     # --- the mirror direction ------------------------------------------------------------------

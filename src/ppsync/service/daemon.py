@@ -53,6 +53,7 @@ from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
 from ppsync.servers import open_server
 from ppsync.servers.base import PhotoServer
+from ppsync.servers.preflight import preflight
 from ppsync.service.health import check_health, schedule_period
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period
@@ -216,6 +217,7 @@ class Daemon:
         if not self._server.is_open:
             info = self._server.open()
             log.info("logged in", server_version=info.version, user=info.user_name)
+            preflight(self._server, self.settings)  # once per session, not per pass
         if not self._ready:
             self._ready = True
             notify("READY=1")

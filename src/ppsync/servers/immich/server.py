@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import NoReturn
+from typing import ClassVar, NoReturn
 
 import httpx
 
@@ -73,6 +73,8 @@ _UNKNOWN_COUNTS = (
     "(GET /api/assets/statistics needs the asset.statistics permission, which this API key "
     "lacks): a full walk is not checked against the library's count, and each file missing "
     "from it is looked up again (GET /api/assets/{id}) before any is removed, as always")
+_ALBUM_NAMES = "sidecars (album names)"  # without album.read: sidecars name no album
+_NO_ID = "00000000-0000-4000-8000-000000000000"  # an album no server has
 _NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
 
@@ -122,6 +124,7 @@ class ImmichServer:
                  *, stop: threading.Event | None = None) -> None:
         self.client = ImmichClient(server, transport, stop=stop)
         self._memberships = AlbumMemberships(self.client)  # a photo's albums, for sidecars
+        self._held: frozenset[str] | None = None  # the key's permissions, once per open
 
     # --- identity and login --------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class ImmichServer:
         return self.client.logged_in
 
     def open(self) -> ServerInfo:
+        self._held = None
         self.client.login()
         return self.info()
 
@@ -156,43 +160,78 @@ class ImmichServer:
             return {}
         return {"photos": images, "videos": videos, "all": total}
 
-    def access(self, settings: Settings) -> Access:
-        """For a key, try what each configured feature needs and name what it lacks."""
+    def access(self, settings: Settings | None, *, restore: bool = False) -> Access:
+        """For a key, the permissions each configured feature (or a restore into this
+        server) needs that the key lacks: read from ``GET /api-keys/me`` where the server has
+        it (v1.139 and later), else tried with harmless requests. Once per open."""
+        needs = self._needs(settings, restore=restore)
+        features = tuple(needs)
         if not self.client.uses_key:
-            return Access("scope: a password login has the account's own rights",
-                          self._features(settings))
+            return Access("scope: a password login has the account's own rights", features)
+        wanted = {p for ps in needs.values() for p in ps}
+        held = self._key_permissions()
+        lacks = (wanted - held if "all" not in held else set()) if held is not None \
+            else self._lacking(wanted)
         problems: dict[str, str] = {}
-        lacks = self._lacking(settings)
-        for feature, needs in self._needs(settings).items():
-            missing = [p for p in needs if p in lacks]
+        for feature, perms in needs.items():
+            missing = [p for p in perms if p in lacks]
             if missing:
                 problems[feature] = "the API key lacks " + ", ".join(missing)
-        served = tuple(f for f in self._features(settings) if f not in problems)
+        served = tuple(f for f in features if f not in problems)
         line = "scope: API key" + (f", lacking {', '.join(sorted(lacks))}" if lacks else
                                    " with every permission ppsync needs here")
-        return Access(line, served, problems, unknown_counts=_UNKNOWN_COUNTS)
+        return Access(line, served, problems, unknown_counts=_UNKNOWN_COUNTS,
+                      degrades=frozenset({_ALBUM_NAMES}))
 
-    @staticmethod
-    def _features(settings: Settings) -> tuple[str, ...]:
-        return tuple(ImmichServer._needs(settings))
+    def _key_permissions(self) -> set[str] | None:
+        """The key's own permissions (``GET /api-keys/me``, any key may ask), or None where
+        the server has no such endpoint (before v1.139: 400 or 404) or will not say."""
+        if self._held is None:
+            response = self.client.call("GET", "/api-keys/me", "the API key's permissions",
+                                        accept=(400, 403, 404))
+            body = json_body(response, "api-keys/me") if response.is_success else None
+            perms = body.get("permissions") if isinstance(body, dict) else None
+            self._held = (frozenset(p for p in perms if isinstance(p, str))
+                          if isinstance(perms, list) else frozenset({"?"}))
+        return None if self._held == frozenset({"?"}) else set(self._held)
 
-    @staticmethod
-    def _needs(settings: Settings) -> dict[str, list[str]]:
+    def _needs(self, settings: Settings | None, *, restore: bool = False) -> dict[str, list[str]]:
+        version = self.client.version
+        add = "album.addAsset" if version is not None and version.major < 2 else \
+            "albumAsset.create"
+        if restore or settings is None:
+            return {"restore": ["asset.read", "asset.upload", "asset.update", "stack.create",
+                                "tag.create", "tag.asset", "album.read", "album.create", add]}
         needs = {"sync": ["asset.read", "asset.download", "user.read"]}
         if settings.metadata.enabled:
             needs["sidecars"] = ["asset.read"]
             # Without album.read, sidecars are written all the same, naming no album.
-            needs["sidecars (album names)"] = ["album.read"]
+            needs[_ALBUM_NAMES] = ["album.read"]
         if settings.albums.mode != "none":
             needs["albums"] = ["album.read", "asset.read"]
         if settings.upload.enabled:
             needs["upload"] = ["asset.upload"]
+            if settings.upload.albums:
+                needs["upload"] += ["album.read", "album.create", add]
         return needs
 
-    def _lacking(self, settings: Settings) -> set[str]:
-        """The permissions a harmless request per resource shows the key lacks."""
+    _PROBES: ClassVar[dict[str, tuple[str, str, object]]] = {
+        # permission: a request that changes nothing (an empty list, an unknown album, a body
+        # the validation refuses after the permission guard passed)
+        "stack.create": ("POST", "/stacks", {"assetIds": []}),
+        "tag.create": ("PUT", "/tags", {"tags": []}),
+        "tag.asset": ("PUT", "/tags/assets", {"tagIds": [], "assetIds": []}),
+        "album.create": ("POST", "/albums", {}),
+        "asset.update": ("PUT", "/assets", {"ids": []}),
+        "album.addAsset": ("PUT", f"/albums/{_NO_ID}/assets", {"ids": []}),
+        "albumAsset.create": ("PUT", f"/albums/{_NO_ID}/assets", {"ids": []}),
+    }
+
+    def _lacking(self, wanted: set[str]) -> set[str]:
+        """The permissions a harmless request per permission shows the key lacks (a server
+        without ``GET /api-keys/me``)."""
         lacks: set[str] = set()
-        if not self.client.user_id:  # GET /users/me was refused at login
+        if "user.read" in wanted and not self.client.user_id:  # refused at login
             lacks.add("user.read")
         asset_id = ""
         try:
@@ -201,18 +240,25 @@ class ImmichServer:
             asset_id = page.assets[0].asset_id if page.assets else ""
         except AuthError:
             lacks.add("asset.read")
-        if asset_id and self.client.may_download(asset_id) is False:
+        if "asset.download" in wanted and asset_id and \
+                self.client.may_download(asset_id) is False:
             lacks.add("asset.download")
-        if settings.albums.mode != "none" or settings.metadata.enabled:
+        if "album.read" in wanted:
             try:
                 self.client.call("GET", "/albums", "trying album.read")
             except AuthError:
                 lacks.add("album.read")
-        if settings.upload.enabled:
+        if "asset.upload" in wanted:
             try:
                 find_by_sha1(self.client, ["0" * 40])  # a look-up only; nothing is sent
             except AuthError:
                 lacks.add("asset.upload")
+        for permission in sorted(wanted & set(self._PROBES)):
+            method, path, body = self._PROBES[permission]
+            response = self.client.call(method, path, f"trying {permission}", json=body,
+                                        accept=(400, 403, 404))
+            if response.status_code == 403:
+                lacks.add(permission)
         return lacks
 
     # --- the mirror direction ------------------------------------------------------------------

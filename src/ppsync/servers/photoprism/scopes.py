@@ -11,6 +11,7 @@ sidecars   photos (photo details)
 albums     albums (album list) and photos (album members are a photo search)
 upload     files (upload, import, look-up by SHA-1), albums when uploads go into albums,
            and a session with a user (the upload URL names the user)
+restore    (into this server) write files, photos and albums
 =========  =========================================================================
 """
 
@@ -43,8 +44,12 @@ class Feature:
     needs_user: bool = False
 
 
-def configured_features(settings: Settings) -> list[Feature]:
-    """The features this config turns on, each with the resources it needs."""
+def configured_features(settings: Settings | None, *, restore: bool = False) -> list[Feature]:
+    """The features this config turns on (or a restore into the server needs), each with the
+    resources it needs."""
+    if restore or settings is None:
+        return [Feature("restore", (("files", True), ("photos", True), ("albums", True)),
+                        needs_user=True)]
     features = [Feature("sync", (("photos", False),))]
     if settings.metadata.enabled:
         features.append(Feature("sidecars", (("photos", False),)))
@@ -59,10 +64,11 @@ def configured_features(settings: Settings) -> list[Feature]:
     return features
 
 
-def unserved(settings: Settings, scope: str, *, has_user: bool) -> dict[str, str]:
+def unserved(settings: Settings | None, scope: str, *, has_user: bool,
+             restore: bool = False) -> dict[str, str]:
     """Configured features the scope cannot serve, each with the reason."""
     problems: dict[str, str] = {}
-    for feature in configured_features(settings):
+    for feature in configured_features(settings, restore=restore):
         missing = [("write " if write else "") + resource for resource, write in feature.needs
                    if not scope_permits(scope, resource, write=write)]
         if missing:

@@ -114,7 +114,7 @@ class PhotoPrismServer:
     def library_counts(self) -> dict[str, int]:
         return self.client.fetch_counts()
 
-    def access(self, settings: Settings) -> Access:
+    def access(self, settings: Settings | None, *, restore: bool = False) -> Access:
         session = self.client.session
         assert session is not None, "open() first"
         scope = session.scope
@@ -125,8 +125,9 @@ class PhotoPrismServer:
         else:
             scope_line = "scope: " + (scope or "unrestricted (a login has the account's own "
                                       "rights)")
-        problems = unserved(settings, scope, has_user=bool(session.user_uid))
-        served = tuple(f.name for f in configured_features(settings) if f.name not in problems)
+        problems = unserved(settings, scope, has_user=bool(session.user_uid), restore=restore)
+        served = tuple(f.name for f in configured_features(settings, restore=restore)
+                       if f.name not in problems)
         return Access(scope_line, served, problems, unknown_counts=UNKNOWN_COUNTS)
 
     # --- the mirror direction ------------------------------------------------------------------
