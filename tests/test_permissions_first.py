@@ -200,3 +200,21 @@ def test_a_daemon_pass_with_a_key_lacking_two_permissions_stops_before_any_downl
     assert report is not None and report.exit_code == 3
     assert "lacks asset.download, user.read" in report.error and key not in report.error
     assert immich.download_count == 0
+
+
+def test_a_restore_into_photoprism_with_a_client_that_may_not_write_files_stops_before_upload(
+        server: FakePhotoPrism, tmp_path: Path, target: Path) -> None:
+    with FakeImmich(generation="v3") as source:
+        ImmichUser(source).upload("A.jpg", b"a" * 300, taken=TAKEN)
+        path = config(tmp_path, target, {"url": source.url, "api_key": source.add_key()})
+        assert run_cli(path, "sync").returncode == 0
+    client = server.add_client("photos albums")
+    path.write_text(path.read_text() + (
+        f'\n[servers.pp]\nurl = "{server.url}"\nclient_id = "{client.client_id}"\n'
+        f'client_secret = "{client.secret}"\nretries = 0\n'))
+    result = run_cli(path, "restore", "--to", "pp")
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    assert "restore: the scope 'photos albums' does not allow write files" in out
+    assert not [r for r in server.requests if r.method == "POST" and "/upload" in r.path]
+    assert client.secret not in out

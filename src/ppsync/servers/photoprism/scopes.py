@@ -48,8 +48,7 @@ def configured_features(settings: Settings | None, *, restore: bool = False) -> 
     """The features this config turns on (or a restore into the server needs), each with the
     resources it needs."""
     if restore or settings is None:
-        return [Feature("restore", (("files", True), ("photos", True), ("albums", True)),
-                        needs_user=True)]
+        return [Feature("restore", (("files", True), ("photos", True), ("albums", True)))]
     features = [Feature("sync", (("photos", False),))]
     if settings.metadata.enabled:
         features.append(Feature("sidecars", (("photos", False),)))
