@@ -514,7 +514,7 @@ def test_a_dry_run_migration_says_what_it_would_do_and_changes_nothing(
         assert [n.what for n in dry.not_carried] == ["private"]
 
 
-def test_a_key_that_may_not_stack_stops_with_exit_3_naming_it_and_a_full_key_finishes(
+def test_a_key_that_may_not_stack_stops_with_exit_3_before_any_upload_and_a_full_key_finishes(
         tmp_path: Path) -> None:
     with ExitStack() as stack:
         source, target = server("photoprism", stack), server("immich", stack)
@@ -528,7 +528,8 @@ def test_a_key_that_may_not_stack_stops_with_exit_3_naming_it_and_a_full_key_fin
         result = run_cli(path, "restore", "--to", "to")
         assert result.returncode == 3, result.stdout + result.stderr
         assert "stack.create" in result.stdout and narrow not in result.stdout + result.stderr
+        assert target.fake.lib.assets == {}  # named before any upload (permissions first)
         path.write_text(path.read_text().replace(narrow, target.section["api_key"]))
         finished = run_cli(path, "restore", "--to", "to")
         assert finished.returncode == 0, finished.stdout + finished.stderr
-        assert "uploaded 0 " in finished.stdout and "stacked 1" in finished.stdout
+        assert "uploaded 8 " in finished.stdout and "stacked 1" in finished.stdout
