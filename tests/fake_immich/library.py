@@ -128,13 +128,9 @@ class Library:
     def add_partner_asset(self, partner_id: str, name: str, content: bytes,
                           taken: datetime) -> FakeAsset:
         """An asset a partner uploaded to their own library (shared with this user)."""
-        asset = self.create_asset(name, content, file_created_at=taken, file_modified_at=taken)
         with self.lock:
-            asset.owner_id = partner_id
-            asset.original_path = asset.original_path.replace(self.owner_id, partner_id)
             self.partners_in_timeline.add(partner_id)
-        self.run_metadata_job(asset)
-        return asset
+        return self.add_other_user_asset(partner_id, name, content, taken)
 
     def create_asset(self, name: str, content: bytes, *, file_created_at: datetime,
                      file_modified_at: datetime, device_asset_id: str = "fake-device-asset",
