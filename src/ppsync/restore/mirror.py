@@ -32,7 +32,6 @@ from ppsync.state import State
 log = get_logger("ppsync.restore")
 SIDECAR_SUFFIX = ".ppsync.json"
 MANIFEST_NAME = ".album.json"
-PAGE = 1000  # albums or album members per request
 # A dry run's stand-in photo key for an original it would upload or bring back from a trash
 # (never sent to a server).
 PENDING = "pending:"
