@@ -16,6 +16,7 @@ LAYERS = {
     "cli": 5, "__main__": 5,
     "service": 4,
     "mirror": 3, "export": 3, "inbox": 3, "restore": 3,
+    "first_run": 3,  # `ppsync init`: config + a server check, like a command of the engine
     "servers": 2, "state": 2,
 }
 TOP = 1  # config, errors, models, logs, redact, report, fsutil, lock, procs, progress

@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "enabled) on the [schedule] until stopped")
     commands.add_parser("health", help="exit 0 if the last pass succeeded and is recent "
                         "(reads the state only)")
+    init = commands.add_parser("init", help="write a first config (asked on a terminal, or "
+                               "from flags), checked against the server; --config names it "
+                               "(default ./ppsync.toml)")
+    from ppsync.first_run import add_arguments as add_init_arguments  # argparse only
+
+    add_init_arguments(init)
     return parser
 
 
@@ -271,6 +277,8 @@ STATE_ONLY = ("status", "health")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # --version and --help end here
+    if args.command == "init":  # there is no config to load yet: it writes one
+        return _init(args)
     from ppsync.config import load_config
     from ppsync.logs import setup_logging
 
@@ -285,6 +293,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, _interrupt)
             signal.signal(signal.SIGINT, _interrupt)
         return COMMANDS[args.command](settings, args)
+    except (PpsyncError, KeyboardInterrupt) as exc:
+        return handle_error(exc)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from ppsync.first_run import run_init
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return run_init(args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)
 

@@ -243,6 +243,11 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
                                             if k != "CREDENTIALS_DIRECTORY"}
     server["client_secret"] = config.client_secret.get_secret_value()
     server["api_key"] = config.api_key.get_secret_value()
+    # A secret file named relatively is beside the config, as every other path in it is (not
+    # in whatever folder the service happens to start in).
+    for file_key in ("password_file", "token_file", "client_secret_file", "api_key_file"):
+        if server.get(file_key):
+            server[file_key] = _absolute(Path(server[file_key]), base_dir)
     if config.kind == "immich":
         _check_immich(key, config, server, cred_env, problems)
     else:
