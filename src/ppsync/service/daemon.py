@@ -57,6 +57,7 @@ from ppsync.servers.preflight import preflight
 from ppsync.service.health import check_health, schedule_period
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period
+from ppsync.service.status_page import StatusSources
 from ppsync.state import State
 
 log = get_logger("ppsync.daemon")
@@ -306,6 +307,12 @@ class Daemon:
         if marked:
             log.warning("runs cut short by a crash marked as crashed", runs=marked)
 
+    def _next_run(self) -> datetime | None:
+        """When the next pass starts, in the zone the logs use (for the status page)."""
+        job = self._scheduler.get_job("pass")
+        when = job.next_run_time if job is not None else None
+        return when.astimezone(_zone_for_logs(self.settings)) if when is not None else None
+
     def _next_scheduled(self, zone: tzinfo) -> str | None:
         """When the schedule fires after the first pass (which runs at start), local time."""
         fire = _trigger(self.settings).get_next_fire_time(None, datetime.now(zone))
@@ -338,7 +345,9 @@ class Daemon:
         server = None
         if self.settings.monitor.listen:
             server = MonitorServer(self.settings.monitor.listen, self.metrics,
-                                   lambda: check_health(self.settings))
+                                   lambda: check_health(self.settings),
+                                   StatusSources(settings=lambda: self.settings,
+                                                 next_run=self._next_run))
             server.start()
             log.info("monitor listening", listen=self.settings.monitor.listen)
         self._schedule()

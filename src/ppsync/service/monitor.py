@@ -1,4 +1,5 @@
-"""Telling people how passes go: Prometheus metrics, /healthz, ping URLs and notifications.
+"""Telling people how passes go: Prometheus metrics, /healthz, the status page (/ and
+/status.json, ``service.status_page``), ping URLs and notifications.
 
 Nothing here can fail a pass: every network call has a short timeout, and its failure is a
 logged warning.
@@ -24,6 +25,7 @@ from ppsync.models import RunReport
 from ppsync.redact import redact
 from ppsync.report import summary_lines
 from ppsync.service.health import Health
+from ppsync.service.status_page import StatusSources, collect, render_html
 
 log = get_logger("ppsync.monitor")
 PING_TIMEOUT = 10.0
@@ -66,14 +68,24 @@ class Metrics:
 
 
 class MonitorServer:
-    """``/metrics`` and ``/healthz`` on ``[monitor] listen``, served from a daemon thread."""
+    """``/metrics``, ``/healthz`` and, given ``status``, the status page (``/``) and
+    ``/status.json`` on ``[monitor] listen``, served from a daemon thread. Read-only: every
+    other method is refused."""
 
-    def __init__(self, listen: str, metrics: Metrics, health: Callable[[], Health]) -> None:
+    def __init__(self, listen: str, metrics: Metrics, health: Callable[[], Health],
+                 status: StatusSources | None = None) -> None:
         host, _, port = listen.rpartition(":")
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path == "/metrics":
+                path = self.path.split("?", 1)[0]
+                if status is not None and path in ("/", "/index.html"):
+                    self._send(200, "text/html; charset=utf-8",
+                               render_html(collect(status)).encode())
+                elif status is not None and path == "/status.json":
+                    self._send(200, "application/json",
+                               json.dumps(collect(status), sort_keys=True).encode())
+                elif self.path == "/metrics":
                     self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
                 elif self.path == "/healthz":
                     verdict = health()
