@@ -12,8 +12,9 @@ Auth rules that keep PhotoPrism's limiter happy (10 failed logins or token reque
 401, a second 401 in a row is fatal, a 429 on login is never retried, and neither a configured
 token (app password) nor a client's token is ever logged out. A client's token is renewed shortly
 before it expires. A token whose scope is narrow (``photos albums files``) may not read
-``GET /session`` (403): such a session is never asked for it; the download token then comes from
-``GET /config`` or a search's ``X-Download-Token`` header.
+``GET /session`` (403): a client's token, whose scope is known, is never asked for it; an app
+password, whose scope is not, is asked once per login and its 403 taken as a narrow scope. The
+download token then comes from ``GET /config`` or a search's ``X-Download-Token`` header.
 """
 
 from __future__ import annotations
