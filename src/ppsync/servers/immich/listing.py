@@ -170,8 +170,8 @@ class ImmichListing:
 
     def _companions(self) -> Iterator[list[RemoteFile]]:
         """The live videos of the stills this change walk listed that its hidden walk did not
-        (see the module docstring), each asked for by id; one still in the library and hidden
-        (still linked) joins the walk like any listed file."""
+        (see the module docstring), each asked for by id. A video that is still in the library
+        and still hidden (so still linked) joins the walk like any listed file."""
         files = []
         for video_id in [v for v in self._stills if v not in self._videos_walked]:
             response = self._client.call("GET", f"/assets/{video_id}", f"asset {video_id}",
