@@ -1653,11 +1653,14 @@ class FakePhotoPrism:
 
     def restore_photo(self, photo_uid: str) -> None:
         """Like ``Photo.Restore``: only ``deleted_at`` is cleared; album entries hidden by
-        archiving stay hidden."""
+        archiving stay hidden. ``UpdatedAt`` does not move: the server clears the column with
+        GORM's ``UpdateColumn`` (``internal/api/batch_photos.go`` ``BatchPhotosRestore`` and
+        ``internal/entity/photo.go`` ``Photo.Restore``), which skips the update hooks, so a
+        change feed (``updated=``) does not list a photo restored from the archive."""
         with self._lock:
             photo = self._photos[photo_uid]
             if photo.archived:
-                photo.archived, photo.deleted_at, photo.updated_at = False, None, self._now()
+                photo.archived, photo.deleted_at = False, None
                 self._invalidate()
 
     def update_photo(self, photo_uid: str, **changes: Any) -> None:

@@ -232,6 +232,9 @@ class Library:
             return False
 
     def trash(self, ids: list[str]) -> None:
+        """``DELETE /assets``: only the given assets go to the trash (``updatedAt`` bumped);
+        a still's hidden live video stays as it was, untrashed and untouched
+        (``server/src/services/asset.service.ts`` ``deleteAll`` updates exactly ``ids``)."""
         with self.lock:
             for i in ids:
                 asset = self.assets.get(i)
@@ -240,6 +243,11 @@ class Library:
                     self.touch(asset)
 
     def restore(self, ids: list[str] | None) -> int:
+        """``POST /trash/restore/assets``: the given trashed assets come back and their
+        ``updatedAt`` moves (the asset table's update trigger); nothing else is touched, so the
+        hidden video of a restored still keeps its old ``updatedAt`` and a change search
+        (``updatedAfter``) does not list it (``server/src/repositories/trash.repository.ts``
+        ``restoreAll``: one UPDATE of ``status``/``deletedAt`` where ``id`` in ``ids``)."""
         with self.lock:
             chosen = [a for a in self.assets.values() if a.is_trashed
                       and (ids is None or a.id in ids)]

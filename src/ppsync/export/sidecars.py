@@ -34,6 +34,7 @@ from ppsync.logs import get_logger
 from ppsync.mirror.dry_run import ActionSink
 from ppsync.mirror.executor import Executor, Layout
 from ppsync.mirror.planner import plan_file
+from ppsync.mirror.trash import set_aside, take_back
 from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
 from ppsync.redact import redact
 from ppsync.servers.base import Photo, PhotoServer
@@ -189,9 +190,11 @@ class SidecarExport:
         self._state.note_photos(
             {f.photo_uid: (f.photo_updated_at, f.photo_flags) for f in files}, self._kinds)
 
-    def run(self, workers: int, *, keep_gone: bool) -> None:
-        """Export every queued photo. Per-photo problems become run failures."""
-        self._clean_orphans(keep_gone=keep_gone)
+    def run(self, workers: int, *, keep_gone: bool, trash_gone: bool = False) -> None:
+        """Export every queued photo. Per-photo problems become run failures. The sidecars of
+        photos that left go into the trash with their originals (``trash_gone``), stay
+        (``keep_gone``) or go."""
+        self._clean_orphans(keep_gone=keep_gone, trash_gone=trash_gone)
         self._queue_missing_albums()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ppsync-meta") as pool:
             while batch := self._state.photo_todo(_BATCH):
@@ -280,7 +283,11 @@ class SidecarExport:
             sidecar = base.with_name(base.name + suffix)
             if data is None:
                 sidecar.unlink(missing_ok=True)  # no longer configured
-            elif write_if_changed(sidecar, data):
+                continue
+            # A photo back from the trash gets the sidecar it left with (then brought up to
+            # date), so the trash keeps nothing of a photo that is whole again.
+            take_back(self._layout, path + suffix, path)
+            if write_if_changed(sidecar, data):
                 self.written += 1
 
     def _remove_sidecars(self, path: str) -> None:
@@ -299,14 +306,22 @@ class SidecarExport:
         log.info("the albums can be read now: sidecars written without album names are "
                  "written again", count=queued)
 
-    def _clean_orphans(self, *, keep_gone: bool) -> None:
+    def _clean_orphans(self, *, keep_gone: bool, trash_gone: bool) -> None:
         """Sidecars whose original is no longer mirrored at their path: an original that moved
-        gets them again at its new path (the photo is queued); one that left the server loses
-        them with it, unless ``delete = "keep"`` kept the original."""
+        gets them again at its new path (the photo is queued); one that left the server takes
+        them along into the trash (``trash_gone``: beside it, ``mirror.trash``) or loses them
+        with it, unless ``delete = "keep"`` kept the original."""
         for uid, path, _ in self._state.orphan_photos():
             if self._state.photo_has_active_file(uid):
                 self._remove_sidecars(path)
                 self._state.requeue_photo(uid)
+            elif trash_gone:
+                try:
+                    for suffix in (JSON_SUFFIX, XMP_SUFFIX):
+                        set_aside(self._layout, path + suffix)
+                except OSError as exc:  # left in place, and tried again by the next pass
+                    self._fail(path, f"cannot set its sidecar aside: {exc.strerror or exc}")
+                    continue
             elif not keep_gone:
                 self._remove_sidecars(path)
             self._state.drop_photo(uid)

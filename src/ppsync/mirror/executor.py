@@ -6,7 +6,8 @@ Layout under ``<target>/.ppsync/``::
     partial/    in-flight downloads (<file key>-<SHA-1>.part), resumable across runs
     replaced/   superseded versions of edited files, displaced and untracked files that stood
                 where a new original had to go (kept unless delete = "mirror")
-    trash/      files removed by delete = "trash", under their relative path
+    trash/      files removed by delete = "trash", under their relative path; the sidecars
+                ppsync wrote beside a photo's original go there with it (``mirror.trash``)
 """
 
 from __future__ import annotations

@@ -284,7 +284,8 @@ def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
         AlbumExport(settings.albums, state, run.server, layout, run.report,
                     manifests_aside=layout.trash if run.options.rebind else None).run()
     if run.sidecars is not None:
-        run.sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep")
+        run.sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep",
+                         trash_gone=settings.mirror.delete == "trash")
         executor.drain()
 
 

@@ -9,6 +9,13 @@ files are deduplicated by asset id (``fresh``). Trashed assets are not listed (`
 is off): they have left the library, and a complete walk's removals take them away under the
 policy.
 
+A change walk (``updatedAfter``) also fetches the live videos of the stills it listed that its
+hidden walk did not (``companions``): Immich trashes and restores exactly the ids it is given,
+so a still restored from the trash has a new ``updatedAt`` while its video keeps its old one
+(``server/src/repositories/trash.repository.ts`` ``restoreAll``), and without this the photo
+would come back without its video until the next full walk. One ``GET /assets/{id}`` per such
+still; none when the video changed too (an upload, say) or no live still changed.
+
 Complete when every walk reached ``nextPage: null`` without failure and, on a full walk that
 includes the archive, the unique timeline + archive assets seen (an asset archived mid-walk is
 listed twice) are at least the statistics' ``total`` read before the walk when the server lets
@@ -84,6 +91,7 @@ class ImmichListing:
         self._expected: int | None = None
         self._stills: dict[str, tuple[str, datetime]] = {}  # live video id → (still, taken)
         self._partners = 0  # partners' shared assets the searches answered, left out
+        self._videos_walked: set[str] = set()  # hidden assets the hidden walk answered
 
     @property
     def listed(self) -> int:
@@ -116,6 +124,8 @@ class ImmichListing:
             self._expected = self._statistics()
         for visibility in self.visibilities():
             yield from self._walk(visibility)
+        if self._since:
+            yield from self._companions()
         self._judge()
 
     def _walk(self, visibility: str) -> Iterator[list[RemoteFile]]:
@@ -127,6 +137,7 @@ class ImmichListing:
             assets = [self._linked(a) for a in own
                       if not a.trashed and a.visibility == visibility]
             if visibility == "hidden":  # only the videos of stills this walk holds
+                self._videos_walked.update(a.asset_id for a in assets)
                 assets = [a for a in assets if a.photo_key != a.asset_id]
             files = self._fresh([remote_file(a) for a in assets])
             if visibility != "hidden":
@@ -156,6 +167,25 @@ class ImmichListing:
             check_next_page(page, parsed.next_page, where)
             yield parsed
             page = parsed.next_page
+
+    def _companions(self) -> Iterator[list[RemoteFile]]:
+        """The live videos of the stills this change walk listed that its hidden walk did not
+        (see the module docstring), each asked for by id. A video that is still in the library
+        and still hidden (so still linked) joins the walk like any listed file."""
+        files = []
+        for video_id in [v for v in self._stills if v not in self._videos_walked]:
+            response = self._client.call("GET", f"/assets/{video_id}", f"asset {video_id}",
+                                         accept=(400, 404))
+            if response.status_code in (400, 404):
+                continue  # gone (a purge is seen by the next full walk)
+            asset = parse_asset(json_body(response, f"asset {video_id}"), "asset")
+            if asset.trashed or asset.visibility != "hidden" or not self._own(asset):
+                continue
+            files.append(remote_file(self._linked(asset)))
+        files = self._fresh(files)
+        self._listed += len(files)
+        if files:
+            yield files
 
     def _linked(self, asset: ImmichAsset) -> ImmichAsset:
         """A still notes its live video; the video (walked later, in ``hidden``) takes the
