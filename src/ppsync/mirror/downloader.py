@@ -189,7 +189,10 @@ def fetch(
             part.discard()
             continue
         except BaseException as exc:
-            _keep_for_resume(part, exc, remote)
+            if remote.rendition:  # never resumed (see above): nothing worth keeping
+                part.discard()
+            else:
+                _keep_for_resume(part, exc, remote)
             raise
         received += part.received
         if remote.rendition and length:
