@@ -216,6 +216,9 @@ def test_an_edit_not_rendered_yet_is_retried(immich: ImmichLibrary, tmp_path: Pa
         assert passes.change().downloaded == 1  # the failed pass kept its cursor
         assert (target / immich.path("IMG_1.edited.jpg")).read_bytes() == \
             edited_bytes(immich, a)
+        sidecar = json.loads((target / f"{immich.path('IMG_1.jpg')}.ppsync.json").read_bytes())
+        [edit] = [f for f in sidecar["files"] if f.get("edited")]
+        assert edit["sha1"] == sha1(edited_bytes(immich, a))  # written again once it is held
     finally:
         passes.server.close()
 

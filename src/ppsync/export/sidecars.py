@@ -286,10 +286,17 @@ class SidecarExport:
         except OSError as exc:
             self._fail(record.path, f"cannot write sidecar: {exc.strerror or exc}")
             return
-        if len(mirrored) == len(sidecar_uids):
+        if len(mirrored) == len(sidecar_uids) and self._renditions_held(details):
             self._state.save_photo(uid, (updated or details.changed, flags or details.flags),
                                    record.path, self._kinds,
                                    albums_known=details.albums_known)
+
+    def _renditions_held(self, details: Photo) -> bool:
+        """Does the mirror hold each edited rendition of the photo? Until it does, the photo
+        stays queued, so its sidecar is written again with the rendition's SHA-1."""
+        keys = [f.key for f in details.files if f.edited]
+        records = self._state.records_for(keys) if keys else {}
+        return all(k in records and records[k].status is RecordStatus.ACTIVE for k in keys)
 
     def _write(self, uid: str, path: str, details: Photo) -> None:
         before = self._state.photo_row(uid)
