@@ -265,6 +265,7 @@ def test_a_restore_sends_the_original_and_reports_the_edit(to: str, tmp_path: Pa
         assert report.originals == 1 and report.uploaded == 1 and report.photos == 1
         [note] = [n for n in report.not_carried if n.what == "edited version"]
         assert note.path == edit and "original is restored unedited" in note.why
+        assert ("a photo of its own" if to == "photoprism" else "the steps") in note.why
         assert list(target_server.view()) == [frozenset({sha1(original)})]
         again = run_restore(config, "to")
         assert again.uploaded == 0 and again.present == 1

@@ -62,10 +62,15 @@ from ppsync.state import State
 
 __all__ = ["RestoreReport", "run_restore", "summary_lines", "target_server"]
 log = get_logger("ppsync.restore")
-_EDIT_NOT_CARRIED = (
-    "{product} cannot take it as the edit of its photo (Immich keeps an edit as the steps "
-    "that made it, which the mirror does not hold; PhotoPrism would make it a photo of its "
-    "own): the original is restored unedited, and this edited version stays in the mirror")
+# An edited rendition (Immich's edit of a photo) has no place as the edit of its photo on
+# either kind (README's mapping table): by whether the target groups files by name.
+_EDIT_NOT_CARRIED = {
+    False: "Immich keeps an edit as the steps that made it, which the mirror does not hold, "
+           "and uploaded on its own it would be a second photo",
+    True: "PhotoPrism would make it a photo of its own: it does not share the original's base "
+          "name",
+}
+_EDIT_KEPT = ": the original is restored unedited, and this edited version stays in the mirror"
 
 
 def target_server(settings: Settings, to: str) -> ServerConfig:
@@ -184,8 +189,9 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
         if copy and not capabilities.index_in_place:
             raise ConfigError("originals_path: this kind of server cannot index files "
                               "copied into its originals; remove originals_path to upload")
-        report.not_carried += [NotCarried(rel, "edited version", _EDIT_NOT_CARRIED.format(
-            product=photos.info().product)) for rel in edited_renditions(state)]
+        why = _EDIT_NOT_CARRIED[capabilities.groups_by_name] + _EDIT_KEPT
+        report.not_carried += [NotCarried(rel, "edited version", why)
+                               for rel in edited_renditions(state)]
         names = plan_names(units, groups_by_name=capabilities.groups_by_name, copy=copy)
         report.not_carried += [NotCarried(*split) for split in names.split]
         units = run.units = [placement.unit for placement in names.placements]  # as they go
