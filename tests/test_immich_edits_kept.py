@@ -270,3 +270,40 @@ def test_a_restore_sends_the_original_and_reports_the_edit(to: str, tmp_path: Pa
         again = run_restore(config, "to")
         assert again.uploaded == 0 and again.present == 1
         assert [n.path for n in again.not_carried if n.what == "edited version"] == [edit]
+
+
+def test_the_fake_answers_edited_downloads_as_immich_does() -> None:
+    """asset-media.service ``downloadOriginal``: ``?edited=true`` sends the edited file only
+    when the asset has edits (named ``<stem>.<format>``), the original otherwise and without
+    the parameter; 404 "Edited asset media not found" before the edit job rendered it. An edit
+    and a revert flip ``isEdited`` and move ``updatedAt`` (the ``asset_edit`` triggers)."""
+    with FakeImmich(generation="v2.5") as fake:
+        user = ImmichUser(fake)
+        asset = user.upload("IMG_1.jpg", b"A" * 100, taken=TAKEN)
+        with user._client() as http:
+            def get(edited: bool) -> tuple[int, bytes, str]:
+                answer = http.get(f"/assets/{asset}/original",
+                                  params={"edited": "true"} if edited else None)
+                return answer.status_code, answer.content, \
+                    answer.headers.get("content-disposition", "")
+
+            assert get(True)[:2] == (200, b"A" * 100)  # not edited: the original
+            before = http.get(f"/assets/{asset}").json()
+            assert before["isEdited"] is False
+            user.edit(asset, CROP)
+            after = http.get(f"/assets/{asset}").json()
+            assert after["isEdited"] is True and after["updatedAt"] > before["updatedAt"]
+            assert after["checksum"] == before["checksum"]  # the original is untouched
+            status, body, disposition = get(True)
+            assert status == 200 and body == fake.lib.assets[asset].edited_content
+            assert disposition.endswith("IMG_1.jpeg")
+            assert get(False)[1] == b"A" * 100
+            assert http.get(f"/assets/{asset}/edits").json() == {"assetId": asset,
+                                                                 "edits": [CROP]}
+            fake.faults.edits_unrendered = True
+            assert get(True)[0] == 404
+            fake.faults.edits_unrendered = False
+            user.revert_edit(asset)
+            reverted = http.get(f"/assets/{asset}").json()
+            assert reverted["isEdited"] is False and reverted["updatedAt"] > after["updatedAt"]
+            assert get(True)[1] == b"A" * 100

@@ -204,7 +204,9 @@ class Library:
     def edit(self, asset: FakeAsset, edits: list[dict[str, Any]]) -> None:
         """``PUT /assets/{id}/edits`` (v2.5 and later): the edits replace the asset's; the
         ``asset_edit`` triggers flip ``isEdited`` (bumping ``updatedAt``) and the edit job
-        renders the full-size edited file, here at once. An empty list reverts, as ``DELETE``
+        renders the full-size edited file, here at once (the real job ends with an update of
+        the asset's dimensions, which bumps ``updatedAt`` again: media.service
+        handleAssetEditThumbnailGeneration). An empty list reverts, as ``DELETE``
         does. The original's bytes and checksum never change."""
         with self.lock:
             asset.edits = [dict(e) for e in edits]
