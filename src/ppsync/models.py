@@ -9,6 +9,27 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# An edited rendition (Immich's edit of a photo, made by the server beside the untouched
+# original): its file key is the original's key with this suffix. The server keeps no hash of
+# it, so it is listed with SHA-1 "" and its ``photo_updated_at`` as the version; the mirror
+# records the SHA-1 of the bytes it received (see ``mirror.renditions``).
+EDITED_SUFFIX = "#edited"
+
+
+def edited_key(file_key: str) -> str:
+    """The file key of the edited rendition of the original ``file_key``."""
+    return file_key + EDITED_SUFFIX
+
+
+def is_edited_key(file_key: str) -> bool:
+    """Is this the file key of an edited rendition (not of an original)?"""
+    return file_key.endswith(EDITED_SUFFIX)
+
+
+def original_key(file_key: str) -> str:
+    """The original's file key of an edited rendition's key (any other key as it is)."""
+    return file_key[: -len(EDITED_SUFFIX)] if is_edited_key(file_key) else file_key
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteFile:
@@ -29,6 +50,12 @@ class RemoteFile:
     # when the listing does not say).
     original_name: str = ""
     taken_local: str = ""
+
+    @property
+    def rendition(self) -> bool:
+        """An edited rendition: no server hash (``sha1`` ""), verified by size only when
+        downloaded, its version is ``photo_updated_at`` (``EDITED_SUFFIX``)."""
+        return not self.sha1 and is_edited_key(self.file_uid)
 
 
 class RecordStatus(enum.StrEnum):
@@ -72,6 +99,8 @@ class Action:
     def describe(self) -> str:
         if self.kind is ActionKind.MOVE and self.record is not None:
             return f"move     {self.record.path} -> {self.path}"
+        if self.kind is ActionKind.DOWNLOAD and self.record is not None and self.reason:
+            return f"update   {self.path} ({self.reason}; a different old version kept aside)"
         if self.kind is ActionKind.DOWNLOAD and self.record is not None:
             return f"update   {self.path} (content changed; old version kept aside)"
         if self.kind is ActionKind.REFUSE:

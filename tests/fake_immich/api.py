@@ -335,8 +335,40 @@ class Routes(Transfers):
                 return json_response(404, {"message": "Not Found"})
             if asset is None:
                 return error(400, "Not found or no asset.download access")
-            return self._download(req, asset)
+            # asset-media.service downloadOriginal: the edited file only when asked AND the
+            # asset has edits; v1.135 has no such parameter (its validation strips it)
+            edited = self.gen.created_width_edited and req.query.get("edited") == "true"
+            return self._download(req, asset, edited=edited)
+        if seg[2:] == ["edits"] and self.gen.created_width_edited:
+            return self._edits(req, who, asset)
         return error(404, f"Cannot {m} {req.path}")
+
+    def _edits(self, req: Request, who: Principal, asset: FakeAsset | None) -> Response:
+        """``GET``/``PUT``/``DELETE /assets/{id}/edits`` (asset.service getAssetEdits,
+        editAsset, removeAssetEdits): images only, never a live photo."""
+        m = req.method
+        self.auth.require(who, {"GET": "asset.read", "PUT": "asset.edit.create"}.get(
+            m, "asset.edit.delete"))
+        if asset is None:
+            return error(400, "Asset not found")
+        if m == "GET":
+            with self.lib.lock:
+                return json_response(200, {"assetId": asset.id, "edits": asset.edits})
+        if m == "DELETE":
+            self.lib.edit(asset, [])
+            return Response(204)
+        if m != "PUT":
+            return error(404, f"Cannot {m} {req.path}")
+        edits = body_of(req).get("edits")
+        if not isinstance(edits, list) or not edits:
+            return error(400, ["edits must contain at least 1 elements"])
+        if asset.type != "IMAGE":
+            return error(400, "Only images can be edited")
+        if asset.live_photo_video_id:
+            return error(400, "Editing live photos is not supported")
+        self.lib.edit(asset, edits)
+        with self.lib.lock:
+            return json_response(200, {"assetId": asset.id, "edits": asset.edits})
 
     def _one_asset(self, asset: FakeAsset) -> dict[str, Any]:
         """``GET /assets/{id}`` (``mapAsset(..., {withStack: true})`` with tags loaded): the

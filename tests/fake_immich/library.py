@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 import uuid
 from dataclasses import dataclass
@@ -198,6 +199,19 @@ class Library:
             asset.content = content
             asset.file_modified_at = self.now()
             asset.exif["fileSizeInByte"] = len(content)
+            self.touch(asset)
+
+    def edit(self, asset: FakeAsset, edits: list[dict[str, Any]]) -> None:
+        """``PUT /assets/{id}/edits`` (v2.5 and later): the edits replace the asset's; the
+        ``asset_edit`` triggers flip ``isEdited`` (bumping ``updatedAt``) and the edit job
+        renders the full-size edited file, here at once (the real job ends with an update of
+        the asset's dimensions, which bumps ``updatedAt`` again: media.service
+        handleAssetEditThumbnailGeneration). An empty list reverts, as ``DELETE``
+        does. The original's bytes and checksum never change."""
+        with self.lock:
+            asset.edits = [dict(e) for e in edits]
+            asset.is_edited = bool(edits)
+            asset.edited_content = render_edit(asset.content, edits) if edits else None
             self.touch(asset)
 
     def update_asset(self, asset: FakeAsset, changes: dict[str, Any]) -> bool:
@@ -479,3 +493,10 @@ def fixed_zone(hours: float) -> timezone:
 
 def sha1_hex(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def render_edit(original: bytes, edits: list[dict[str, Any]]) -> bytes:
+    """The fake's "rendering" of an edit: JPEG-looking bytes that differ with the original and
+    with every change of the edit steps (no image is decoded)."""
+    steps = json.dumps(edits, sort_keys=True).encode()
+    return b"\xff\xd8\xff\xe0EDITED" + hashlib.sha1(original + steps).digest() * 64 + steps

@@ -126,6 +126,10 @@ class FakeAsset:
     device_id: str = "fake-device"
     duration_ms: int | None = None
     is_edited: bool = False
+    # (v2.5 and later) the edit's steps (``asset_edit`` rows: crop, rotate, mirror) and the
+    # full-size rendition the edit job made of them; the original stays untouched.
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    edited_content: bytes | None = None
     width: int | None = 4032
     height: int | None = 3024
     exif: dict[str, Any] = field(default_factory=dict)
@@ -246,6 +250,7 @@ class Faults:
     reset_path_contains: str = ""
     truncate_downloads: int = 0  # send half of an original's body, then cut the connection
     corrupt_downloads: int = 0  # flip the first byte of an original's body
+    edits_unrendered: bool = False  # the edit job has not rendered edits yet: 404 on edited=true
     corrupt_asset_id: str = ""  # always corrupt this asset's body
     truncate_json: int = 0  # cut the next JSON answer (search included) mid-body
     malformed_search: int = 0  # answer the next searches 200 with invalid JSON

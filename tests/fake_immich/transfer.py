@@ -66,11 +66,18 @@ class Transfers:
     faults: Faults
     download_count: int
 
-    def _download(self, req: Request, asset: FakeAsset) -> Response:
-        """Express ``sendFile``: Range (one range), 206/416, ETag, If-None-Match → 304."""
+    def _download(self, req: Request, asset: FakeAsset, *, edited: bool = False) -> Response:
+        """Express ``sendFile``: Range (one range), 206/416, ETag, If-None-Match → 304.
+        ``edited`` (``?edited=true``): the full-size edited file of an edited asset, named
+        ``<stem>.jpeg``; 404 "Edited asset media not found" while the edit job has not made
+        it (``Faults.edits_unrendered``); an asset without edits sends its original."""
         with self.lib.lock:
             content, name, modified = asset.content, asset.original_file_name, \
                 asset.file_modified_at
+            if edited and asset.edits:
+                if asset.edited_content is None or self.faults.edits_unrendered:
+                    return error(404, "Edited asset media not found")
+                content, name = asset.edited_content, name.rsplit(".", 1)[0] + ".jpeg"
         size = len(content)
         mtime = modified.astimezone(UTC)
         etag = f'W/"{size:x}-{int(mtime.timestamp() * 1000):x}"'

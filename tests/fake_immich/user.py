@@ -67,6 +67,14 @@ class ImmichUser:
         """A replaced original: same id, new bytes and checksum, ``updatedAt`` bumped."""
         self.fake.lib.replace_original(asset_id, content)
 
+    def edit(self, asset_id: str, *edits: dict[str, Any]) -> None:
+        """Edit a photo in Immich's editor (v2.5 and later): ``PUT /assets/{id}/edits``."""
+        self._call("PUT", f"/assets/{asset_id}/edits", json={"edits": list(edits)})
+
+    def revert_edit(self, asset_id: str) -> None:
+        """Undo every edit of a photo: ``DELETE /assets/{id}/edits``."""
+        self._call("DELETE", f"/assets/{asset_id}/edits")
+
     def update(self, asset_id: str, **changes: Any) -> dict[str, Any]:
         answer: dict[str, Any] = self._call("PUT", f"/assets/{asset_id}", json=changes).json()
         return answer

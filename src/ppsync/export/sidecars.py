@@ -37,7 +37,7 @@ from ppsync.mirror.planner import plan_file
 from ppsync.mirror.trash import set_aside, take_back
 from ppsync.models import Failure, RecordStatus, RemoteFile, RunReport
 from ppsync.redact import redact
-from ppsync.servers.base import Photo, PhotoServer
+from ppsync.servers.base import Photo, PhotoFile, PhotoServer
 from ppsync.state import State
 
 log = get_logger("ppsync.sidecars")
@@ -70,6 +70,7 @@ def photo_document(photo: Photo) -> dict[str, Any]:
         "files": sorted(({
             "name": f.name, "sha1": f.sha1, "size": f.size, "root": f.root,
             "type": f.file_type, "mime": f.mime, "primary": f.primary, "sidecar": f.sidecar,
+            **_edited_fields(photo, f),
         } for f in photo.files if not f.missing), key=lambda f: (f["root"], f["name"])),
     }
     # What a restore needs to put the photo back whole (the photo as the unit): who set each
@@ -87,6 +88,29 @@ def photo_document(photo: Photo) -> dict[str, Any]:
     if photo.rating:
         document["rating"] = photo.rating
     return document
+
+
+def _edited_fields(photo: Photo, file: PhotoFile) -> dict[str, Any]:
+    """Which file is the edit and which the original it was made from: an edited rendition
+    says ``"edited": true`` and names its original (``edit_of``); originals say nothing more,
+    so the sidecars of unedited photos keep their bytes."""
+    if not file.edited:
+        return {}
+    primary = photo.primary_original()
+    return {"edited": True, "original": False, "edit_of": primary.name if primary else ""}
+
+
+def with_held_renditions(photo: Photo, state: State) -> Photo:
+    """``photo`` with the SHA-1 and size of each edited rendition the mirror holds (the server
+    keeps none): the sidecar then names the bytes beside it."""
+    keys = [f.key for f in photo.files if f.edited]
+    if not keys:
+        return photo
+    records = state.records_for(keys)
+    files = tuple(replace(f, sha1=records[f.key].sha1, size=records[f.key].size)
+                  if f.edited and f.key in records
+                  and records[f.key].status is RecordStatus.ACTIVE else f for f in photo.files)
+    return replace(photo, files=files)
 
 
 def json_bytes(document: dict[str, Any]) -> bytes:
@@ -265,17 +289,24 @@ class SidecarExport:
         except OSError as exc:
             self._fail(record.path, f"cannot write sidecar: {exc.strerror or exc}")
             return
-        if len(mirrored) == len(sidecar_uids):
+        if len(mirrored) == len(sidecar_uids) and self._renditions_held(details):
             self._state.save_photo(uid, (updated or details.changed, flags or details.flags),
                                    record.path, self._kinds,
                                    albums_known=details.albums_known)
+
+    def _renditions_held(self, details: Photo) -> bool:
+        """Does the mirror hold each edited rendition of the photo? Until it does, the photo
+        stays queued, so its sidecar is written again with the rendition's SHA-1."""
+        keys = [f.key for f in details.files if f.edited]
+        records = self._state.records_for(keys) if keys else {}
+        return all(k in records and records[k].status is RecordStatus.ACTIVE for k in keys)
 
     def _write(self, uid: str, path: str, details: Photo) -> None:
         before = self._state.photo_row(uid)
         if before is not None and before[1] != path:
             self._remove_sidecars(before[1])  # the original moved: its sidecars follow
         wanted = self._metadata.sidecars
-        document = photo_document(details)
+        document = photo_document(with_held_renditions(details, self._state))
         base = self._layout.target / path
         outputs = {JSON_SUFFIX: json_bytes(document) if wanted in ("json", "both") else None,
                    XMP_SUFFIX: xmp_bytes(document) if wanted in ("xmp", "both") else None}

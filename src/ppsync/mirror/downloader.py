@@ -13,7 +13,7 @@ import glob
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ppsync.errors import DiskFull, IntegrityError
@@ -179,6 +179,8 @@ def fetch(
     received = 0
     for _ in range(VERIFY_ATTEMPTS):
         part = PartFile(path, remote.size)
+        if remote.rendition:  # no hash to tell stale bytes of an older edit: start afresh
+            part.restart()
         try:
             last_modified = server.download(remote, part)
             grouped = 0 <= remote.size <= GROUP_SYNC_MAX
@@ -187,9 +189,17 @@ def fetch(
             part.discard()
             continue
         except BaseException as exc:
-            _keep_for_resume(part, exc, remote)
+            if remote.rendition:  # never resumed (see above): nothing worth keeping
+                part.discard()
+            else:
+                _keep_for_resume(part, exc, remote)
             raise
         received += part.received
+        if remote.rendition and length:
+            # No server hash exists for an edited rendition: what arrived whole (the HTTP
+            # layer holds the body to its Content-Length) is recorded with its own SHA-1.
+            return Fetched(replace(remote, sha1=digest, size=length), path, last_modified,
+                           received)
         if digest == remote.sha1 and (remote.size < 0 or length == remote.size):
             return Fetched(remote, path, last_modified, received, synced=not grouped)
         part.discard()

@@ -36,6 +36,7 @@ from ppsync.fsutil import (
 from ppsync.logs import get_logger
 from ppsync.mirror.downloader import Fetched, fetch
 from ppsync.mirror.groups import Groups
+from ppsync.mirror.renditions import note_version
 from ppsync.models import Action, ActionKind, Failure, LocalRecord, RecordStatus, RunReport
 from ppsync.redact import redact
 from ppsync.servers.base import PhotoServer
@@ -307,7 +308,7 @@ class Executor:
             log.info("adopted existing copy", path=action.path)
         else:
             self._clear_destination(action.path, final, remote.file_uid)
-            if old is not None:
+            if old is not None and not _same_rendition(action, old, remote.sha1):
                 self._set_aside_old_version(old)
             os.replace(fetched.part, final)
             set_mtime_from_http(final, fetched.last_modified)
@@ -318,6 +319,8 @@ class Executor:
                 self._report.downloaded += 1
                 self._report.bytes_downloaded += fetched.bytes_received
                 log.info("downloaded", path=action.path, size=remote.size)
+        if action.remote is not None and action.remote.rendition:
+            note_version(self._state, action.remote)  # the edit's stamp, as listed
         self._groups.add_record(LocalRecord(
             file_uid=remote.file_uid, photo_uid=remote.photo_uid, path=action.path,
             sha1=remote.sha1, size=remote.size if remote.size >= 0 else final.stat().st_size,
@@ -389,6 +392,12 @@ def _reason(exc: BaseException) -> str:
         return f"{exc.strerror or type(exc).__name__}" + (f": {exc.filename}" if exc.filename
                                                           else "")
     return str(exc) or type(exc).__name__
+
+
+def _same_rendition(action: Action, old: LocalRecord, sha1: str) -> bool:
+    """An edited rendition fetched again (its stamp moved) whose bytes did not change: the
+    copy in place is the same, nothing to keep aside."""
+    return action.remote is not None and action.remote.rendition and old.sha1 == sha1
 
 
 def _outside_meta(rel: str) -> str:

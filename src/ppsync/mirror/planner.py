@@ -36,11 +36,15 @@ class RemovalVerdict:
     reason: str = ""  # why removals are not allowed (a safety stop when files would go)
 
 
-def plan_file(remote: RemoteFile, record: LocalRecord | None, claimed_by: str | None) -> Action:
+def plan_file(remote: RemoteFile, record: LocalRecord | None, claimed_by: str | None,
+              held_version: str | None = None) -> Action:
     """The action for one listed original.
 
     ``record`` is the state's record for ``remote.file_uid`` (any status) or None;
     ``claimed_by`` is the file key that already claimed the same local path in this walk, if any.
+    ``held_version``: for an edited rendition (``remote.rendition``, no server hash), the
+    change stamp of the version the mirror holds (``mirror.renditions``); another stamp in the
+    listing downloads it again, the held bytes kept aside as for a changed original.
     """
     try:
         path = safe_relative_path(remote.name)
@@ -52,7 +56,11 @@ def plan_file(remote: RemoteFile, record: LocalRecord | None, claimed_by: str | 
                       reason=f"path already used by another server file ({claimed_by})")
     if record is None or record.status is not RecordStatus.ACTIVE:
         return Action(ActionKind.DOWNLOAD, path, remote=remote)
-    if record.sha1 != remote.sha1:
+    if remote.rendition:
+        if held_version != remote.photo_updated_at:
+            return Action(ActionKind.DOWNLOAD, path, remote=remote, record=record,
+                          reason="the edit may have changed")
+    elif record.sha1 != remote.sha1:
         return Action(ActionKind.DOWNLOAD, path, remote=remote, record=record)
     if record.path != path:
         return Action(ActionKind.MOVE, path, remote=remote, record=record)

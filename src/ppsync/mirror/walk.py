@@ -26,6 +26,7 @@ from ppsync.mirror.planner import (
     removal_action,
 )
 from ppsync.mirror.rebind import Rebinder
+from ppsync.mirror.renditions import held_versions
 from ppsync.models import Action, ActionKind, RemoteFile, RunReport
 from ppsync.servers.base import Listing, PhotoServer
 from ppsync.state import State
@@ -107,12 +108,14 @@ class SyncRun:
         files, refused = self.placer.place(files, records)
         records.update(adopted)
         claims = self.state.claims_on(f.name for f in files)
+        versions = held_versions(self.state, files)  # edited renditions carry no hash
         key = self.state.claim_key
         walked: list[tuple[str, str | None]] = [(uid, None) for uid in old_keys]
         actions = []
         for remote in files:
             claimed_by = claims.get(key(remote.name))
-            action = plan_file(remote, records.get(remote.file_uid), claimed_by)
+            action = plan_file(remote, records.get(remote.file_uid), claimed_by,
+                               versions.get(remote.file_uid))
             if remote.file_uid in refused:
                 action = Action(ActionKind.REFUSE, remote.name, remote=remote,
                                 record=records.get(remote.file_uid),

@@ -25,7 +25,7 @@ from ppsync.errors import UnsafePathError
 from ppsync.inbox.scan import InboxFile
 from ppsync.logs import get_logger
 from ppsync.mirror.paths import META_DIR_NAME, safe_relative_path
-from ppsync.models import Failure
+from ppsync.models import Failure, is_edited_key
 from ppsync.servers.base import PhotoServer
 from ppsync.state import State
 
@@ -122,11 +122,13 @@ def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
     know (found at their server name in the mirror), one per SHA-1, in path order."""
     found: dict[str, Original] = {}
     for record in state.active_records():
+        if is_edited_key(record.file_uid):
+            continue  # an edited rendition is no original: ``edited_renditions``
         found.setdefault(record.sha1, Original(record.path, record.sha1, record.size))
     for sidecar in sidecars:
         for entry in sidecar.originals():
             sha1 = entry["sha1"]
-            if sha1 in found:
+            if sha1 in found or entry.get("edited") or not sha1:
                 continue
             try:
                 rel = safe_relative_path(str(entry.get("name", "")))
@@ -139,6 +141,13 @@ def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
             else:
                 failures.append(Failure(rel, "listed in a sidecar but not in the mirror"))
     return sorted(found.values(), key=lambda o: o.rel)
+
+
+def edited_renditions(state: State) -> list[str]:
+    """The mirror paths of the edited renditions it holds (Immich edits), which a restore
+    does not send: no server takes a photo's edit as the edit of that photo (see README,
+    "Restore and migration"), and sent as a file it would become a second photo."""
+    return sorted(r.path for r in state.active_records() if is_edited_key(r.file_uid))
 
 
 def photo_uid_of(server: PhotoServer, sha1: str) -> str | None:

@@ -45,6 +45,7 @@ from ppsync.restore.grouping import Target, group_units
 from ppsync.restore.metadata import Restore
 from ppsync.restore.mirror import (
     UploadOutcome,
+    edited_renditions,
     find_missing,
     mirror_originals,
     read_mirror,
@@ -61,6 +62,15 @@ from ppsync.state import State
 
 __all__ = ["RestoreReport", "run_restore", "summary_lines", "target_server"]
 log = get_logger("ppsync.restore")
+# An edited rendition (Immich's edit of a photo) has no place as the edit of its photo on
+# either kind (README's mapping table): by whether the target groups files by name.
+_EDIT_NOT_CARRIED = {
+    False: "Immich keeps an edit as the steps that made it, which the mirror does not hold, "
+           "and uploaded on its own it would be a second photo",
+    True: "PhotoPrism would make it a photo of its own: it does not share the original's base "
+          "name",
+}
+_EDIT_KEPT = ": the original is restored unedited, and this edited version stays in the mirror"
 
 
 def target_server(settings: Settings, to: str) -> ServerConfig:
@@ -179,6 +189,9 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
         if copy and not capabilities.index_in_place:
             raise ConfigError("originals_path: this kind of server cannot index files "
                               "copied into its originals; remove originals_path to upload")
+        why = _EDIT_NOT_CARRIED[capabilities.groups_by_name] + _EDIT_KEPT
+        report.not_carried += [NotCarried(rel, "edited version", why)
+                               for rel in edited_renditions(state)]
         names = plan_names(units, groups_by_name=capabilities.groups_by_name, copy=copy)
         report.not_carried += [NotCarried(*split) for split in names.split]
         units = run.units = [placement.unit for placement in names.placements]  # as they go

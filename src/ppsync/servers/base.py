@@ -10,6 +10,10 @@ asset id); a *photo key* groups the files of one picture (PhotoPrism's PhotoUID;
 still's asset id, for the still and its live-photo video alike). Keys are opaque text.
 
 Hashes. SHA-1 as 40 lowercase hex digits, always; an adapter converts (Immich sends base64).
+An *edited rendition* (Immich keeps a photo's edit beside its untouched original) is listed
+as a file of the photo with the key ``models.edited_key(original key)``, SHA-1 "" (the server
+keeps no hash of it) and the photo's change stamp as its version; ``download`` sends its
+bytes, and the engine records their SHA-1.
 Sizes. Bytes, or -1 when the listing does not say (a download is then verified by hash only).
 Times. A *change stamp* is the server's text for "this photo last changed"; the engine compares
 stamps for equality only. ``Listing.started`` is the server's clock (not ours) when the listing
@@ -184,6 +188,9 @@ class PhotoFile:
     file_type: str = ""
     mime: str = ""
     missing: bool = False  # the server lost the file (still listed, nothing to download)
+    # The edited rendition the server made of the photo's primary original (Immich v2.5 and
+    # later): not an original, no hash of the server's (``models.EDITED_SUFFIX``)
+    edited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

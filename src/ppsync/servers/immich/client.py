@@ -224,15 +224,22 @@ class ImmichClient:
 
     # --- downloads -----------------------------------------------------------------------------
 
-    def download(self, asset_id: str, sink: DownloadSink) -> str | None:
+    def download(self, asset_id: str, sink: DownloadSink, *, edited: bool = False) -> str | None:
         """Stream the original of ``asset_id`` into ``sink``, resuming with Range. Returns the
-        Last-Modified header. Raises ``RemoteFileMissing`` (400/404: gone)."""
+        Last-Modified header. Raises ``RemoteFileMissing`` (400/404: gone).
+
+        ``edited``: its edited rendition (``?edited=true``, v2.5 and later), always whole: the
+        server has no hash of it, so bytes from an attempt before a new edit must not be
+        resumed. 404 there also means the server has not rendered the edit yet."""
         attempts = self._policy.attempts()
-        what = f"downloading asset {asset_id}"
+        what = f"downloading the edited version of asset {asset_id}" if edited else \
+            f"downloading asset {asset_id}"
         try:
             for attempt in attempts:
                 with attempt:
-                    return self._download_once(asset_id, sink, what)
+                    if edited:
+                        sink.restart()
+                    return self._download_once(asset_id, sink, what, edited=edited)
         except TRANSIENT as exc:
             raise attempts.give_up(exc, what) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -243,21 +250,27 @@ class ImmichClient:
             return response.status_code not in (400, 403)
 
     @contextmanager
-    def _stream(self, asset_id: str, offset: int,
-                first_byte: bool = False) -> Iterator[httpx.Response]:
+    def _stream(self, asset_id: str, offset: int, first_byte: bool = False,
+                edited: bool = False) -> Iterator[httpx.Response]:
         headers = {"Accept-Encoding": "identity", **self._headers()}
         if offset or first_byte:
             headers["Range"] = "bytes=0-0" if first_byte else f"bytes={offset}-"
-        with self._http.stream("GET", f"/assets/{asset_id}/original", headers=headers) as resp:
+        params = {"edited": "true"} if edited else None
+        with self._http.stream("GET", f"/assets/{asset_id}/original", headers=headers,
+                               params=params) as resp:
             yield resp
 
-    def _download_once(self, asset_id: str, sink: DownloadSink, what: str) -> str | None:
+    def _download_once(self, asset_id: str, sink: DownloadSink, what: str,
+                       edited: bool = False) -> str | None:
         offset = sink.offset()
         token_before = self._token
-        with self._stream(asset_id, offset) as response:
+        with self._stream(asset_id, offset, edited=edited) as response:
             status = response.status_code
             if status == 401:
                 response.read()
+            elif status == 404 and edited:  # NotFoundException("Edited asset media not found")
+                raise RemoteFileMissing("the server has not rendered this edit (yet) (HTTP 404); "
+                                        "the next pass asks again")
             elif status in (400, 404):
                 raise RemoteFileMissing(f"the server no longer has this asset (HTTP {status})")
             elif status == 403:

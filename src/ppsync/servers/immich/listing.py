@@ -27,6 +27,9 @@ Every removal of a full walk is confirmed per asset (``still_listed``), counted 
 paging can skip a row when an asset earlier in the order is trashed mid-walk, and an upload
 landing in the same walk makes up the count, so no count proves a missing asset is gone.
 
+An edited image (v2.5 and later, ``isEdited``) is listed twice: its original, and its edited
+rendition (``rendition_file``), which leaves the listing when the edit is reverted.
+
 Only the user's own assets are mirrored. The search also answers a partner's assets when the
 user shows that partner in their timeline (the server adds partners' ids to every search);
 they are the partner's photos, which can leave with one click on the partner's side, and the
@@ -44,7 +47,7 @@ from datetime import datetime
 from ppsync.config import MirrorConfig
 from ppsync.errors import AuthError, ServerBusy, ServerDataError
 from ppsync.logs import get_logger
-from ppsync.models import RemoteFile
+from ppsync.models import RemoteFile, edited_key, is_edited_key, original_key
 from ppsync.servers.base import Fresh
 from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
@@ -71,6 +74,25 @@ def remote_file(asset: ImmichAsset) -> RemoteFile:
         photo_flags=("F" if asset.favourite else "-") + "-",
         original_name=asset.original_name,
         taken_local=asset.taken_local.isoformat(),
+    )
+
+
+def rendition_file(asset: ImmichAsset) -> RemoteFile | None:
+    """The edited rendition of an edited image (v2.5 and later: ``isEdited``), downloaded with
+    ``GET /assets/{id}/original?edited=true``, or None. The server keeps no checksum of it:
+    SHA-1 "" and size -1, with ``updatedAt`` as its version (``mirror.renditions``). It is
+    named ``<stem>.edited.jpg`` beside the original (the server renders edits as JPEG, its
+    default full-size format), so the layout template places it next to the original."""
+    if not asset.is_edited or asset.media_type != "image":
+        return None  # the server edits neither videos nor live photos
+    stem = asset.original_name.rsplit(".", 1)[0] if "." in asset.original_name.lstrip(".") \
+        else asset.original_name
+    name = f"{stem}.edited.jpg"
+    return RemoteFile(
+        edited_key(asset.asset_id), asset.photo_key, name, "", -1,
+        asset.change_stamp.isoformat().replace("+00:00", "Z"),
+        photo_flags=("F" if asset.favourite else "-") + "-", mime="image/jpeg",
+        original_name=name, taken_local=asset.taken_local.isoformat(),
     )
 
 
@@ -139,11 +161,13 @@ class ImmichListing:
             if visibility == "hidden":  # only the videos of stills this walk holds
                 self._videos_walked.update(a.asset_id for a in assets)
                 assets = [a for a in assets if a.photo_key != a.asset_id]
-            files = self._fresh([remote_file(a) for a in assets])
+            renditions = [r for r in map(rendition_file, assets) if r is not None]
+            files = self._fresh([remote_file(a) for a in assets] + renditions)
             if visibility != "hidden":
                 # after ``fresh``: an asset archived mid-walk is listed by both walks and must
-                # count once against the statistics, or it stands in for a skipped one
-                self._walked += len(files)
+                # count once against the statistics, or it stands in for a skipped one; an
+                # edited rendition is no asset of its own
+                self._walked += sum(not is_edited_key(f.file_uid) for f in files)
             self._listed += len(files)
             if files:
                 yield files
@@ -227,7 +251,9 @@ class ImmichListing:
         itself among ``files`` and found here, so a shifted row still stops the removals."""
         found: set[str] = set()
         walked = set(self.visibilities())
-        for asset_id in files:
+        for key in files:
+            # an edited rendition is still listed while its asset is and is still edited
+            asset_id = original_key(key)
             response = self._client.call("GET", f"/assets/{asset_id}", f"asset {asset_id}",
                                          accept=(400, 404))
             if response.status_code in (400, 404):
@@ -237,7 +263,9 @@ class ImmichListing:
                 continue  # a partner's (an older ppsync mirrored them): left out, as walked
             if asset.visibility == "hidden" and asset_id not in self._stills:
                 continue
-            found.add(asset_id)
+            if is_edited_key(key) and rendition_file(asset) is None:
+                continue  # the edit was reverted: the rendition has left the library
+            found.add(key)
         return found
 
     def started(self) -> datetime | None:

@@ -24,7 +24,7 @@ import httpx
 
 from ppsync.config import MirrorConfig, ServerConfig, Settings
 from ppsync.errors import AuthError, ConfigError, ServerDataError
-from ppsync.models import RemoteFile
+from ppsync.models import RemoteFile, is_edited_key, original_key
 from ppsync.servers.base import (
     MANUAL,
     Access,
@@ -40,7 +40,7 @@ from ppsync.servers.base import (
 )
 from ppsync.servers.http import json_body
 from ppsync.servers.immich.client import ImmichClient
-from ppsync.servers.immich.listing import ImmichListing
+from ppsync.servers.immich.listing import ImmichListing, rendition_file
 from ppsync.servers.immich.memberships import AlbumMemberships, album_member_assets
 from ppsync.servers.immich.upload import (
     ImmichUpload,
@@ -88,6 +88,16 @@ def _file(asset: ImmichAsset, primary: bool) -> PhotoFile:
                      file_type=asset.media_type)
 
 
+def _rendition(asset: ImmichAsset) -> tuple[PhotoFile, ...]:
+    """The edited rendition as a file of the photo: made by the server (not an original),
+    with no hash the server keeps (the sidecar export fills in what the mirror holds)."""
+    remote = rendition_file(asset)
+    if remote is None:
+        return ()
+    return (PhotoFile(remote.file_uid, remote.name, "", original=False, file_type="image",
+                      mime=remote.mime, edited=True),)
+
+
 def to_photo(still: ImmichAsset, video: ImmichAsset | None,
              albums: Iterable[str] | None) -> Photo:
     """One asset (and its live video) as the neutral photo document; ``albums`` None when
@@ -105,7 +115,8 @@ def to_photo(still: ImmichAsset, video: ImmichAsset | None,
         camera=((exif.make or "", exif.model or "") if exif else ("", "")),
         lens=("", (exif.lens_model or "") if exif else ""),
         albums=tuple(sorted(set(albums or ()))), albums_known=albums is not None,
-        files=(_file(still, True),) + ((_file(video, False),) if video else ()),
+        files=(_file(still, True),) + ((_file(video, False),) if video else ())
+        + _rendition(still),
         changed=still.change_stamp.isoformat().replace("+00:00", "Z"),
         flags=("F" if still.favourite else "-") + "-",
         caption_source=MANUAL if still.description else "",  # the server keeps it as it is
@@ -271,6 +282,8 @@ class ImmichServer:
         return ""  # a favourite bumps updatedAt: the change feed sees it
 
     def download(self, file: RemoteFile, sink: DownloadSink) -> str | None:
+        if is_edited_key(file.file_uid):  # the edited rendition of an edited image
+            return self.client.download(original_key(file.file_uid), sink, edited=True)
         return self.client.download(file.file_uid, sink)
 
     def albums(self, kinds: Sequence[str]) -> list[Album]:
