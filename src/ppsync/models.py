@@ -22,7 +22,8 @@ class RemoteFile:
     photo_updated_at: str = ""
     mime: str = ""
     # The photo's Favorite and Private flags as the row showed them ("F-", "-P", ...; "" when
-    # the row had neither): starring a photo does not move its UpdatedAt.
+    # the row had neither), "A" appended while it is archived on a server whose archive does
+    # not move the change stamp (PhotoPrism): starring or archiving does not move UpdatedAt.
     photo_flags: str = ""
     # For the ``[mirror] layout`` template: the file's own name as uploaded (no folder; "" =
     # the last part of ``name``) and the local wall-clock time it was taken (ISO, no zone; ""
@@ -30,10 +31,20 @@ class RemoteFile:
     original_name: str = ""
     taken_local: str = ""
 
+    @property
+    def archived_mark(self) -> bool:
+        """Is the photo archived, by a mark its change stamp does not show (``photo_flags``)?"""
+        return self.photo_flags.endswith("A")
+
 
 class RecordStatus(enum.StrEnum):
     ACTIVE = "active"  # mirrored at ``path`` and still on the server as far as we know
     GONE = "gone"  # left on the server; kept on disk by ``delete = "keep"``, no longer tracked
+    # On disk from a server the mirror followed before a ``--rebind``, and not listed by the one
+    # it follows now: the new server's defaults may leave out what the old one listed (its
+    # archive, private or hidden photos, a filter), so no walk removes it; a listed file of the
+    # same content takes it back (``mirror.rebind``).
+    KEPT = "kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,9 @@ class RunReport:
     rebind: bool = False
     rekeyed: int = 0
     not_on_server: int = 0
+    # Files the mirror keeps from a server it followed before (``RecordStatus.KEPT``) after this
+    # pass; a pass that is not a re-bind counts in ``rekeyed`` those a listed file took back.
+    kept_from_before: int = 0
     # A walk of an older state's unproven server: actions it could not hold (``unproven``
     # HOLD_LIMIT) until the walk proved the server. The next pass walks everything for them.
     deferred: int = 0
