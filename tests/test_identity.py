@@ -1,9 +1,9 @@
 """A mirror belongs to one server (issue 9, migration): a pass aimed at another server (another
 kind, address or account) is refused before it lists or touches a file; ``--rebind`` accepts the
 new server, matching the files already mirrored by SHA-1 (moved at most, never downloaded again,
-nothing removed on that pass); the next full walk then treats what the new server lacks like
-any removal, under the policy and behind the guards. Both kinds, both directions, over the
-loopback fakes with a real state and real files."""
+nothing removed on that pass); what the new server does not list is kept from then on, never
+removed by its walks (issue 18). Both kinds, both directions, over the loopback fakes with a
+real state and real files."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ class RunReport:
     changes_since: str = ""
     error_type: str = ""  # the class of the error that ended the run (AuthError, ...), if any
     # ``sync --rebind``: the configured server accepted as the mirror's; records matched to its
-    # files by SHA-1, and the recorded files it did not list (kept until the next full walk).
+    # files by SHA-1, and the recorded files it did not list (kept: ``RecordStatus.KEPT``).
     rebind: bool = False
     rekeyed: int = 0
     not_on_server: int = 0
