@@ -32,7 +32,7 @@ from tests.conftest import mirrored_files, run_cli
 from tests.fake_immich import FakeImmich
 from tests.kinds import KINDS, Library, library
 from tests.photo_views import PhotoView, immich_view, photoprism_view
-from tests.test_identity import config, fill, sync
+from tests.test_identity import config, fill, new_port, sync
 
 A, B, C = "2024/A.jpg", "2024/B.jpg", "2023/C.jpg"
 PHOTOS = {A: b"a" * 300, B: b"b" * 400, C: b"c" * 500}
@@ -278,3 +278,27 @@ def test_a_restore_after_archive_and_restore_carries_the_users_choice(
     clean(run_sync(settings))
     with library(into) as second:
         assert restore_into(lib, tmp_path, target, second) == set()
+
+
+def test_the_same_server_rebound_with_a_narrower_listing_keeps_and_takes_back_under_its_key(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    """The same library at a new address, re-bound with its archive left out: the archived
+    file is kept under its own key, and listed again it is simply the server's again."""
+    keys = fill(lib, PHOTOS)
+    lib.archive(keys[A])
+    clean(sync(lib, tmp_path, target))
+    new_port(lib)
+    narrow = {"delete": "mirror", "include_archived": False}
+    rebound = sync(lib, tmp_path, target, rebind=True, mirror=narrow)
+    clean(rebound)
+    assert rebound.rekeyed == 0 and rebound.not_on_server == 1
+    walked = sync(lib, tmp_path, target, mirror=narrow)
+    clean(walked)
+    assert walked.kept_from_before == 1 and originals(target) == set(PHOTOS.values())
+    back = sync(lib, tmp_path, target, mirror={"delete": "mirror"})
+    clean(back)
+    assert back.rekeyed == 1 and back.downloaded == 0 and back.kept_from_before == 0
+    lib.remove(keys[A])  # the server's again: it follows the policy from now on
+    gone = sync(lib, tmp_path, target, mirror={"delete": "mirror"})
+    assert gone.exit_code == 0 and gone.deleted == 1
+    assert originals(target) == {PHOTOS[B], PHOTOS[C]}
