@@ -238,6 +238,9 @@ def bare_listing(server: FakePhotoPrism, files: int) -> float:
     pages = files // PAGE_SIZE + 1
     urls = [f"{server.url}/api/v1/photos?merged=true&count={PAGE_SIZE}&offset={n * PAGE_SIZE}"
             for n in range(pages)]
+    # and the archive's search, which ppsync walks by default (include_archived; none here)
+    urls.append(f"{server.url}/api/v1/photos?merged=true&archived=true&count={PAGE_SIZE}"
+                "&offset=0")
     args = ["curl", "-sf", "-H", f"Authorization: Bearer {token}"]
     for url in urls:
         args += ["-o", "/dev/null", url]

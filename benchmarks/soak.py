@@ -300,6 +300,9 @@ def main() -> int:
         'retry_backoff = 0.2\ntimeout = 20\n'
         f'[mirror]\ntarget = "{target}"\nstate = "{state_dir / "state.db"}"\n'
         'delete = "trash"\nmax_delete = 1000\nmax_delete_percent = 90\npage_size = 100\n'
+        # its model: an archived photo leaves the mirror (``live``: what a walk without the
+        # archive lists), so the archive stays out, as it did by default before issue 18
+        'include_archived = false\n'
         f'[schedule]\ninterval = "{args.interval}"\nfull_every = "{args.full_every}"\n'
         '[log]\nlevel = "info"\nformat = "json"\n')
     outside_before = files_under(work, [target, state_dir])

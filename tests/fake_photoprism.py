@@ -1639,12 +1639,13 @@ class FakePhotoPrism:
         """Like ``Photo.Archive``: ``deleted_at`` set, and every album entry of the photo hidden
         (``photos_albums.hidden = 1``, as removing it from the album does). Albums then neither
         list it (``s=``, even with ``archived=true``) nor appear in its details; the albums'
-        own ``UpdatedAt`` does not change (the server updates only the entries)."""
+        own ``UpdatedAt`` does not change (the server updates only the entries). Nor does the
+        photo's: ``Photo.Archive`` writes ``deleted_at`` with a column update, so a change
+        query (``updated=``) never sees an archived photo."""
         with self._lock:
             photo = self._photos[photo_uid]
             if not photo.archived:
-                now = self._now()
-                photo.archived, photo.deleted_at, photo.updated_at = True, now, now
+                photo.archived, photo.deleted_at = True, self._now()
                 for album in self._albums.values():
                     if photo_uid in album.photo_uids:
                         album.photo_uids.remove(photo_uid)

@@ -161,7 +161,7 @@ class PhotoPrismLibrary:
     def request_count(self) -> int:
         return len(self.fake.requests)
 
-    quiet_listing_requests = 1
+    quiet_listing_requests = 2  # the library and the archive (include_archived is on by default)
 
     def hashes(self) -> dict[str, str]:
         return {f.name: f.sha1 for f in self.fake.files(root="/") if not f.sidecar}

@@ -25,7 +25,7 @@ def test_example_config_loads() -> None:
     assert settings.server.url == "http://127.0.0.1:2342"
     assert settings.mirror.delete == "keep"
     assert settings.mirror.page_size == 1000
-    assert settings.mirror.include_archived is False  # unset: PhotoPrism's archive stays out
+    assert settings.mirror.include_archived is True  # an archived photo is still the user's
 
 
 def test_example_immich_section_loads_once_uncommented(tmp_path: Path) -> None:
@@ -43,10 +43,10 @@ def test_example_immich_section_loads_once_uncommented(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("kind", "given", "expected"), [
-    ("photoprism", "", False), ("immich", "", True),
-    ("photoprism", "include_archived = true", True),
+    ("photoprism", "", True), ("immich", "", True),
+    ("photoprism", "include_archived = false", False),
     ("immich", "include_archived = false", False)])
-def test_include_archived_defaults_per_server_kind_and_an_explicit_value_wins(
+def test_include_archived_is_on_for_both_kinds_and_an_explicit_value_wins(
         tmp_path: Path, kind: str, given: str, expected: bool) -> None:
     secret = "api_key" if kind == "immich" else "password"
     path = write(tmp_path, f"""

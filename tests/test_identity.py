@@ -1,9 +1,9 @@
 """A mirror belongs to one server (issue 9, migration): a pass aimed at another server (another
 kind, address or account) is refused before it lists or touches a file; ``--rebind`` accepts the
 new server, matching the files already mirrored by SHA-1 (moved at most, never downloaded again,
-nothing removed on that pass); the next full walk then treats what the new server lacks like
-any removal, under the policy and behind the guards. Both kinds, both directions, over the
-loopback fakes with a real state and real files."""
+nothing removed on that pass); what the new server does not list is kept from then on, never
+removed by its walks (issue 18). Both kinds, both directions, over the loopback fakes with a
+real state and real files."""
 
 from __future__ import annotations
 
@@ -124,18 +124,16 @@ def test_a_migrated_library_is_refused_then_rebound_by_sha1_without_a_download(
                                           old.path("2022/Gone.jpg"): b"g" * 200}
         assert bound_to(target) == (new.kind, normalise_url(new.url))
 
-        # The next pass is a full walk: the file the new server lacks now goes under the
-        # policy, behind the guards.
-        stopped = sync(new, tmp_path, target, mirror={"delete": "trash", "max_delete": 0})
-        assert stopped.exit_code == 4 and "max_delete" in stopped.safety_stop
-        assert (target / old.path("2022/Gone.jpg")).exists()
-        walked = sync(new, tmp_path, target, mirror={"delete": "trash"})
-        assert walked.exit_code == 0 and walked.trashed == 1 and walked.downloaded == 0
-        assert not (target / old.path("2022/Gone.jpg")).exists()
-        kept = list((target / ".ppsync" / "trash").rglob("Gone.jpg"))
-        assert [p.read_bytes() for p in kept] == [b"g" * 200]
+        # The next passes are full walks of the new server: the file it does not list is kept
+        # (its listing proves no deletion: issue 18), under every policy, and said so.
+        for delete in ("trash", "mirror"):
+            walked = sync(new, tmp_path, target, mirror={"delete": delete, "max_delete": 0})
+            assert walked.exit_code == 0 and not walked.safety_stop, walked
+            assert walked.trashed == walked.deleted == walked.forgotten == 0
+            assert walked.kept_from_before == 1 and walked.downloaded == 0
         assert new.download_count() == 0
-        assert mirrored_files(target) == {new.path(n): b for n, b in PHOTOS.items()}
+        assert mirrored_files(target) == {**{new.path(n): b for n, b in PHOTOS.items()},
+                                          old.path("2022/Gone.jpg"): b"g" * 200}
 
 
 def test_plan_rebind_shows_the_matches_and_changes_nothing(tmp_path: Path,
@@ -369,17 +367,23 @@ def test_the_command_line_refuses_then_rebinds_and_says_what_it_kept(
         assert "but [server] points at photoprism at" in refused.stderr
         plan = run_cli(path, "plan", "--rebind")
         assert plan.returncode == 0 and "3 files would be matched by SHA-1" in plan.stdout
+        assert "WARNING: 1 files the mirror holds are not listed by the new server" in plan.stdout
+        assert "include_archived" in plan.stdout  # what to check
         done = run_cli(path, "sync", "--rebind")
         assert done.returncode == 0, done.stderr
-        assert "not on the new server: 1, kept until the next full walk" in done.stdout
+        assert "not on the new server: 1, kept in the mirror: no later walk removes them" \
+            in done.stdout
         assert "is now this mirror's server" in done.stdout
         status = run_cli(path, "status")
         assert "rebind: 3 matched by SHA-1, 1 not on the new server (kept)" in status.stdout
+        assert "1 kept from an earlier server" in status.stdout
         # The next one-shot sync is a full walk (the re-bind removed nothing and walked a new
-        # server): delete = "keep" stops tracking the file the new server lacks.
-        assert run_cli(path, "sync").returncode == 0
-        last = json.loads(run_cli(path, "status", "--json").stdout)["runs"][0]
-        assert last["command"] == "sync" and last["forgotten"] == 1
+        # server): the file the new server lacks stays tracked, kept, and is said so.
+        again = run_cli(path, "sync")
+        assert again.returncode == 0 and "kept from an earlier server: 1 files" in again.stdout
+        last = json.loads(run_cli(path, "status", "--json").stdout)
+        assert last["runs"][0]["command"] == "sync" and last["runs"][0]["forgotten"] == 0
+        assert last["runs"][0]["kept_from_before"] == 1 and last["mirror"]["kept"] == 1
         assert (target / old.path("2022/Gone.jpg")).read_bytes() == b"g" * 200
         assert new.download_count() == 0
     assert "--rebind" in run_cli(path, "sync", "--help").stdout

@@ -138,12 +138,13 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
     path = settings.mirror.state_path
     if not path.is_file():
-        runs, totals = [], {"files": 0, "bytes": 0}
+        runs, totals = [], {"files": 0, "bytes": 0, "kept": 0}
     else:
         state = State.open(path)
         try:
             runs = state.last_runs(args.limit)
-            totals = {"files": state.count_active(), "bytes": state.active_bytes()}
+            totals = {"files": state.count_active(), "bytes": state.active_bytes(),
+                      "kept": state.count_kept()}
         finally:
             state.close()
     if args.json:

@@ -43,7 +43,8 @@ class RemoteFile:
     photo_updated_at: str = ""
     mime: str = ""
     # The photo's Favorite and Private flags as the row showed them ("F-", "-P", ...; "" when
-    # the row had neither): starring a photo does not move its UpdatedAt.
+    # the row had neither), "A" appended while it is archived on a server whose archive does
+    # not move the change stamp (PhotoPrism): starring or archiving does not move UpdatedAt.
     photo_flags: str = ""
     # For the ``[mirror] layout`` template: the file's own name as uploaded (no folder; "" =
     # the last part of ``name``) and the local wall-clock time it was taken (ISO, no zone; ""
@@ -57,10 +58,20 @@ class RemoteFile:
         downloaded, its version is ``photo_updated_at`` (``EDITED_SUFFIX``)."""
         return not self.sha1 and is_edited_key(self.file_uid)
 
+    @property
+    def archived_mark(self) -> bool:
+        """Is the photo archived, by a mark its change stamp does not show (``photo_flags``)?"""
+        return self.photo_flags.endswith("A")
+
 
 class RecordStatus(enum.StrEnum):
     ACTIVE = "active"  # mirrored at ``path`` and still on the server as far as we know
     GONE = "gone"  # left on the server; kept on disk by ``delete = "keep"``, no longer tracked
+    # On disk from a server the mirror followed before a ``--rebind``, and not listed by the one
+    # it follows now: the new server's defaults may leave out what the old one listed (its
+    # archive, private or hidden photos, a filter), so no walk removes it; a listed file of the
+    # same content takes it back (``mirror.rebind``).
+    KEPT = "kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +156,13 @@ class RunReport:
     changes_since: str = ""
     error_type: str = ""  # the class of the error that ended the run (AuthError, ...), if any
     # ``sync --rebind``: the configured server accepted as the mirror's; records matched to its
-    # files by SHA-1, and the recorded files it did not list (kept until the next full walk).
+    # files by SHA-1, and the recorded files it did not list (kept: ``RecordStatus.KEPT``).
     rebind: bool = False
     rekeyed: int = 0
     not_on_server: int = 0
+    # Files the mirror keeps from a server it followed before (``RecordStatus.KEPT``) after this
+    # pass; a pass that is not a re-bind counts in ``rekeyed`` those a listed file took back.
+    kept_from_before: int = 0
     # A walk of an older state's unproven server: actions it could not hold (``unproven``
     # HOLD_LIMIT) until the walk proved the server. The next pass walks everything for them.
     deferred: int = 0

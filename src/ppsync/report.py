@@ -63,6 +63,14 @@ def summary_lines(report: RunReport) -> list[str]:
     ]
     if report.rebind and not report.error:
         lines.extend(rebind_lines(report))
+    elif report.rekeyed:
+        lines.append(f"  taken back: {report.rekeyed} files kept from an earlier server "
+                     f"{'would be ' if report.dry_run else ''}matched by SHA-1 to files this "
+                     "server lists now (nothing downloaded)")
+    if report.kept_from_before and not report.error:
+        lines.append(f"  kept from an earlier server: {report.kept_from_before} files this "
+                     "server does not list; never removed by a walk (README: \"Pointing a "
+                     "mirror at another server\")")
     if report.deferred:
         lines.append(f"  deferred {report.deferred}: more than could be held back while the "
                      "server was not yet known to be the mirror's; the next pass walks "
@@ -86,14 +94,25 @@ def rebind_lines(report: RunReport) -> list[str]:
                 if report.walk_complete else
                 "the listing was incomplete: the mirror still follows its previous server; "
                 "run --rebind again")
-    return [f"  rebind: {report.rekeyed} files {would}matched by SHA-1 (kept, moved at most); "
-            f"{accepted}",
-            f"  not on the new server: {report.not_on_server}, kept until the next full walk "
-            "(then the deletion policy and its guards decide)"]
+    lines = [f"  rebind: {report.rekeyed} files {would}matched by SHA-1 (kept, moved at most); "
+             f"{accepted}",
+             f"  not on the new server: {report.not_on_server}"
+             + (f", {would}kept in the mirror: no later walk removes them" if report.not_on_server
+                else "")]
+    if report.not_on_server:
+        lines.append(f"  WARNING: {report.not_on_server} files the mirror holds are not listed "
+                     "by the new server. Its defaults may leave out what the old one listed "
+                     "(archived, private, hidden or locked photos, a query filter), or they were "
+                     "not restored into it: check [mirror] include_archived, include_private "
+                     "and query, and the restore's report")
+    return lines
 
 
 def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str]:
-    lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}", ""]
+    kept = totals.get("kept", 0)
+    lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}"
+             + (f"; and {kept} kept from an earlier server (not listed by this one, never "
+                "removed by a walk)" if kept else ""), ""]
     if not runs:
         return [*lines, "no runs yet"]
     lines.append(f"{'run':>5}  {'command':<8} {'started (UTC)':<20} {'secs':>7} {'exit':>4}  "
@@ -113,6 +132,8 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
         note = run.get("safety_stop") or run.get("error") or (
             f"rebind: {run.get('rekeyed', 0)} matched by SHA-1, {run.get('not_on_server', 0)} "
             "not on the new server (kept)" if run.get("rebind") else "") or (
+            f"taken back: {run['rekeyed']} kept files matched by SHA-1" if run.get("rekeyed")
+            else "") or (
             f"listed: updated since {run['changes_since']} (5-min margin)"
             if run.get("changes_since") else "") or (
             f"not carried {len(run['not_carried'])} (no place on the target; status --json "

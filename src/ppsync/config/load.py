@@ -23,7 +23,6 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from ppsync.config.schedule import ScheduleConfig
 from ppsync.config.sections import (
-    ARCHIVED_BY_DEFAULT,
     AlbumsConfig,
     LogConfig,
     MetadataConfig,
@@ -195,8 +194,6 @@ def _finish(
                for name, extra in settings.servers.items()} if credentials else {}
     mirror = settings.mirror.model_dump()
     mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
-    if mirror["include_archived"] is None:
-        mirror["include_archived"] = ARCHIVED_BY_DEFAULT[settings.server.kind]
     if mirror["state"] is not None:
         mirror["state"] = _absolute(Path(mirror["state"]), base_dir)
     log = settings.log.model_dump()

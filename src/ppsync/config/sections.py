@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,12 +102,6 @@ class ServerConfig(Section):
         return parse_duration(self.outage_wait)
 
 
-# ``[mirror] include_archived`` when unset. PhotoPrism's archive is its trash (a photo is deleted
-# by archiving it, then maybe purged), so it stays out; an archived Immich photo is still the
-# user's photo, only kept off the timeline (immich-api.md §8), so it stays in the backup.
-ARCHIVED_BY_DEFAULT: Mapping[str, bool] = {"photoprism": False, "immich": True}
-
-
 class MirrorConfig(Section):
     target: Path
     state: Path | None = None
@@ -117,8 +110,11 @@ class MirrorConfig(Section):
     max_delete_percent: float = Field(default=50.0, ge=0, le=100)
     workers: int = Field(default=4, ge=1, le=32)
     page_size: int = Field(default=1000, ge=1, le=MAX_PAGE_SIZE)
-    # None (unset): the server kind's default, ``ARCHIVED_BY_DEFAULT``; ``load_config`` decides.
-    include_archived: bool | None = None
+    # An archived photo is still the user's photo (Immich keeps it off the timeline; PhotoPrism
+    # hides it in its archive until someone deletes it there), so both kinds keep it by default:
+    # left out, archiving a photo would remove its copy like a deletion, and a migration from
+    # a mirror that left it out would drop it without a word.
+    include_archived: bool = True
     include_private: bool = True
     query: str = ""
     require_mount: bool = False

@@ -5,6 +5,9 @@ Formats: ``/tmp/issue5_contract.md`` (README "Your mirror as a backup").
 Incremental: the album list is read every pass (one request per page of albums); members are
 read only for albums that are new, whose change stamp or folder name changed, whose manifest is
 missing, or whose entries no longer match the mirror (an original moved, changed or arrived).
+A PhotoPrism album's stamp does not move when a member is archived or restored (only the entry
+is hidden), so after a full walk of the archive the stamp recorded with an album also names the
+recorded members that walk listed as archived: one archived or restored reads the album again.
 Only what ppsync made (recorded in the state) is ever removed; originals are never touched: an
 entry is at most a copy or another link of a mirrored original.
 """
@@ -12,6 +15,7 @@ entry is at most a copy or another link of a mirrored original.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -33,6 +37,9 @@ from ppsync.state import State
 log = get_logger("ppsync.albums")
 
 MANIFEST = ".album.json"
+# Between the album's own change stamp and the digest of its archived members in the stamp the
+# state records (never part of a server's stamp).
+ARCHIVED_SEP = "\x1farchived:"
 MAX_FOLDER_BYTES = 200
 # Errors that mean "this filesystem does not do links here" (SMB/CIFS, exFAT, FAT, across mounts).
 _NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK,
@@ -93,7 +100,7 @@ class AlbumExport:
 
     def __init__(self, config: AlbumsConfig, state: State, server: PhotoServer,
                  layout: Layout, report: RunReport, *,
-                 manifests_aside: Path | None = None,
+                 manifests_aside: Path | None = None, archive_walked: bool = False,
                  link: Callable[[str, str], None] = os.link,
                  symlink: Callable[[str, str], None] = os.symlink) -> None:
         self._config = config
@@ -103,6 +110,9 @@ class AlbumExport:
         self._root = layout.target / config.folder
         self._report = report
         self._manifests_aside = manifests_aside
+        # This pass's walk listed the whole archive (a complete full walk with it): which album
+        # members are archived is known (``State.archived_members``).
+        self._archive_walked = archive_walked
         self._link = link
         self._symlink = symlink
         self._copies_instead = False
@@ -131,19 +141,31 @@ class AlbumExport:
             before = known.get(uid)
             if before is not None and before[0] != name:
                 name = self._rename(uid, before[0], name)
-            if (before is not None and before[1] == album.updated_at
+            if (before is not None and before[1] == self._stamp(album, before[1])
                     and before[2] == self._config.mode and uid not in stale
                     and before[0] == name and (self._root / name / MANIFEST).is_file()):
                 continue
             try:
-                self._rebuild(album, name)
+                self._rebuild(album, name, before[1] if before else "")
             except (ItemError, ServerDataError, OSError) as exc:
                 self._fail(f"{self._config.folder}/{name}", str(exc))
         if self._copies_instead:
             log.warning("this filesystem refuses links; album entries were made as copies",
                         mode=self._config.mode, folder=str(self._root))
 
-    def _rebuild(self, album: Album, name: str) -> None:
+    def _stamp(self, album: Album, recorded: str) -> str:
+        """The stamp to record with the album: its change stamp, plus (after a full walk of the
+        archive) a digest of its recorded members that walk listed as archived; otherwise the
+        digest ``recorded`` holds (a change pass lists only what changed)."""
+        if self._archive_walked:
+            archived = self._state.archived_members(album.key)
+            digest = hashlib.sha1(",".join(archived).encode()).hexdigest()[:16] \
+                if archived else ""
+        else:
+            digest = recorded.partition(ARCHIVED_SEP)[2]
+        return album.updated_at + (ARCHIVED_SEP + digest if digest else "")
+
+    def _rebuild(self, album: Album, name: str, recorded: str) -> None:
         uid = album.key
         folder = self._root / name
         folder.mkdir(exist_ok=True)
@@ -189,7 +211,7 @@ class AlbumExport:
                 self._state.requeue_photo(photo)
         write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new,
                                                                  set(archived))))
-        self._state.save_album(uid, name, album.updated_at, self._config.mode)
+        self._state.save_album(uid, name, self._stamp(album, recorded), self._config.mode)
         log.info("album folder updated", album=uid, folder=name, members=len(new))
 
     def _archived_members(self, old: dict[str, Entry], members: dict[str, list[PhotoFile]]

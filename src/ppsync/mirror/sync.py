@@ -54,9 +54,15 @@ log = get_logger("ppsync.sync")
 
 CURSOR_KEY = "change_cursor"
 LAST_FULL_KEY = "last_full_walk"
-# "<favorites>,<private>" from the server's config.count when the last full walk began: a star
-# leaves the change stamp alone, so a change pass that finds these counts moved walks everything.
+# "<favorites>,<private>,<archived>" from the server's config.count when the last full walk
+# began: a star, archiving and restoring leave the change stamp alone, so a change pass that
+# finds these counts moved walks everything.
 FLAG_COUNTS_KEY = "flag_counts"
+NOT_ON_SERVER_WARNING = (
+    "files the mirror holds are not listed by the new server: they stay in the mirror, kept "
+    "(no later walk removes them). Its defaults may leave out what the old server listed "
+    "(archived, private, hidden or locked photos, a query filter), or they were not restored "
+    "into it; a file of the same content that it lists later takes its copy back")
 
 
 def full_walk_due(settings: Settings, now: float) -> bool:
@@ -185,8 +191,9 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
         flags = (server.flags_stamp() if run.sidecars is not None
                  and server.capabilities.flags_outside_change_feed else "")
         if since and flags and flags != (state.get_meta(FLAG_COUNTS_KEY) or flags):
-            log.info("the number of favourite or private photos changed, and a star does not "
-                     "change a photo's UpdatedAt: this pass walks everything", counts=flags)
+            log.info("the number of favourite, private or archived photos changed, and "
+                     "neither a star nor the archive changes a photo's UpdatedAt: this pass "
+                     "walks everything", counts=flags)
             since, report.command, report.changes_since = None, options.command, ""
             bind_run(report.run_id, report.command)
         complete, reason = run.walk(proof.apply if proof else apply, after_page, since or "")
@@ -195,15 +202,20 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
             report.deferred = proof.dropped
         executor.drain()
         still_there()  # never remove on the strength of a gone disk
+        report.rekeyed = run.rebinder.matched
         if options.rebind:  # nothing is removed on the strength of a first walk of a server
-            report.rekeyed = run.rebinder.matched if run.rebinder else 0
             report.not_on_server = state.count_unwalked_active()
             log.info("re-bound to the configured server", matched_by_sha1=report.rekeyed,
                      not_on_the_new_server=report.not_on_server, complete=complete)
+            if report.not_on_server:
+                log.warning(NOT_ON_SERVER_WARNING, not_on_the_new_server=report.not_on_server)
         elif not since:
             complete = run.remove_missing(complete, reason, tracked_before,
                                           apply if dry_run else executor.remove)
         report.walk_complete = complete
+        # Kept from an earlier server once this pass is over (a re-bind keeps what it missed).
+        report.kept_from_before = state.count_kept() + (
+            report.not_on_server if options.rebind and complete else 0)
         if options.stop.is_set():
             raise Interrupted("stopped before the pass could finish; it resumes next time")
         if dry_run and run.sidecars is not None:  # what sync reads after the walk, read only
@@ -218,9 +230,11 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
                 proof.bind_if_proven(report, identity)
             if options.rebind and complete:  # only a complete listing accepts the server
                 record_identity(state, identity)
-                # The next pass walks everything: files the new server lacks then follow the
-                # deletion policy, behind the guards, like any removal.
-                state.delete_meta(LAST_FULL_KEY)
+                # What the new server did not list is kept, never removed by its walks: its
+                # defaults may leave out what the old one listed (its archive, private or
+                # hidden photos, a filter), so its listing proves no deletion.
+                state.keep_unwalked()
+                state.delete_meta(LAST_FULL_KEY)  # the next pass walks everything
     except PpsyncError as exc:
         report.error = redact(str(exc))
         report.exit_code = exc.exit_code
@@ -282,7 +296,9 @@ def _export(settings: Settings, run: SyncRun, state: State, layout: Layout,
         # A re-bind drops the old server's albums: their manifests are kept aside, as the
         # only record of them when the albums were not restored into the new server.
         AlbumExport(settings.albums, state, run.server, layout, run.report,
-                    manifests_aside=layout.trash if run.options.rebind else None).run()
+                    manifests_aside=layout.trash if run.options.rebind else None,
+                    archive_walked=settings.mirror.include_archived and run.report.walk_complete
+                    and not run.report.changes_since).run()
     if run.sidecars is not None:
         run.sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep",
                          trash_gone=settings.mirror.delete == "trash")

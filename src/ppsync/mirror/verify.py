@@ -34,11 +34,11 @@ class VerifyReport:
 
 
 def verify_mirror(state: State, layout: Layout, *, repair: bool) -> VerifyReport:
-    """Hash every active record's file. Returns what was missing or damaged (and, with
-    ``repair``, where damaged files were set aside)."""
+    """Hash every held (active or kept) record's file. Returns what was missing or damaged
+    (and, with ``repair``, where damaged files were set aside)."""
     report = VerifyReport()
     started = time.monotonic()
-    for record in state.active_records():
+    for record in state.held_records():  # kept files from an earlier server too
         report.checked += 1
         local = existing_path(layout.target, record.path)
         if local is None:

@@ -81,8 +81,10 @@ class SyncRun:
         self.placer = Placer(templates.for_server(
             settings.mirror.layout, server_paths=server.capabilities.server_paths), state,
             fold_case=False)
-        self.rebinder = (Rebinder(state, self.placer.template, dry_run=options.dry_run)
-                         if options.rebind else None)
+        # A re-bind matches the new server's files to every file the mirror holds; any other
+        # walk only to the files kept from an earlier server (``mirror.rebind``).
+        self.rebinder = Rebinder(state, self.placer.template, dry_run=options.dry_run,
+                                 kept_only=not options.rebind)
 
     def walk(self, apply: ActionSink, after_page: Callable[[], None],
              since: str = "") -> tuple[bool, str]:
@@ -94,6 +96,9 @@ class SyncRun:
             if self.options.stop.is_set():
                 raise Interrupted("stop requested; the pass ends here")
             self._plan_page(files, apply)
+            # Which album members are archived now: the album export compares it with what
+            # its manifests were written from (archiving moves no change stamp).
+            self.state.note_archived(f.photo_uid for f in files if f.archived_mark)
             after_page()
         self.report.listed = listing.listed
         self.server_started = listing.started()
@@ -103,7 +108,7 @@ class SyncRun:
     def _plan_page(self, files: list[RemoteFile], apply: ActionSink) -> None:
         # A re-bind first hands records of the same content to the new server's keys, so
         # that placing and planning see those files as held (moved at most, never fetched).
-        adopted, old_keys = self.rebinder.match(files) if self.rebinder else ({}, [])
+        adopted, old_keys = self.rebinder.match(files)
         records = self.state.records_for(f.file_uid for f in files)  # placing moves no key
         files, refused = self.placer.place(files, records)
         records.update(adopted)

@@ -118,10 +118,11 @@ def read_mirror(target: Path, failures: list[Failure]) -> tuple[list[Sidecar], l
 
 def mirror_originals(state: State, target: Path, sidecars: list[Sidecar],
                      failures: list[Failure]) -> list[Original]:
-    """The state's active files, plus Root "/" files sidecars list that the state does not
-    know (found at their server name in the mirror), one per SHA-1, in path order."""
+    """The state's held files (active, and kept from an earlier server), plus Root "/" files
+    sidecars list that the state does not know (found at their server name in the mirror),
+    one per SHA-1, in path order."""
     found: dict[str, Original] = {}
-    for record in state.active_records():
+    for record in state.held_records():  # kept files from an earlier server too
         if is_edited_key(record.file_uid):
             continue  # an edited rendition is no original: ``edited_renditions``
         found.setdefault(record.sha1, Original(record.path, record.sha1, record.size))

@@ -16,6 +16,12 @@ Tables (schema 3, created by ``ppsync.state.migrations``; ``flags`` since schema
 
 Several queries here also read ``files`` or fill ``walk`` (``ppsync.state.files``): sidecars and
 album entries follow the mirrored originals they were made from.
+
+One scratch table lives only as long as its walk, in the connection's TEMP schema (no schema
+version: nothing of it is ever stored)::
+
+    walk_archived  photos the current walk listed as archived where the server archives without
+           moving the change stamp (PhotoPrism): which album members are archived now
 """
 
 from __future__ import annotations
@@ -99,11 +105,12 @@ class ExportMixin(StateBase):
             self.db.execute("DELETE FROM photos WHERE photo_uid = ?", [photo_uid])
 
     def orphan_photos(self) -> list[tuple[str, str, str]]:
-        """(photo UID, path, kinds) of sidecars whose original is no longer mirrored there."""
+        """(photo UID, path, kinds) of sidecars whose original is no longer held there (a file
+        kept from an earlier server keeps its sidecars: they are its metadata's only record)."""
         # NOT IN builds one lookup table; a correlated NOT EXISTS let the planner scan the
         # files table per photo (quadratic: 1.5 s at 5,000 photos).
         sql = ("SELECT photo_uid, path, kinds FROM photos WHERE path NOT IN "
-               "(SELECT path FROM files WHERE status = 'active')")
+               "(SELECT path FROM files WHERE status IN ('active', 'kept'))")
         return [(r[0], r[1], r[2]) for r in self.db.execute(sql).fetchall()]
 
     def photo_has_active_file(self, photo_uid: str) -> bool:
@@ -128,6 +135,27 @@ class ExportMixin(StateBase):
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO sidecar_files (file_uid, photo_uid) VALUES (?, ?)",
                 [(uid, photo_uid) for uid in file_uids])
+
+    def note_archived(self, photo_uids: Iterable[str]) -> None:
+        """Per walk page: these photos are archived, as the walk listed them."""
+        uids = [(uid,) for uid in set(photo_uids)]
+        if not uids:
+            return
+        with self.transaction():
+            self._walk_archived()
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO temp.walk_archived (photo_uid) VALUES (?)", uids)
+
+    def archived_members(self, album_uid: str) -> list[str]:
+        """The album's recorded members that the current walk listed as archived, sorted."""
+        self._walk_archived()
+        sql = ("SELECT e.photo_uid FROM album_entries e JOIN temp.walk_archived a "
+               "ON a.photo_uid = e.photo_uid WHERE e.album_uid = ? ORDER BY e.photo_uid")
+        return [r[0] for r in self.db.execute(sql, [album_uid]).fetchall()]
+
+    def _walk_archived(self) -> None:
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS walk_archived "
+                        "(photo_uid TEXT PRIMARY KEY)")
 
     # --- album folders ----------------------------------------------------------------------
 

@@ -19,6 +19,9 @@ from ppsync.models import LocalRecord, RecordStatus
 from ppsync.state.base import StateBase, _chunks, _same_path
 
 _FILE_COLUMNS = "file_uid, photo_uid, path, sha1, size, status, last_seen_run"
+# Files the mirror holds on disk and answers for: mirrored from the server it follows, or kept
+# from one it followed before a re-bind (``RecordStatus.KEPT``).
+_HELD = "('active', 'kept')"
 
 
 def _record(row: tuple[Any, ...]) -> LocalRecord:
@@ -38,10 +41,11 @@ class FilesMixin(StateBase):
         return {row[0]: _record(row) for row in self._rows_in(sql, file_uids)}
 
     def active_owners_of(self, paths: Iterable[str]) -> dict[str, LocalRecord]:
-        """The active records occupying these relative paths, keyed by path."""
+        """The records occupying these relative paths (active, or kept from a server the
+        mirror followed before: its file is as much in the way), keyed by path."""
         # ``+status``: look rows up by path. Left to itself SQLite chose the status index and
         # read every active row for each page (13.6 ms a page at 20,000 files, vs 1.7 ms).
-        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE +status = 'active' "
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE +status IN {_HELD} "
                "AND path IN ({marks})")
         return {row[2]: _record(row) for row in self._rows_in(sql, paths)}
 
@@ -49,9 +53,9 @@ class FilesMixin(StateBase):
         return self.active_owners_of([path]).get(path)
 
     def active_owners_by_claim(self, path: str) -> list[LocalRecord]:
-        """Active records whose path is one file with ``path`` on the target's disk (its
-        other spellings, when the disk ignores case). A scan: only for the rare collision."""
-        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+        """Records (active or kept) whose path is one file with ``path`` on the target's disk
+        (its other spellings, when the disk ignores case). A scan: only for the rare collision."""
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status IN {_HELD} "
                "AND claim_key(path) = claim_key(?)")
         return [_record(row) for row in self.db.execute(sql, [path]).fetchall()]
 
@@ -66,6 +70,7 @@ class FilesMixin(StateBase):
         with self.transaction():
             self.db.execute("DELETE FROM walk")
             self.db.execute("DELETE FROM photo_todo")
+            self.db.execute("DROP TABLE IF EXISTS temp.walk_archived")  # ``export``
 
     def unwalked(self, file_uids: list[str]) -> set[str]:
         """Which of these file keys the current walk has not seen yet."""
@@ -103,10 +108,13 @@ class FilesMixin(StateBase):
                   r.last_seen_run, now] for r in records],
             )
 
-    def unclaimed_by_sha1(self, sha1s: Iterable[str]) -> dict[str, list[LocalRecord]]:
-        """Active records with these SHA-1s that the current walk has not seen, by SHA-1, each
-        list in path order (a re-bind to another server matches its files to them)."""
-        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' "
+    def unclaimed_by_sha1(self, sha1s: Iterable[str], *,
+                          kept_only: bool = False) -> dict[str, list[LocalRecord]]:
+        """Held records (active and kept; only kept ones with ``kept_only``) with these SHA-1s
+        that the current walk has not seen, by SHA-1, each list in path order (a re-bind to
+        another server matches its files to them; any walk, to the kept ones)."""
+        status = "= 'kept'" if kept_only else f"IN {_HELD}"
+        sql = (f"SELECT {_FILE_COLUMNS} FROM files WHERE status {status} "
                "AND file_uid NOT IN (SELECT file_uid FROM walk) AND sha1 IN ({marks})")
         found: dict[str, list[LocalRecord]] = {}
         for row in sorted(self._rows_in(sql, set(sha1s)), key=lambda r: (r[2], r[0])):
@@ -116,17 +124,19 @@ class FilesMixin(StateBase):
 
     def rekey(self, old_uid: str, record: LocalRecord) -> None:
         """The record of ``old_uid`` becomes ``record`` (a new file key and photo key, the same
-        file at the same path). A non-active record that held the new key is replaced. The
+        file at the same path), active: a kept file that the server lists again is the
+        server's again. A non-active record that held the new key is replaced. The
         sidecars written next to it (``photos``) pass to the new photo key too, so that they
         follow the file when it moves instead of being left behind as another photo's."""
         with self.transaction():
             old = self.db.execute("SELECT photo_uid FROM files WHERE file_uid = ?",
                                   [old_uid]).fetchone()
-            self.db.execute("DELETE FROM files WHERE file_uid = ? AND status != 'active'",
-                            [record.file_uid])
+            if record.file_uid != old_uid:
+                self.db.execute("DELETE FROM files WHERE file_uid = ? AND status != 'active'",
+                                [record.file_uid])
             self.db.execute(
-                "UPDATE files SET file_uid = ?, photo_uid = ?, updated_at = ? WHERE file_uid = ?",
-                [record.file_uid, record.photo_uid, time.time(), old_uid])
+                "UPDATE files SET file_uid = ?, photo_uid = ?, status = 'active', updated_at = ? "
+                "WHERE file_uid = ?", [record.file_uid, record.photo_uid, time.time(), old_uid])
             if old is not None and old[0] != record.photo_uid:
                 self.db.execute("UPDATE OR REPLACE photos SET photo_uid = ? "
                                 "WHERE photo_uid = ? AND path = ?",
@@ -155,6 +165,26 @@ class FilesMixin(StateBase):
     def count_unwalked_active(self) -> int:
         return int(self.db.execute(f"SELECT COUNT(*) FROM files WHERE {self._UNSEEN}")
                    .fetchone()[0])
+
+    def keep_unwalked(self) -> int:
+        """A re-bind accepted its server: the active records its walk did not list become kept
+        (``RecordStatus.KEPT``), so that no later walk of that server removes them. How many."""
+        with self.transaction():
+            cursor = self.db.execute(
+                f"UPDATE files SET status = 'kept', updated_at = ? WHERE {self._UNSEEN}",
+                [time.time()])
+            return int(cursor.rowcount)
+
+    def count_kept(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM files WHERE status = 'kept'").fetchone()
+        return int(row[0])
+
+    def held_records(self) -> Iterator[LocalRecord]:
+        """Every file the mirror holds (active and kept), in path order: what ``verify``
+        hashes and a restore reads back."""
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status IN {_HELD} ORDER BY path"
+        for row in self.db.execute(sql):
+            yield _record(row)
 
     def active_records(self) -> Iterator[LocalRecord]:
         sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE status = 'active' ORDER BY path"

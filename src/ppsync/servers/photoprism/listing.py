@@ -67,12 +67,23 @@ def _files_of(element: Mapping[str, Any]) -> list[Any]:
 
 def photo_flags(element: Mapping[str, Any]) -> str:
     """A result's Favorite and Private flags as ``"F-"``, ``"-P"``, ... ("" when it has
-    neither field). The like button writes Favorite without touching UpdatedAt
-    (photoprism-api.md §h), so sidecars compare these too."""
-    if "Favorite" not in element and "Private" not in element:
-        return ""
-    return ("F" if element.get("Favorite") is True else "-") + (
-        "P" if element.get("Private") is True else "-")
+    neither field), with ``"A"`` appended while the photo is archived (``DeletedAt`` set).
+    The like button writes Favorite, and archiving or restoring writes ``deleted_at``, without
+    touching UpdatedAt (photoprism-api.md §h, ``Photo.Archive``/``Restore``), so sidecars
+    compare these too. A photo that is not archived gets no mark, so the flags an older ppsync
+    stored still compare equal."""
+    flags = ""
+    if "Favorite" in element or "Private" in element:
+        flags = ("F" if element.get("Favorite") is True else "-") + (
+            "P" if element.get("Private") is True else "-")
+    return flags + ("A" if is_archived(element) else "")
+
+
+def is_archived(element: Mapping[str, Any]) -> bool:
+    """Is this search result or photo in PhotoPrism's archive? ``DeletedAt`` is omitted or
+    null for a photo that is not (newer servers may send Go's zero time)."""
+    deleted = element.get("DeletedAt")
+    return type(deleted) is str and bool(deleted) and not deleted.startswith("0001-")
 
 
 def _original(data: Any, photo_uid: str, updated: str, where: str,

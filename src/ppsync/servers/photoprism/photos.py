@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ppsync.servers.base import MANUAL, Album, Photo, PhotoEdit, PhotoFile, Place
-from ppsync.servers.photoprism.listing import ORIGINALS_ROOT, photo_flags
+from ppsync.servers.photoprism.listing import ORIGINALS_ROOT, is_archived, photo_flags
 
 # Keywords count as the user's tags when a person or the file set them (Details.KeywordsSrc).
 TAG_KEYWORD_SOURCES = frozenset({MANUAL, "meta", "xmp"})
@@ -155,7 +155,7 @@ def to_photo(details: Mapping[str, Any]) -> Photo:
         keywords=_text(_dict(details.get("Details")).get("Keywords")),
         labels=tuple(sorted(labels - {""})),
         favorite=bool(details.get("Favorite")), private=bool(details.get("Private")),
-        archived=bool(details.get("DeletedAt")),
+        archived=is_archived(details),
         taken_at=_text(details.get("TakenAt")), taken_at_local=_text(details.get("TakenAtLocal")),
         taken_src=_text(details.get("TakenSrc")), time_zone=_text(details.get("TimeZone")),
         lat=float(details.get("Lat") or 0), lng=float(details.get("Lng") or 0),

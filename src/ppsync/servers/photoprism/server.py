@@ -139,12 +139,13 @@ class PhotoPrismServer:
         return True  # a photo's details name its albums
 
     def flags_stamp(self) -> str:
-        """The counts of favourite and of private photos (one ``GET /config``); "" when the
-        server shows this session no totals (a scope without ``config``)."""
+        """The counts of favourite, private and archived photos (one ``GET /config``); "" when
+        the server shows this session no totals (a scope without ``config``). Archiving and
+        restoring leave UpdatedAt alone, as a star does."""
         counts = self.client.fetch_counts()
         if "favorites" not in counts:
             return ""
-        return f"{counts['favorites']},{counts.get('private', 0)}"
+        return f"{counts['favorites']},{counts.get('private', 0)},{counts.get('archived', 0)}"
 
     def download(self, file: RemoteFile, sink: DownloadSink) -> str | None:
         return self.client.download(file.sha1, sink)
