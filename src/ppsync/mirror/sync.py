@@ -39,10 +39,11 @@ from ppsync.mirror.identity import (
     guard_identity,
     record_identity,
 )
+from ppsync.mirror.set_aside import SetAside
 from ppsync.mirror.unproven import UnprovenServer, is_unproven
 from ppsync.mirror.walk import PassOptions as PassOptions  # the engine's callers import it here
 from ppsync.mirror.walk import SyncRun
-from ppsync.models import RunReport
+from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.servers import open_server
@@ -141,6 +142,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
                        changes_since=since or "", rebind=options.rebind)
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
+    set_aside = SetAside(state, layout, report, options.clock)
     executor = Executor(layout=layout, state=state, server=server, report=report,
                         workers=settings.mirror.workers,
                         keep_replaced=settings.mirror.delete != "mirror",
@@ -259,6 +261,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
             except SafetyStop as exc:  # what failed failed for that: say so, exit 4
                 report.safety_stop = report.error = redact(str(exc))
                 report.exit_code = exc.exit_code
+        if not report.safety_stop and report.exit_code != Interrupted.exit_code:
+            try:  # counted after every pass; pruned only after one that succeeded
+                set_aside.after_pass(settings.retention, dry_run=dry_run,
+                                     show=options.on_action)
+            except sqlite3.Error as exc:
+                report.failures.append(Failure(".ppsync", f"set-aside items: {exc}"))
         report.exit_code = _exit_code(report)
         try:
             state.finish_run(report)
