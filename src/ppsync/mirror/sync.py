@@ -19,6 +19,7 @@ from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.mirror import layout as templates
+from ppsync.mirror.disk_reserve import DiskReserve
 from ppsync.mirror.dry_run import ActionSink, planner_sink
 from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
@@ -143,10 +144,13 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
     set_aside = SetAside(state, layout, report, options.clock)
+    reserve = None if options.dry_run else DiskReserve(
+        layout.target, layout.partial, settings.mirror.min_free_limit, report,
+        make_room=set_aside.make_room if settings.retention.make_room else None)
     executor = Executor(layout=layout, state=state, server=server, report=report,
                         workers=settings.mirror.workers,
                         keep_replaced=settings.mirror.delete != "mirror",
-                        on_progress=options.on_progress, stop=options.stop)
+                        on_progress=options.on_progress, stop=options.stop, reserve=reserve)
     run = SyncRun(settings, state, server, report, options)
     if layout.ignores_case:  # names that differ only in case must claim one path
         state.fold_case_in_claims()
