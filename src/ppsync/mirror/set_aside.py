@@ -33,8 +33,8 @@ def _real_area(layout: Layout, name: str) -> Path | None:
     area = layout.meta / name
     if area.is_symlink() or layout.meta.is_symlink() or not area.is_dir():
         return None
-    real_target = os.path.realpath(layout.target)
-    return area if os.path.realpath(area).startswith(real_target + os.sep) else None
+    inside = Path(os.path.realpath(area)).is_relative_to(os.path.realpath(layout.target))
+    return area if inside else None
 
 
 def scan(layout: Layout) -> dict[str, int]:
@@ -94,12 +94,13 @@ def _remove(layout: Layout, state: State, prunes: list[Prune]) -> Pruned:
     removed: list[str] = []
     folders: set[Path] = set()
     areas = [a for a in (_real_area(layout, n) for n in AREAS) if a is not None]
+    real_areas = [Path(os.path.realpath(a)) for a in areas]
     for prune in prunes:
         whole = True
         for rel in prune.item.paths:
             path = layout.target / rel
-            if not any(os.path.realpath(path.parent).startswith(os.path.realpath(a))
-                       for a in areas):
+            if not any(Path(os.path.realpath(path.parent)).is_relative_to(a)
+                       for a in real_areas):
                 whole = False  # a folder became a symlink since the scan: leave it
                 continue
             try:
