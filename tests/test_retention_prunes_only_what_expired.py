@@ -20,11 +20,12 @@ from prometheus_client import generate_latest
 
 from ppsync.config import load_config
 from ppsync.errors import ConfigError
+from ppsync.mirror.retention import Limits, items_of, plan_pruning, plan_room
 from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import Action, ActionKind, RunReport
 from ppsync.report import summary_lines
 from ppsync.service.monitor import Metrics
-from ppsync.state import MIGRATIONS
+from ppsync.state import MIGRATIONS, AsideRow
 from tests.conftest import config_file, mirrored_files, run_cli
 from tests.kinds import Library
 
@@ -277,3 +278,32 @@ def test_sizes_take_units_percentages_and_the_environment(tmp_path: Path,
     assert load_config(config, {}).mirror.min_free_limit.of(0) == 2**30  # the default
     assert load_config(config, {"PPSYNC_MIRROR__MIN_FREE": "0"}).mirror.min_free_limit.of(
         10**12) == 0
+
+
+def test_the_plan_keeps_protected_items_and_prunes_a_photo_with_its_sidecars() -> None:
+    """Pure (``mirror.retention``): an item and ppsync's sidecars beside it are one item, as
+    old as its youngest part; a protected item (a file a record still points at) is never
+    chosen, though its bytes count towards max_size."""
+    rows = [AsideRow(".ppsync/trash/a.jpg", 100, T0),
+            AsideRow(".ppsync/trash/a.jpg.ppsync.json", 10, T0 + 5 * DAY),
+            AsideRow(".ppsync/replaced/b.jpg~ufile", 500, T0 - 50 * DAY),
+            AsideRow(".ppsync/replaced/c.jpg~0123456789ab", 200, T0 + DAY)]
+    items = items_of(rows, protected={".ppsync/replaced/b.jpg~ufile"})
+    assert [i.key for i in items] == [".ppsync/replaced/b.jpg~ufile",
+                                      ".ppsync/replaced/c.jpg~0123456789ab",
+                                      ".ppsync/trash/a.jpg"]
+    assert items[2].paths == (".ppsync/trash/a.jpg", ".ppsync/trash/a.jpg.ppsync.json")
+    aged = plan_pruning(items, T0 + 20 * DAY, Limits(keep_seconds=16 * DAY))  # a: 15 days
+    assert [(p.item.key, p.why) for p in aged] == [(".ppsync/replaced/c.jpg~0123456789ab",
+                                                    "expired")]
+    aged = plan_pruning(items, T0 + 20 * DAY, Limits(keep_seconds=14 * DAY))
+    assert [p.item.key for p in aged] == [".ppsync/replaced/c.jpg~0123456789ab",
+                                          ".ppsync/trash/a.jpg"]
+    sized = plan_pruning(items, T0, Limits(max_bytes=650))  # 810 in all, 500 protected
+    assert [(p.item.key, p.why) for p in sized] == [(".ppsync/replaced/c.jpg~0123456789ab",
+                                                     "over max_size")]
+    assert [p.item.key for p in plan_pruning(items, T0, Limits(max_bytes=0))] == [
+        ".ppsync/replaced/c.jpg~0123456789ab", ".ppsync/trash/a.jpg"]
+    assert [p.item.key for p in plan_room(items, 150)] == [
+        ".ppsync/replaced/c.jpg~0123456789ab"]
+    assert plan_pruning(items, T0 + 1000 * DAY, Limits()) == []  # the defaults keep all
