@@ -500,7 +500,8 @@ def test_full_disk_fails_the_pass_cleanly(server: FakePhotoPrism, small_disk: Pa
     big = server.add_photo([("too-big.mp4", os.urandom(3 * 1024 * 1024))])
     if not big_first:
         server.add_photo([("fits.jpg", b"x" * 1000)])
-    config = make_config(mirror={"target": str(small_disk), "workers": 1})
+    # min_free = 0: no disk reserve, so the disk does fill (test_disk_reserve_* keep one).
+    config = make_config(mirror={"target": str(small_disk), "workers": 1, "min_free": 0})
     result = run_cli(config, "sync")
     assert result.returncode == 1
     assert "no space left on the mirror's disk" in result.stdout

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ppsync import __version__
 from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError
@@ -137,18 +137,23 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from ppsync.state import State
 
     path = settings.mirror.state_path
-    if not path.is_file():
-        runs, totals = [], {"files": 0, "bytes": 0, "kept": 0}
-    else:
+    totals: dict[str, Any] = {"files": 0, "bytes": 0, "kept": 0,
+                              "set_aside": {"files": 0, "bytes": 0, "oldest": None}}
+    runs: list[dict[str, Any]] = []
+    if path.is_file():
         state = State.open(path)
         try:
             runs = state.last_runs(args.limit)
+            aside = state.set_aside_totals()  # as the last pass counted them
             totals = {"files": state.count_active(), "bytes": state.active_bytes(),
-                      "kept": state.count_kept()}
+                      "kept": state.count_kept(),
+                      "set_aside": {"files": aside.files, "bytes": aside.bytes,
+                                    "oldest": aside.oldest}}
         finally:
             state.close()
     if args.json:
-        print(to_json({"mirror": totals, "runs": runs}))
+        aside = totals.pop("set_aside")
+        print(to_json({"mirror": totals, "set_aside": aside, "runs": runs}))
     else:
         _print(status_lines(runs, totals))
     return 0

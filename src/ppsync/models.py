@@ -95,6 +95,7 @@ class ActionKind(enum.StrEnum):
     TRASH = "trash"  # gone from a complete walk, delete = "trash"
     DELETE = "delete"  # gone from a complete walk, delete = "mirror"
     FORGET = "forget"  # gone from a complete walk, delete = "keep": stop tracking, leave the file
+    PRUNE = "prune"  # a set-aside item ``[retention]`` removes (shown by ``plan``; not planned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,17 @@ class RunReport:
     # A walk of an older state's unproven server: actions it could not hold (``unproven``
     # HOLD_LIMIT) until the walk proved the server. The next pass walks everything for them.
     deferred: int = 0
+    # ``[retention]``: set-aside items (.ppsync/trash, replaced) pruned by this pass, and what
+    # is set aside after it (``aside_measured``: counted; a pass stopped early did not count).
+    pruned: int = 0
+    pruned_bytes: int = 0
+    aside_measured: bool = False
+    aside_files: int = 0
+    aside_bytes: int = 0
+    aside_oldest: float = 0.0  # when the oldest was set aside; 0 when nothing is
+    # ``[mirror] min_free``: downloads not started because they would eat into the reserve.
+    waiting_for_room: int = 0
+    waiting_bytes: int = 0
 
     @property
     def failed(self) -> int:

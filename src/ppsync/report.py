@@ -28,6 +28,9 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+human_size = _size  # for the other modules: 1.5 GiB, 120 B
+
+
 def listed_note(report: RunReport) -> str:
     """What a change pass's "listed" counts: not the library, the photos updated since its
     cursor, which reaches 5 minutes back into the previous pass (the safety margin)."""
@@ -61,6 +64,8 @@ def summary_lines(report: RunReport) -> list[str]:
         f"{done['deleted']} {report.deleted}, {done['no longer tracked']} {report.forgotten}, "
         f"{done['failed']} {report.failed}",
     ]
+    if report.aside_measured or report.pruned:
+        lines.append(aside_line(report))
     if report.rebind and not report.error:
         lines.extend(rebind_lines(report))
     elif report.rekeyed:
@@ -86,6 +91,19 @@ def summary_lines(report: RunReport) -> list[str]:
     return lines
 
 
+def _day(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
+
+
+def aside_line(report: RunReport) -> str:
+    """What is set aside in .ppsync/trash and replaced after the pass, and what it pruned."""
+    oldest = f", oldest {_day(report.aside_oldest)}" if report.aside_files else ""
+    pruned = (f"; {'would prune' if report.dry_run else 'pruned'} {report.pruned} "
+              f"({_size(report.pruned_bytes)})")
+    return (f"  set aside: {report.aside_files} files ({_size(report.aside_bytes)}){oldest}"
+            f"{pruned}")
+
+
 def rebind_lines(report: RunReport) -> list[str]:
     """What a ``--rebind`` pass did with the files the mirror already held."""
     would = "would be " if report.dry_run else ""
@@ -108,11 +126,15 @@ def rebind_lines(report: RunReport) -> list[str]:
     return lines
 
 
-def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str]:
+def status_lines(runs: list[dict[str, Any]], totals: dict[str, Any]) -> list[str]:
     kept = totals.get("kept", 0)
+    aside = totals.get("set_aside") or {"files": 0, "bytes": 0, "oldest": None}
     lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}"
              + (f"; and {kept} kept from an earlier server (not listed by this one, never "
-                "removed by a walk)" if kept else ""), ""]
+                "removed by a walk)" if kept else ""),
+             f"set aside (.ppsync/trash, .ppsync/replaced): {aside['files']} files, "
+             f"{_size(aside['bytes'])}"
+             + (f", oldest set aside {_day(aside['oldest'])}" if aside["oldest"] else ""), ""]
     if not runs:
         return [*lines, "no runs yet"]
     lines.append(f"{'run':>5}  {'command':<8} {'started (UTC)':<20} {'secs':>7} {'exit':>4}  "
@@ -138,6 +160,9 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
             if run.get("changes_since") else "") or (
             f"not carried {len(run['not_carried'])} (no place on the target; status --json "
             "lists them)" if run.get("not_carried") else "")
+        if run.get("pruned"):
+            note = (f"{note}; " if note else "") + (
+                f"pruned {run['pruned']} set aside ({_size(run.get('pruned_bytes', 0))})")
         lines.append(
             f"{run['run_id']:>5}  {run['command']:<8} {started:<20} {duration:>7.1f} "
             f"{run.get('exit_code', '?'):>4}  {run.get('listed', 0):>6} "

@@ -7,11 +7,13 @@ Secrets may come from the file, from ``*_file`` keys, or from systemd's ``$CREDE
 ``SecretStr`` so that printing a config never shows them.
 
 The package: ``values`` (durations, the keyed error, the section base), ``sections`` (one model
-per table), ``schedule`` (``[schedule]`` and its time zone), ``load`` (``Settings`` and
+per table), ``schedule`` (``[schedule]`` and its time zone), ``retention``
+(``[retention]``), ``sizes`` (``50GiB``, ``10%``), ``load`` (``Settings`` and
 ``load_config``). Import from here.
 """
 
 from ppsync.config.load import Settings, find_config_path, load_config
+from ppsync.config.retention import RetentionConfig
 from ppsync.config.schedule import ScheduleConfig, schedule_zone, zone_info, zone_name
 from ppsync.config.sections import (
     ALBUM_TYPES,
@@ -24,6 +26,7 @@ from ppsync.config.sections import (
     ServerConfig,
     UploadConfig,
 )
+from ppsync.config.sizes import Size, parse_size
 from ppsync.config.values import (
     DEFAULT_CONFIG_PATHS,
     MAX_PAGE_SIZE,
@@ -35,7 +38,7 @@ from ppsync.config.values import (
 __all__ = [
     "ALBUM_TYPES", "DEFAULT_CONFIG_PATHS", "DEFAULT_UPLOAD_EXTENSIONS", "MAX_PAGE_SIZE",
     "AlbumsConfig", "KeyedError", "LogConfig", "MetadataConfig", "MirrorConfig",
-    "MonitorConfig", "ScheduleConfig", "ServerConfig", "Settings", "UploadConfig",
-    "client_conflicts", "find_config_path", "load_config", "parse_duration", "schedule_zone",
-    "zone_info", "zone_name",
+    "MonitorConfig", "RetentionConfig", "ScheduleConfig", "ServerConfig", "Settings", "Size",
+    "UploadConfig", "client_conflicts", "find_config_path", "load_config", "parse_duration",
+    "parse_size", "schedule_zone", "zone_info", "zone_name",
 ]

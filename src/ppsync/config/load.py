@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from ppsync.config.retention import RetentionConfig
 from ppsync.config.schedule import ScheduleConfig
 from ppsync.config.sections import (
     AlbumsConfig,
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     upload: UploadConfig = UploadConfig()
     albums: AlbumsConfig = AlbumsConfig()
     metadata: MetadataConfig = MetadataConfig()
+    retention: RetentionConfig = RetentionConfig()
     # Other PhotoPrism servers by name, e.g. [servers.fresh] for `ppsync restore --to fresh`.
     servers: dict[str, ServerConfig] = {}
 

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from ppsync.config.sizes import Size, parse_size
 from ppsync.config.values import (
     MAX_PAGE_SIZE,
     USER_UID,
@@ -120,6 +121,20 @@ class MirrorConfig(Section):
     require_mount: bool = False
     # Where files land: a template (``ppsync.mirror.layout``); "" = the server kind's default.
     layout: str = ""
+    # Free space downloads leave on the target's disk: bytes, "1GiB", or "2%" of the disk; 0
+    # turns the reserve off. 1 GiB: room for the state, sidecars and manifests of a large
+    # library and for whatever else the NAS writes, and little on any disk that holds photos.
+    min_free: int | str = "1GiB"
+
+    @field_validator("min_free")
+    @classmethod
+    def _is_size(cls, value: int | str) -> int | str:
+        parse_size(value)
+        return value
+
+    @property
+    def min_free_limit(self) -> Size:
+        return parse_size(self.min_free)
 
     @property
     def meta_dir(self) -> Path:

@@ -34,6 +34,7 @@ from ppsync.fsutil import (
     set_mtime_from_http,
 )
 from ppsync.logs import get_logger
+from ppsync.mirror.disk_reserve import DiskReserve
 from ppsync.mirror.downloader import Fetched, fetch
 from ppsync.mirror.groups import Groups
 from ppsync.mirror.renditions import note_version
@@ -73,7 +74,7 @@ class Executor:
     def __init__(
         self, *, layout: Layout, state: State, server: PhotoServer, report: RunReport,
         workers: int, keep_replaced: bool, on_progress: Callable[[], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, reserve: DiskReserve | None = None,
     ) -> None:
         self._layout = layout
         self._target_str = str(layout.target)
@@ -87,6 +88,7 @@ class Executor:
         self._fatal: ServerError | DiskFull | None = None
         self._on_progress = on_progress or (lambda: None)
         self._stop = stop or threading.Event()
+        self._reserve = reserve  # [mirror] min_free: downloads that would eat into it wait
         # A file is recorded only after its bytes and its name are on disk, by groups of
         # files (see ``groups``); a page end, a drain and ``close`` flush the group.
         self._groups = Groups(state, layout.partial, place=self._place_safely,
@@ -157,6 +159,8 @@ class Executor:
         self.sync_dirs()
         if self._fatal is not None:
             raise self._fatal
+        if self._reserve is not None and self._reserve.stopped:
+            raise DiskFull(self._reserve.message())
 
     def sync_dirs(self) -> None:
         """fsync every folder that received a file since the last call, then record the files
@@ -258,6 +262,10 @@ class Executor:
             return
         remote = action.remote
         assert remote is not None
+        if self._reserve is not None and not self._reserve.admit(
+                remote, [a.remote for a in self._pending.values() if a.remote is not None],
+                self._settle):
+            return  # waits for room: the pass ends saying so (``drain``), the next one fetches
         while len(self._pending) >= self._window:
             self._collect(timeout=None)
         future = self._pool.submit(fetch, self._server, remote, self._layout.partial,
@@ -265,6 +273,11 @@ class Executor:
                                    trash=self._layout.trash)
         self._pending[future] = action
         self._collect(timeout=0)
+
+    def _settle(self) -> None:
+        """Put every download in flight in place (the disk reserve prunes only then)."""
+        while self._pending:
+            self._collect(timeout=None)
 
     def _collect(self, *, timeout: float | None) -> None:
         """Place the downloads that finished within ``timeout`` seconds (None: at least one)."""

@@ -19,6 +19,7 @@ from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
 from ppsync.logs import bind_run, get_logger, unbind_run
 from ppsync.mirror import layout as templates
+from ppsync.mirror.disk_reserve import DiskReserve
 from ppsync.mirror.dry_run import ActionSink, planner_sink
 from ppsync.mirror.executor import STOP_GRACE, Executor, Layout
 from ppsync.mirror.guards import (
@@ -39,10 +40,11 @@ from ppsync.mirror.identity import (
     guard_identity,
     record_identity,
 )
+from ppsync.mirror.set_aside import SetAside
 from ppsync.mirror.unproven import UnprovenServer, is_unproven
 from ppsync.mirror.walk import PassOptions as PassOptions  # the engine's callers import it here
 from ppsync.mirror.walk import SyncRun
-from ppsync.models import RunReport
+from ppsync.models import Failure, RunReport
 from ppsync.redact import redact
 from ppsync.report import listed_note
 from ppsync.servers import open_server
@@ -147,10 +149,14 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
                        changes_since=since or "", rebind=options.rebind)
     report.run_id = state.start_run(command)
     bind_run(report.run_id, command)
+    set_aside = SetAside(state, layout, report, options.clock)
+    reserve = None if options.dry_run else DiskReserve(
+        layout.target, layout.partial, settings.mirror.min_free_limit, report,
+        make_room=set_aside.make_room if settings.retention.make_room else None)
     executor = Executor(layout=layout, state=state, server=server, report=report,
                         workers=settings.mirror.workers,
                         keep_replaced=settings.mirror.delete != "mirror",
-                        on_progress=options.on_progress, stop=options.stop)
+                        on_progress=options.on_progress, stop=options.stop, reserve=reserve)
     run = SyncRun(settings, state, server, report, options)
     if layout.ignores_case:  # names that differ only in case must claim one path
         state.fold_case_in_claims()
@@ -273,6 +279,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
             except SafetyStop as exc:  # what failed failed for that: say so, exit 4
                 report.safety_stop = report.error = redact(str(exc))
                 report.exit_code = exc.exit_code
+        if not report.safety_stop and report.exit_code != Interrupted.exit_code:
+            try:  # counted after every pass; pruned only after one that succeeded
+                set_aside.after_pass(settings.retention, dry_run=dry_run,
+                                     show=options.on_action)
+            except sqlite3.Error as exc:
+                report.failures.append(Failure(".ppsync", f"set-aside items: {exc}"))
         report.exit_code = _exit_code(report)
         try:
             state.finish_run(report)

@@ -6,6 +6,7 @@ when the listing asks it), and where the next change pass starts. ``sync`` runs 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,9 @@ class PassOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     on_action: ActionSink | None = None
     on_progress: Callable[[], None] | None = None
+    # What "now" is for retention (when an item was set aside, what has expired): tests
+    # pass a clock of their own to live months in one process.
+    clock: Callable[[], float] = time.time
 
 
 def _dedupe(state: State) -> Callable[[list[RemoteFile]], list[RemoteFile]]:

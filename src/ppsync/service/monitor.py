@@ -49,6 +49,21 @@ class Metrics:
                               registry=r)
         self.last_success = Gauge("ppsync_last_success_timestamp_seconds",
                                   "When the last successful pass ended", registry=r)
+        self.pruned = Counter("ppsync_set_aside_pruned_files",
+                              "Set-aside items pruned by [retention] or to keep min_free",
+                              registry=r)
+        self.pruned_bytes = Counter("ppsync_set_aside_pruned_bytes",
+                                    "Bytes of set-aside items pruned", registry=r)
+        self.aside_files = Gauge("ppsync_set_aside_files",
+                                 "Files in .ppsync/trash and .ppsync/replaced", registry=r)
+        self.aside_bytes = Gauge("ppsync_set_aside_bytes",
+                                 "Bytes in .ppsync/trash and .ppsync/replaced", registry=r)
+        self.aside_oldest = Gauge("ppsync_set_aside_oldest_timestamp_seconds",
+                                  "When the oldest set-aside item was set aside (0: none)",
+                                  registry=r)
+        self.waiting = Gauge("ppsync_downloads_waiting_for_room",
+                             "Downloads the last pass did not start: [mirror] min_free",
+                             registry=r)
         self.reachable = Gauge("ppsync_server_reachable",
                                "1 if the last pass reached and logged in to PhotoPrism",
                                registry=r)
@@ -62,6 +77,13 @@ class Metrics:
         self.failed.inc(report.failed)
         self.passes.labels("ok" if report.exit_code == 0 else f"exit{report.exit_code}").inc()
         self.duration.set(report.duration)
+        self.pruned.inc(report.pruned)
+        self.pruned_bytes.inc(report.pruned_bytes)
+        if report.aside_measured:  # a pass stopped before counting leaves the last count
+            self.aside_files.set(report.aside_files)
+            self.aside_bytes.set(report.aside_bytes)
+            self.aside_oldest.set(report.aside_oldest)
+        self.waiting.set(report.waiting_for_room)
         self.reachable.set(0 if report.exit_code == 3 else 1)
         if report.exit_code == 0:
             self.last_success.set(report.finished_at)

@@ -11,13 +11,11 @@ report (errors, file names, reasons) is redacted, then HTML-escaped.
 from __future__ import annotations
 
 import html
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from ppsync.config import Settings
@@ -28,7 +26,6 @@ from ppsync.state import State
 REFRESH_SECONDS = 30
 RUNS_SHOWN = 10
 FAILURES_SHOWN = 50
-SET_ASIDE_FOLDERS = ("trash", "replaced")  # under <target>/.ppsync: what ppsync set aside
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,27 +35,6 @@ class StatusSources:
     settings: Callable[[], Settings]  # the current config (a SIGHUP may replace it)
     next_run: Callable[[], datetime | None]
     health: Callable[[], Health] | None = None  # default: ``check_health(settings)``
-
-
-def _files_under(root: Path) -> Iterator[os.stat_result]:
-    for folder, _, names in os.walk(root):
-        for name in names:
-            try:
-                yield os.lstat(os.path.join(folder, name))
-            except OSError:
-                continue  # removed while we looked
-
-
-def set_aside(meta: Path) -> dict[str, dict[str, int]]:
-    """Files and bytes in each folder where ppsync keeps what it set aside."""
-    found: dict[str, dict[str, int]] = {}
-    for name in SET_ASIDE_FOLDERS:
-        files = size = 0
-        for info in _files_under(meta / name):
-            files += 1
-            size += info.st_size
-        found[name] = {"files": files, "bytes": size}
-    return found
 
 
 def collect(sources: StatusSources, now: float | None = None) -> dict[str, Any]:
@@ -77,19 +53,21 @@ def collect(sources: StatusSources, now: float | None = None) -> dict[str, Any]:
         "target_mounted": target.is_dir(),
         "mirror": {"files": 0, "bytes": 0},
         "disk": None,
-        "set_aside": {},
+        "set_aside": {"files": 0, "bytes": 0, "oldest": None},
         "runs": [],
         "failures": [],
     }
     if target.is_dir():
         usage = shutil.disk_usage(target)
         data["disk"] = {"free": usage.free, "total": usage.total}
-        data["set_aside"] = set_aside(settings.mirror.meta_dir)
     path = settings.mirror.state_path
     if path.is_file():
         state = State.open(path)
         try:
             data["mirror"] = {"files": state.count_active(), "bytes": state.active_bytes()}
+            aside = state.set_aside_totals()  # as the last pass counted them: no disk walk
+            data["set_aside"] = {"files": aside.files, "bytes": aside.bytes,
+                                 "oldest": aside.oldest}
             runs = state.last_runs(RUNS_SHOWN)
         finally:
             state.close()
@@ -168,7 +146,7 @@ def render_html(data: dict[str, Any]) -> str:
     e = html.escape
     healthy = bool(data["healthy"])
     disk = data.get("disk")
-    aside = data.get("set_aside") or {}
+    aside = data["set_aside"]
     rows = []
     for run in data["runs"]:
         bad = run["outcome"] not in ("ok", "running or cut short")
@@ -182,8 +160,9 @@ def render_html(data: dict[str, Any]) -> str:
             f"<td>{e(run['reason'])}</td></tr>")
     failures = "".join(f"<li><code>{e(f['path'])}</code>: {e(f['reason'])}</li>"
                        for f in data["failures"])
-    aside_text = ", ".join(f"{name} {v['files']} files ({_size(v['bytes'])})"
-                           for name, v in aside.items()) or "-"
+    aside_text = (f"{aside['files']} files, {_size(aside['bytes'])}"
+                  + (f", oldest set aside {_when(aside['oldest'])}" if aside["oldest"] else "")
+                  + " (.ppsync/trash and .ppsync/replaced)")
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">',

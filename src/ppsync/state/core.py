@@ -11,6 +11,8 @@ reads and writes them (each a mixin of ``State``, or ``State`` itself: "here")::
     photos, photo_todo, sidecar_files, albums, album_entries  the metadata export: sidecars and
            album folders; schema 3, the photos' Favorite/Private flags schema 4
            (``export``)
+    set_aside  what ppsync set aside under .ppsync/trash and replaced, with when; schema 6
+           (``set_aside``)
 
 ``base`` holds what the mixins share (connection, transactions, batched lookups). Other
 packages import only from ``ppsync.state``: ``State``, ``UploadRecord``, ``UploadStatus``.
@@ -41,6 +43,7 @@ from ppsync.state.base import _casefold, _same_path
 from ppsync.state.export import ExportMixin
 from ppsync.state.files import FilesMixin
 from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
+from ppsync.state.set_aside import SetAsideMixin
 from ppsync.state.uploads import UploadRecord, UploadsMixin, UploadStatus
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
@@ -49,7 +52,7 @@ CRASHED = ("crashed: the run ended without finishing (the process was killed, e.
            "for lack of memory, or the machine stopped); the next run resumes")
 
 
-class State(FilesMixin, ExportMixin, UploadsMixin):
+class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin):
     """Handle on the state database. Open with ``State.open``; close with ``close``."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:

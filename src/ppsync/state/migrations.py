@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -104,5 +104,21 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE photos ADD COLUMN albums_unknown INTEGER NOT NULL DEFAULT 0")
 
 
+def _migrate_to_6(db: sqlite_utils.Database) -> None:
+    """What ppsync set aside under .ppsync/ (trash/, replaced/), with when it did: retention
+    counts an item's age from then, never from the file's mtime (that is the photo's). Items
+    already there have no such time: the first pass after the upgrade records them as set
+    aside then (``ppsync.mirror.set_aside``), so nothing old is pruned at once and each gets
+    the whole keep_days from the upgrade. The only other choice, the mtime, is the photo's
+    age and would prune last week's deletions of old photos on the first pass."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS set_aside (
+               path TEXT PRIMARY KEY,
+               size INTEGER NOT NULL,
+               set_aside_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS set_aside_age ON set_aside(set_aside_at, path)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5, _migrate_to_6]
