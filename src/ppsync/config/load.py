@@ -22,6 +22,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from ppsync.config.schedule import ScheduleConfig
+from ppsync.config.scrub import ScrubConfig
 from ppsync.config.sections import (
     ARCHIVED_BY_DEFAULT,
     AlbumsConfig,
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     upload: UploadConfig = UploadConfig()
     albums: AlbumsConfig = AlbumsConfig()
     metadata: MetadataConfig = MetadataConfig()
+    scrub: ScrubConfig = ScrubConfig()
     # Other PhotoPrism servers by name, e.g. [servers.fresh] for `ppsync restore --to fresh`.
     servers: dict[str, ServerConfig] = {}
 

@@ -40,6 +40,7 @@ from ppsync.mirror.identity import (
     record_identity,
 )
 from ppsync.mirror.unproven import UnprovenServer, is_unproven
+from ppsync.mirror.upkeep import after_pass
 from ppsync.mirror.walk import PassOptions as PassOptions  # the engine's callers import it here
 from ppsync.mirror.walk import SyncRun
 from ppsync.models import RunReport
@@ -216,6 +217,7 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
                                full=not since and not options.rebind)
             if proof is not None:
                 proof.bind_if_proven(report, identity)
+            after_pass(settings, state, layout, server, report, options)  # copy, scrub
             if options.rebind and complete:  # only a complete listing accepts the server
                 record_identity(state, identity)
                 # The next pass walks everything: files the new server lacks then follow the

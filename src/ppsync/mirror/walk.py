@@ -6,6 +6,7 @@ when the listing asks it), and where the next change pass starts. ``sync`` runs 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,8 @@ class PassOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     on_action: ActionSink | None = None
     on_progress: Callable[[], None] | None = None
+    # The wall clock the scrub plans by (seconds since the epoch); tests pass one they move.
+    clock: Callable[[], float] = time.time
 
 
 def _dedupe(state: State) -> Callable[[list[RemoteFile]], list[RemoteFile]]:

@@ -11,6 +11,8 @@ reads and writes them (each a mixin of ``State``, or ``State`` itself: "here")::
     photos, photo_todo, sidecar_files, albums, album_entries  the metadata export: sidecars and
            album folders; schema 3, the photos' Favorite/Private flags schema 4
            (``export``)
+    verified  when the rolling scrub last re-read each file, and damage it found; schema 7
+           (``scrub``)
 
 ``base`` holds what the mixins share (connection, transactions, batched lookups). Other
 packages import only from ``ppsync.state``: ``State``, ``UploadRecord``, ``UploadStatus``.
@@ -37,10 +39,12 @@ from ppsync.errors import ConfigError
 from ppsync.fsutil import shares_memory_safely
 from ppsync.models import RunReport
 from ppsync.procs import is_running, process_identity
+from ppsync.state.backup import damaged_error, is_damage
 from ppsync.state.base import _casefold, _same_path
 from ppsync.state.export import ExportMixin
 from ppsync.state.files import FilesMixin
 from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
+from ppsync.state.scrub import ScrubMixin
 from ppsync.state.uploads import UploadRecord, UploadsMixin, UploadStatus
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
@@ -49,7 +53,7 @@ CRASHED = ("crashed: the run ended without finishing (the process was killed, e.
            "for lack of memory, or the machine stopped); the next run resumes")
 
 
-class State(FilesMixin, ExportMixin, UploadsMixin):
+class State(FilesMixin, ExportMixin, UploadsMixin, ScrubMixin):
     """Handle on the state database. Open with ``State.open``; close with ``close``."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
@@ -90,7 +94,11 @@ class State(FilesMixin, ExportMixin, UploadsMixin):
             db = sqlite_utils.Database(conn)
             state = cls(db, path)
             state._migrate()
-        except (OSError, sqlite3.DatabaseError) as exc:
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):  # say the way back, not "configuration problem"
+                raise damaged_error(path, str(exc)) from None
+            raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
+        except OSError as exc:
             raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
         return state
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -104,5 +104,26 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE photos ADD COLUMN albums_unknown INTEGER NOT NULL DEFAULT 0")
 
 
+def _migrate_to_6(db: sqlite_utils.Database) -> None:
+    """PLACEHOLDER for the retention work (issue 19, built on another branch): that branch's
+    ``_migrate_to_6`` replaces this one when the two are merged."""
+
+
+def _migrate_to_7(db: sqlite_utils.Database) -> None:
+    """When the rolling scrub last re-read each mirrored file (``ppsync.state.scrub``), and the
+    damage it found there. A row is made when the scrub first sees a file (its download, or
+    its adoption, hashed it then), so an existing mirror starts its first cycle spread over
+    ``[scrub] every`` instead of reading everything at once."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS verified (
+               file_uid TEXT PRIMARY KEY,
+               sha1 TEXT NOT NULL,
+               verified_at REAL NOT NULL,
+               damage TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS verified_order ON verified(verified_at, file_uid)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
+    _migrate_to_6, _migrate_to_7]
