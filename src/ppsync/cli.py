@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  "server hashes")
     verify.add_argument("--repair", action="store_true", help="set damaged files aside and "
                         "download missing or damaged originals again")
+    state = commands.add_parser("state", help="when SQLite finds the state damaged: put the "
+                                "newest good copy in place (restore), or start a new state "
+                                "that adopts the mirrored files by SHA-1 (fresh)")
+    state.add_argument("action", choices=("restore", "fresh"))
     commands.add_parser("check", help="validate config, reach the server, log in, report "
                         "version and counts")
     commands.add_parser("upload", help="one upload pass: send new photos from the [upload] "
@@ -137,7 +141,10 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         state = State.open(path)
         try:
             runs = state.last_runs(args.limit)
-            totals = {"files": state.count_active(), "bytes": state.active_bytes()}
+            done = state.get_meta("scrub_cycle_done")  # mirror.scrub.CYCLE_DONE_KEY
+            totals = {"files": state.count_active(), "bytes": state.active_bytes(),
+                      "damaged": len(state.damaged_records()),
+                      "scrub_cycle_done_at": int(float(done)) if done else 0}
         finally:
             state.close()
     if args.json:
@@ -182,6 +189,25 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
             server.close()
     _print(summary_lines(report))
     return report.exit_code
+
+
+def cmd_state(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.lock import TargetLock
+    from ppsync.mirror.sync import guard_target
+    from ppsync.state.backup import restore_newest, start_fresh
+
+    path = settings.mirror.state_path
+    with TargetLock(guard_target(settings.mirror).meta / "lock"):  # no run is using it
+        if args.action == "restore":
+            copy, aside = restore_newest(path)
+            lines = [f"state: restored from {copy.name}; the next sync brings it up to date "
+                     "(files mirrored since are adopted by SHA-1, not downloaded)"]
+        else:
+            aside = start_fresh(path)
+            lines = ["state: a new one starts with the next sync, which adopts the files "
+                     "already in the mirror by SHA-1 (nothing is downloaded again)"]
+    _print(lines + ([f"  the damaged state is kept as {aside}"] if aside else []))
+    return 0
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -252,7 +278,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sync": cmd_sync, "plan": cmd_sync, "status": cmd_status, "verify": cmd_verify,
     "check": cmd_check, "daemon": cmd_daemon, "health": cmd_health, "upload": cmd_upload,
-    "restore": cmd_restore,
+    "restore": cmd_restore, "state": cmd_state,
 }
 
 
@@ -266,7 +292,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 # Commands that read only the state: they run without the server's password or token.
-STATE_ONLY = ("status", "health")
+STATE_ONLY = ("status", "health", "state")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,6 +61,8 @@ def summary_lines(report: RunReport) -> list[str]:
         f"{done['deleted']} {report.deleted}, {done['no longer tracked']} {report.forgotten}, "
         f"{done['failed']} {report.failed}",
     ]
+    if report.scrubbed or report.damaged:
+        lines.append(scrub_line(report))
     if report.rebind and not report.error:
         lines.extend(rebind_lines(report))
     if report.deferred:
@@ -78,6 +80,20 @@ def summary_lines(report: RunReport) -> list[str]:
     return lines
 
 
+def _day(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def scrub_line(report: RunReport) -> str:
+    """What the rolling scrub after the pass re-read, found and repaired."""
+    done = (f", last complete cycle {_day(report.scrub_cycle_done_at)}"
+            if report.scrub_cycle_done_at else "")
+    return (f"  scrub: re-read {report.scrubbed} files ({_size(report.scrubbed_bytes)}); "
+            f"damaged {report.damaged}, repaired {report.repaired}, kept as they are "
+            f"{report.damaged_kept} (the server no longer has them); this cycle "
+            f"{report.scrub_progress:.0%} done{done}")
+
+
 def rebind_lines(report: RunReport) -> list[str]:
     """What a ``--rebind`` pass did with the files the mirror already held."""
     would = "would be " if report.dry_run else ""
@@ -93,7 +109,14 @@ def rebind_lines(report: RunReport) -> list[str]:
 
 
 def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str]:
-    lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}", ""]
+    lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}"]
+    if totals.get("damaged"):
+        lines.append(f"damaged: {totals['damaged']} files the server no longer has (or not "
+                     "repaired yet) are kept as they are; see the last run's failures")
+    if totals.get("scrub_cycle_done_at"):
+        lines.append(f"scrub: every file last re-read in the cycle completed "
+                     f"{_day(totals['scrub_cycle_done_at'])}")
+    lines.append("")
     if not runs:
         return [*lines, "no runs yet"]
     lines.append(f"{'run':>5}  {'command':<8} {'started (UTC)':<20} {'secs':>7} {'exit':>4}  "
@@ -111,6 +134,8 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, int]) -> list[str
         duration = run.get("finished_at", 0) - run.get("started_at", 0)
         removed = run.get("trashed", 0) + run.get("deleted", 0)
         note = run.get("safety_stop") or run.get("error") or (
+            f"scrub: damaged {run['damaged']}, repaired {run.get('repaired', 0)}, kept as "
+            f"they are {run.get('damaged_kept', 0)}" if run.get("damaged") else "") or (
             f"rebind: {run.get('rekeyed', 0)} matched by SHA-1, {run.get('not_on_server', 0)} "
             "not on the new server (kept)" if run.get("rebind") else "") or (
             f"listed: updated since {run['changes_since']} (5-min margin)"
