@@ -132,6 +132,7 @@ class RunReport:
     damaged: int = 0
     repaired: int = 0
     damaged_kept: int = 0
+    sidecars_rewritten: int = 0  # sidecars of re-read originals that no longer matched
     scrub_progress: float = 0.0  # the share of the mirror re-read in the current cycle
     scrub_cycle_done_at: float = 0.0  # when the last complete cycle ended (0: none yet)
 

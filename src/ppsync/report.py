@@ -90,8 +90,8 @@ def scrub_line(report: RunReport) -> str:
             if report.scrub_cycle_done_at else "")
     return (f"  scrub: re-read {report.scrubbed} files ({_size(report.scrubbed_bytes)}); "
             f"damaged {report.damaged}, repaired {report.repaired}, kept as they are "
-            f"{report.damaged_kept} (the server no longer has them); this cycle "
-            f"{report.scrub_progress:.0%} done{done}")
+            f"{report.damaged_kept} (the server no longer has them); sidecars written again "
+            f"{report.sidecars_rewritten}; this cycle {report.scrub_progress:.0%} done{done}")
 
 
 def rebind_lines(report: RunReport) -> list[str]:

@@ -52,6 +52,7 @@ LAST_SCRUB_KEY = "scrub_last_at"
 CYCLE_STARTED_KEY = "scrub_cycle_started"
 CYCLE_DONE_KEY = "scrub_cycle_done"
 STATE_CHECKED_KEY = "state_checked_at"
+ALBUM_CURSOR_KEY = "scrub_album_cursor"
 STATE_CHECK_EVERY = 86400.0  # quick_check reads the whole state: once a day is plenty
 # Verification times are recorded by 100 files or each second (and on any exit): a pass
 # killed outright loses at most a second of the scrub's work.
@@ -118,6 +119,9 @@ class Scrub:
     stop: threading.Event
     clock: Callable[[], float] = time.time
 
+    def __post_init__(self) -> None:
+        self.checked: list[str] = []  # the paths this slice re-read (or repaired)
+
     def run(self) -> None:
         """Re-read this pass's slice, repair what it can, record when each file was verified.
         Raises ``StateDamaged`` when the periodic check finds the state damaged."""
@@ -141,6 +145,7 @@ class Scrub:
                     break
                 if self._check(record, throttle):
                     done.append((record.file_uid, record.sha1, self.clock()))
+                    self.checked.append(record.path)
                 if len(done) >= FLUSH_EVERY or time.monotonic() - flushed >= FLUSH_SECONDS:
                     state.mark_verified(done)
                     done, flushed = [], time.monotonic()
@@ -148,6 +153,7 @@ class Scrub:
             state.mark_verified(done)
         state.set_meta(LAST_SCRUB_KEY, repr(now))  # the gap between passes, stopped or not
         self._cycle(now, total)
+        self._albums_next(period, every)
         log.info("scrub", checked=self.report.scrubbed, bytes=self.report.scrubbed_bytes,
                  damaged=self.report.damaged, repaired=self.report.repaired,
                  kept=self.report.damaged_kept,
@@ -161,6 +167,17 @@ class Scrub:
         configured = 0.0 if schedule.cron else schedule.interval_seconds
         observed = min(max(0.0, now - last), every) if last is not None else 0.0
         return max(configured, observed) or min(86400.0, every)
+
+    def _albums_next(self, period: float, every: float) -> None:
+        """Album folders take their turn too: this pass's share of them is rebuilt by the next
+        pass's album export, whose manifest is written again if it no longer matches."""
+        state = self.state
+        count = slice_size(state.count_albums(), 0, period, every)
+        if not count:
+            return
+        chosen = state.albums_after(state.get_meta(ALBUM_CURSOR_KEY) or "", count)
+        state.recheck_albums(chosen)
+        state.set_meta(ALBUM_CURSOR_KEY, chosen[-1])
 
     def _check_state(self, now: float) -> None:
         """``PRAGMA quick_check`` once a day (or once per ``every`` when shorter)."""

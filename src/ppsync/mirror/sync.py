@@ -217,7 +217,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
                                full=not since and not options.rebind)
             if proof is not None:
                 proof.bind_if_proven(report, identity)
-            after_pass(settings, state, layout, server, report, options)  # copy, scrub
+            after_pass(settings, state, layout, server, report, options,  # copy, scrub
+                       run.sidecars)
             if options.rebind and complete:  # only a complete listing accepts the server
                 record_identity(state, identity)
                 # The next pass walks everything: files the new server lacks then follow the

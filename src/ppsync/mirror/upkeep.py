@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 
 from ppsync.config import Settings
+from ppsync.export.sidecars import SidecarExport
 from ppsync.logs import get_logger
 from ppsync.mirror.executor import Layout
 from ppsync.mirror.scrub import Scrub
@@ -31,9 +32,12 @@ def successful_full_walk(report: RunReport, options: PassOptions) -> bool:
 
 
 def after_pass(settings: Settings, state: State, layout: Layout, server: PhotoServer,
-               report: RunReport, options: PassOptions) -> None:
-    """Keep a copy of the state, then scrub. Raises ``StateDamaged`` when SQLite finds the
-    state damaged; a copy that cannot be written is a failure of the pass (exit 1)."""
+               report: RunReport, options: PassOptions,
+               sidecars: SidecarExport | None = None) -> None:
+    """Keep a copy of the state, then scrub, then make again the sidecars of what the scrub
+    re-read (``sidecars``: the pass's export, None when sidecars are off). Raises
+    ``StateDamaged`` when SQLite finds the state damaged; a copy that cannot be written is a
+    failure of the pass (exit 1)."""
     if options.dry_run or options.command == "repair":
         return
     if successful_full_walk(report, options):
@@ -45,4 +49,22 @@ def after_pass(settings: Settings, state: State, layout: Layout, server: PhotoSe
                                            f"{exc}"))
             log.error("cannot keep a copy of the state", error=str(exc))
     if settings.scrub.enabled and not options.stop.is_set():
-        Scrub(settings, state, layout, server, report, options.stop, options.clock).run()
+        scrub = Scrub(settings, state, layout, server, report, options.stop, options.clock)
+        scrub.run()
+        if sidecars is not None and scrub.checked and not options.stop.is_set():
+            _rewrite_sidecars(settings, state, sidecars, scrub.checked, report)
+
+
+def _rewrite_sidecars(settings: Settings, state: State, sidecars: SidecarExport,
+                      paths: list[str], report: RunReport) -> None:
+    """The sidecars of the photos whose originals the scrub re-read are made again from the
+    server's details and written where their bytes differ (edited, truncated, deleted)."""
+    photos = state.photos_with_sidecars_at(paths)
+    for photo in photos:
+        state.requeue_photo(photo)
+    before = sidecars.written
+    sidecars.run(settings.mirror.workers, keep_gone=settings.mirror.delete == "keep")
+    report.sidecars_rewritten += sidecars.written - before
+    if sidecars.written > before:
+        log.warning("sidecars that no longer matched were written again",
+                    count=sidecars.written - before)

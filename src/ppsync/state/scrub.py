@@ -88,3 +88,31 @@ class ScrubMixin(StateBase):
                "ON f.file_uid = v.file_uid WHERE f.status = 'active' AND v.damage != '' "
                "ORDER BY f.path")
         return [(_record(row[:-1]), str(row[-1])) for row in self.db.execute(sql)]
+
+    # --- what ppsync wrote beside the originals ---------------------------------------------
+
+    def photos_with_sidecars_at(self, paths: Iterable[str]) -> list[str]:
+        """The photos whose sidecars were written next to these original paths."""
+        sql = "SELECT photo_uid FROM photos WHERE path IN ({marks})"
+        return sorted({str(row[0]) for row in self._rows_in(sql, paths)})
+
+    def albums_after(self, album_uid: str, limit: int) -> list[str]:
+        """Up to ``limit`` album folders ppsync made, in key order after ``album_uid``,
+        wrapping around: a rotation through all of them."""
+        sql = "SELECT album_uid FROM albums WHERE album_uid > ? ORDER BY album_uid LIMIT ?"
+        chosen = [str(r[0]) for r in self.db.execute(sql, [album_uid, limit])]
+        if len(chosen) < limit:
+            sql = "SELECT album_uid FROM albums WHERE album_uid <= ? ORDER BY album_uid LIMIT ?"
+            chosen += [str(r[0]) for r in self.db.execute(sql, [album_uid, limit - len(chosen)])
+                       if r[0] not in chosen]
+        return chosen
+
+    def count_albums(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM albums").fetchone()[0])
+
+    def recheck_albums(self, album_uids: Iterable[str]) -> None:
+        """The next album export rebuilds these folders (their manifests are written again
+        where their bytes differ): their recorded change stamp is forgotten."""
+        with self.transaction():
+            self.db.conn.executemany("UPDATE albums SET updated_at = '' WHERE album_uid = ?",
+                                     [(uid,) for uid in album_uids])
