@@ -280,8 +280,10 @@ class SidecarExport:
             sidecar = base.with_name(base.name + suffix)
             if data is None:
                 sidecar.unlink(missing_ok=True)  # no longer configured
-            elif write_if_changed(sidecar, data):
-                self.written += 1
+            else:
+                self.written += write_if_changed(sidecar, data)
+                # what the rolling scrub compares the file with (mirror.scrub)
+                self._state.note_written(self._layout.relative(sidecar), data, "sidecar", uid)
 
     def _remove_sidecars(self, path: str) -> None:
         base = self._layout.target / path

@@ -13,7 +13,9 @@ A damaged file (missing, truncated, or bytes that no longer match) is downloaded
 ``.ppsync/damaged/`` (never deleted) and the good one renamed into place. When the server no
 longer has those bytes, the damaged copy stays as it is (it may be the only one left) and is
 reported on every pass, exit 1, until the user puts a good copy there or the file leaves the
-mirror. A periodic ``PRAGMA quick_check`` of the state is part of the scrub.
+mirror. Sidecars and album manifests take their turns as well: one whose bytes are no longer
+what ppsync wrote (``written`` in the state) is made again. A periodic ``PRAGMA quick_check``
+of the state is part of the scrub.
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ LAST_SCRUB_KEY = "scrub_last_at"
 CYCLE_STARTED_KEY = "scrub_cycle_started"
 CYCLE_DONE_KEY = "scrub_cycle_done"
 STATE_CHECKED_KEY = "state_checked_at"
-ALBUM_CURSOR_KEY = "scrub_album_cursor"
 STATE_CHECK_EVERY = 86400.0  # quick_check reads the whole state: once a day is plenty
 # Verification times are recorded by 100 files or each second (and on any exit): a pass
 # killed outright loses at most a second of the scrub's work.
@@ -120,7 +121,7 @@ class Scrub:
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        self.checked: list[str] = []  # the paths this slice re-read (or repaired)
+        self.stale_photos: list[str] = []  # photos whose sidecars no longer match
 
     def run(self) -> None:
         """Re-read this pass's slice, repair what it can, record when each file was verified.
@@ -145,7 +146,6 @@ class Scrub:
                     break
                 if self._check(record, throttle):
                     done.append((record.file_uid, record.sha1, self.clock()))
-                    self.checked.append(record.path)
                 if len(done) >= FLUSH_EVERY or time.monotonic() - flushed >= FLUSH_SECONDS:
                     state.mark_verified(done)
                     done, flushed = [], time.monotonic()
@@ -153,7 +153,7 @@ class Scrub:
             state.mark_verified(done)
         state.set_meta(LAST_SCRUB_KEY, repr(now))  # the gap between passes, stopped or not
         self._cycle(now, total)
-        self._albums_next(period, every)
+        self._written_next(now, period, every)
         log.info("scrub", checked=self.report.scrubbed, bytes=self.report.scrubbed_bytes,
                  damaged=self.report.damaged, repaired=self.report.repaired,
                  kept=self.report.damaged_kept,
@@ -168,16 +168,44 @@ class Scrub:
         observed = min(max(0.0, now - last), every) if last is not None else 0.0
         return max(configured, observed) or min(86400.0, every)
 
-    def _albums_next(self, period: float, every: float) -> None:
-        """Album folders take their turn too: this pass's share of them is rebuilt by the next
-        pass's album export, whose manifest is written again if it no longer matches."""
+    def _written_next(self, now: float, period: float, every: float) -> None:
+        """What ppsync wrote beside the originals takes its turn too: a sidecar or manifest
+        that no longer has the bytes ppsync wrote is made again (``stale_photos``: by the
+        caller, this pass; an album folder: rebuilt by the next pass's album export)."""
         state = self.state
-        count = slice_size(state.count_albums(), 0, period, every)
-        if not count:
-            return
-        chosen = state.albums_after(state.get_meta(ALBUM_CURSOR_KEY) or "", count)
-        state.recheck_albums(chosen)
-        state.set_meta(ALBUM_CURSOR_KEY, chosen[-1])
+        rows = state.written_to_check(slice_size(state.count_written(), 0, period, every))
+        for path, sha1, kind, owner in rows:
+            if self.stop.is_set():
+                break
+            if not self._still_ours(path, kind, owner):
+                state.forget_written(path)
+                continue
+            local = existing_path(self.layout.target, path)
+            try:
+                intact = local is not None and hashlib.sha1(local.read_bytes()).hexdigest() == sha1
+            except OSError:
+                intact = False
+            if intact:
+                continue
+            log.warning("a file ppsync wrote no longer matches; it is written again", path=path)
+            if kind == "manifest":
+                state.recheck_albums([owner])
+            else:
+                self.stale_photos.append(owner)
+        state.written_checked([row[0] for row in rows], now)
+
+    def _still_ours(self, path: str, kind: str, owner: str) -> bool:
+        """Is ``path`` still where ppsync keeps this sidecar or manifest?"""
+        if kind == "manifest":
+            folder = self.state.album_folder(owner)
+            albums = self.settings.albums
+            return folder is not None and albums.mode != "none" and \
+                path == f"{albums.folder}/{folder}/.album.json"
+        base = self.state.sidecar_base(owner)
+        wanted = self.settings.metadata.sidecars
+        suffixes = {"json": (".ppsync.json",), "xmp": (".ppsync.xmp",),
+                    "both": (".ppsync.json", ".ppsync.xmp")}.get(wanted, ())
+        return base is not None and any(path == base + suffix for suffix in suffixes)
 
     def _check_state(self, now: float) -> None:
         """``PRAGMA quick_check`` once a day (or once per ``every`` when shorter)."""

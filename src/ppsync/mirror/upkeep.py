@@ -34,8 +34,8 @@ def successful_full_walk(report: RunReport, options: PassOptions) -> bool:
 def after_pass(settings: Settings, state: State, layout: Layout, server: PhotoServer,
                report: RunReport, options: PassOptions,
                sidecars: SidecarExport | None = None) -> None:
-    """Keep a copy of the state, then scrub, then make again the sidecars of what the scrub
-    re-read (``sidecars``: the pass's export, None when sidecars are off). Raises
+    """Keep a copy of the state, then scrub, then make again the sidecars the scrub found
+    changed (``sidecars``: the pass's export, None when sidecars are off). Raises
     ``StateDamaged`` when SQLite finds the state damaged; a copy that cannot be written is a
     failure of the pass (exit 1)."""
     if options.dry_run or options.command == "repair":
@@ -51,15 +51,14 @@ def after_pass(settings: Settings, state: State, layout: Layout, server: PhotoSe
     if settings.scrub.enabled and not options.stop.is_set():
         scrub = Scrub(settings, state, layout, server, report, options.stop, options.clock)
         scrub.run()
-        if sidecars is not None and scrub.checked and not options.stop.is_set():
-            _rewrite_sidecars(settings, state, sidecars, scrub.checked, report)
+        if sidecars is not None and scrub.stale_photos and not options.stop.is_set():
+            _rewrite_sidecars(settings, state, sidecars, scrub.stale_photos, report)
 
 
 def _rewrite_sidecars(settings: Settings, state: State, sidecars: SidecarExport,
-                      paths: list[str], report: RunReport) -> None:
-    """The sidecars of the photos whose originals the scrub re-read are made again from the
-    server's details and written where their bytes differ (edited, truncated, deleted)."""
-    photos = state.photos_with_sidecars_at(paths)
+                      photos: list[str], report: RunReport) -> None:
+    """The sidecars the scrub found changed are made again from the server's details (one
+    request per photo) and written."""
     for photo in photos:
         state.requeue_photo(photo)
     before = sidecars.written

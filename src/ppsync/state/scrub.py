@@ -3,6 +3,9 @@ it found that is still there (schema 7; ``ppsync.mirror.scrub`` reads and writes
 
     verified  file_uid, the SHA-1 it was verified against, verified_at (seconds since the
               epoch), damage ("" = none; else why the file is damaged and still unrepaired)
+    written   what ppsync last wrote beside the originals: path, SHA-1 of the bytes, kind
+              ("sidecar" of the photo ``owner``, "manifest" of the album ``owner``), when the
+              scrub last compared the file with it
 
 A row follows its ``files`` record: ``catch_up`` adds rows for new records (a download or an
 adoption hashed the file then), restarts a row whose record got new content, and drops rows
@@ -11,6 +14,7 @@ of records that are no longer mirrored.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from ppsync.models import LocalRecord
@@ -91,28 +95,48 @@ class ScrubMixin(StateBase):
 
     # --- what ppsync wrote beside the originals ---------------------------------------------
 
-    def photos_with_sidecars_at(self, paths: Iterable[str]) -> list[str]:
-        """The photos whose sidecars were written next to these original paths."""
-        sql = "SELECT photo_uid FROM photos WHERE path IN ({marks})"
-        return sorted({str(row[0]) for row in self._rows_in(sql, paths)})
+    def note_written(self, path: str, data: bytes, kind: str, owner: str) -> None:
+        """ppsync put ``data`` at ``path`` (or found it there already): a sidecar of the photo
+        ``owner``, or the manifest of the album ``owner`` (``kind``)."""
+        digest = hashlib.sha1(data).hexdigest()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO written (path, sha1, kind, owner) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (path) DO UPDATE SET sha1 = excluded.sha1, kind = excluded.kind, "
+                "owner = excluded.owner", [path, digest, kind, owner])
 
-    def albums_after(self, album_uid: str, limit: int) -> list[str]:
-        """Up to ``limit`` album folders ppsync made, in key order after ``album_uid``,
-        wrapping around: a rotation through all of them."""
-        sql = "SELECT album_uid FROM albums WHERE album_uid > ? ORDER BY album_uid LIMIT ?"
-        chosen = [str(r[0]) for r in self.db.execute(sql, [album_uid, limit])]
-        if len(chosen) < limit:
-            sql = "SELECT album_uid FROM albums WHERE album_uid <= ? ORDER BY album_uid LIMIT ?"
-            chosen += [str(r[0]) for r in self.db.execute(sql, [album_uid, limit - len(chosen)])
-                       if r[0] not in chosen]
-        return chosen
+    def written_to_check(self, limit: int) -> list[tuple[str, str, str, str]]:
+        """Up to ``limit`` (path, SHA-1, kind, owner), the least recently compared first."""
+        sql = "SELECT path, sha1, kind, owner FROM written ORDER BY checked_at, path LIMIT ?"
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]))
+                for r in self.db.execute(sql, [limit])]
 
-    def count_albums(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM albums").fetchone()[0])
+    def count_written(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM written").fetchone()[0])
+
+    def written_checked(self, paths: Iterable[str], now: float) -> None:
+        with self.transaction():
+            self.db.conn.executemany("UPDATE written SET checked_at = ? WHERE path = ?",
+                                     [(now, path) for path in paths])
+
+    def forget_written(self, path: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM written WHERE path = ?", [path])
+
+    def sidecar_base(self, photo_uid: str) -> str | None:
+        """The original path a photo's sidecars are written next to now, or None."""
+        row = self.db.execute("SELECT path FROM photos WHERE photo_uid = ?",
+                              [photo_uid]).fetchone()
+        return None if row is None else str(row[0])
+
+    def album_folder(self, album_uid: str) -> str | None:
+        row = self.db.execute("SELECT folder FROM albums WHERE album_uid = ?",
+                              [album_uid]).fetchone()
+        return None if row is None else str(row[0])
 
     def recheck_albums(self, album_uids: Iterable[str]) -> None:
-        """The next album export rebuilds these folders (their manifests are written again
-        where their bytes differ): their recorded change stamp is forgotten."""
+        """The next album export rebuilds these folders (their manifests are written again):
+        their recorded change stamp is forgotten."""
         with self.transaction():
             self.db.conn.executemany("UPDATE albums SET updated_at = '' WHERE album_uid = ?",
                                      [(uid,) for uid in album_uids])
