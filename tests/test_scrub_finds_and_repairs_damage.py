@@ -219,3 +219,33 @@ def test_hashing_matches_hashlib(tmp_path: Path) -> None:
     stop = threading.Event()
     assert hash_file(tmp_path / "f", Throttle(0, stop), stop) == (
         hashlib.sha1(data).hexdigest(), len(data))
+
+
+def test_sigterm_to_a_one_shot_sync_ends_its_scrub_within_2_s(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    for n in range(10):
+        lib.add(f"2024/T_{n}.jpg", bytes([n + 1]) * 400_000)
+    sections: dict[str, dict[str, Any]] = {"scrub": {"every": "1s", "max_rate": 1_000_000}}
+    path = config_file(tmp_path / "ppsync.toml", lib.server_section(), target, sections)
+    assert run_sync(load_config(path, {})).exit_code == 0  # every file is due at every pass
+    started = time.time()
+    child = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(path), "sync"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(t > started for t in verified_times(target).values()):
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)  # polling for the state the test waits for, not a guessed time
+        child.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert child.wait(timeout=10) == 130
+        assert time.monotonic() - signalled < 2.0
+    finally:
+        if child.poll() is None:
+            child.kill()
+    read = [p for p, t in verified_times(target).items() if t > started]
+    assert 0 < len(read) < 10  # what it verified before the signal is kept
