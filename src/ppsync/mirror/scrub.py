@@ -127,6 +127,11 @@ class Scrub:
         """Re-read this pass's slice, repair what it can, record when each file was verified.
         Raises ``StateDamaged`` when the periodic check finds the state damaged."""
         now = self.clock()
+        if not self.layout.meta.is_dir():
+            # The disk went away under the pass (its end says so, exit 4): every file would
+            # look missing, and nothing can be repaired onto it.
+            log.warning("scrub skipped: the mirror's .ppsync folder is gone")
+            return
         self._check_state(now)
         state, every = self.state, self.settings.scrub.every_seconds
         state.catch_up_verified(now)
@@ -243,21 +248,24 @@ class Scrub:
         if local is None:
             damage = "missing"
         else:
-            size = local.stat().st_size
-            if 0 <= size < record.size:
-                damage = f"truncated: {size} of {record.size} bytes"
-            elif record.size >= 0 and size != record.size:
-                damage = f"{size} bytes where {record.size} were mirrored"
-            else:
-                hashed = hash_file(local, throttle, self.stop)
-                if hashed is None:
-                    return False  # stopped: not verified, first in line next time
-                actual, read = hashed
-                self.report.scrubbed_bytes += read
-                if actual == record.sha1:
-                    self.report.scrubbed += 1
-                    return True
-                damage = f"its SHA-1 is {actual}, not the mirrored {record.sha1}"
+            try:
+                size = local.stat().st_size
+                if 0 <= size < record.size:
+                    damage = f"truncated: {size} of {record.size} bytes"
+                elif record.size >= 0 and size != record.size:
+                    damage = f"{size} bytes where {record.size} were mirrored"
+                else:
+                    hashed = hash_file(local, throttle, self.stop)
+                    if hashed is None:
+                        return False  # stopped: not verified, first in line next time
+                    actual, read = hashed
+                    self.report.scrubbed_bytes += read
+                    if actual == record.sha1:
+                        self.report.scrubbed += 1
+                        return True
+                    damage = f"its SHA-1 is {actual}, not the mirrored {record.sha1}"
+            except OSError as exc:  # a bad sector answers EIO: that is damage too
+                damage = f"cannot be read: {exc.strerror or exc}"
         self.report.scrubbed += 1
         self.report.damaged += 1
         log.error("damaged file found", path=record.path, damage=damage)
