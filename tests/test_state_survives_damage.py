@@ -72,7 +72,7 @@ def test_a_damaged_state_is_restored_from_its_newest_copy(
     refused = run_cli(path, "sync")
     assert refused.returncode == 2
     assert "Traceback" not in refused.stderr
-    assert "is damaged" in refused.stderr
+    assert "is damaged" in refused.stderr and "configuration problem" not in refused.stderr
     assert "ppsync state restore" in refused.stderr and "ppsync state fresh" in refused.stderr
 
     restored = run_cli(path, "state", "restore")
@@ -115,3 +115,29 @@ def test_a_fresh_state_adopts_1000_files_and_takes_back_what_was_set_aside(
     assert lib.download_count() == before == 0
     assert (target / lib.path("2024/T_1.jpg")).read_bytes() == b"set aside, then back " * 30
     assert sync(config).downloaded == 0  # and the new state is complete
+
+
+def test_damage_inside_the_state_is_found_by_the_scrubs_check_and_named(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    from tests.test_scrub_finds_and_repairs_damage import DAY, Clock
+
+    for n in range(300):
+        lib.add(f"2024/Q_{n}.jpg", f"check {n} ".encode() * 20)
+    path = config_file(tmp_path / "ppsync.toml", lib.server_section(), target, {})
+    config, clock = load_config(path, {}), Clock()
+    assert run_sync(config, PassOptions(clock=clock)).exit_code == 0
+    state = target / ".ppsync" / "state.db"
+    pages = state.stat().st_size // 4096
+    with state.open("r+b") as handle:  # bad sectors in the middle: the file still opens
+        for page in range(pages // 2, pages // 2 + 3):
+            handle.seek(page * 4096)
+            handle.write(b"\x0d\x00\x00\xff\xff" + b"\x5a" * 59)
+    clock.now += 2 * DAY  # the daily check is due
+    report = run_sync(config, PassOptions(changes_only=True, clock=clock))
+    assert report.exit_code == 2
+    assert "is damaged" in report.error and "ppsync state restore" in report.error
+    restored = run_cli(path, "state", "restore")
+    assert restored.returncode == 0, restored.stderr
+    clock.now += 2 * DAY
+    again = run_sync(config, PassOptions(changes_only=True, clock=clock))
+    assert again.exit_code == 0 and again.downloaded == 0

@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ppsync import __version__
-from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError
+from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError, StateDamaged
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
 
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def handle_error(exc: BaseException) -> int:
     """Print what went wrong, without a traceback or a secret; return the exit code."""
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, ConfigError) and not isinstance(exc, StateDamaged):  # that names its way
         print("ppsync: configuration problem" + ("s:" if len(exc.problems) > 1 else ":"),
               file=sys.stderr)
         for problem in exc.problems:
