@@ -249,3 +249,28 @@ def test_sigterm_to_a_one_shot_sync_ends_its_scrub_within_2_s(
             child.kill()
     read = [p for p, t in verified_times(target).items() if t > started]
     assert 0 < len(read) < 10  # what it verified before the signal is kept
+
+
+def test_damage_shows_in_the_metrics_and_raises_an_alert_even_when_repaired(
+        tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from ppsync.config import MonitorConfig
+    from ppsync.service.monitor import Alerts, Metrics
+
+    report = RunReport(command="change", exit_code=0, scrubbed=35, scrubbed_bytes=110_000_000,
+                       damaged=2, repaired=2, scrub_progress=0.25,
+                       scrub_cycle_done_at=START)
+    metrics = Metrics()
+    metrics.record(report, 100, 1000)
+    text = generate_latest(metrics.registry).decode()
+    for line in ("ppsync_scrub_files_checked_total 35.0", "ppsync_scrub_files_damaged_total 2.0",
+                 "ppsync_scrub_bytes_checked_total 1.1e+08",
+                 "ppsync_scrub_files_repaired_total 2.0", "ppsync_scrub_cycle_progress 0.25",
+                 "ppsync_scrub_last_cycle_timestamp_seconds 1.9e+09"):
+        assert line in text, line
+    events = tmp_path / "events"
+    alerts = Alerts(MonitorConfig(notify_command=f"sh -c 'echo $PPSYNC_EVENT >> {events}'"))
+    alerts.pass_finished(RunReport(command="change", exit_code=0))
+    alerts.pass_finished(report)  # exit 0, all repaired: still news
+    assert events.read_text().split() == ["damage"]
