@@ -179,9 +179,11 @@ class Scrub:
         caller, this pass; an album folder: rebuilt by the next pass's album export)."""
         state = self.state
         rows = state.written_to_check(slice_size(state.count_written(), 0, period, every))
+        compared: list[str] = []
         for path, sha1, kind, owner in rows:
             if self.stop.is_set():
                 break
+            compared.append(path)
             if not self._still_ours(path, kind, owner):
                 state.forget_written(path)
                 continue
@@ -197,7 +199,7 @@ class Scrub:
                 state.recheck_albums([owner])
             else:
                 self.stale_photos.append(owner)
-        state.written_checked([row[0] for row in rows], now)
+        state.written_checked(compared, now)
 
     def _still_ours(self, path: str, kind: str, owner: str) -> bool:
         """Is ``path`` still where ppsync keeps this sidecar or manifest?"""
