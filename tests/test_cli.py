@@ -55,7 +55,7 @@ def test_verify_finds_damage_and_repair_fixes_it(server: FakePhotoPrism, target:
     repaired = run_cli(config, "verify", "--repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert mirrored_files(target) == {"a.jpg": b"original a", "b.jpg": b"original b"}
-    kept = list((target / ".ppsync" / "replaced").rglob("a.jpg~damaged-*"))
+    kept = list((target / ".ppsync" / "damaged").rglob("a.jpg~*"))
     assert [p.read_bytes() for p in kept] == [b"bit rot!!!"]
     assert run_cli(config, "verify").returncode == 0
 

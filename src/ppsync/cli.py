@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ppsync import __version__
-from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError
+from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError, StateDamaged
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
 
@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  "server hashes")
     verify.add_argument("--repair", action="store_true", help="set damaged files aside and "
                         "download missing or damaged originals again")
+    state = commands.add_parser("state", help="when SQLite finds the state damaged: put the "
+                                "newest good copy in place (restore), or start a new state "
+                                "that adopts the mirrored files by SHA-1 (fresh)")
+    state.add_argument("action", choices=("restore", "fresh"))
     commands.add_parser("check", help="validate config, reach the server, log in, report "
                         "version and counts")
     commands.add_parser("upload", help="one upload pass: send new photos from the [upload] "
@@ -92,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def handle_error(exc: BaseException) -> int:
     """Print what went wrong, without a traceback or a secret; return the exit code."""
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, ConfigError) and not isinstance(exc, StateDamaged):  # that names its way
         print("ppsync: configuration problem" + ("s:" if len(exc.problems) > 1 else ":"),
               file=sys.stderr)
         for problem in exc.problems:
@@ -145,10 +149,13 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         try:
             runs = state.last_runs(args.limit)
             aside = state.set_aside_totals()  # as the last pass counted them
+            done = state.get_meta("scrub_cycle_done")  # mirror.scrub.CYCLE_DONE_KEY
             totals = {"files": state.count_active(), "bytes": state.active_bytes(),
                       "kept": state.count_kept(),
                       "set_aside": {"files": aside.files, "bytes": aside.bytes,
-                                    "oldest": aside.oldest}}
+                                    "oldest": aside.oldest},
+                      "damaged": len(state.damaged_records()),
+                      "scrub_cycle_done_at": int(float(done)) if done else 0}
         finally:
             state.close()
     if args.json:
@@ -194,6 +201,25 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
             server.close()
     _print(summary_lines(report))
     return report.exit_code
+
+
+def cmd_state(settings: Settings, args: argparse.Namespace) -> int:
+    from ppsync.lock import TargetLock
+    from ppsync.mirror.sync import guard_target
+    from ppsync.state.backup import restore_newest, start_fresh
+
+    path = settings.mirror.state_path
+    with TargetLock(guard_target(settings.mirror).meta / "lock"):  # no run is using it
+        if args.action == "restore":
+            copy, aside = restore_newest(path)
+            lines = [f"state: restored from {copy.name}; the next sync brings it up to date "
+                     "(files mirrored since are adopted by SHA-1, not downloaded)"]
+        else:
+            aside = start_fresh(path)
+            lines = ["state: a new one starts with the next sync, which adopts the files "
+                     "already in the mirror by SHA-1 (nothing is downloaded again)"]
+    _print(lines + ([f"  the damaged state is kept as {aside}"] if aside else []))
+    return 0
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -264,7 +290,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sync": cmd_sync, "plan": cmd_sync, "status": cmd_status, "verify": cmd_verify,
     "check": cmd_check, "daemon": cmd_daemon, "health": cmd_health, "upload": cmd_upload,
-    "restore": cmd_restore,
+    "restore": cmd_restore, "state": cmd_state,
 }
 
 
@@ -278,7 +304,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 # Commands that read only the state: they run without the server's password or token.
-STATE_ONLY = ("status", "health")
+STATE_ONLY = ("status", "health", "state")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

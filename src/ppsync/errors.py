@@ -6,6 +6,8 @@ Each top-level class carries the process exit code it maps to::
 
     PpsyncError                      exit 1  (generic failure)
     ├── ConfigError                  exit 2  bad config or usage
+    │   └── StateDamaged                     SQLite reports the state database damaged; the
+    │                                        message names the way back (``ppsync state``)
     ├── ServerError                  exit 3  cannot reach or authenticate to the server
     │   ├── ServerUnreachable                connection refused, DNS, TLS, timeouts after retries
     │   ├── AuthError                        wrong password, 2FA, rate limit, token rejected twice
@@ -46,6 +48,10 @@ class ConfigError(PpsyncError):
     def __init__(self, problems: list[str] | str) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("; ".join(self.problems))
+
+
+class StateDamaged(ConfigError):
+    """SQLite found the state database damaged (``ppsync.state.backup`` says the way back)."""
 
 
 class ServerError(PpsyncError):

@@ -178,6 +178,18 @@ class RunReport:
     # ``[mirror] min_free``: downloads not started because they would eat into the reserve.
     waiting_for_room: int = 0
     waiting_bytes: int = 0
+    # The rolling scrub after the pass (``mirror.scrub``): files and bytes it re-read, damage
+    # it found (missing, truncated, or not matching the SHA-1), files it repaired from the
+    # server, and damaged files kept as they are because the server no longer has their bytes
+    # (those are failures too: exit 1 on every pass until the user acts).
+    scrubbed: int = 0
+    scrubbed_bytes: int = 0
+    damaged: int = 0
+    repaired: int = 0
+    damaged_kept: int = 0
+    sidecars_rewritten: int = 0  # sidecars of re-read originals that no longer matched
+    scrub_progress: float = 0.0  # the share of the mirror re-read in the current cycle
+    scrub_cycle_done_at: float = 0.0  # when the last complete cycle ended (0: none yet)
 
     @property
     def failed(self) -> int:

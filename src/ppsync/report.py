@@ -66,6 +66,8 @@ def summary_lines(report: RunReport) -> list[str]:
     ]
     if report.aside_measured or report.pruned:
         lines.append(aside_line(report))
+    if report.scrubbed or report.damaged:
+        lines.append(scrub_line(report))
     if report.rebind and not report.error:
         lines.extend(rebind_lines(report))
     elif report.rekeyed:
@@ -104,6 +106,20 @@ def aside_line(report: RunReport) -> str:
             f"{pruned}")
 
 
+def _moment(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def scrub_line(report: RunReport) -> str:
+    """What the rolling scrub after the pass re-read, found and repaired."""
+    done = (f", last complete cycle {_moment(report.scrub_cycle_done_at)}"
+            if report.scrub_cycle_done_at else "")
+    return (f"  scrub: re-read {report.scrubbed} files ({_size(report.scrubbed_bytes)}); "
+            f"damaged {report.damaged}, repaired {report.repaired}, kept as they are "
+            f"{report.damaged_kept} (the server no longer has them); sidecars written again "
+            f"{report.sidecars_rewritten}; this cycle {report.scrub_progress:.0%} done{done}")
+
+
 def rebind_lines(report: RunReport) -> list[str]:
     """What a ``--rebind`` pass did with the files the mirror already held."""
     would = "would be " if report.dry_run else ""
@@ -134,7 +150,14 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, Any]) -> list[str
                 "removed by a walk)" if kept else ""),
              f"set aside (.ppsync/trash, .ppsync/replaced): {aside['files']} files, "
              f"{_size(aside['bytes'])}"
-             + (f", oldest set aside {_day(aside['oldest'])}" if aside["oldest"] else ""), ""]
+             + (f", oldest set aside {_day(aside['oldest'])}" if aside["oldest"] else "")]
+    if totals.get("damaged"):
+        lines.append(f"damaged: {totals['damaged']} files the server no longer has (or not "
+                     "repaired yet) are kept as they are; see the last run's failures")
+    if totals.get("scrub_cycle_done_at"):
+        lines.append(f"scrub: every file last re-read in the cycle completed "
+                     f"{_moment(totals['scrub_cycle_done_at'])}")
+    lines.append("")
     if not runs:
         return [*lines, "no runs yet"]
     lines.append(f"{'run':>5}  {'command':<8} {'started (UTC)':<20} {'secs':>7} {'exit':>4}  "
@@ -152,6 +175,8 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, Any]) -> list[str
         duration = run.get("finished_at", 0) - run.get("started_at", 0)
         removed = run.get("trashed", 0) + run.get("deleted", 0)
         note = run.get("safety_stop") or run.get("error") or (
+            f"scrub: damaged {run['damaged']}, repaired {run.get('repaired', 0)}, kept as "
+            f"they are {run.get('damaged_kept', 0)}" if run.get("damaged") else "") or (
             f"rebind: {run.get('rekeyed', 0)} matched by SHA-1, {run.get('not_on_server', 0)} "
             "not on the new server (kept)" if run.get("rebind") else "") or (
             f"taken back: {run['rekeyed']} kept files matched by SHA-1" if run.get("rekeyed")

@@ -15,6 +15,7 @@ per table), ``schedule`` (``[schedule]`` and its time zone), ``retention``
 from ppsync.config.load import Settings, find_config_path, load_config
 from ppsync.config.retention import RetentionConfig
 from ppsync.config.schedule import ScheduleConfig, schedule_zone, zone_info, zone_name
+from ppsync.config.scrub import ScrubConfig, parse_rate
 from ppsync.config.sections import (
     ALBUM_TYPES,
     DEFAULT_UPLOAD_EXTENSIONS,
@@ -38,7 +39,7 @@ from ppsync.config.values import (
 __all__ = [
     "ALBUM_TYPES", "DEFAULT_CONFIG_PATHS", "DEFAULT_UPLOAD_EXTENSIONS", "MAX_PAGE_SIZE",
     "AlbumsConfig", "KeyedError", "LogConfig", "MetadataConfig", "MirrorConfig",
-    "MonitorConfig", "RetentionConfig", "ScheduleConfig", "ServerConfig", "Settings", "Size",
-    "UploadConfig", "client_conflicts", "find_config_path", "load_config", "parse_duration",
-    "parse_size", "schedule_zone", "zone_info", "zone_name",
+    "MonitorConfig", "RetentionConfig", "ScheduleConfig", "ScrubConfig", "ServerConfig",
+    "Settings", "Size", "UploadConfig", "client_conflicts", "find_config_path", "load_config",
+    "parse_duration", "parse_rate", "parse_size", "schedule_zone", "zone_info", "zone_name",
 ]

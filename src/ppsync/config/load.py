@@ -23,6 +23,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from ppsync.config.retention import RetentionConfig
 from ppsync.config.schedule import ScheduleConfig
+from ppsync.config.scrub import ScrubConfig
 from ppsync.config.sections import (
     AlbumsConfig,
     LogConfig,
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     albums: AlbumsConfig = AlbumsConfig()
     metadata: MetadataConfig = MetadataConfig()
     retention: RetentionConfig = RetentionConfig()
+    scrub: ScrubConfig = ScrubConfig()
     # Other PhotoPrism servers by name, e.g. [servers.fresh] for `ppsync restore --to fresh`.
     servers: dict[str, ServerConfig] = {}
 

@@ -209,8 +209,11 @@ class AlbumExport:
         if album.kind == "album":  # sidecars list manual albums: refresh the changed
             for photo in set(new).symmetric_difference(old):
                 self._state.requeue_photo(photo)
-        write_if_changed(folder / MANIFEST, json_bytes(_manifest(album, members, new,
-                                                                 set(archived))))
+        manifest = json_bytes(_manifest(album, members, new, set(archived)))
+        write_if_changed(folder / MANIFEST, manifest)
+        # what the rolling scrub compares the file with (mirror.scrub)
+        self._state.note_written((folder / MANIFEST).relative_to(self._target).as_posix(),
+                                 manifest, "manifest", uid)
         self._state.save_album(uid, name, self._stamp(album, recorded), self._config.mode)
         log.info("album folder updated", album=uid, folder=name, members=len(new))
 

@@ -320,6 +320,8 @@ class SidecarExport:
             take_back(self._layout, path + suffix, path)
             if write_if_changed(sidecar, data):
                 self.written += 1
+            # what the rolling scrub compares the file with (mirror.scrub)
+            self._state.note_written(self._layout.relative(sidecar), data, "sidecar", uid)
 
     def _remove_sidecars(self, path: str) -> None:
         base = self._layout.target / path

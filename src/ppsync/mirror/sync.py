@@ -13,7 +13,14 @@ import sqlite3
 import time
 
 from ppsync.config import Settings
-from ppsync.errors import INTERRUPTED, ConfigError, Interrupted, PpsyncError, SafetyStop
+from ppsync.errors import (
+    INTERRUPTED,
+    ConfigError,
+    Interrupted,
+    PpsyncError,
+    SafetyStop,
+    StateDamaged,
+)
 from ppsync.export.albums import AlbumExport
 from ppsync.export.sidecars import SidecarExport
 from ppsync.lock import TargetLock
@@ -42,6 +49,7 @@ from ppsync.mirror.identity import (
 )
 from ppsync.mirror.set_aside import SetAside
 from ppsync.mirror.unproven import UnprovenServer, is_unproven
+from ppsync.mirror.upkeep import after_pass
 from ppsync.mirror.walk import PassOptions as PassOptions  # the engine's callers import it here
 from ppsync.mirror.walk import SyncRun
 from ppsync.models import Failure, RunReport
@@ -51,6 +59,7 @@ from ppsync.servers import open_server
 from ppsync.servers.abortable import StopWatchdog
 from ppsync.servers.preflight import preflight
 from ppsync.state import State
+from ppsync.state.backup import damaged_error, is_damage
 
 log = get_logger("ppsync.sync")
 
@@ -234,6 +243,8 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
                                full=not since and not options.rebind)
             if proof is not None:
                 proof.bind_if_proven(report, identity)
+            after_pass(settings, state, layout, server, report, options,  # copy, scrub
+                       run.sidecars)
             if options.rebind and complete:  # only a complete listing accepts the server
                 record_identity(state, identity)
                 # What the new server did not list is kept, never removed by its walks: its
@@ -249,10 +260,12 @@ def _run_locked(settings: Settings, state: State, layout: Layout, mark: TargetMa
             report.safety_stop = report.error
         log.error("run failed", error=report.error, exit_code=exc.exit_code)
     except (sqlite3.Error, OSError) as exc:  # the state or the disk gave out under us
-        report.error = redact(f"{type(exc).__name__}: {exc}")
-        report.exit_code = 1
-        report.error_type = type(exc).__name__
-        log.error("run failed", error=report.error, exit_code=1)
+        damaged = isinstance(exc, sqlite3.Error) and is_damage(exc)  # say the way back: exit 2
+        report.error = redact(str(damaged_error(state.path, str(exc))) if damaged
+                              else f"{type(exc).__name__}: {exc}")
+        report.exit_code = StateDamaged.exit_code if damaged else 1
+        report.error_type = StateDamaged.__name__ if damaged else type(exc).__name__
+        log.error("run failed", error=report.error, exit_code=report.exit_code)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a one-shot command (see cli.main)
         options.stop.set()  # downloads in flight get the grace period, then stay resumable
         report.error = INTERRUPTED

@@ -1,18 +1,21 @@
 """``ppsync verify``: re-hash every mirrored file against the SHA-1 the server gave for it.
 
 Reads the state and the files only; with ``repair`` a damaged file is moved aside under
-``.ppsync/replaced/`` (never deleted: it may be the only copy of something) and the caller runs a
-sync pass, which downloads every missing original again.
+``.ppsync/damaged/`` (never deleted: it may be the only copy of something) and the caller runs a
+sync pass, which downloads every missing original again. A verify is a whole cycle of the rolling
+scrub (``mirror.scrub``): every file found intact counts as verified now, and the cycle restarts.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ppsync.fsutil import existing_path, move_into, sha1_of
 from ppsync.logs import get_logger
 from ppsync.mirror.executor import Layout
+from ppsync.mirror.scrub import CYCLE_DONE_KEY, CYCLE_STARTED_KEY, damaged_folder
 from ppsync.models import Failure
 from ppsync.state import State
 
@@ -33,11 +36,15 @@ class VerifyReport:
         return len(self.missing) + len(self.damaged)
 
 
-def verify_mirror(state: State, layout: Layout, *, repair: bool) -> VerifyReport:
+def verify_mirror(state: State, layout: Layout, *, repair: bool,
+                  clock: Callable[[], float] = time.time) -> VerifyReport:
     """Hash every held (active or kept) record's file. Returns what was missing or damaged
     (and, with ``repair``, where damaged files were set aside)."""
     report = VerifyReport()
     started = time.monotonic()
+    now = clock()
+    state.catch_up_verified(now)
+    intact: list[tuple[str, str, float]] = []
     for record in state.held_records():  # kept files from an earlier server too
         report.checked += 1
         local = existing_path(layout.target, record.path)
@@ -48,11 +55,16 @@ def verify_mirror(state: State, layout: Layout, *, repair: bool) -> VerifyReport
         digest = sha1_of(local)
         if digest == record.sha1:
             report.ok += 1
+            intact.append((record.file_uid, record.sha1, now))
             continue
         report.damaged.append(record.path)
         log.error("damaged", path=record.path, expected=record.sha1, actual=digest)
         if repair:
-            aside = move_into(local, layout.replaced, record.path, f"~damaged-{digest[:12]}")
+            aside = move_into(local, damaged_folder(layout), record.path, f"~{digest[:12]}")
             report.set_aside.append(Failure(record.path, layout.relative(aside)))
+    state.mark_verified(intact)
+    if not report.problems:  # the on-demand full check is a whole cycle of the scrub
+        state.set_meta(CYCLE_DONE_KEY, repr(now))
+        state.set_meta(CYCLE_STARTED_KEY, repr(now))
     report.duration = time.monotonic() - started
     return report

@@ -52,8 +52,9 @@ class PassOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     on_action: ActionSink | None = None
     on_progress: Callable[[], None] | None = None
-    # What "now" is for retention (when an item was set aside, what has expired): tests
-    # pass a clock of their own to live months in one process.
+    # What "now" is for retention (when an item was set aside, what has expired) and for the
+    # scrub's plan (seconds since the epoch): tests pass a clock of their own to live months
+    # in one process.
     clock: Callable[[], float] = time.time
 
 

@@ -68,6 +68,23 @@ class Metrics:
                                "1 if the last pass reached and logged in to PhotoPrism",
                                registry=r)
 
+        # The rolling scrub (``mirror.scrub``).
+        self.scrubbed = Counter("ppsync_scrub_files_checked", "Files the scrub re-read",
+                                registry=r)
+        self.scrubbed_bytes = Counter("ppsync_scrub_bytes_checked", "Bytes the scrub re-read",
+                                      registry=r)
+        self.damaged = Counter("ppsync_scrub_files_damaged", "Damaged files the scrub found "
+                               "(missing, truncated, or not matching their SHA-1)", registry=r)
+        self.repaired = Counter("ppsync_scrub_files_repaired", "Damaged files downloaded again",
+                                registry=r)
+        self.damaged_kept = Gauge("ppsync_scrub_files_damaged_kept", "Damaged files kept as "
+                                  "they are after the last pass (the server lacks their bytes)",
+                                  registry=r)
+        self.cycle_progress = Gauge("ppsync_scrub_cycle_progress", "Share of the mirror re-read "
+                                    "in the current scrub cycle (0 to 1)", registry=r)
+        self.cycle_done = Gauge("ppsync_scrub_last_cycle_timestamp_seconds", "When the last "
+                                "complete scrub cycle ended", registry=r)
+
     def record(self, report: RunReport, files: int, size: int) -> None:
         self.files.set(files)
         self.bytes.set(size)
@@ -87,6 +104,15 @@ class Metrics:
         self.reachable.set(0 if report.exit_code == 3 else 1)
         if report.exit_code == 0:
             self.last_success.set(report.finished_at)
+        self.scrubbed.inc(report.scrubbed)
+        self.scrubbed_bytes.inc(report.scrubbed_bytes)
+        self.damaged.inc(report.damaged)
+        self.repaired.inc(report.repaired)
+        if report.scrubbed or report.damaged:  # a pass without a scrub leaves them as they were
+            self.damaged_kept.set(report.damaged_kept)
+            self.cycle_progress.set(report.scrub_progress)
+        if report.scrub_cycle_done_at:
+            self.cycle_done.set(report.scrub_cycle_done_at)
 
 
 class MonitorServer:
@@ -179,6 +205,8 @@ class Alerts:
             self._notify("failure", report)
         elif ok and previous is False:
             self._notify("recovery", report)
+        elif ok and report.damaged:  # repaired, but damage on a backup disk is news
+            self._notify("damage", report)
 
     def _notify(self, event: str, report: RunReport) -> None:
         summary = _summary(report)

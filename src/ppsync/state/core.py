@@ -13,6 +13,8 @@ reads and writes them (each a mixin of ``State``, or ``State`` itself: "here")::
            (``export``)
     set_aside  what ppsync set aside under .ppsync/trash and replaced, with when; schema 6
            (``set_aside``)
+    verified  when the rolling scrub last re-read each file, and damage it found; schema 7
+           (``scrub``)
 
 ``base`` holds what the mixins share (connection, transactions, batched lookups). Other
 packages import only from ``ppsync.state``: ``State``, ``UploadRecord``, ``UploadStatus``.
@@ -39,10 +41,12 @@ from ppsync.errors import ConfigError
 from ppsync.fsutil import shares_memory_safely
 from ppsync.models import RunReport
 from ppsync.procs import is_running, process_identity
+from ppsync.state.backup import damaged_error, is_damage
 from ppsync.state.base import _casefold, _same_path
 from ppsync.state.export import ExportMixin
 from ppsync.state.files import FilesMixin
 from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
+from ppsync.state.scrub import ScrubMixin
 from ppsync.state.set_aside import SetAsideMixin
 from ppsync.state.uploads import UploadRecord, UploadsMixin, UploadStatus
 
@@ -52,7 +56,7 @@ CRASHED = ("crashed: the run ended without finishing (the process was killed, e.
            "for lack of memory, or the machine stopped); the next run resumes")
 
 
-class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin):
+class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
     """Handle on the state database. Open with ``State.open``; close with ``close``."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
@@ -93,7 +97,11 @@ class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin):
             db = sqlite_utils.Database(conn)
             state = cls(db, path)
             state._migrate()
-        except (OSError, sqlite3.DatabaseError) as exc:
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):  # say the way back, not "configuration problem"
+                raise damaged_error(path, str(exc)) from None
+            raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
+        except OSError as exc:
             raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
         return state
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -120,5 +120,32 @@ def _migrate_to_6(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS set_aside_age ON set_aside(set_aside_at, path)")
 
 
+def _migrate_to_7(db: sqlite_utils.Database) -> None:
+    """When the rolling scrub last re-read each mirrored file (``ppsync.state.scrub``), the
+    damage it found there, and what ppsync wrote beside the originals. A ``verified`` row is
+    made when the scrub first sees a file (its download, or its adoption, hashed it then), so
+    an existing mirror starts its first cycle spread over ``[scrub] every``, not all at once."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS verified (
+               file_uid TEXT PRIMARY KEY,
+               sha1 TEXT NOT NULL,
+               verified_at REAL NOT NULL,
+               damage TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS verified_order ON verified(verified_at, file_uid)")
+    # What ppsync last wrote beside the originals (sidecars, album manifests): the SHA-1 of the
+    # bytes, whose they are, and when the scrub last compared the file with it.
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS written (
+               path TEXT PRIMARY KEY,
+               sha1 TEXT NOT NULL,
+               kind TEXT NOT NULL,
+               owner TEXT NOT NULL,
+               checked_at REAL NOT NULL DEFAULT 0)"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS written_order ON written(checked_at, path)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5, _migrate_to_6]
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
+    _migrate_to_6, _migrate_to_7]
