@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ppsync import __version__
+from ppsync.access import translate_denied
 from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
@@ -131,19 +132,20 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from ppsync.state import State
 
     path = settings.mirror.state_path
-    if not path.is_file():
+    if not State.exists(path):
         runs, totals = [], {"files": 0, "bytes": 0}
     else:
         state = State.open(path)
         try:
-            runs = state.last_runs(args.limit)
+            # A window wider than --limit: identical failures fold into one row each.
+            runs = state.last_runs(args.limit if args.json else args.limit + 500)
             totals = {"files": state.count_active(), "bytes": state.active_bytes()}
         finally:
             state.close()
     if args.json:
         print(to_json({"mirror": totals, "runs": runs}))
     else:
-        _print(status_lines(runs, totals))
+        _print(status_lines(runs, totals, args.limit))
     return 0
 
 
@@ -277,20 +279,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_config(args.config, log_level="debug" if args.verbose else None,
                                credentials=args.command not in STATE_ONLY)
-        setup_logging(settings.log.level, settings.log.format)
+        setup_logging(settings.log.level, settings.log.format, daemon=args.command == "daemon")
         if args.command != "daemon":  # the daemon handles its signals itself
             # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
             # a one-shot command the way Ctrl-C does: downloads stay resumable, and the run
             # is recorded as interrupted (exit 130) instead of vanishing mid-write.
             signal.signal(signal.SIGTERM, _interrupt)
             signal.signal(signal.SIGINT, _interrupt)
-        return COMMANDS[args.command](settings, args)
+        with translate_denied(Path.cwd()):
+            return COMMANDS[args.command](settings, args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)
-
-
-def entry() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from ppsync.access import denied, is_denied
 from ppsync.config.schedule import ScheduleConfig
 from ppsync.config.sections import (
     ARCHIVED_BY_DEFAULT,
@@ -127,7 +128,9 @@ def _read_secret_file(key: str, path: Path, problems: list[str]) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        problems.append(f"{key}: cannot read {path}: {exc.strerror}")
+        # Unreadable for this uid (a secret bind-mounted with its host mode): say who and how.
+        reason = denied(path, exc) if is_denied(exc) else f"{path}: {exc.strerror}"
+        problems.append(f"{key}: cannot read {reason}")
         return ""
 
 

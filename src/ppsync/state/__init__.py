@@ -5,8 +5,9 @@ mixins ``files``, ``export`` and ``uploads`` over ``base``; ``migrations`` holds
 and the forward migrations. Other packages import only from here.
 """
 
-from ppsync.state.core import State
+from ppsync.state.core import State, set_run_origin
 from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
 from ppsync.state.uploads import UploadRecord, UploadStatus
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus",
+           "set_run_origin"]
