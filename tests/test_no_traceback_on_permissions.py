@@ -90,7 +90,7 @@ def test_a_state_owned_by_another_uid_is_one_line_from_every_command(
 
 
 def test_a_mirror_this_uid_may_not_write_is_one_line(box: Path, lib: Library) -> None:
-    mirror, state, config = _setup(box, lib.server_section())
+    mirror, _state, config = _setup(box, lib.server_section())
     take_away(mirror, 0o755)
     lib.add("a.jpg", b"a" * 100)
     result = run_as(config, "sync")
