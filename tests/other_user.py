@@ -69,11 +69,13 @@ def run_as(config: Path, *args: str, timeout: float = 120) -> subprocess.Complet
 
 
 class Started:
-    """A ``ppsync daemon`` as the runner, its stderr collected line by line as it comes."""
+    """A ``ppsync daemon`` as the runner (or as this process's user), its stderr collected line by line as it comes."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *, as_runner: bool = True) -> None:
+        command = ("--config", str(config), "daemon")
         self.proc = subprocess.Popen(
-            ppsync_as_runner("--config", str(config), "daemon"),
+            ppsync_as_runner(*command) if as_runner else
+            [sys.executable, "-m", "ppsync", *command],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=config.parent,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []

@@ -152,3 +152,12 @@ def test_the_daemon_picks_up_a_fixed_owner_without_a_restart(box: Path, lib: Lib
     finally:
         assert daemon.stop() == 0
     assert (box / "mirror" / lib.path("a.jpg")).read_bytes() == b"a" * 100
+
+
+def test_a_config_file_this_uid_may_not_read_is_one_line(box: Path, lib: Library) -> None:
+    _mirror, _state, config = _setup(box, lib.server_section())
+    take_away(config, 0o600)
+    for command in ("daemon", "sync", "status", "health"):
+        result = run_as(config, command, timeout=60)
+        assert result.returncode == 2, (command, result.stderr)
+        _one_line(result.stderr, str(config), UID, "permission denied")

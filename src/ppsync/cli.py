@@ -277,16 +277,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ppsync.logs import setup_logging
 
     try:
-        settings = load_config(args.config, log_level="debug" if args.verbose else None,
-                               credentials=args.command not in STATE_ONLY)
-        setup_logging(settings.log.level, settings.log.format, daemon=args.command == "daemon")
-        if args.command != "daemon":  # the daemon handles its signals itself
-            # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
-            # a one-shot command the way Ctrl-C does: downloads stay resumable, and the run
-            # is recorded as interrupted (exit 130) instead of vanishing mid-write.
-            signal.signal(signal.SIGTERM, _interrupt)
-            signal.signal(signal.SIGINT, _interrupt)
-        with translate_denied(Path.cwd()):
+        # A config, secret, state or mirror this uid may not use: one line, never a traceback.
+        with translate_denied(args.config or Path.cwd()):
+            settings = load_config(args.config, log_level="debug" if args.verbose else None,
+                                   credentials=args.command not in STATE_ONLY)
+            setup_logging(settings.log.level, settings.log.format,
+                          daemon=args.command == "daemon")
+            if args.command != "daemon":  # the daemon handles its signals itself
+                # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
+                # a one-shot command the way Ctrl-C does: downloads stay resumable, and the
+                # run is recorded as interrupted (exit 130) instead of vanishing mid-write.
+                signal.signal(signal.SIGTERM, _interrupt)
+                signal.signal(signal.SIGINT, _interrupt)
             return COMMANDS[args.command](settings, args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)

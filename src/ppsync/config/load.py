@@ -109,6 +109,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
+        if is_denied(exc):
+            raise ConfigError(f"cannot read the config file {denied(path, exc)}") from None
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 

@@ -56,6 +56,7 @@ from ppsync.servers import open_server
 from ppsync.servers.base import PhotoServer
 from ppsync.servers.preflight import preflight
 from ppsync.service.health import check_health, schedule_period
+from ppsync.service.localzone import zone_label
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period
 from ppsync.state import State, set_run_origin
@@ -399,8 +400,10 @@ class Daemon:
         self._scheduler.start()
         schedule = self.settings.schedule
         zone = _zone_for_logs(self.settings)
+        named = zone_name(zone)
         log.info("daemon started", schedule=f"cron {schedule.cron}" if schedule.cron
-                 else f"every {schedule.interval or '15m'}", timezone=zone_name(zone),
+                 else f"every {schedule.interval or '15m'}",
+                 timezone=named if schedule.timezone else zone_label(zone, named),
                  next_scheduled=self._next_scheduled(zone))
         tick = min(watchdog_period() or 1.0, 1.0)
         while not self.stop.wait(tick):
