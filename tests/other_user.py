@@ -69,7 +69,8 @@ def run_as(config: Path, *args: str, timeout: float = 120) -> subprocess.Complet
 
 
 class Started:
-    """A ``ppsync daemon`` as the runner (or as this process's user), its stderr collected line by line as it comes."""
+    """A ``ppsync daemon`` as the runner (or as this process's user), its stderr collected
+    line by line as it comes."""
 
     def __init__(self, config: Path, *, as_runner: bool = True) -> None:
         command = ("--config", str(config), "daemon")

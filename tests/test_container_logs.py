@@ -171,5 +171,5 @@ def test_the_zone_from_a_mounted_etc_localtime_is_named_right(tmp_path: Path,
     proc.terminate()
     rest = proc.communicate(timeout=30)[1]
     started = next(e for e in _events(lines) if e["event"] == "daemon started")
-    assert started["timezone"].startswith("Pacific/Chatham"), lines + [rest]
+    assert started["timezone"].startswith("Pacific/Chatham"), [*lines, rest]
     assert "+12:45" in started["next_scheduled"] or "+13:45" in started["next_scheduled"]
