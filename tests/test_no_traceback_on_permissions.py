@@ -18,9 +18,19 @@ import pytest
 
 from tests.conftest import config_file
 from tests.kinds import Library
-from tests.other_user import AS_ROOT, RUNNER, Started, give, run_as, take_away, world_dir
+from tests.other_user import (
+    AS_ROOT,
+    RUNNABLE,
+    RUNNER,
+    Started,
+    give,
+    run_as,
+    take_away,
+    world_dir,
+)
 
 UID = f"uid {RUNNER[0]}"
+pytestmark = pytest.mark.skipif(not RUNNABLE, reason=f"uid {RUNNER[0]} cannot start this Python")
 
 
 @pytest.fixture

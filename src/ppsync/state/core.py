@@ -60,17 +60,18 @@ def set_run_origin(origin: str) -> None:
     _ORIGIN[0] = origin
 
 
-def _why(path: Path, exc: BaseException) -> str:
-    """The reason a state cannot be opened, with the uid and the fix when it is access (SQLite
-    says only "unable to open database file" or "readonly database" for a folder that does
-    not let it make its journal)."""
+def _cannot_open(path: Path, exc: BaseException) -> str:
+    """Why a state cannot be opened, with the uid and the fix when it is access (SQLite says
+    only "unable to open database file" or "readonly database" for a folder that does not let
+    it make its journal)."""
+    start = "mirror.state: cannot open the state database"
     if is_denied(exc):
-        return denied(path, exc if isinstance(exc, OSError) else None)
+        return f"{start} {denied(path, exc if isinstance(exc, OSError) else None)}"
     if isinstance(exc, sqlite3.OperationalError):
         for needed, mode in ((path.parent, os.W_OK | os.X_OK), (path, os.R_OK | os.W_OK)):
             if needed.exists() and not os.access(needed, mode):
-                return denied(needed)
-    return str(exc)
+                return f"{start} {path}: {exc}: {denied(needed)}"
+    return f"{start} {path}: {exc}"
 
 
 class State(FilesMixin, ExportMixin, UploadsMixin):
@@ -115,8 +116,7 @@ class State(FilesMixin, ExportMixin, UploadsMixin):
             state = cls(db, path)
             state._migrate()
         except (OSError, sqlite3.DatabaseError) as exc:
-            raise ConfigError(f"mirror.state: cannot open state database {path}: "
-                              f"{_why(path, exc)}") from None
+            raise ConfigError(_cannot_open(path, exc)) from None
         return state
 
     @staticmethod
@@ -126,8 +126,7 @@ class State(FilesMixin, ExportMixin, UploadsMixin):
         try:
             return path.is_file()  # Python 3.11 raises for EACCES, only ENOENT & co. are False
         except OSError as exc:
-            raise ConfigError(f"mirror.state: cannot open state database {path}: "
-                              f"{_why(path, exc)}") from None
+            raise ConfigError(_cannot_open(path, exc)) from None
 
     def close(self) -> None:
         self.db.commit()
