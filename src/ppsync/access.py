@@ -38,19 +38,21 @@ def _owner(path: Path) -> tuple[Path, int, int] | None:
     return None
 
 
-def denied(path: Path, exc: OSError | None = None) -> str:
-    """One line: ``path`` is refused to this process, who owns it, and what to do."""
+def denied(path: Path, exc: OSError | None = None, *, write: bool = True) -> str:
+    """One line: ``path`` is refused to this process, who owns it, and what to do (to read
+    it only, with ``write=False``: a secret, a config file)."""
     uid, gid = os.geteuid(), os.getegid()
     if exc is not None and exc.errno == errno.EROFS:
         return (f"{path}: read-only file system for uid {uid}; mount it read-write "
                 "(no :ro on the volume)")
     line = f"{path}: permission denied for uid {uid} (gid {gid})"
     found = _owner(path)
-    fix = f"make it readable and writable for uid {uid} (e.g. chown {uid}:{gid} on the host)"
+    needed = "readable and writable" if write else "readable"
+    fix = f"make it {needed} for uid {uid} (e.g. chown {uid}:{gid} on the host)"
     if found is not None:
         where, owner, group = found
         line += f"; {where} belongs to uid {owner} (gid {group})"
-        if owner != uid:
+        if owner not in (uid, 0):  # never advice to run as root: the image refuses it
             fix += (f", or run ppsync as uid {owner} (in the container: PUID={owner} "
                     f"PGID={group})")
     return f"{line}; {fix}"
@@ -98,6 +100,8 @@ def access_summary(paths: dict[str, tuple[Path, str]]) -> dict[str, str]:
     out = {}
     for label, (path, need) in paths.items():
         seen = can(path, write=need != "read")
+        if need == "write" and seen.startswith("missing"):
+            seen = "missing"  # a folder that must exist (not be made): mounted or not
         ok = {"write": seen == "read-write",
               "create": seen in ("read-write", "missing"),
               "read": seen in ("read-write", "read-only")}[need]

@@ -110,7 +110,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         if is_denied(exc):
-            raise ConfigError(f"cannot read the config file {denied(path, exc)}") from None
+            raise ConfigError(f"cannot read the config file {denied(path, exc, write=False)}"
+                              ) from None
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
@@ -131,7 +132,7 @@ def _read_secret_file(key: str, path: Path, problems: list[str]) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         # Unreadable for this uid (a secret bind-mounted with its host mode): say who and how.
-        reason = denied(path, exc) if is_denied(exc) else f"{path}: {exc.strerror}"
+        reason = denied(path, exc, write=False) if is_denied(exc) else f"{path}: {exc.strerror}"
         problems.append(f"{key}: cannot read {reason}")
         return ""
 
