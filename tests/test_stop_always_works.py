@@ -176,3 +176,35 @@ def test_sigterm_at_any_moment_of_the_start_ends_the_daemon_in_time(
     took, code, err = ppsync.stop_and_time()
     assert took < STOP_BOUND, f"stopped {after} s in, it took {took:.1f} s: {err[-2000:]}"
     assert code == 0 and "Traceback" not in err, err[-2000:]
+
+
+def test_a_stop_while_the_daemon_is_writing_a_log_line_does_not_deadlock(tmp_path: Path) -> None:
+    """The SIGTERM handler ran inside the logger's write (its lock held) when the signal came
+    as "daemon started" was being written, logged "stopping" itself and waited for that lock
+    forever (seen as a 30 s hang in about one stop in eight). The moment is hit by sending the
+    signal as soon as that line appears, many times over."""
+    target = tmp_path / "mirror"
+    target.mkdir()
+    config = config_file(tmp_path / "ppsync.toml", {"url": "http://127.0.0.1:9",
+                                                    "username": "u", "password": "p"},
+                         target, {"schedule": {"interval": "1h"},
+                                  "log": {"level": "info", "format": "json"}})
+    for attempt in range(25):
+        proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config),
+                                 "daemon"], env={"PATH": os.environ.get("PATH", "")},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "daemon started" in line:
+                break
+        proc.terminate()
+        sent = time.monotonic()
+        try:
+            err = proc.communicate(timeout=STOP_BOUND + 8)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError(f"attempt {attempt}: the daemon hung on SIGTERM") from None
+        took = time.monotonic() - sent
+        assert proc.returncode == 0 and took < STOP_BOUND, (attempt, took, err)
+        assert '"stopping"' in err and "daemon stopped" in err

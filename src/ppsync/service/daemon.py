@@ -167,6 +167,7 @@ class Daemon:
         self._alerts = Alerts(settings.monitor)
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._interrupts = 0
+        self._stopped_by = ""  # the signal that asked the daemon to stop
 
     # --- signals -----------------------------------------------------------------------------
 
@@ -174,8 +175,10 @@ class Daemon:
         self._interrupts += 1
         if signum == signal.SIGINT and self._interrupts > 1:
             os._exit(130)  # a second Ctrl-C: leave now; partial downloads resume next time
-        log.info("stopping", signal=signal.Signals(signum).name)
-        notify("STOPPING=1")
+        # Nothing here may log: the handler runs on the main thread between two bytecodes,
+        # maybe inside the logger's write (its lock held), and logging again there deadlocked
+        # a `docker stop` that came just as "daemon started" was written. The main loop says it.
+        self._stopped_by = self._stopped_by or signal.Signals(signum).name
         self.stop.set()
 
     def _on_hup(self, signum: int, frame: FrameType | None) -> None:
@@ -410,6 +413,8 @@ class Daemon:
             notify("WATCHDOG=1")
             if self._reload.is_set():
                 self._reload_config()
+        log.info("stopping", signal=self._stopped_by)
+        notify("STOPPING=1")
         # The running pass sees the stop event between pages and gives downloads
         # executor.STOP_GRACE seconds.
         self._scheduler.shutdown(wait=True)
