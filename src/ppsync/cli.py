@@ -211,7 +211,8 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         *(f"cannot serve {feature}: {reason}" for feature, reason in access.problems.items()),
         "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or
                        f"unknown {access.unknown_counts}".rstrip()),
-        f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
+        "target: " + ("exists" if target.is_dir() else
+                      "MISSING (mount it, or create it, before the first sync)"),
         *([f"PROBLEM: {other}"] if other else []),
     ])
     if access.problems:
