@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 
@@ -127,23 +128,37 @@ def test_dockerfile_is_multi_stage_with_one_base(dockerfile: tuple[list[Instruct
     assert "pip install ." in " ".join(build.all("RUN"))
 
 
-def test_dockerfile_final_stage_runs_as_a_created_non_root_user(
+def test_dockerfile_final_stage_drops_to_a_created_non_root_user(
     dockerfile: tuple[list[Instruction], list[Stage]],
 ):
     final = dockerfile[1][-1]
-    user = final.last("USER")
-    assert user.split(":")[0] not in {"root", "0", ""}
-    # USER comes after the last RUN (which needs root to create the user) ...
-    names = [i.name for i in final.instructions]
-    assert max(i for i, n in enumerate(names) if n == "USER") > max(
-        i for i, n in enumerate(names) if n == "RUN"
-    )
-    # ... and that RUN creates it, with the configurable IDs.
+    # No USER: the container starts as root only to take PUID/PGID (docker/entrypoint.sh),
+    # and the entry point is that script, first on PATH as `ppsync`.
+    assert not final.all("USER") or final.last("USER").split(":")[0] in {"root", "0"}
+    copies = [c.split() for c in final.all("COPY")]
+    assert ["docker/entrypoint.sh", "/usr/local/bin/ppsync"] in copies, copies
+    assert os.access(ROOT / "docker" / "entrypoint.sh", os.X_OK)  # COPY keeps the mode
+    script = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert 'exec setpriv --reuid="$uid" --regid="$gid" --clear-groups' in script
+    # The RUN that creates the default user, with the configurable IDs.
     setup = " ".join(final.all("RUN"))
-    assert re.search(rf"useradd\b.*\b{re.escape(user)}\b", setup), setup
+    assert re.search(r"useradd\b.*\bppsync\b", setup), setup
     assert '--uid "${PUID}"' in setup and '--gid "${PGID}"' in setup
     defaults = arg_defaults(final)
     assert int(defaults["PUID"]) > 0 and int(defaults["PGID"]) > 0
+
+
+def test_dockerfile_final_stage_holds_no_build_tools(
+    dockerfile: tuple[list[Instruction], list[Stage]],
+):
+    build, final = dockerfile[1][0], dockerfile[1][-1]
+    install = next(r for r in build.all("RUN") if "pip install ." in r)
+    # pip and setuptools leave the venv before it is copied; the base's own go in the final
+    # stage where pip manages them (python:3.11-slim).
+    assert re.search(r"/opt/ppsync/bin/python -m pip uninstall -q -y pip setuptools\b", install)
+    assert install.index("pip install .") < install.index("uninstall")
+    assert "pip uninstall -q -y pip setuptools wheel" in " ".join(final.all("RUN"))
+    assert not [r for r in final.all("RUN") if re.search(r"\b(pip|apt-get) install\b", r)]
 
 
 @pytest.mark.parametrize(("puid", "pgid", "message"), [
@@ -194,7 +209,10 @@ def test_dockerfile_runs_the_daemon_with_a_health_check(
     assert exec_form(command) == ["ppsync", "health"]
     assert "--interval=" in options and "--timeout=" in options
     env = env_pairs(final)
-    assert env["PATH"].startswith("/opt/ppsync/bin:")
+    # The entry point (/usr/local/bin/ppsync) before the venv's ppsync: `docker exec ... ppsync`
+    # and the health check go through it too, and run as PUID, never as root.
+    path = env["PATH"].split(":")
+    assert path.index("/usr/local/bin") < path.index("/opt/ppsync/bin"), path
     assert env["PYTHONUNBUFFERED"] == "1"
 
 
@@ -304,7 +322,7 @@ def test_dockerignore_sends_only_the_build_inputs(path: str, ignored: bool):
     assert dockerignored(load_dockerignore(), path) is ignored
 
 
-# --- compose example (plain text: no YAML parser in the test dependencies) --------------------
+# --- compose example: as text for its comments, as YAML (pyyaml) for what Compose reads -------
 
 
 def compose_services(text: str) -> dict[str, str]:
@@ -611,3 +629,64 @@ def test_systemd_verify_rejects_a_broken_unit(
     result = run_verify(str(tmp_path))
     assert result.returncode != 0, result.stdout + result.stderr
     assert expected in result.stdout + result.stderr
+
+
+# --- compose example, read as Compose reads it ------------------------------------------------
+
+
+def _compose() -> dict[str, Any]:
+    import yaml
+
+    loaded = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _header_commands() -> list[str]:
+    """The shell commands the compose file's header tells a user to run, in order."""
+    lines = []
+    for line in COMPOSE.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        if line.startswith("#   "):
+            lines.append(line[4:].split("  #")[0].strip())
+    return lines
+
+
+def test_compose_example_runs_from_where_its_header_says() -> None:
+    compose = _compose()
+    # docker-compose 1.29 (Debian 12) rejects a top-level name:
+    assert set(compose) <= {"services", "secrets", "volumes", "networks", "configs"}, set(compose)
+    commands = _header_commands()
+    assert commands[0] == "cd docker", commands  # where Compose resolves relative paths
+    cwd = ROOT / "docker"
+    assert cwd == COMPOSE.parent
+    # Every compose command names the file as seen from there.
+    for command in (c for c in commands if c.startswith("docker compose")):
+        assert f"-f {COMPOSE.name} " in command, command
+    # The secret the header writes is the file the secrets: section mounts.
+    written = [m for c in commands for m in re.findall(r"> (\S+)", c)]
+    secret_file = compose["secrets"]["photoprism_password"]["file"]
+    assert [(cwd / w).resolve() for w in written] == [(cwd / secret_file).resolve()], written
+    made = [m for c in commands for m in re.findall(r"mkdir -p (\S+)", c)]
+    assert (cwd / secret_file).resolve().parent in [(cwd / m).resolve() for m in made]
+    # The build context is the repository, with the Dockerfile and what it copies.
+    context = (cwd / compose["services"]["ppsync"]["build"]["context"]).resolve()
+    assert context == ROOT and (context / "Dockerfile").is_file()
+    assert (context / "docker" / "entrypoint.sh").is_file()
+
+
+def test_compose_example_sets_the_runtime_user_and_safe_mounts() -> None:
+    ppsync = _compose()["services"]["ppsync"]
+    env = ppsync["environment"]
+    # PUID/PGID at run time (not build args), never 0, and not as --user (which ignores them).
+    assert int(env["PUID"]) > 0 and int(env["PGID"]) > 0
+    assert "args" not in ppsync["build"] and "user" not in ppsync
+    assert env["PPSYNC_SERVER__PASSWORD_FILE"] == "/run/secrets/photoprism_password"
+    assert ppsync["secrets"] == ["photoprism_password"]
+    mirror = next(v for v in ppsync["volumes"] if isinstance(v, dict) and v["target"] == "/mirror")
+    assert mirror["type"] == "bind" and mirror["bind"]["create_host_path"] is False
+    assert "ppsync-state:/state" in ppsync["volumes"]
+    assert ppsync["init"] is True
+    # Docker keeps every line unless told: the example caps the log.
+    assert ppsync["logging"]["options"]["max-size"]

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ppsync import __version__
+from ppsync.access import translate_denied
 from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError, StateDamaged
 from ppsync.redact import redact
 from ppsync.report import EXIT_MEANINGS
@@ -144,10 +145,11 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     totals: dict[str, Any] = {"files": 0, "bytes": 0, "kept": 0,
                               "set_aside": {"files": 0, "bytes": 0, "oldest": None}}
     runs: list[dict[str, Any]] = []
-    if path.is_file():
+    if State.exists(path):
         state = State.open(path)
         try:
-            runs = state.last_runs(args.limit)
+            # A window wider than --limit: identical failures fold into one row each.
+            runs = state.last_runs(args.limit if args.json else args.limit + 500)
             aside = state.set_aside_totals()  # as the last pass counted them
             done = state.get_meta("scrub_cycle_done")  # mirror.scrub.CYCLE_DONE_KEY
             totals = {"files": state.count_active(), "bytes": state.active_bytes(),
@@ -162,7 +164,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         aside = totals.pop("set_aside")
         print(to_json({"mirror": totals, "set_aside": aside, "runs": runs}))
     else:
-        _print(status_lines(runs, totals))
+        _print(status_lines(runs, totals, args.limit))
     return 0
 
 
@@ -247,7 +249,8 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         *(f"cannot serve {feature}: {reason}" for feature, reason in access.problems.items()),
         "counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or
                        f"unknown {access.unknown_counts}".rstrip()),
-        f"target: {'exists' if target.is_dir() else 'MISSING (create it before the first sync)'}",
+        "target: " + ("exists" if target.is_dir() else
+                      "MISSING (mount it, or create it, before the first sync)"),
         *([f"PROBLEM: {other}"] if other else []),
     ])
     if access.problems:
@@ -315,16 +318,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ppsync.logs import setup_logging
 
     try:
-        settings = load_config(args.config, log_level="debug" if args.verbose else None,
-                               credentials=args.command not in STATE_ONLY)
-        setup_logging(settings.log.level, settings.log.format)
-        if args.command != "daemon":  # the daemon handles its signals itself
-            # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
-            # a one-shot command the way Ctrl-C does: downloads stay resumable, and the run
-            # is recorded as interrupted (exit 130) instead of vanishing mid-write.
-            signal.signal(signal.SIGTERM, _interrupt)
-            signal.signal(signal.SIGINT, _interrupt)
-        return COMMANDS[args.command](settings, args)
+        # A config, secret, state or mirror this uid may not use: one line, never a traceback.
+        with translate_denied(args.config or Path.cwd()):
+            settings = load_config(args.config, log_level="debug" if args.verbose else None,
+                                   credentials=args.command not in STATE_ONLY)
+            setup_logging(settings.log.level, settings.log.format,
+                          daemon=args.command == "daemon")
+            if args.command != "daemon":  # the daemon handles its signals itself
+                # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
+                # a one-shot command the way Ctrl-C does: downloads stay resumable, and the
+                # run is recorded as interrupted (exit 130) instead of vanishing mid-write.
+                signal.signal(signal.SIGTERM, _interrupt)
+                signal.signal(signal.SIGINT, _interrupt)
+            return COMMANDS[args.command](settings, args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)
 
@@ -337,10 +343,6 @@ def _init(args: argparse.Namespace) -> int:
         return run_init(args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)
-
-
-def entry() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,12 +49,32 @@ class _QuietScheduler(logging.Filter):
         return record.levelno >= self._level
 
 
+# One line per file: what a one-shot command on a terminal shows at info, and what a daemon
+# logs at debug (a first mirror of 100,000 photos would be 100,000 lines in `docker logs`);
+# the daemon says counts at info instead ("pass progress", "run finished").
+PER_FILE_EVENTS = frozenset({"downloaded", "adopted existing copy", "moved",
+                             "taken back from .ppsync/trash", "removed previous version",
+                             "download abandoned for shutdown; it will resume"})
+
+
+def _per_file_below_info(level: int) -> Processor:
+    def demote(_: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+        if method == "info" and event_dict.get("event") in PER_FILE_EVENTS:
+            if level > logging.DEBUG:
+                raise structlog.DropEvent
+            event_dict["level"] = "debug"
+        return event_dict
+    return demote
+
+
 def use_json(fmt: str, stream: TextIO) -> bool:
     return fmt == "json" or (fmt == "auto" and not stream.isatty())
 
 
-def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
-    """Configure structlog and stdlib logging once per process (safe to call again)."""
+def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None,
+                  *, daemon: bool = False) -> None:
+    """Configure structlog and stdlib logging once per process (safe to call again); with
+    ``daemon``, the per-file lines (``PER_FILE_EVENTS``) are debug."""
     stream = stream if stream is not None else sys.stderr
     numeric = LEVELS.get(level, logging.INFO)
     shared: list[Processor] = [
@@ -68,8 +88,9 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
         if use_json(fmt, stream)
         else structlog.dev.ConsoleRenderer(colors=stream.isatty())
     )
+    quiet = [_per_file_below_info(numeric)] if daemon else []
     structlog.configure(
-        processors=[*shared, _redact_processor, renderer],
+        processors=[*shared, *quiet, _redact_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,

@@ -142,7 +142,36 @@ def rebind_lines(report: RunReport) -> list[str]:
     return lines
 
 
-def status_lines(runs: list[dict[str, Any]], totals: dict[str, Any]) -> list[str]:
+def _same_failure(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (bool(a.get("finished")) and bool(b.get("finished")) and bool(a.get("error"))
+            and a.get("exit_code") not in (0, None) and a.get("command") == b.get("command")
+            and a.get("exit_code") == b.get("exit_code") and a.get("error") == b.get("error"))
+
+
+def fold_failures(runs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Runs (newest first) in groups: consecutive runs that failed the same way (a server
+    outage: one refused pass a minute) are one group, every other run a group of its own."""
+    groups: list[list[dict[str, Any]]] = []
+    for run in runs:
+        if groups and _same_failure(groups[-1][0], run):
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    return groups
+
+
+def _folded_line(group: list[dict[str, Any]]) -> str:
+    newest, oldest = group[0], group[-1]
+    since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(oldest.get("started_at", 0)))
+    return (f"{newest['run_id']:>5}  {newest['command']:<8} {'':<20} {'':>7} "
+            f"{newest.get('exit_code', '?'):>4}  failed {len(group)} times since {since} "
+            f"(runs {oldest['run_id']}-{newest['run_id']}): {newest.get('error')}")
+
+
+def status_lines(runs: list[dict[str, Any]], totals: dict[str, Any],
+                 limit: int | None = None) -> list[str]:
+    """The status table; repeated identical failures are one row ("failed 37 times since
+    ..."), and ``limit`` counts rows, not runs."""
     kept = totals.get("kept", 0)
     aside = totals.get("set_aside") or {"files": 0, "bytes": 0, "oldest": None}
     lines = [f"mirror: {totals['files']} files, {_size(totals['bytes'])}"
@@ -160,9 +189,14 @@ def status_lines(runs: list[dict[str, Any]], totals: dict[str, Any]) -> list[str
     lines.append("")
     if not runs:
         return [*lines, "no runs yet"]
+    groups = fold_failures(runs)[:limit]
     lines.append(f"{'run':>5}  {'command':<8} {'started (UTC)':<20} {'secs':>7} {'exit':>4}  "
                  "listed  new  moved  removed  failed  note")
-    for run in runs:
+    for group in groups:
+        run = group[0]
+        if len(group) > 1:
+            lines.append(_folded_line(group))
+            continue
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(run.get("started_at", 0)))
         if not run.get("finished"):
             lines.append(f"{run['run_id']:>5}  {run['command']:<8} {started:<20} "

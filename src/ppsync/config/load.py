@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from ppsync.access import denied, is_denied
 from ppsync.config.retention import RetentionConfig
 from ppsync.config.schedule import ScheduleConfig
 from ppsync.config.scrub import ScrubConfig
@@ -111,6 +112,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
+        if is_denied(exc):
+            raise ConfigError(f"cannot read the config file {denied(path, exc, write=False)}"
+                              ) from None
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
@@ -130,7 +134,9 @@ def _read_secret_file(key: str, path: Path, problems: list[str]) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        problems.append(f"{key}: cannot read {path}: {exc.strerror}")
+        # Unreadable for this uid (a secret bind-mounted with its host mode): say who and how.
+        reason = denied(path, exc, write=False) if is_denied(exc) else f"{path}: {exc.strerror}"
+        problems.append(f"{key}: cannot read {reason}")
         return ""
 
 

@@ -50,6 +50,10 @@ class PartFile:
     def offset(self) -> int:
         return self._length
 
+    def sha1(self) -> str:
+        """The SHA-1 of the bytes so far (hex)."""
+        return self._digest.hexdigest()
+
     def restart(self) -> None:
         self._handle.seek(0)
         self._handle.truncate()
@@ -159,6 +163,20 @@ def _keep_for_resume(part: PartFile, exc: BaseException, remote: RemoteFile) -> 
     raise DiskFull(f"no space left on the mirror's disk while writing {remote.name}") from None
 
 
+def _complete_part(part: PartFile, remote: RemoteFile) -> Fetched | None:
+    """A partial file as long as the original (a run killed between the last byte and the
+    rename): kept when its SHA-1 is the server's, instead of asking for the bytes after its
+    end (a "range not satisfiable" answer) and downloading it all again; restarted when its
+    bytes are wrong or too many. None when the download is still to be made or finished."""
+    if remote.size < 0 or part.offset() < remote.size:
+        return None
+    if part.offset() == remote.size and part.sha1() == remote.sha1:
+        part.finish()
+        return Fetched(remote, part.path, None, 0)
+    part.restart()
+    return None
+
+
 def fetch(
     server: PhotoServer, remote: RemoteFile, partial_dir: Path, target: Path, rel: str,
     *, adopt: bool, trash: Path | None = None,
@@ -181,6 +199,10 @@ def fetch(
         part = PartFile(path, remote.size)
         if remote.rendition:  # no hash to tell stale bytes of an older edit: start afresh
             part.restart()
+        else:
+            complete = _complete_part(part, remote)
+            if complete is not None:
+                return complete
         try:
             last_modified = server.download(remote, part)
             grouped = 0 <= remote.size <= GROUP_SYNC_MAX

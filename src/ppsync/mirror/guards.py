@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ppsync.access import denied, is_denied
 from ppsync.config import MirrorConfig
 from ppsync.errors import ConfigError, PpsyncError, SafetyStop
 from ppsync.logs import get_logger
@@ -30,7 +31,9 @@ def guard_target(mirror: MirrorConfig) -> Layout:
     if not target.is_dir():
         raise SafetyStop(
             f"mirror.target {target} does not exist or is not a folder. ppsync never creates "
-            "it, so that an unmounted disk is not mistaken for an empty mirror: create it first"
+            "it, so that an unmounted disk is not mistaken for an empty mirror: mount the disk "
+            "or share (in a container: mount your mirror folder at it), or create the folder; "
+            "a daemon tries again at every pass"
         )
     if mirror.require_mount and not os.path.ismount(target):
         raise SafetyStop(f"mirror.target {target} is not a mount point and "
@@ -39,7 +42,8 @@ def guard_target(mirror: MirrorConfig) -> Layout:
     try:
         layout.create()
     except OSError as exc:
-        raise ConfigError(f"mirror.target: cannot write to {target}: {exc.strerror}") from None
+        reason = denied(target, exc) if is_denied(exc) else f"{target}: {exc.strerror}"
+        raise ConfigError(f"mirror.target: cannot write to {reason}") from None
     return layout
 
 

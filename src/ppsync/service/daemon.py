@@ -35,6 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ppsync.access import access_summary, translate_denied, who
 from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import (
     ConfigError,
@@ -55,10 +56,11 @@ from ppsync.servers import open_server
 from ppsync.servers.base import PhotoServer
 from ppsync.servers.preflight import preflight
 from ppsync.service.health import check_health, schedule_period
+from ppsync.service.localzone import zone_label
 from ppsync.service.monitor import Alerts, Metrics, MonitorServer
 from ppsync.service.sdnotify import notify, watchdog_period
 from ppsync.service.status_page import StatusSources
-from ppsync.state import State
+from ppsync.state import State, set_run_origin
 
 log = get_logger("ppsync.daemon")
 MAX_BACKOFF = 3600.0
@@ -87,6 +89,45 @@ def _zone_for_logs(settings: Settings) -> tzinfo:
         return schedule_zone(settings.schedule)
     except ConfigError:  # only a cron needs the zone; an interval logs in UTC then
         return UTC
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def needed_paths(settings: Settings) -> dict[str, tuple[Path, str]]:
+    """The paths a daemon needs, with what it needs of each (``access.access_summary``)."""
+    paths = {"mirror": (settings.mirror.target, "write"),
+             "state": (settings.mirror.state_path, "create")}
+    server = settings.server
+    for name in ("password_file", "api_key_file", "token_file", "client_secret_file",
+                 "ca_file"):
+        secret = getattr(server, name, None)
+        if secret is not None:
+            paths[name] = (Path(secret), "read")
+    if settings.upload.enabled and settings.upload.inbox is not None:
+        paths["inbox"] = (settings.upload.inbox, "write")
+    return paths
+
+
+class PassProgress:
+    """Counts and progress at info while a pass runs (the per-file lines are debug in a
+    daemon: a first mirror of 100,000 photos must not be 100,000 lines in ``docker logs``)."""
+
+    EVERY = 60.0  # seconds between progress lines
+
+    def __init__(self) -> None:
+        self._done = 0
+        self._last = time.monotonic()
+
+    def tick(self) -> None:
+        self._done += 1
+        now = time.monotonic()
+        if now - self._last >= self.EVERY:
+            self._last = now
+            log.info("pass progress", files_done=self._done)
 
 
 def _find_malloc_trim() -> Any:
@@ -127,6 +168,7 @@ class Daemon:
         self._alerts = Alerts(settings.monitor)
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._interrupts = 0
+        self._stopped_by = ""  # the signal that asked the daemon to stop
 
     # --- signals -----------------------------------------------------------------------------
 
@@ -134,8 +176,10 @@ class Daemon:
         self._interrupts += 1
         if signum == signal.SIGINT and self._interrupts > 1:
             os._exit(130)  # a second Ctrl-C: leave now; partial downloads resume next time
-        log.info("stopping", signal=signal.Signals(signum).name)
-        notify("STOPPING=1")
+        # Nothing here may log: the handler runs on the main thread between two bytecodes,
+        # maybe inside the logger's write (its lock held), and logging again there deadlocked
+        # a `docker stop` that came just as "daemon started" was written. The main loop says it.
+        self._stopped_by = self._stopped_by or signal.Signals(signum).name
         self.stop.set()
 
     def _on_hup(self, signum: int, frame: FrameType | None) -> None:
@@ -146,7 +190,14 @@ class Daemon:
     def run_pass(self) -> RunReport | None:
         """One scheduled pass; never raises (a failure is reported, the daemon goes on)."""
         try:
-            return self._run_pass()
+            try:
+                with translate_denied(self.settings.mirror.state_path):
+                    return self._run_pass()
+            except ConfigError as exc:  # a path this uid may not use: one line, retried
+                report = refused_report("sync", exc)
+                log.error("pass stopped", error=report.error, exit_code=report.exit_code)
+                self._after_pass(report)
+                return report
         except Exception:  # a bug must not end the daemon: log it, the next pass runs
             log.exception("pass crashed")
             return None
@@ -164,7 +215,8 @@ class Daemon:
             return None
         full = full_walk_due(self.settings, now)
         self._alerts.pass_started()
-        options = PassOptions(command="sync", changes_only=not full, stop=self.stop)
+        options = PassOptions(command="sync", changes_only=not full, stop=self.stop,
+                              on_progress=PassProgress().tick)
         command = "sync" if full else "change"
         try:
             try:
@@ -270,9 +322,9 @@ class Daemon:
 
     def _mirror_totals(self) -> tuple[int, int]:
         path = self.settings.mirror.state_path
-        if not path.is_file():
-            return 0, 0
         try:
+            if not State.exists(path):
+                return 0, 0
             state = State.open(path)
         except ConfigError:
             return 0, 0
@@ -294,11 +346,12 @@ class Daemon:
     def _mark_crashed_runs(self) -> None:
         """Runs whose process is gone (the daemon was killed) are finished as crashed."""
         path = self.settings.mirror.state_path
-        if not path.is_file():
-            return
         try:
+            if not State.exists(path):
+                return
             state = State.open(path)
-        except ConfigError:
+        except ConfigError as exc:  # every pass says it again, and health reports it
+            log.error("cannot open the state", error=str(exc))
             return
         try:
             marked = state.mark_crashed()
@@ -326,7 +379,7 @@ class Daemon:
             log.error("config reload failed; keeping the running config",
                       problems=[redact(p) for p in exc.problems])
             return
-        setup_logging(settings.log.level, settings.log.format)
+        setup_logging(settings.log.level, settings.log.format, daemon=True)
         if settings.server != self.settings.server and self._server is not None:
             self._server.close()
             self._server = None
@@ -340,6 +393,11 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
+        set_run_origin("daemon")
+        # The first line: who runs ppsync and what it can do with the paths it needs, the
+        # question behind most first starts of a container (PUID/PGID, --user, mounts).
+        log.info("ppsync running", user=who(), umask=f"{_umask():04o}",
+                 **access_summary(needed_paths(self.settings)))
         _trigger(self.settings)  # a bad TZ is a config error before anything starts
         self._mark_crashed_runs()
         server = None
@@ -354,14 +412,18 @@ class Daemon:
         self._scheduler.start()
         schedule = self.settings.schedule
         zone = _zone_for_logs(self.settings)
+        named = zone_name(zone)
         log.info("daemon started", schedule=f"cron {schedule.cron}" if schedule.cron
-                 else f"every {schedule.interval or '15m'}", timezone=zone_name(zone),
+                 else f"every {schedule.interval or '15m'}",
+                 timezone=named if schedule.timezone else zone_label(zone, named),
                  next_scheduled=self._next_scheduled(zone))
         tick = min(watchdog_period() or 1.0, 1.0)
         while not self.stop.wait(tick):
             notify("WATCHDOG=1")
             if self._reload.is_set():
                 self._reload_config()
+        log.info("stopping", signal=self._stopped_by)
+        notify("STOPPING=1")
         # The running pass sees the stop event between pages and gives downloads
         # executor.STOP_GRACE seconds.
         self._scheduler.shutdown(wait=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ppsync.config import ScheduleConfig, Settings, schedule_zone
-from ppsync.errors import Interrupted
+from ppsync.errors import ConfigError, Interrupted
 from ppsync.procs import is_running
 from ppsync.state import State
 
@@ -51,8 +51,14 @@ def judge_health(state: State, schedule: ScheduleConfig, now: float | None = Non
     now = time.time() if now is None else now
     limit = 3 * schedule_period(schedule)
     running: dict[str, Any] | None = None
-    for run in state.last_runs(50):
+    runs = state.last_runs(50)
+    # Beside a daemon, a one-off `docker run ... sync` (another config, a test, a mistake)
+    # does not decide the daemon's health: only the daemon's passes count then.
+    daemon_seen = any(run.get("origin") == "daemon" for run in runs)
+    for run in runs:
         if run.get("command") not in PASS_COMMANDS:
+            continue
+        if daemon_seen and run.get("origin") == "command":
             continue
         if not run.get("finished"):
             if running is None and _running(run):
@@ -83,13 +89,17 @@ def _since(run: dict[str, Any], now: float) -> str:
 
 def check_health(settings: Settings) -> Health:
     path = settings.mirror.state_path
-    if not path.is_file():
+    try:
+        exists = State.exists(path)
+        state = State.open(path) if exists else None
+    except ConfigError as exc:  # a state this uid may not read: say so, in one line
+        return Health(False, str(exc))
+    if state is None:
         target = settings.mirror.target
         if not target.is_dir():
             return Health(False, f"mirror.target {target} does not exist or is not mounted, "
                           f"and there is no state at {path}: no pass can run")
         return Health(False, f"no state at {path}: no pass has run yet")
-    state = State.open(path)
     try:
         return judge_health(state, settings.schedule)
     finally:

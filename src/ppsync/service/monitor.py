@@ -209,6 +209,8 @@ class Alerts:
             self._notify("damage", report)
 
     def _notify(self, event: str, report: RunReport) -> None:
+        if not (self._config.notify_url or self._config.notify_command):
+            return  # nothing to notify: no "notifying" line that promises a message
         summary = _summary(report)
         log.info("notifying", notify_event=event)
         if self._config.notify_url:

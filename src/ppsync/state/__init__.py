@@ -5,10 +5,10 @@ mixins ``files``, ``export``, ``uploads`` and ``set_aside`` over ``base``; ``mig
 the schema version and the forward migrations. Other packages import only from here.
 """
 
-from ppsync.state.core import State
+from ppsync.state.core import State, set_run_origin
 from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
 from ppsync.state.set_aside import AsideRow, AsideTotals
 from ppsync.state.uploads import UploadRecord, UploadStatus
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "AsideRow", "AsideTotals", "State", "UploadRecord",
-           "UploadStatus"]
+           "UploadStatus", "set_run_origin"]

@@ -37,6 +37,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ppsync.access import denied, is_denied
 from ppsync.errors import ConfigError
 from ppsync.fsutil import shares_memory_safely
 from ppsync.models import RunReport
@@ -54,6 +55,30 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatu
 
 CRASHED = ("crashed: the run ended without finishing (the process was killed, e.g. by SIGKILL or "
            "for lack of memory, or the machine stopped); the next run resumes")
+
+
+# Who starts runs in this process: "daemon" (set once by ``ppsync daemon``) or "command" (a
+# one-off ``ppsync sync`` beside it, which must not decide the daemon's health). Stored in the
+# run's JSON report: no schema change.
+_ORIGIN = ["command"]
+
+
+def set_run_origin(origin: str) -> None:
+    _ORIGIN[0] = origin
+
+
+def _cannot_open(path: Path, exc: BaseException) -> str:
+    """Why a state cannot be opened, with the uid and the fix when it is access (SQLite says
+    only "unable to open database file" or "readonly database" for a folder that does not let
+    it make its journal)."""
+    start = "mirror.state: cannot open the state database"
+    if is_denied(exc):
+        return f"{start} {denied(path, exc if isinstance(exc, OSError) else None)}"
+    if isinstance(exc, sqlite3.OperationalError):
+        for needed, mode in ((path.parent, os.W_OK | os.X_OK), (path, os.R_OK | os.W_OK)):
+            if needed.exists() and not os.access(needed, mode):
+                return f"{start} {path}: {exc}: {denied(needed)}"
+    return f"{start} {path}: {exc}"
 
 
 class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
@@ -100,10 +125,19 @@ class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
         except sqlite3.DatabaseError as exc:
             if is_damage(exc):  # say the way back, not "configuration problem"
                 raise damaged_error(path, str(exc)) from None
-            raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
+            raise ConfigError(_cannot_open(path, exc)) from None
         except OSError as exc:
-            raise ConfigError(f"mirror.state: cannot open state database {path}: {exc}") from None
+            raise ConfigError(_cannot_open(path, exc)) from None
         return state
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        """Is there a state at ``path``? Raises ``ConfigError`` (one line: the path, the uid,
+        what to do) when its folder may not be looked into, instead of ``PermissionError``."""
+        try:
+            return path.is_file()  # Python 3.11 raises for EACCES, only ENOENT & co. are False
+        except OSError as exc:
+            raise ConfigError(_cannot_open(path, exc)) from None
 
     def close(self) -> None:
         self.db.commit()
@@ -153,7 +187,8 @@ class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
     def start_run(self, command: str) -> int:
         """A new unfinished run, owned by this process (``health`` tells a running run from one
         that was cut short by the process it names)."""
-        owner = json.dumps({"pid": os.getpid(), "process": process_identity()})
+        owner = json.dumps({"pid": os.getpid(), "process": process_identity(),
+                            "origin": _ORIGIN[0]})
         with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO runs (command, started_at, report) VALUES (?, ?, ?)",
@@ -187,6 +222,10 @@ class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
     def finish_run_payload(self, run_id: int, payload: dict[str, Any]) -> None:
         """Record a finished run from its report as plain data (``finished_at``, ``exit_code``
         and the rest, as ``status`` shows them)."""
+        row = self.db.execute("SELECT report FROM runs WHERE id = ?", [run_id]).fetchone()
+        started = json.loads(row[0]) if row and row[0] else {}
+        if "origin" in started:  # who ran it stays with the finished run (``health``)
+            payload = {**payload, "origin": started["origin"]}
         with self.transaction():
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, exit_code = ?, report = ? WHERE id = ?",
