@@ -380,9 +380,9 @@ def test_compose_example_mounts_what_the_image_expects(
     assert "ppsync health" in ppsync or healthcheck is None
 
 
-def test_compose_readme_and_example_config_agree_on_the_time_zone():
+def test_compose_docs_and_example_config_agree_on_the_time_zone():
     # Cron schedules follow TZ (or [schedule] timezone): the compose example sets TZ for them,
-    # and the README and the example config say so.
+    # and the docs (the page on running it) and the example config say so.
     ppsync = compose_services(COMPOSE.read_text())["ppsync"]
     tz = re.search(r"^\s+TZ:\s*\"([^\"]+)\"\s*#(.*)$", ppsync, re.M)
     assert tz and "cron" in ppsync[tz.start():].split("secrets:")[0], ppsync
@@ -391,9 +391,9 @@ def test_compose_readme_and_example_config_agree_on_the_time_zone():
     ZoneInfo(tz.group(1))  # a real zone name
     example = (ROOT / "config.example.toml").read_text()
     assert re.search(r"^timezone = \"\"", example, re.M)
-    readme = (ROOT / "README.md").read_text()
-    assert "`[schedule]\n  timezone`" in readme or "[schedule] timezone" in readme
-    assert "`TZ`" in readme and "follows local time" in readme
+    running = (ROOT / "docs" / "running.md").read_text()
+    assert "`[schedule]\n  timezone`" in running or "[schedule] timezone" in running
+    assert "`TZ`" in running and "follows local time" in running
 
 
 # --- systemd units ----------------------------------------------------------------------------
