@@ -181,9 +181,17 @@ def render_reference(text: str) -> str:
 
 
 def _site_links(markdown: str) -> str:
-    """README's links into docs/ as links between the site's pages."""
+    """Links of README.md and CHANGELOG.md (at the repository's root) as links between the
+    site's pages, where both are pages at the site's root."""
     markdown = re.sub(r"\]\(docs/", "](", markdown)
     return markdown.replace("](CHANGELOG.md", "](changelog.md")
+
+
+def _page_links(markdown: str) -> str:
+    """Links of a page in docs/ to README.md or CHANGELOG.md, which are right on GitHub, as
+    links to the pages the site makes of them."""
+    return markdown.replace("](../CHANGELOG.md", "](changelog.md").replace(
+        "](../README.md", "](index.md")
 
 
 # --- MkDocs hooks (MkDocs is imported only when it runs them) ---------------------------------
@@ -193,7 +201,7 @@ def on_files(files: Any, config: Any) -> Any:
     from mkdocs.structure.files import File
 
     for name, source, transform in (("index.md", "README.md", _site_links),
-                                    ("changelog.md", "CHANGELOG.md", lambda text: text)):
+                                    ("changelog.md", "CHANGELOG.md", _site_links)):
         if files.get_file_from_path(name) is None:
             content = transform((ROOT / source).read_text(encoding="utf-8"))
             files.append(File.generated(config, name, content=content))
@@ -204,5 +212,6 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if page.file.src_uri == "configuration.md":
         if MARKER not in markdown:
             raise ValueError(f"configuration.md lost its {MARKER} line")
-        return markdown.replace(MARKER, render_reference(EXAMPLE.read_text(encoding="utf-8")))
-    return markdown
+        markdown = markdown.replace(MARKER,
+                                    render_reference(EXAMPLE.read_text(encoding="utf-8")))
+    return _page_links(markdown)
