@@ -132,7 +132,7 @@ target = "/srv/m"                 # must exist: <target> is never created, */2 |
     assert fresh.notes[-1] == "The next table is optional:"
     assert "# The next table is optional:" not in mirror.lines  # it moved with its table
     page = hooks.render_reference(example)
-    assert "## `[server]` for Immich" in page
+    assert "### `[server]` for Immich" in page
     # Markup in a comment stays literal: no HTML tag, no emphasis, no extra table column.
     assert ("| `target` | `\"/srv/m\"` | must exist: &lt;target&gt; is never created, \\*/2 "
             "\\| keep |") in page

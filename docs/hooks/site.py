@@ -164,7 +164,7 @@ def render_reference(text: str) -> str:
     intro, sections = parse_example(text)
     out = [_prose(" ".join(intro)), ""]
     for section in sections:
-        out += [f"## `{section.title.split(' ', 1)[0]}`"
+        out += [f"### `{section.title.split(' ', 1)[0]}`"
                 + (f" {section.title.split(' ', 1)[1]}" if " " in section.title else ""), ""]
         if section.notes:
             out += [_prose(" ".join(section.notes)), ""]
