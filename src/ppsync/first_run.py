@@ -226,5 +226,5 @@ def _check_then_write(config: Path, secret_path: Path, answers: Answers,
         lines.append("the credentials cannot do all of the above: give them what is named, "
                      f"then run: ppsync --config {config} check")
     lines.append(f"next: ppsync --config {config} sync   (then `ppsync --config {config} "
-                 "daemon`, or a systemd unit or container: see README.md)")
+                 "daemon`, or a systemd unit or container: see docs/running.md)")
     return lines, dict(access.problems)
