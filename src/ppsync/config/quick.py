@@ -123,13 +123,21 @@ def quick_config(explicit_path: Path | None = None, environ: Mapping[str, str] |
     """``load_config(..., credentials=False)`` narrowed to ``QuickSettings``, usually without
     building the model. Raises ``ConfigError`` exactly as ``load_config`` does."""
     environ = os.environ if environ is None else environ
+    vouched = vouched_config(explicit_path, environ, log_level=log_level)
+    return vouched if vouched is not None else _from_model(explicit_path, environ, log_level)
+
+
+def vouched_config(explicit_path: Path | None, environ: Mapping[str, str], *,
+                   log_level: str | None = None) -> QuickSettings | None:
+    """The fast path alone: the settings, or None where the model must decide. Raises
+    ``ConfigError`` for a file that is missing, unreadable or not TOML (as the model would)."""
     path = find_config_path(explicit_path, environ)
     data = read_toml(path) if path is not None else {}
     base_dir = path.parent.absolute() if path is not None else Path.cwd()
     try:
         return _quick(data, environ, base_dir, log_level)
     except (_Defer, ValueError):
-        return _from_model(explicit_path, environ, log_level)
+        return None
 
 
 def _from_model(explicit_path: Path | None, environ: Mapping[str, str],
