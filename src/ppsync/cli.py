@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ppsync.config import Settings
     from ppsync.config.quick import QuickSettings
     from ppsync.models import Action
+    from ppsync.servers.base import ServerInfo
     from ppsync.state import State
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
@@ -253,9 +254,7 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         server.close()
     other = follows_another(settings, reached)  # said, never refused: check changes nothing
     target = settings.mirror.target
-    who = (f"as client {info.client_name or settings.server.client_id}"
-           if info.provider == "client" else
-           f"as {info.user_name or '?'} ({info.provider})")
+    who = _logged_in_as(info, settings.server.client_id)
     _print([
         f"config: ok ({settings.server.url}, target {target})",
         f"server: {info.product} {info.version}, logged in {who}",
@@ -271,6 +270,18 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     if access.problems:
         return ServerError.exit_code
     return SafetyStop.exit_code if other else 0
+
+
+def _logged_in_as(info: ServerInfo, client_id: str) -> str:
+    """Who ``check`` logged in as, saying only what the server told: an Immich key without
+    ``user.read`` may not read its own user, and a narrow PhotoPrism token its session."""
+    if info.provider == "client":
+        return f"as client {info.client_name or client_id}"
+    if info.user_name:
+        return f"as {info.user_name} ({info.provider})"
+    if info.kind == "immich" and info.provider == "api key":
+        return "with an API key that may not read its user (user.read)"
+    return f"({info.provider}), but the server would not say as whom"
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
