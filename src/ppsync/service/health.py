@@ -62,8 +62,8 @@ def _running(run: dict[str, Any]) -> bool:
 
 
 def span(seconds: float) -> str:
-    """A stretch of time as a person reads it: seconds under a minute (a 20 s schedule is not
-    "0 min"), else whole minutes."""
+    """A stretch of time as a person reads it: seconds under a minute (a 10 s schedule is not
+    "0 min", a pass that just ended did not end "0 min ago"), else whole minutes."""
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
 
 
@@ -88,7 +88,7 @@ def judge_health(state: RunsSource, schedule: ScheduleConfig | QuickSchedule,
         if run.get("exit_code") == Interrupted.exit_code or run.get("crashed"):
             continue
         age = now - float(run.get("finished_at") or 0)
-        what = f"last pass (run {run['run_id']}) ended {age / 60:.0f} min ago"
+        what = f"last pass (run {run['run_id']}) ended {span(age)} ago"
         if run.get("exit_code") != 0:
             detail = run.get("safety_stop") or run.get("error") or (
                 f"{len(run.get('failures', []))} files failed")
@@ -104,8 +104,8 @@ def judge_health(state: RunsSource, schedule: ScheduleConfig | QuickSchedule,
 
 
 def _since(run: dict[str, Any], now: float) -> str:
-    minutes = (now - float(run.get("started_at") or now)) / 60
-    return f"pass (run {run['run_id']}) running for {minutes:.0f} min"
+    running = now - float(run.get("started_at") or now)
+    return f"pass (run {run['run_id']}) running for {span(running)}"
 
 
 def check_health(settings: Settings | QuickSettings) -> Health:
