@@ -1,7 +1,7 @@
 """Labels a person reads that say what is true (issue 21, item 5): ``health`` names a schedule
 under a minute, and a pass that ended less than a minute ago, in seconds, not "0 min";
-``check`` with an Immich API key that may not read its user says so, instead of "logged in
-as ?"."""
+``check`` with an Immich API key that may not read its user, or a PhotoPrism token that may
+not read its session, says so, instead of "logged in as ?"."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from ppsync.models import RunReport
 from tests.conftest import ConfigFactory, run_cli, write_config
 from tests.fake_immich import EMAIL, FakeImmich
+from tests.fake_photoprism import FakePhotoPrism
 from tests.kinds import Library
 
 
@@ -71,3 +72,18 @@ def test_check_says_an_immich_key_may_not_read_its_user_instead_of_a_question_ma
         check = run_cli(immich_config(tmp_path, immich, full, target), "check")
         assert check.returncode == 0, check.stdout + check.stderr
         assert f"logged in as {EMAIL} (api key)" in check.stdout
+
+
+def test_check_says_a_narrow_photoprism_token_may_not_read_its_session(
+    tmp_path: Path, target: Path
+) -> None:
+    with FakePhotoPrism(password="pw") as photoprism:
+        token = photoprism.add_app_password("photos files")
+        config = write_config(tmp_path / "ppsync.toml", {
+            "server": {"url": photoprism.url, "token": token, "retries": 0},
+            "mirror": {"target": str(target)}})
+        check = run_cli(config, "check")
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert ("logged in with a token that may not read its session (GET /session)"
+                in check.stdout), check.stdout
+        assert "?" not in check.stdout.splitlines()[1] and token not in check.stdout

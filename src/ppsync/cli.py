@@ -274,14 +274,17 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def _logged_in_as(info: ServerInfo, client_id: str) -> str:
     """Who ``check`` logged in as, saying only what the server told: an Immich key without
-    ``user.read`` may not read its own user, and a narrow PhotoPrism token its session."""
+    ``user.read`` may not read its own user, and a narrow PhotoPrism token (app password) its
+    session; neither is "logged in as ?"."""
     if info.provider == "client":
         return f"as client {info.client_name or client_id}"
     if info.user_name:
         return f"as {info.user_name} ({info.provider})"
     if info.kind == "immich" and info.provider == "api key":
         return "with an API key that may not read its user (user.read)"
-    return f"({info.provider}), but the server would not say as whom"
+    if info.kind == "photoprism" and info.provider == "application":
+        return "with a token that may not read its session (GET /session)"
+    return f"({info.provider}); the server did not say as whom"
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
