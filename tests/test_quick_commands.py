@@ -280,3 +280,29 @@ def test_status_and_health_follow_passes_and_never_write_the_state(
     assert shown["mirror"]["files"] == 3 and shown["mirror"]["bytes"] == 3500
     assert [run["run_id"] for run in shown["runs"]] == [3, 2, 1]
     assert shown["runs"][0]["exit_code"] != 0 and health.startswith("unhealthy: last pass (run 3)")
+
+
+def test_status_and_health_of_an_older_state_migrate_it_as_before(
+    make_config: ConfigFactory, target: Path
+) -> None:
+    config = make_config()
+    (target / ".ppsync").mkdir()
+    state_db = target / ".ppsync" / "state.db"
+    state = State.open(state_db)
+    try:
+        _fill(state)
+    finally:
+        state.close()
+    for command in ("status", "health"):
+        with sqlite3.connect(state_db) as conn:
+            conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+        conn.close()
+        result = run_cli(config, command)
+        assert result.returncode == (0 if command == "status" else 1), result.stderr
+        assert "Traceback" not in result.stderr
+        with sqlite3.connect(state_db) as conn:
+            version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+            assert version.fetchone()[0] == "7"  # opened the full way, and migrated
+        conn.close()
+    shown = json.loads(run_cli(config, "status", "--json").stdout)
+    assert shown["mirror"]["files"] == 2 and shown["mirror"]["damaged"] == 1
