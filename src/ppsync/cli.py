@@ -27,12 +27,18 @@ from ppsync.report import EXIT_MEANINGS
 
 if TYPE_CHECKING:
     from ppsync.config import Settings
+    from ppsync.config.quick import QuickSettings
     from ppsync.models import Action
+    from ppsync.servers.base import ServerInfo
+    from ppsync.state import State
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_init: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``with_init=False`` leaves out the flags of ``init``, whose module
+    costs a fifth of what ``status`` and ``health`` may spend (``main`` adds them whenever the
+    command line names ``init``)."""
     parser = argparse.ArgumentParser(
         prog="ppsync",
         description="Keep a complete, verified copy of a PhotoPrism library on local disk.",
@@ -89,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="write a first config (asked on a terminal, or "
                                "from flags), checked against the server; --config names it "
                                "(default ./ppsync.toml)")
-    from ppsync.first_run import add_arguments as add_init_arguments  # argparse only
+    if with_init:
+        from ppsync.first_run import add_arguments as add_init_arguments  # argparse only
 
-    add_init_arguments(init)
+        add_init_arguments(init)
     return parser
 
 
@@ -137,26 +144,29 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_status(settings: QuickSettings, args: argparse.Namespace) -> int:
     from ppsync.report import status_lines, to_json
-    from ppsync.state import State
+    from ppsync.state.reader import StateReader, state_exists
 
     path = settings.mirror.state_path
     totals: dict[str, Any] = {"files": 0, "bytes": 0, "kept": 0,
                               "set_aside": {"files": 0, "bytes": 0, "oldest": None}}
     runs: list[dict[str, Any]] = []
-    if State.exists(path):
-        state = State.open(path)
+    if state_exists(path):
+        # Read-only where it can; the full way for a state it must migrate first.
+        state = StateReader.open(path) or _open_state(path)
         try:
             # A window wider than --limit: identical failures fold into one row each.
             runs = state.last_runs(args.limit if args.json else args.limit + 500)
             aside = state.set_aside_totals()  # as the last pass counted them
             done = state.get_meta("scrub_cycle_done")  # mirror.scrub.CYCLE_DONE_KEY
+            damaged = (state.count_damaged() if isinstance(state, StateReader)
+                       else len(state.damaged_records()))
             totals = {"files": state.count_active(), "bytes": state.active_bytes(),
                       "kept": state.count_kept(),
                       "set_aside": {"files": aside.files, "bytes": aside.bytes,
                                     "oldest": aside.oldest},
-                      "damaged": len(state.damaged_records()),
+                      "damaged": damaged,
                       "scrub_cycle_done_at": int(float(done)) if done else 0}
         finally:
             state.close()
@@ -166,6 +176,12 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     else:
         _print(status_lines(runs, totals, args.limit))
     return 0
+
+
+def _open_state(path: Path) -> State:
+    from ppsync.state import State
+
+    return State.open(path)
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
@@ -238,9 +254,7 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         server.close()
     other = follows_another(settings, reached)  # said, never refused: check changes nothing
     target = settings.mirror.target
-    who = (f"as client {info.client_name or settings.server.client_id}"
-           if info.provider == "client" else
-           f"as {info.user_name or '?'} ({info.provider})")
+    who = _logged_in_as(info, settings.server.client_id)
     _print([
         f"config: ok ({settings.server.url}, target {target})",
         f"server: {info.product} {info.version}, logged in {who}",
@@ -256,6 +270,21 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     if access.problems:
         return ServerError.exit_code
     return SafetyStop.exit_code if other else 0
+
+
+def _logged_in_as(info: ServerInfo, client_id: str) -> str:
+    """Who ``check`` logged in as, saying only what the server told: an Immich key without
+    ``user.read`` may not read its own user, and a narrow PhotoPrism token (app password) its
+    session; neither is "logged in as ?"."""
+    if info.provider == "client":
+        return f"as client {info.client_name or client_id}"
+    if info.user_name:
+        return f"as {info.user_name} ({info.provider})"
+    if info.kind == "immich" and info.provider == "api key":
+        return "with an API key that may not read its user (user.read)"
+    if info.kind == "photoprism" and info.provider == "application":
+        return "with a token that may not read its session (GET /session)"
+    return f"({info.provider}); the server did not say as whom"
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
@@ -282,7 +311,7 @@ def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     return Daemon(args.config, settings).run()
 
 
-def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_health(settings: QuickSettings, args: argparse.Namespace) -> int:
     from ppsync.service.health import check_health
 
     verdict = check_health(settings)
@@ -291,9 +320,13 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "sync": cmd_sync, "plan": cmd_sync, "status": cmd_status, "verify": cmd_verify,
-    "check": cmd_check, "daemon": cmd_daemon, "health": cmd_health, "upload": cmd_upload,
-    "restore": cmd_restore, "state": cmd_state,
+    "sync": cmd_sync, "plan": cmd_sync, "verify": cmd_verify, "check": cmd_check,
+    "daemon": cmd_daemon, "upload": cmd_upload, "restore": cmd_restore, "state": cmd_state,
+}
+# Commands that read the state only, with the few keys of the config they need
+# (``ppsync.config.quick``): they answer a container's health check or a person at once.
+QUICK_COMMANDS: dict[str, Callable[[QuickSettings, argparse.Namespace], int]] = {
+    "status": cmd_status, "health": cmd_health,
 }
 
 
@@ -311,28 +344,43 @@ STATE_ONLY = ("status", "health", "state")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # --version and --help end here
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(with_init="init" in argv).parse_args(argv)  # --version, --help end here
     if args.command == "init":  # there is no config to load yet: it writes one
         return _init(args)
-    from ppsync.config import load_config
-    from ppsync.logs import setup_logging
-
+    log_level = "debug" if args.verbose else None
     try:
         # A config, secret, state or mirror this uid may not use: one line, never a traceback.
         with translate_denied(args.config or Path.cwd()):
-            settings = load_config(args.config, log_level="debug" if args.verbose else None,
+            if args.command in QUICK_COMMANDS:
+                from ppsync.config.quick import quick_config
+
+                quick = quick_config(args.config, log_level=log_level)
+                # No logging set up: nothing these commands run logs, and structlog would
+                # cost a quarter of their time (tests/test_startup.py holds it unloaded).
+                _stop_like_ctrl_c()
+                return QUICK_COMMANDS[args.command](quick, args)
+            from ppsync.config import load_config
+
+            settings = load_config(args.config, log_level=log_level,
                                    credentials=args.command not in STATE_ONLY)
+            from ppsync.logs import setup_logging
+
             setup_logging(settings.log.level, settings.log.format,
                           daemon=args.command == "daemon")
             if args.command != "daemon":  # the daemon handles its signals itself
-                # SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends
-                # a one-shot command the way Ctrl-C does: downloads stay resumable, and the
-                # run is recorded as interrupted (exit 130) instead of vanishing mid-write.
-                signal.signal(signal.SIGTERM, _interrupt)
-                signal.signal(signal.SIGINT, _interrupt)
+                _stop_like_ctrl_c()
             return COMMANDS[args.command](settings, args)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)
+
+
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM (systemd stopping ppsync-once, docker stop, a NAS job's timeout) ends a one-shot
+    command the way Ctrl-C does: downloads stay resumable, and the run is recorded as
+    interrupted (exit 130) instead of vanishing mid-write."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def _init(args: argparse.Namespace) -> int:

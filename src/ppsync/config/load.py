@@ -4,7 +4,6 @@ files or systemd credentials, and the checks that need more than one key; every 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,6 +21,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from ppsync.access import denied, is_denied
+from ppsync.config.basics import absolute, find_config_path, read_toml
 from ppsync.config.retention import RetentionConfig
 from ppsync.config.schedule import ScheduleConfig
 from ppsync.config.scrub import ScrubConfig
@@ -36,7 +36,6 @@ from ppsync.config.sections import (
 )
 from ppsync.config.values import (
     CLIENT_ID,
-    DEFAULT_CONFIG_PATHS,
     KeyedError,
     client_conflicts,
 )
@@ -91,33 +90,6 @@ class Settings(BaseSettings):
         return (_GivenEnvSource(settings_cls), init_settings)
 
 
-def find_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """The config file to read: --config, else $PPSYNC_CONFIG, else the first default that exists.
-
-    An explicitly named file that does not exist is an error; with no file at all the config may
-    still come entirely from the environment.
-    """
-    named = explicit or (Path(environ["PPSYNC_CONFIG"]) if environ.get("PPSYNC_CONFIG") else None)
-    if named is not None:
-        if not named.is_file():
-            raise ConfigError(f"config file {named} does not exist or is not a file")
-        return named
-    return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        if is_denied(exc):
-            raise ConfigError(f"cannot read the config file {denied(path, exc, write=False)}"
-                              ) from None
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
 def _format_validation_errors(exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors():
@@ -157,11 +129,6 @@ def _resolve_secret(
         raw[name] = _read_secret_file(f"{section}.{name}", Path(credentials) / name, problems)
 
 
-def _absolute(path: Path, base: Path) -> Path:
-    path = path.expanduser()
-    return path if path.is_absolute() else (base / path).absolute()
-
-
 def load_config(
     explicit_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -178,7 +145,7 @@ def load_config(
     """
     environ = os.environ if environ is None else environ
     path = find_config_path(explicit_path, environ)
-    data = _read_toml(path) if path is not None else {}
+    data = read_toml(path) if path is not None else {}
     base_dir = path.parent.absolute() if path is not None else Path.cwd()
     token = _ENVIRON.set(environ)
     try:
@@ -203,9 +170,9 @@ def _finish(
                                     credentials=False)
                for name, extra in settings.servers.items()} if credentials else {}
     mirror = settings.mirror.model_dump()
-    mirror["target"] = _absolute(Path(mirror["target"]), base_dir)
+    mirror["target"] = absolute(Path(mirror["target"]), base_dir)
     if mirror["state"] is not None:
-        mirror["state"] = _absolute(Path(mirror["state"]), base_dir)
+        mirror["state"] = absolute(Path(mirror["state"]), base_dir)
     log = settings.log.model_dump()
     if log_level is not None:
         log["level"] = log_level
@@ -254,15 +221,15 @@ def _finish_server(key: str, config: ServerConfig, environ: Mapping[str, str], b
     # in whatever folder the service happens to start in).
     for file_key in ("password_file", "token_file", "client_secret_file", "api_key_file"):
         if server.get(file_key):
-            server[file_key] = _absolute(Path(server[file_key]), base_dir)
+            server[file_key] = absolute(Path(server[file_key]), base_dir)
     if config.kind == "immich":
         _check_immich(key, config, server, cred_env, problems)
     else:
         _check_photoprism(key, config, server, cred_env, problems)
     if server["originals_path"] is not None:
-        server["originals_path"] = _absolute(Path(server["originals_path"]), base_dir)
+        server["originals_path"] = absolute(Path(server["originals_path"]), base_dir)
     if server["ca_file"] is not None:
-        server["ca_file"] = _absolute(Path(server["ca_file"]), base_dir)
+        server["ca_file"] = absolute(Path(server["ca_file"]), base_dir)
         if not server["ca_file"].is_file():
             problems.append(f"{key}.ca_file: {server['ca_file']} does not exist")
     return server
@@ -349,7 +316,7 @@ def _finish_upload(upload: UploadConfig, target: Path, base_dir: Path,
     values = upload.model_dump()
     for key in ("inbox", "done_dir", "import_path"):
         if values[key] is not None:
-            values[key] = _absolute(Path(values[key]), base_dir)
+            values[key] = absolute(Path(values[key]), base_dir)
     inbox, done_dir, import_path = values["inbox"], values["done_dir"], values["import_path"]
     if upload.enabled and inbox is None:
         problems.append("upload.inbox: required when upload.enabled = true")

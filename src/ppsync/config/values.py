@@ -4,31 +4,17 @@ section, and the rules shared by more than one section."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from pydantic import (
     BaseModel,
     ConfigDict,
 )
 
-DEFAULT_CONFIG_PATHS = (Path("ppsync.toml"), Path("/etc/ppsync/config.toml"))
+# Re-exported: the sections validate with them.
+from ppsync.config.basics import DEFAULT_CONFIG_PATHS as DEFAULT_CONFIG_PATHS
+from ppsync.config.basics import parse_duration as parse_duration
+
 MAX_PAGE_SIZE = 100_000  # the server clamps silently above this and the walk would end early
-
-
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"`` or combinations like ``"1h30m"`` → seconds.
-
-    Raises ``ValueError`` for anything else.
-    """
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not cleaned or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 2h, 1d or 1h30m")
-    return float(sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
 
 
 CLIENT_ID = re.compile(r"c[0-9a-z]{15}")

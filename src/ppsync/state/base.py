@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:  # imported by State.open: the read-only commands never load it
+    import sqlite_utils
+
 
 _BATCH = 500  # SQLite's variable limit is 32766; stay far below it
 

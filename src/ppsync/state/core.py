@@ -33,11 +33,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
-from ppsync.access import denied, is_denied
 from ppsync.errors import ConfigError
 from ppsync.fsutil import shares_memory_safely
 from ppsync.models import RunReport
@@ -47,9 +44,13 @@ from ppsync.state.base import _casefold, _same_path
 from ppsync.state.export import ExportMixin
 from ppsync.state.files import FilesMixin
 from ppsync.state.migrations import MIGRATIONS, SCHEMA_VERSION
+from ppsync.state.reader import RUNS, cannot_open, run_from_row, state_exists
 from ppsync.state.scrub import ScrubMixin
 from ppsync.state.set_aside import SetAsideMixin
 from ppsync.state.uploads import UploadRecord, UploadsMixin, UploadStatus
+
+if TYPE_CHECKING:  # imported by ``open``: ``status`` and ``health`` read without it
+    import sqlite_utils
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "UploadRecord", "UploadStatus"]
 
@@ -65,20 +66,6 @@ _ORIGIN = ["command"]
 
 def set_run_origin(origin: str) -> None:
     _ORIGIN[0] = origin
-
-
-def _cannot_open(path: Path, exc: BaseException) -> str:
-    """Why a state cannot be opened, with the uid and the fix when it is access (SQLite says
-    only "unable to open database file" or "readonly database" for a folder that does not let
-    it make its journal)."""
-    start = "mirror.state: cannot open the state database"
-    if is_denied(exc):
-        return f"{start} {denied(path, exc if isinstance(exc, OSError) else None)}"
-    if isinstance(exc, sqlite3.OperationalError):
-        for needed, mode in ((path.parent, os.W_OK | os.X_OK), (path, os.R_OK | os.W_OK)):
-            if needed.exists() and not os.access(needed, mode):
-                return f"{start} {path}: {exc}: {denied(needed)}"
-    return f"{start} {path}: {exc}"
 
 
 class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
@@ -119,25 +106,24 @@ class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
             finally:
                 os.umask(old_umask)
             conn.execute("PRAGMA synchronous=NORMAL")
+            import sqlite_utils
+
             db = sqlite_utils.Database(conn)
             state = cls(db, path)
             state._migrate()
         except sqlite3.DatabaseError as exc:
             if is_damage(exc):  # say the way back, not "configuration problem"
                 raise damaged_error(path, str(exc)) from None
-            raise ConfigError(_cannot_open(path, exc)) from None
+            raise ConfigError(cannot_open(path, exc)) from None
         except OSError as exc:
-            raise ConfigError(_cannot_open(path, exc)) from None
+            raise ConfigError(cannot_open(path, exc)) from None
         return state
 
     @staticmethod
     def exists(path: Path) -> bool:
         """Is there a state at ``path``? Raises ``ConfigError`` (one line: the path, the uid,
         what to do) when its folder may not be looked into, instead of ``PermissionError``."""
-        try:
-            return path.is_file()  # Python 3.11 raises for EACCES, only ENOENT & co. are False
-        except OSError as exc:
-            raise ConfigError(_cannot_open(path, exc)) from None
+        return state_exists(path)
 
     def close(self) -> None:
         self.db.commit()
@@ -234,13 +220,4 @@ class State(FilesMixin, ExportMixin, UploadsMixin, SetAsideMixin, ScrubMixin):
 
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
         """The newest runs first, each as its stored report (or a stub for an unfinished run)."""
-        runs = []
-        sql = "SELECT * FROM runs ORDER BY id DESC LIMIT ?"
-        for row in self.db.query(sql, [limit]):
-            report = json.loads(row["report"]) if row["report"] else {}
-            report.setdefault("run_id", row["id"])
-            report.setdefault("command", row["command"])
-            report.setdefault("started_at", row["started_at"])
-            report["finished"] = row["finished_at"] is not None
-            runs.append(report)
-        return runs
+        return [run_from_row(*row) for row in self.db.execute(RUNS, [limit]).fetchall()]
