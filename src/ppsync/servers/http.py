@@ -219,14 +219,17 @@ class Attempts:
     def give_up(self, exc: BaseException, what: str) -> PpsyncError:
         """The error that ends the request, after the last attempt failed with ``exc``."""
         waited = ""
-        if self.outage_waited and self._waited_here < 1:
+        if self.outage_waited and self._waited_here < 0.5:
             # The outage began before this request (an earlier request or pass waited it
             # out): this one did not wait, and must not say it did.
             waited = (f"; it has not answered for {_describe(self.outage_waited)}, longer "
                       "than server.outage_wait, so this request did not wait again")
-        elif self.outage_waited:
+        elif self.outage_waited and self.outage_waited - self._waited_here >= 0.5:
             waited = (f"; waited {_describe(self._waited_here)} for it to come back (it has "
                       f"not answered for {_describe(self.outage_waited)}; server.outage_wait)")
+        elif self.outage_waited:
+            waited = (f"; waited {_describe(self._waited_here)} for it to come back "
+                      "(server.outage_wait)")
         if isinstance(exc, TransientHTTPError):
             if self.outage_waited:
                 return ServerBusy(f"{what}: the server kept answering HTTP {exc.status}{waited}")
