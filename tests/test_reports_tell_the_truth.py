@@ -104,6 +104,15 @@ def upload_config(lib: Library, tmp_path: Path, target: Path, inbox: Path) -> Pa
     return path
 
 
+def album_members(lib: Library, title: str) -> int:
+    """How many photos (PhotoPrism) or assets (Immich) the server's album holds."""
+    fake: Any = lib.fake  # type: ignore[attr-defined]
+    if isinstance(fake, FakeImmich):
+        with fake.lib.lock:
+            return sum(len(a.asset_ids) for a in fake.lib.albums.values() if a.name == title)
+    return sum(len(a.photo_uids) for a in fake.albums() if a.title == title)
+
+
 def test_the_upload_summary_counts_album_adds_and_same_content_in_one_pass(
         lib: Library, tmp_path: Path, target: Path) -> None:
     inbox = tmp_path / "inbox"
@@ -120,6 +129,8 @@ def test_the_upload_summary_counts_album_adds_and_same_content_in_one_pass(
     text = "\n".join(upload_summary(first))
     assert "added to albums 4" in text
     assert "waiting to settle 0, same content as a file sent in this pass 1" in text
+
+    assert album_members(lib, "Phone") == 4  # the figure is what the server holds
 
     second = run_upload(settings)  # the copy is now a duplicate of what the server has
     assert second.exit_code == 0, second
