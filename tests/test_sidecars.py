@@ -220,7 +220,8 @@ def test_a_rescan_that_bumps_every_updated_at_rewrites_no_sidecar(
         assert http.post("/api/v1/index", json={"path": "/", "rescan": True}).is_success
     server.reset_counters()
     change = run_sync(settings, PassOptions(changes_only=True))
-    assert change.exit_code == 0 and change.listed == 3  # every photo came back changed
+    # every photo came back changed: 3 originals by the search, the XMP by the RAW's details
+    assert change.exit_code == 0 and change.listed == 4
     assert len(details_requests(server)) == 3  # its details are read again...
     assert sidecar_mtimes(target) == mtimes  # ...but no sidecar is rewritten
     assert run_sync(settings).exit_code == 0
@@ -262,7 +263,8 @@ def test_a_change_pass_notices_a_star_by_the_favourite_count_and_walks_everythin
         assert http.post(f"/api/v1/photos/{raw}/like").is_success  # UpdatedAt stays
     server.reset_counters()
     noticed = run_sync(settings, PassOptions(changes_only=True))
-    assert noticed.exit_code == 0 and noticed.command == "sync" and noticed.listed == 3
+    # 3 originals by the search, and the RAW's XMP by its details (read: it was starred)
+    assert noticed.exit_code == 0 and noticed.command == "sync" and noticed.listed == 4
     assert details_requests(server) == [f"/api/v1/photos/{raw}"]
     assert json.loads((target / "2024/06/DSC_1.NEF.ppsync.json").read_text())["favorite"]
     assert 'xmp:Rating="5"' in (target / "2024/06/DSC_1.NEF.ppsync.xmp").read_text()

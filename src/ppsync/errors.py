@@ -11,6 +11,8 @@ Each top-level class carries the process exit code it maps to::
     ├── ServerError                  exit 3  cannot reach or authenticate to the server
     │   ├── ServerUnreachable                connection refused, DNS, TLS, timeouts after retries
     │   ├── AuthError                        wrong password, 2FA, rate limit, token rejected twice
+    │   │   └── PermissionRefused                logged in, but refused for lack of a permission
+    │   │                                        or scope (HTTP 403, or ``check``'s preflight)
     │   ├── ServerBusy                       429 / 5xx that outlasted every retry
     │   └── UploadRefused                    403 on upload/import: read-only server or the
     │                                        upload/import feature is off (inbox untouched)
@@ -66,6 +68,11 @@ class ServerUnreachable(ServerError):
 
 class AuthError(ServerError):
     """Login refused, or the session stayed invalid after one re-login."""
+
+
+class PermissionRefused(AuthError):
+    """The server let us in but refused this for lack of a permission or scope (HTTP 403), or
+    the preflight found the credentials cannot do the configured work."""
 
 
 class ServerBusy(ServerError):

@@ -19,6 +19,18 @@ EXIT_MEANINGS = {
 }
 
 
+# The classes of error (``RunReport.error_type``) that end a run with exit 3 although the
+# server was reached and let us in: it refused the work for lack of a permission or scope.
+REFUSED = frozenset({"PermissionRefused", "UploadRefused"})
+
+
+def exit_meaning(code: int, error_type: str = "") -> str:
+    """What an exit code means for a run that ended with an error of class ``error_type``."""
+    if code == 3 and error_type in REFUSED:
+        return "refused by the server: the credentials lack a permission or scope"
+    return EXIT_MEANINGS.get(code, "failed")
+
+
 def _size(n: int) -> str:
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -55,7 +67,7 @@ def summary_lines(report: RunReport) -> list[str]:
                      "no longer tracked", "failed"], words, strict=True))
     lines = [
         f"{report.command} run {report.run_id}: exit {report.exit_code} "
-        f"({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in {report.duration:.1f} s",
+        f"({exit_meaning(report.exit_code, report.error_type)}) in {report.duration:.1f} s",
         f"  listed {report.listed} originals{_listed_note(report)}; {done['downloaded']} "
         f"{report.downloaded} ({_size(report.bytes_downloaded)}), "
         f"{done['adopted']} {report.adopted}, "

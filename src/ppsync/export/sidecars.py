@@ -261,6 +261,9 @@ class SidecarExport:
         if details is None or not self._metadata.originals_sidecars:
             return []
         remotes = [replace(r, photo_uid=photo_uid) for r in details.sidecar_originals()]
+        # Listed by the photo's details, not by the search: counted with the walk's originals,
+        # so "listed" and "downloaded" count the same files.
+        self._report.listed += len(remotes)
         records = self._state.records_for(r.file_uid for r in remotes)
         claims = self._state.claims_on(r.name for r in remotes)
         for remote in remotes:

@@ -93,8 +93,12 @@ def _try_token(run: UploadPass, items: list[Item]) -> list[Item]:
             continue
         posted.append(item)
     if posted:
-        batch.commit(run.upload.albums)
+        added = batch.commit(run.upload.albums)
+        confirmed = run.report.confirmed
         run.confirm(posted)
+        if run.upload.albums:  # a server that does not say put every file it imported there
+            run.report.added_to_albums += (run.report.confirmed - confirmed if added is None
+                                           else added)
     return []
 
 
@@ -159,6 +163,8 @@ def _import_folder_batch(run: UploadPass, items: list[Item]) -> None:
         return
     run.server.import_folder(IMPORT_SUBFOLDER, run.upload.albums)
     on_server = {item.sha1 for item, _ in copied if run.on_server(item.sha1)}
+    if run.upload.albums:  # the import put every file it took into the albums
+        run.report.added_to_albums += len(on_server)
     # A busy server answers 200 and imports nothing: only an import that took something counts
     # as an attempt for the files it left behind.
     run.confirm([item for item, _ in copied], found=on_server, import_ran=bool(on_server))

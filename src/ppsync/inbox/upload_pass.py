@@ -135,7 +135,7 @@ class UploadPass:
                 self.save(item, reason=duplicate)
                 duplicates.append(item)
             elif item.sha1 in queued:
-                self.report.waiting += 1  # same content as a file sent now: a duplicate next pass
+                self.report.same_as_sent += 1  # a duplicate of this pass's upload, next pass
             else:
                 queued.add(item.sha1)
                 new.append(item)

@@ -102,6 +102,7 @@ def _run_locked(settings: Settings, state: State, server: PhotoServer | None,
         send(run, run.prepare())
     except PpsyncError as exc:
         report.error = redact(str(exc))
+        report.error_type = type(exc).__name__
         report.exit_code = exc.exit_code
         log.error("upload failed", error=report.error, exit_code=exc.exit_code)
     except (sqlite3.Error, OSError) as exc:

@@ -97,15 +97,17 @@ class SyncRun:
         file against the state. Returns (complete, reason if not)."""
         self.state.begin_walk()
         listing = self.server.listing(self.mirror, _dedupe(self.state), since)
-        for files in listing.pages():
-            if self.options.stop.is_set():
-                raise Interrupted("stop requested; the pass ends here")
-            self._plan_page(files, apply)
-            # Which album members are archived now: the album export compares it with what
-            # its manifests were written from (archiving moves no change stamp).
-            self.state.note_archived(f.photo_uid for f in files if f.archived_mark)
-            after_page()
-        self.report.listed = listing.listed
+        try:
+            for files in listing.pages():
+                if self.options.stop.is_set():
+                    raise Interrupted("stop requested; the pass ends here")
+                self._plan_page(files, apply)
+                # Which album members are archived now: the album export compares it with
+                # what its manifests were written from (archiving moves no change stamp).
+                self.state.note_archived(f.photo_uid for f in files if f.archived_mark)
+                after_page()
+        finally:  # a walk cut short (a stop, an error) reports what it listed until then
+            self.report.listed = listing.listed
         self.server_started = listing.started()
         self.listing = listing
         return listing.verdict()

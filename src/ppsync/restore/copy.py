@@ -118,6 +118,7 @@ def copy_originals(server: PhotoServer, target: Path, root: Path,
                 say(f"would copy {original.rel} into the originals folder as {rel}")
                 out.photos[original.sha1] = PENDING + original.sha1
                 out.uploaded += 1
+                out.bytes_sent += original.size  # what the real run's copy would write
                 placed.append((original, rel))
                 continue
             try:

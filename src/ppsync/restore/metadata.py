@@ -127,6 +127,10 @@ class Restore:
         if key.startswith(PENDING):
             self.say(f"would set the metadata of {sidecar.rel} once its original is back")
             self.report.metadata_applied += 1
+            # Sent fresh, it arrives unarchived: the real run archives it when its sidecar says
+            # so, and a dry run must count it as that run would.
+            if sidecar.data.get("archived") is True and key not in self.pending_archive:
+                self.pending_archive.append(key)
             return
         current = self.target.photo(key)
         if current is None:
@@ -222,6 +226,7 @@ class Restore:
             self.say(f"would create album {title!r} with {len(wanted)} members")
             self.report.albums_created += 1
             if self.report.dry_run:
+                self.report.albums_changed += bool(wanted)  # as the real run, which fills it
                 self.report.members_added += len(wanted)
                 return
             album_key = self.target.server.album_key(title)  # finds or creates it by title

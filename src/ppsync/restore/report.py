@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ppsync.models import Failure
-from ppsync.report import EXIT_MEANINGS
+from ppsync.report import exit_meaning
 
 SHOWN = 100  # lines of failures, and of attributes not carried, in a summary
 
@@ -48,6 +48,7 @@ class RestoreReport:
     not_carried: list[NotCarried] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     error: str = ""
+    error_type: str = ""  # the class of the error that ended the run, if any
     exit_code: int = 0
 
 
@@ -55,7 +56,7 @@ def summary_lines(report: RestoreReport) -> list[str]:
     would = "would be " if report.dry_run else ""
     lines = [
         f"restore to {report.server}{' (dry run: nothing changed)' if report.dry_run else ''}: "
-        f"exit {report.exit_code} ({EXIT_MEANINGS.get(report.exit_code, 'failed')}) in "
+        f"exit {report.exit_code} ({exit_meaning(report.exit_code, report.error_type)}) in "
         f"{max(0.0, report.finished_at - report.started_at):.1f} s",
         f"  originals {report.originals} in {report.photos} photos: {would}{report.how} "
         f"{report.uploaded} ({report.bytes_sent} bytes), already on the server "

@@ -172,6 +172,15 @@ def _unsendable(units: list[Unit], server: PhotoServer, report: RestoreReport) -
                                           "send it with"))
 
 
+def _take(out: UploadOutcome, report: RestoreReport) -> None:
+    """Put the originals step's counts into the report, once (its failures move over)."""
+    report.present, report.uploaded = out.present, out.uploaded
+    report.untrashed, report.bytes_sent = out.untrashed, out.bytes_sent
+    report.sidecars_sent = out.sidecars_sent
+    report.failures += out.failures
+    out.failures = []
+
+
 def _restore_locked(server: ServerConfig, target: Path, state: State, report: RestoreReport,
                     stop: threading.Event | None, *, dry_run: bool) -> None:
     sidecars, manifests = read_mirror(target, report.failures)
@@ -180,6 +189,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
     report.originals, report.sidecars, report.photos = len(originals), len(sidecars), len(units)
     photos = open_server(server, stop=stop)
     run = Restore(Target(photos), report, units, stop or threading.Event())
+    out = UploadOutcome()  # counted as the originals go: an interrupted run reports them too
     log.info("restore started", server=report.server, dry_run=dry_run)
     try:
         photos.open()
@@ -196,7 +206,6 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
         report.not_carried += [NotCarried(*split) for split in names.split]
         units = run.units = [placement.unit for placement in names.placements]  # as they go
         _unsendable(units, photos, report)
-        out = UploadOutcome()
         missing = _missing(photos, target, units, out, run, dry_run=dry_run)
         if capabilities.groups_by_name:
             _alone(units, missing, report)
@@ -210,10 +219,7 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
                                 sidecar_upload=capabilities.sidecar_upload, out=out)
             send_missing(photos, groups, out, dry_run=dry_run, check_stop=run.check_stop,
                          say=run.say)
-        report.present, report.uploaded = out.present, out.uploaded
-        report.untrashed, report.bytes_sent = out.untrashed, out.bytes_sent
-        report.sidecars_sent = out.sidecars_sent
-        report.failures += out.failures
+        _take(out, report)
         run.target.keys.update(out.photos)
         grouped = group_units(run.target, units, dry_run=dry_run, check_stop=run.check_stop,
                               say=run.say)
@@ -224,12 +230,14 @@ def _restore_locked(server: ServerConfig, target: Path, state: State, report: Re
         run.archive()
     except PpsyncError as exc:
         report.error, report.exit_code = redact(str(exc)), exc.exit_code
+        report.error_type = type(exc).__name__
         log.error("restore failed", error=report.error, exit_code=exc.exit_code)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see cli.main)
         report.error, report.exit_code = INTERRUPTED, Interrupted.exit_code
         log.error("restore interrupted", exit_code=report.exit_code)
         raise
     finally:
+        _take(out, report)  # what the originals step did until it was stopped, if it was
         photos.close()
     for failure in report.failures:
         failure.path, failure.reason = redact(failure.path), redact(failure.reason)

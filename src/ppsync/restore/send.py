@@ -117,6 +117,7 @@ def send_missing(server: PhotoServer, groups: list[tuple[str, list[SendItem]]],
                 say(f"would upload {item.original.rel}{with_xmp}")
                 out.photos[item.original.sha1] = PENDING + item.original.sha1
                 out.uploaded += 1
+                out.bytes_sent += item.file.size  # what the real run counts: the file's bytes
                 out.sidecars_sent += item.sidecar is not None
         return
     for batch in pack(groups):

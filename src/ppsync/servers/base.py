@@ -361,8 +361,10 @@ class UploadBatch(Protocol):
         (the pass)."""
         ...
 
-    def commit(self, albums: Sequence[str]) -> None:
-        """Finish the batch, putting its photos into ``albums`` (keys or titles)."""
+    def commit(self, albums: Sequence[str]) -> int | None:
+        """Finish the batch, putting its photos into ``albums`` (keys or titles). Returns how
+        many of its files it put into at least one album, or None when the server does not
+        say (the engine then counts the files it confirms, which the import put there)."""
         ...
 
 

@@ -47,6 +47,7 @@ from ppsync.config import ServerConfig
 from ppsync.errors import (
     AuthError,
     Interrupted,
+    PermissionRefused,
     PpsyncError,
     ServerBusy,
     ServerDataError,
@@ -137,11 +138,15 @@ class RetryPolicy:
         self._aborted.set()
         self.sockets.abort_all()
 
+    def stopping(self) -> bool:
+        """Has a stop been requested (the pass's stop, ``abort``, or ``SHUTDOWN``)?"""
+        return self.stop.is_set() or self._aborted.is_set() or SHUTDOWN.is_set()
+
     def sleep(self, seconds: float) -> None:
         """Sleep between attempts; raises ``Interrupted`` as soon as a stop is requested."""
         deadline = time.monotonic() + seconds
         while True:
-            if self.stop.is_set() or self._aborted.is_set() or SHUTDOWN.is_set():
+            if self.stopping():
                 raise Interrupted("stop requested while waiting to retry a request to the server")
             left = deadline - time.monotonic()
             if left <= 0:
@@ -160,7 +165,8 @@ class Attempts:
         self._verdict = (False, 0.0)  # (give up, seconds to sleep before the next attempt)
         self._others = 0  # failures that were not an outage
         self._outage_began: float | None = None
-        self.outage_waited = 0.0  # set when the outage budget ran out
+        self.outage_waited = 0.0  # set when the outage budget ran out: since it began
+        self._waited_here = 0.0  # of that, how long this request itself waited
         self._retrying = Retrying(
             retry=retry_if_exception_type(TRANSIENT),
             stop=lambda state: self._judge(state)[0],
@@ -181,6 +187,10 @@ class Attempts:
         self._judged = state.attempt_number
         exc = state.outcome.exception() if state.outcome is not None else None
         policy, now = self._policy, time.monotonic()
+        if policy.stopping():
+            # Our own stop cut the request (its sockets shut: "Bad file descriptor"): the
+            # server is fine, so this is no outage to wait out or to log as one.
+            raise Interrupted("stop requested; the request to the server was cut") from None
         backoff = self._backoff(state)
         if policy.outage_wait > 0 and policy.clock.reached and is_outage(exc):
             shared = policy.clock.failed(policy.outage_wait, exc)
@@ -189,6 +199,7 @@ class Attempts:
             left = began + policy.outage_wait - now
             if left <= 0:
                 self.outage_waited = now - began
+                self._waited_here = now - self._outage_began
                 self._verdict = (True, 0.0)
             else:
                 self._verdict = (False, min(backoff, OUTAGE_POLL, left))
@@ -208,8 +219,16 @@ class Attempts:
     def give_up(self, exc: BaseException, what: str) -> PpsyncError:
         """The error that ends the request, after the last attempt failed with ``exc``."""
         waited = ""
-        if self.outage_waited:
-            waited = (f"; waited {_describe(self.outage_waited)} for it to come back "
+        if self.outage_waited and self._waited_here < 0.5:
+            # The outage began before this request (an earlier request or pass waited it
+            # out): this one did not wait, and must not say it did.
+            waited = (f"; it has not answered for {_describe(self.outage_waited)}, longer "
+                      "than server.outage_wait, so this request did not wait again")
+        elif self.outage_waited and self.outage_waited - self._waited_here >= 0.5:
+            waited = (f"; waited {_describe(self._waited_here)} for it to come back (it has "
+                      f"not answered for {_describe(self.outage_waited)}; server.outage_wait)")
+        elif self.outage_waited:
+            waited = (f"; waited {_describe(self._waited_here)} for it to come back "
                       "(server.outage_wait)")
         if isinstance(exc, TransientHTTPError):
             if self.outage_waited:
@@ -284,7 +303,8 @@ def status_error(response: httpx.Response, what: str) -> Exception:
     if status == 401:
         return AuthError(f"{what}: not logged in (HTTP 401)")
     if status == 403:
-        return AuthError(f"{what}: permission denied (HTTP 403); check the account's role/scope")
+        return PermissionRefused(f"{what}: permission denied (HTTP 403); check the account's "
+                                 "role/scope")
     return ServerDataError(f"{what}: unexpected HTTP {status}")
 
 

@@ -38,8 +38,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ppsync.access import access_summary, translate_denied, who
 from ppsync.config import Settings, load_config, schedule_zone, zone_name
 from ppsync.errors import (
+    AuthError,
     ConfigError,
     LockHeld,
+    PermissionRefused,
     PpsyncError,
     ServerBusy,
     ServerError,
@@ -72,6 +74,8 @@ FIRST_RETRY_MAX = 60.0
 # The failures that a server still starting gives (the other exit-3 errors, a refused login or
 # an answer ppsync cannot read, will not go away within seconds).
 NOT_UP_YET = frozenset({ServerUnreachable.__name__, ServerBusy.__name__})
+# The refusals after which the next pass logs in afresh (and so runs the preflight again).
+REFRESH_SESSION = frozenset({AuthError.__name__, PermissionRefused.__name__})
 
 
 def _trigger(settings: Settings) -> Any:
@@ -281,7 +285,7 @@ class Daemon:
             # A refused login or token needs a fresh session next time. Anything else keeps
             # the session: a new one would open one more server session (a client's token is
             # never logged out) on every retry.
-            if report.error_type == "AuthError" and self._server is not None:
+            if report.error_type in REFRESH_SESSION and self._server is not None:
                 self._server.close()
                 self._server = None
             if not self._got_through and report.error_type in NOT_UP_YET:

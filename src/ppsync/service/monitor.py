@@ -23,7 +23,7 @@ from ppsync.config import MonitorConfig
 from ppsync.logs import get_logger
 from ppsync.models import RunReport
 from ppsync.redact import redact
-from ppsync.report import summary_lines
+from ppsync.report import REFUSED, summary_lines
 from ppsync.service.health import Health
 from ppsync.service.status_page import StatusSources, collect, render_html
 
@@ -65,7 +65,7 @@ class Metrics:
                              "Downloads the last pass did not start: [mirror] min_free",
                              registry=r)
         self.reachable = Gauge("ppsync_server_reachable",
-                               "1 if the last pass reached and logged in to PhotoPrism",
+                               "1 if the last pass reached and logged in to the server",
                                registry=r)
 
         # The rolling scrub (``mirror.scrub``).
@@ -101,7 +101,9 @@ class Metrics:
             self.aside_bytes.set(report.aside_bytes)
             self.aside_oldest.set(report.aside_oldest)
         self.waiting.set(report.waiting_for_room)
-        self.reachable.set(0 if report.exit_code == 3 else 1)
+        # A refusal for lack of permission came from a server that answered and let us in.
+        self.reachable.set(0 if report.exit_code == 3 and report.error_type not in REFUSED
+                           else 1)
         if report.exit_code == 0:
             self.last_success.set(report.finished_at)
         self.scrubbed.inc(report.scrubbed)

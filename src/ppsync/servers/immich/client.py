@@ -21,7 +21,13 @@ import httpx
 import structlog
 
 from ppsync.config import ServerConfig
-from ppsync.errors import AuthError, ConfigError, RemoteFileMissing, TransientHTTPError
+from ppsync.errors import (
+    AuthError,
+    ConfigError,
+    PermissionRefused,
+    RemoteFileMissing,
+    TransientHTTPError,
+)
 from ppsync.redact import redact, register_secret
 from ppsync.servers.base import DownloadSink
 from ppsync.servers.http import (
@@ -56,10 +62,11 @@ def permission_error(response: httpx.Response, what: str) -> Exception:
     if response.status_code == 403:
         permission = missing_permission(_body(response))
         if permission:
-            return AuthError(f"{what}: the API key lacks the permission {permission} "
-                             f"(HTTP 403); add it to the key in Immich's account settings")
-        return AuthError(f"{what}: permission denied (HTTP 403): "
-                         f"{redact(error_message(_body(response)))}")
+            return PermissionRefused(f"{what}: the API key lacks the permission {permission} "
+                                     "(HTTP 403); add it to the key in Immich's account "
+                                     "settings")
+        return PermissionRefused(f"{what}: permission denied (HTTP 403): "
+                                 f"{redact(error_message(_body(response)))}")
     return status_error(response, what)
 
 

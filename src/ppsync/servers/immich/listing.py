@@ -45,7 +45,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from ppsync.config import MirrorConfig
-from ppsync.errors import AuthError, ServerBusy, ServerDataError
+from ppsync.errors import AuthError, PermissionRefused, ServerBusy, ServerDataError
 from ppsync.logs import get_logger
 from ppsync.models import RemoteFile, edited_key, is_edited_key, original_key
 from ppsync.servers.base import Fresh
@@ -139,7 +139,7 @@ class ImmichListing:
 
     def pages(self) -> Iterator[list[RemoteFile]]:
         if not self._client.user_id:
-            raise AuthError("the API key lacks user.read (Missing required permission: "
+            raise PermissionRefused("the API key lacks user.read (Missing required permission: "
                             "user.read): ppsync needs it to tell your assets from a partner's")
         if not self._since and self._mirror.include_archived:
             # The count covers timeline + archive: it can judge only a walk of both.

@@ -74,6 +74,7 @@ _UNKNOWN_COUNTS = (
     "lacks): a full walk is not checked against the library's count, and each file missing "
     "from it is looked up again (GET /api/assets/{id}) before any is removed, as always")
 _ALBUM_NAMES = "sidecars (album names)"  # without album.read: sidecars name no album
+_IN_THE_SYNC = frozenset({"sidecars", _ALBUM_NAMES, "albums"})  # served only with "sync"
 _NO_ID = "00000000-0000-4000-8000-000000000000"  # an album no server has
 _NOT_YET = "is not something an Immich server does (PhotoPrism's import and index folders)"
 
@@ -188,6 +189,10 @@ class ImmichServer:
             missing = [p for p in perms if p in lacks]
             if missing:
                 problems[feature] = "the API key lacks " + ", ".join(missing)
+        if "sync" in problems:  # sidecars and album folders are written by the sync pass
+            for feature in (f for f in features if f in _IN_THE_SYNC and f not in problems):
+                problems[feature] = ("written by the sync, which this key cannot do ("
+                                     + problems["sync"] + ")")
         served = tuple(f for f in features if f not in problems)
         line = "scope: API key" + (f", lacking {', '.join(sorted(lacks))}" if lacks else
                                    " with every permission ppsync needs here")

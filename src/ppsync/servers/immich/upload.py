@@ -85,10 +85,11 @@ def album_by_name(client: ImmichClient, title: str) -> str:
     return parse_album(created).album_id
 
 
-def add_to_album(client: ImmichClient, album: str, assets: Sequence[str]) -> None:
-    """Put ``assets`` into ``album``; already a member (``duplicate``) is fine."""
+def add_to_album(client: ImmichClient, album: str, assets: Sequence[str]) -> set[str]:
+    """Put ``assets`` into ``album``; already a member (``duplicate``) is fine. Returns the
+    assets the server says it added (not those that were members already)."""
     if not assets:
-        return
+        return set()
     answer = client.json("PUT", f"/albums/{album}/assets", f"adding to album {album}",
                          json={"ids": list(assets)})
     failed = [str(r.get("error")) for r in answer if isinstance(r, dict)
@@ -96,6 +97,8 @@ def add_to_album(client: ImmichClient, album: str, assets: Sequence[str]) -> Non
         if isinstance(answer, list) else []
     if failed:
         raise UploadFailed(f"adding to album {album}: {', '.join(sorted(set(failed)))}")
+    return {str(r.get("id")) for r in answer if isinstance(r, dict)
+            and r.get("success") is True} if isinstance(answer, list) else set()
 
 
 class ImmichUpload:
@@ -145,14 +148,18 @@ class ImmichUpload:
                     headers=self._client.auth_headers, data=fields,
                     files=lambda: _parts(name, open_body, sidecar))
 
-    def commit(self, albums: Sequence[str]) -> None:
-        """Put the assets this batch created into ``albums``. An asset the server answered
-        ``200 duplicate`` for (its content arrived between the look-up and the POST) is an
-        old one: it is left as it is, like every duplicate the inbox finds."""
+    def commit(self, albums: Sequence[str]) -> int:
+        """Put the assets this batch created into ``albums``; returns how many the server
+        added to at least one of them. An asset the server answered ``200 duplicate`` for
+        (its content arrived between the look-up and the POST) is an old one: it is left as
+        it is, like every duplicate the inbox finds."""
+        added: set[str] = set()
         if not self._created:
-            return
+            return 0
         for title in albums:
-            add_to_album(self._client, album_by_name(self._client, title), self._created)
+            added |= add_to_album(self._client, album_by_name(self._client, title),
+                                  self._created)
+        return len(added)
 
 
 @contextmanager

@@ -77,8 +77,10 @@ class _UploadFolder:
         # PhotoPrism takes no date with an upload: its import reads the file (and its mtime).
         return self._client.upload_file(self._token, name, open_body)
 
-    def commit(self, albums: Sequence[str]) -> None:
+    def commit(self, albums: Sequence[str]) -> int | None:
+        # One PUT imports the folder into the albums and says nothing per file: None.
         self._client.import_upload(self._token, list(albums))
+        return None
 
 
 class PhotoPrismServer:
