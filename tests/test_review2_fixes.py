@@ -180,7 +180,7 @@ def fake() -> Iterator[FakeImmich]:
 
 def test_inbox_file_known_to_the_mirror_but_trashed_on_immich_is_brought_back(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from tests.test_immich_upload_review import _upload_config
+    from tests.test_immich_upload_and_restore import _upload_config
 
     user = ImmichUser(fake)
     content = b"precious-photo" * 40
@@ -202,7 +202,7 @@ def test_inbox_file_known_to_the_mirror_but_trashed_on_immich_is_brought_back(
 
 def test_inbox_file_uploaded_before_then_trashed_is_brought_back(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from tests.test_immich_upload_review import _upload_config
+    from tests.test_immich_upload_and_restore import _upload_config
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -226,7 +226,7 @@ def test_an_inbox_file_the_mirror_knows_stays_a_failure_while_its_photo_cannot_c
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
     """A key that may not restore from the trash: reported every pass (exit 1), the file kept,
     never a final duplicate; once the user restores the photo, the next pass finishes."""
-    from tests.test_immich_upload_review import NO_DELETE, _upload_config
+    from tests.test_immich_upload_and_restore import NO_DELETE, _upload_config
 
     user = ImmichUser(fake)
     content = b"precious-photo" * 40
@@ -253,7 +253,7 @@ def test_an_inbox_file_the_mirror_knows_stays_a_failure_while_its_photo_cannot_c
 
 def test_an_inbox_file_the_mirror_knows_and_the_library_has_asks_nothing_of_the_trash(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from tests.test_immich_upload_review import _upload_config
+    from tests.test_immich_upload_and_restore import _upload_config
 
     user = ImmichUser(fake)
     content = b"precious-photo" * 40
@@ -276,7 +276,7 @@ def test_restore_counts_the_assets_it_brings_back_from_the_trash_not_the_origina
     """Two mirrored files of one content (a PhotoPrism library keeps both) are one Immich
     asset: brought back from the trash once, counted once."""
     from tests.conftest import mirrored_files
-    from tests.test_immich_upload_review import _server
+    from tests.test_immich_upload_and_restore import _server
 
     content = b"the-same-photo" * 40
     server.add_photo([("2024/05/A.jpg", content)])

@@ -228,7 +228,7 @@ def test_an_old_state_whose_photos_all_left_is_told_to_rebind(tmp_path: Path,
 
 def test_inbox_file_whose_photo_was_purged_from_immich_is_uploaded_again(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from tests.test_immich_upload_review import _upload_config
+    from tests.test_immich_upload_and_restore import _upload_config
 
     user = ImmichUser(fake)
     content = b"precious-photo" * 40

@@ -1,5 +1,6 @@
-"""The review of Immich's upload and restore side (issue 9, findings 4, 5, 9, 10, 13 and the
-one-look-up-per-SHA-1 restore): each test failed on the code before its fix.
+"""Uploading into Immich and restoring a mirror into it (issue 9, findings 4, 5, 9, 10, 13):
+a file without EXIF is dated by its mtime, album titles match exactly, a restore looks up many
+originals in one request, and a migration keeps each photo's taken time in its own zone.
 
 Everything runs against the fake Immich of the v2.5.6 generation (every endpoint checks its
 permission) over real loopback HTTP, with the real command line where a user would use it."""
