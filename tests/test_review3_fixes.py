@@ -221,30 +221,3 @@ def test_an_old_state_whose_photos_all_left_is_told_to_rebind(tmp_path: Path,
         assert after.exit_code == 0 and after.trashed == 0 and after.kept_from_before == 3
         assert sorted(mirrored_files(target).values()) == sorted(
             [b"n" * 300] + [bytes([n + 1]) * 300 for n in range(3)])
-
-
-# --- inbox: content the mirror knows, purged from the server, is sent again ------------------
-
-
-def test_inbox_file_whose_photo_was_purged_from_immich_is_uploaded_again(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from tests.test_immich_upload_and_restore import _upload_config
-
-    user = ImmichUser(fake)
-    content = b"precious-photo" * 40
-    asset = user.upload("old.jpg", content, taken=T0)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
-    assert run_cli(config, "sync").returncode == 0  # mirrored (delete = "keep" by default)
-    user.trash(asset)
-    user.purge(asset)  # deleted for good: emptied from the trash
-    (inbox / "precious.jpg").write_bytes(content)  # "I want this back in my library"
-    result = run_cli(config, "upload")
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
-    on_server = [a for a in fake.lib.assets.values() if not a.is_trashed]
-    assert len(on_server) == 1 and on_server[0].id != asset, out
-    assert not (inbox / "precious.jpg").exists(), out  # sent, confirmed, then deleted
-    again = run_cli(config, "upload")  # nothing left to do
-    assert again.returncode == 0 and len(fake.lib.assets) == 1, again.stdout + again.stderr
