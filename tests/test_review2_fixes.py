@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.fake_immich import FakeImmich, ImmichUser
+from tests.fake_immich import FakeImmich
 from tests.kinds import Library
 
 T0 = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
@@ -215,62 +215,3 @@ def test_a_rebind_keeps_the_old_servers_album_manifests_aside(
 # --- removals confirmed per asset: a trashed live photo, a partner's asset -------------------
 
 
-@pytest.mark.parametrize("how", ["trash", "archive"])
-def test_a_trashed_live_photo_is_removed_not_a_safety_stop_forever(
-        how: str, fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from ppsync.config import load_config
-    from ppsync.mirror.sync import PassOptions, run_sync
-    from tests.conftest import mirrored_files
-    from tests.test_immich import config
-
-    user = ImmichUser(fake)
-    for i in range(8):
-        user.upload(f"MORE_{i}.jpg", f"more-{i}".encode() * 30, taken=T0)
-    still, video = user.upload_live(("L.heic", b"still" * 40), ("L.mov", b"motion" * 40),
-                                    taken=T0)
-    path = config(tmp_path, target, {"url": fake.url, "api_key": fake.add_key(("all",))},
-                  mirror={"delete": "trash", "include_archived": how == "trash"})
-    settings = load_config(path, {})
-    assert run_sync(settings, PassOptions()).exit_code == 0
-    assert len(mirrored_files(target)) == 10
-    if how == "trash":  # the user deletes the live photo (Immich trashes the still)
-        user.trash(still)
-    else:  # or archives it, and the mirror leaves the archive out
-        user.archive(still)
-    assert not fake.lib.assets[video].is_trashed
-    report = run_sync(settings, PassOptions())
-    assert report.exit_code == 0, (report.exit_code, report.safety_stop)
-    assert len(mirrored_files(target)) == 8
-
-
-def test_a_partner_asset_mirrored_by_an_older_version_does_not_block_removals_forever(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from ppsync.config import load_config
-    from ppsync.mirror.sync import PassOptions, run_sync
-    from tests.conftest import mirrored_files
-    from tests.test_immich import config
-
-    user = ImmichUser(fake)
-    mine = user.upload("MINE.jpg", b"m" * 100, taken=T0)
-    gone = user.upload("GONE.jpg", b"g" * 100, taken=T0)
-    for i in range(6):
-        user.upload(f"MORE_{i}.jpg", f"more-{i}".encode() * 30, taken=T0)
-    theirs = user.partner_shares("THEIRS.jpg", b"t" * 100, taken=T0)
-    partner = fake.lib.assets[theirs].owner_id
-    fake.lib.assets[theirs].owner_id = ""  # as an older ppsync saw it: one of the timeline's
-    path = config(tmp_path, target, {"url": fake.url, "api_key": fake.add_key(("all",))},
-                  mirror={"delete": "trash", "include_archived": True})
-    settings = load_config(path, {})
-    assert run_sync(settings, PassOptions()).exit_code == 0
-    assert len(mirrored_files(target)) == 9
-    fake.lib.assets[theirs].owner_id = partner  # the upgraded ppsync tells it apart
-    user.trash(gone)  # a real removal on the user's side
-    for _ in range(2):
-        report = run_sync(settings, PassOptions())
-        assert report.exit_code == 0, (report.exit_code, report.safety_stop)
-    files = mirrored_files(target)
-    assert "2024/05/GONE.jpg" not in files, files
-    assert "2024/05/MINE.jpg" in files and mine
-    # the partner's photo leaves the mirror like any asset that left the user's library (here
-    # into .ppsync/trash/, the policy): it was never the user's to back up
-    assert "2024/05/THEIRS.jpg" not in files, files
