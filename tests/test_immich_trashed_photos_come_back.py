@@ -44,7 +44,6 @@ def _trashed_twin(fake: FakeImmich, tmp_path: Path) -> tuple[str, Path]:
     return twin, inbox
 
 
-
 def test_an_inbox_file_whose_twin_is_in_the_trash_is_brought_back_before_it_is_deleted(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
     twin, inbox = _trashed_twin(fake, tmp_path)
@@ -56,7 +55,6 @@ def test_an_inbox_file_whose_twin_is_in_the_trash_is_brought_back_before_it_is_d
     assert not (inbox / "precious.jpg").exists(), out
     assert len(fake.lib.assets) == 1
     assert "trash" in out, out
-
 
 
 def test_an_inbox_file_whose_twin_is_in_the_trash_stays_when_the_key_may_not_restore(
@@ -77,7 +75,6 @@ def test_an_inbox_file_whose_twin_is_in_the_trash_stays_when_the_key_may_not_res
     assert not (inbox / "precious.jpg").exists()
 
 
-
 def test_a_confirmed_inbox_file_is_not_deleted_once_its_photo_is_trashed(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
     """after = "delete" that could not finish (the file was busy) retries next pass; by then
@@ -92,7 +89,6 @@ def test_a_confirmed_inbox_file_is_not_deleted_once_its_photo_is_trashed(
     config.write_text(config.read_text().replace('after = "keep"', 'after = "delete"'))
     result = run_cli(config, "upload")
     assert (inbox / "a.jpg").exists(), result.stdout + result.stderr
-
 
 
 def test_restore_brings_back_a_photo_that_is_in_the_trash(
@@ -112,7 +108,6 @@ def test_restore_brings_back_a_photo_that_is_in_the_trash(
     assert not fake.lib.assets[oops].is_trashed, out
     assert "from the trash 1" in out, out
     assert len(fake.lib.assets) == 2 and fake.lib.assets[oops].is_favorite
-
 
 
 def test_restore_reports_a_trashed_photo_it_may_not_bring_back(
@@ -150,7 +145,6 @@ def test_inbox_file_known_to_the_mirror_but_trashed_on_immich_is_brought_back(
     assert len(fake.lib.assets) == 1
 
 
-
 def test_inbox_file_uploaded_before_then_trashed_is_brought_back(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
 
@@ -170,7 +164,6 @@ def test_inbox_file_uploaded_before_then_trashed_is_brought_back(
     assert not fake.lib.assets[asset.id].is_trashed, out
     assert not (inbox / "copy-of-a.jpg").exists(), out  # only now: the library has it again
     assert len(fake.lib.assets) == 1
-
 
 
 def test_an_inbox_file_the_mirror_knows_stays_a_failure_while_its_photo_cannot_come_back(
@@ -201,7 +194,6 @@ def test_an_inbox_file_the_mirror_knows_stays_a_failure_while_its_photo_cannot_c
     assert not (inbox / "precious.jpg").exists()
 
 
-
 def test_an_inbox_file_the_mirror_knows_and_the_library_has_asks_nothing_of_the_trash(
         fake: FakeImmich, tmp_path: Path, target: Path) -> None:
 
@@ -219,7 +211,6 @@ def test_an_inbox_file_the_mirror_knows_and_the_library_has_asks_nothing_of_the_
     assert "brought back from the trash 0" in result.stdout
     assert not (inbox / "precious.jpg").exists()
     assert fake.requests_to("/trash/restore/assets", "POST") == []
-
 
 
 def test_restore_counts_the_assets_it_brings_back_from_the_trash_not_the_originals(

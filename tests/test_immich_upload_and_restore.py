@@ -226,7 +226,6 @@ def test_a_taken_time_equal_to_the_second_is_left_alone() -> None:
     assert taken_time_change(subsec, whole) is None
 
 
-
 def test_a_taken_time_a_second_or_a_sub_second_apart_is_still_set() -> None:
     from ppsync.restore.taken import taken_time_change
     from ppsync.servers.base import Photo

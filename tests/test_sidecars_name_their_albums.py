@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import run_cli, write_config
 from tests.fake_immich import FakeImmich, ImmichUser
+from tests.test_immich_mirror_follows_library_changes import _sidecar, photos, settings_for, sync
 
 T0 = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
 
@@ -36,7 +37,6 @@ def _sidecar_config(fake: FakeImmich, tmp_path: Path, target: Path, key: str) ->
                    "retries": 1, "retry_backoff": 0.01},
         "mirror": {"target": str(target)},
         "metadata": {"sidecars": "json"}})
-
 
 
 def test_sidecars_without_album_read_are_written_without_album_names(
@@ -63,7 +63,6 @@ def test_sidecars_without_album_read_are_written_without_album_names(
         assert json.loads(sidecars[0].read_text())["albums"] == [], sidecars[0].read_text()
         assert f"pass {n}" in sidecars[0].read_text()
         assert out.count("the sidecars of this pass name no album") == 1, out
-
 
 
 def test_the_album_map_asks_for_member_ids_only(fake: FakeImmich, tmp_path: Path,
@@ -101,7 +100,6 @@ def test_album_names_arrive_once_album_read_is_granted(tmp_path: Path,
         assert [json.loads(p.read_text())["albums"] for p in sidecars] == [[album]]
 
 
-
 def test_sidecars_waiting_for_album_names_cost_no_request_per_photo(tmp_path: Path,
                                                                     target: Path) -> None:
     """While the key still lacks album.read, a pass with no change asks the albums once and no
@@ -127,3 +125,53 @@ def test_sidecars_waiting_for_album_names_cost_no_request_per_photo(tmp_path: Pa
         assert run_cli(full, "sync").returncode == 0
         assert fake.requests_to("/assets/", "GET") == []
         assert fake.requests_to("/albums", "GET") == []
+
+
+def test_a_sidecar_rewritten_later_keeps_the_photos_albums(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    album = user.create_album("Trip", (photo,))
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"},
+                            albums={"mode": "symlink"})
+    assert sync(settings).exit_code == 0
+    assert _sidecar(target)["albums"] == [album]
+    user.favourite(photo)
+    assert sync(settings).exit_code == 0
+    data = _sidecar(target)
+    assert data["favorite"] is True
+    assert data["albums"] == [album], data["albums"]
+
+
+def test_a_sidecar_keeps_its_albums_without_album_folders(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    """With ``[albums] mode = "none"`` the album tables are empty; the sidecars still name the
+    photo's albums, read once per pass that writes a sidecar."""
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    album = user.create_album("Trip", (photo,))
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"})
+    assert sync(settings).exit_code == 0
+    assert _sidecar(target)["albums"] == [album]
+    user.favourite(photo)
+    assert sync(settings).exit_code == 0
+    assert _sidecar(target)["albums"] == [album]
+
+
+def test_a_photo_taken_out_of_an_album_loses_it_in_its_sidecar_in_the_daemon(
+        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
+    from ppsync.servers import open_server
+    user = ImmichUser(fake)
+    (photo,) = photos(user, 1)
+    album = user.create_album("Trip", (photo,))
+    settings = settings_for(fake, tmp_path, target, metadata={"sidecars": "json"},
+                            albums={"mode": "symlink"})
+    server = open_server(settings.server)  # the daemon keeps one server for every pass
+    try:
+        assert sync(settings, server=server).exit_code == 0
+        assert _sidecar(target)["albums"] == [album]
+        user.remove_from_album(album, photo)
+        assert sync(settings, server=server).exit_code == 0
+        assert _sidecar(target)["albums"] == []
+    finally:
+        server.close()
