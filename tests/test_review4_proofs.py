@@ -6,63 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from ppsync.config import load_config
 from ppsync.mirror.sync import run_sync
-from tests.conftest import ConfigFactory, mirrored_files
+from tests.conftest import ConfigFactory
 from tests.kinds import Library
 
-
-@pytest.mark.parametrize("kind", ["photoprism", "immich"])
-def test_one_shared_photo_does_not_prove_a_small_mirrors_server(
-        tmp_path: Path, target: Path, kind: str) -> None:
-    from ppsync.errors import SafetyStop
-    from tests.kinds import library
-    from tests.test_identity import bound_to, settings
-    from tests.test_review3_fixes import MIRROR, _forget_identity
-
-    with library(kind) as own, library(kind) as other:
-        for n in range(2):
-            own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300)
-        assert run_sync(settings(own, tmp_path, target, mirror=MIRROR)).exit_code == 0
-        before = mirrored_files(target)
-        _forget_identity(target)
-        other.add("2024/shared.jpg", bytes([1]) * 300)  # a family member's copy of one photo
-        other.add("2024/theirs.jpg", b"t" * 300)
-        other.add("2024/theirs2.jpg", b"u" * 300)
-        try:
-            report = run_sync(settings(other, tmp_path, target, mirror=MIRROR))
-            refused = report.exit_code == 4
-        except SafetyStop:
-            refused = True
-        assert refused
-        assert other.download_count() == 0 and mirrored_files(target) == before
-        assert bound_to(target) is None
-
-def test_a_shared_photo_listed_twice_counts_once(tmp_path: Path, target: Path) -> None:
-    from ppsync.errors import SafetyStop
-    from tests.kinds import library
-    from tests.test_identity import bound_to, settings
-    from tests.test_review3_fixes import MIRROR, _forget_identity
-
-    with library("photoprism") as own, library("photoprism") as other:
-        for n in range(3):
-            own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300)
-        assert run_sync(settings(own, tmp_path, target, mirror=MIRROR)).exit_code == 0
-        before = mirrored_files(target)
-        _forget_identity(target)
-        other.add("2024/shared.jpg", bytes([1]) * 300)  # one photo they share with the mirror,
-        other.add("phone/shared.jpg", bytes([1]) * 300)  # in two of their folders
-        other.add("2024/theirs.jpg", b"t" * 300)
-        try:
-            report = run_sync(settings(other, tmp_path, target, mirror=MIRROR))
-            refused = report.exit_code == 4
-        except SafetyStop:
-            refused = True
-        assert refused
-        assert other.download_count() == 0 and mirrored_files(target) == before
-        assert bound_to(target) is None
 
 def test_take_back_never_moves_a_file_from_outside_the_target(
     lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
