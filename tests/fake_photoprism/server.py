@@ -1,68 +1,6 @@
-"""A fake PhotoPrism server over real loopback HTTP, for ppsync's tests and benchmarks.
-
-The behaviour follows ``shared/photoprism-api.md`` (server as of Dec 2024, the default) and
-``shared/photoprism-api-changes.md`` (``new_api=True``: a mid-2026 server). Only the standard
-library is used. Typical use::
-
-    with FakePhotoPrism() as pp:
-        photo = pp.add_photo([("2024/05/IMG_1.jpg", b"...")])
-        ...  # point the client at pp.url, log in as admin / insecure-pw
-
-What is modelled:
-
-* sessions (48-hex tokens, app passwords as bearer or as login password), the login and
-  bad-token rate limiters, per-user download tokens that live in an in-memory map which a
-  ``restart()`` empties;
-* ``GET /api/v1/photos`` with the default ``media_id`` order, file-row paging, the 100000 cap,
-  per-page merging, ``X-Count`` = rows, and the common filters;
-* ``/api/v1/dl/<hash>`` served like Go's ``http.ServeFile`` (Range, 416, Last-Modified, no ETag),
-  optionally gzip-compressed like old servers behind ``PHOTOPRISM_HTTP_COMPRESSION=gzip``;
-* upload (POST + PUT), server-side import, albums, batch archive/restore/delete, photo edits;
-* photo edits as ``SavePhotoForm`` makes them (``_apply_photo_form``: sources, the taken time
-  with its zone, Year/Month/Day, location, Details.Keywords by numeric ID) and rescans that
-  replace what a person did not set (``set_file_metadata``); related files grouped into one
-  photo as import and index do (``_related_groups``), XMP text read with source "xmp", and
-  ``check_file_types`` for ``CheckType``;
-* OAuth2 client credentials (``add_client``: ``POST /api/v1/oauth/token``, Basic auth or a
-  form body; a JSON body cannot carry the secret on Dec 2024 servers), session expiry by time,
-  and auth scopes (``photos albums files``: 403 on ``GET /session``, the public config on new
-  servers without ``config`` in the scope);
-* on 2026 servers, what a real 260630 showed when probed (``tests/test_fake_photoprism_fidelity.py``
-  replays each probe): an XMP's dc:subject becomes Details.Subject, the index adds its own
-  words (a colour) to the keywords, a PUT with Details empties the details not sent, what an
-  upload import does not take stays in the upload folder, a deleted album is 404;
-* outages (``go_down``): a restart that refuses connections for a while and cuts transfers in
-  flight, or a reverse proxy answering 502/503/504 meanwhile; either way the download token is
-  refused afterwards until an authenticated request loads a session;
-* fault switches in ``FakePhotoPrism.faults``.
-
-Library rows are kept per photo; the sorted listing is rebuilt lazily after a change and page
-JSON is generated on demand, so 100,000 files are cheap. File bodies come from memory, from a
-path on disk, or are synthesised from the file UID. Change the library only through the
-methods (``edit_file``, ``archive_photo``, ``update_photo`` …): assigning to FakePhoto or
-FakeFile attributes directly bypasses the listing cache.
-
-``config.count`` (``FakePhotoPrism.counts()``) is computed like ``Config.ClientUser`` in
-``internal/config/client_config.go`` with the Private, Review and Archive features on:
-
-* ``photos``/``videos``/``live`` (new servers also ``animated``/``audio``/``documents`` and
-  ``media`` = animated+live+videos+audio): PHOTOS, not files; only photos that are not
-  archived, have quality > -1 and are not private. ``photos`` is every type other than the
-  listed ones (image, raw, vector, ... and, on old servers, animated);
-* ``all`` = photos + live + videos (new: photos + media + documents) MINUS ``review``
-  (quality 0..2, private ones included), so private and review photos are not in it;
-* ``archived``: archived photos with quality > -1; ``hidden``: quality == -1 (not archived);
-  ``private``: private, quality > -1, not archived; ``favorites``: not private;
-* ``files``: FILE rows with Root "/" (not missing, not deleted): metadata sidecars such as
-  ``.xmp`` and files of archived and private photos are counted, sidecar-root previews are
-  not. It is therefore not the number of rows a default search walk returns;
-* ``albums``/``moments``/``months``/``states``/``folders`` by album type (not deleted);
-  cameras, lenses, countries, people, places, labels are 0 in the fake.
-
-Without a session, ``GET /config`` returns the public config: all counts 0 and
-``downloadToken``/``previewToken`` the literal ``"public"`` (``ClientPublic``), which is not a
-valid download token outside public mode.
-"""
+"""``FakePhotoPrism``: the library, auth and routes of the other modules served over
+loopback HTTP, with the switches a test flips (settings, faults, going down) and what
+it observes (requests, logins, sessions, bytes served)."""
 
 from __future__ import annotations
 
@@ -93,39 +31,50 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, quote_plus, unquote, urlsplit
 
-__all__ = [
-    "MAX_RESULTS",
-    "NEW_VERSION",
-    "OLD_VERSION",
-    "FakeAlbum",
-    "FakeClient",
-    "FakeFile",
-    "FakePhoto",
-    "FakePhotoPrism",
-    "Faults",
-    "RateLimits",
-    "RequestRecord",
-    "is_app_password",
-    "make_app_password",
-]
-
 OLD_VERSION = "241213-382ffa899"
+
+
 NEW_VERSION = "260630-4b33d3bd1"
+
+
 MAX_RESULTS = 100_000
+
+
 CHUNK_SIZE = 64 * 1024
+
+
 SESSION_MAX_AGE = 1_209_600
+
+
 MAX_LOGIN_BODY = 64 * 1024
+
+
 SYNTHETIC_INLINE_MAX = 64 * 1024
 
-UTC = UTC
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
 _BASE62 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
 _HEX48 = re.compile(r"[0-9a-fA-F]{48}")
+
+
 _SHA1_RE = re.compile(r"[0-9a-fA-F]{40}")
+
+
 _UID_RE = re.compile(r"[a-z][0-9a-z]{15}")
+
+
 _TOKEN_JUNK = re.compile(r"[^0-9A-Za-z_:\-]")
+
+
 _QUERY_TERM = re.compile(r'(\w+):(?:"([^"]*)"|(\S*))')
+
 
 _IMAGE_MIME = {
     "jpg": "image/jpeg",
@@ -142,6 +91,8 @@ _IMAGE_MIME = {
     "jxl": "image/jxl",
     "svg": "image/svg+xml",
 }
+
+
 _VIDEO_MIME = {
     "mp4": "video/mp4",
     "mov": "video/quicktime",
@@ -151,6 +102,8 @@ _VIDEO_MIME = {
     "webm": "video/webm",
     "3gp": "video/3gpp",
 }
+
+
 _RAW_MIME = {
     "dng": "image/dng",
     "cr2": "image/x-canon-cr2",
@@ -161,6 +114,8 @@ _RAW_MIME = {
     "orf": "image/x-olympus-orf",
     "rw2": "image/x-panasonic-rw2",
 }
+
+
 _SIDECAR_MIME = {
     "xmp": "application/xml",
     "json": "application/json",
@@ -168,10 +123,19 @@ _SIDECAR_MIME = {
     "yml": "text/yaml",
     "yaml": "text/yaml",
 }
+
+
 _MEDIA_EXT = set(_IMAGE_MIME) | set(_VIDEO_MIME) | set(_RAW_MIME)
+
+
 _IMPORTABLE_EXT = _MEDIA_EXT | set(_SIDECAR_MIME)
+
+
 _NATIVE_EXT = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
+
+
 _FILE_TYPE = {"jpeg": "jpg", "tif": "tiff", "yml": "yaml"}
+
 
 # Sort orders the real search accepts (sortby constants); "favorites" is rejected for photos.
 _ORDERS_OLD = {
@@ -191,12 +155,9 @@ _ORDERS_OLD = {
     "archived",
     "random",
 }
+
+
 _ORDERS_NEW = _ORDERS_OLD | {"updated_at"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Public data types
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(eq=False, slots=True)
@@ -378,11 +339,6 @@ class RateLimits:
     auth_refill_seconds: float = 10.0
 
 
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------------
-
-
 def _crc_char(data: bytes) -> str:
     """``checksum.Char``: CRC-32 (IEEE) mod 62 in the base62 charset."""
     return _BASE62[zlib.crc32(data) % 62]
@@ -470,12 +426,16 @@ def _slug(title: str) -> str:
 
 # ``clean.Name``: characters a name loses.
 _NAME_DROPPED = frozenset('"$%\\*`;<>{}')
+
+
 # ``txt.SmallWords`` (an excerpt: English, French, Dutch, German): lower case after the first
 # word. ``txt.SpecialWords`` (an excerpt): written their own way wherever they stand.
 _SMALL_WORDS = frozenset({
     "a", "an", "as", "at", "by", "in", "of", "on", "or", "up", "to", "and", "but", "for",
     "nor", "the", "from", "with", "de", "des", "en", "le", "la", "au", "van", "zu", "ab",
     "um", "bei", "aus", "das", "der", "dem", "auf", "und", "von", "für", "ein", "eine"})
+
+
 _SPECIAL_WORDS = {"tv": "TV", "ii": "II", "iii": "III", "xl": "XL", "usd": "USD",
                   "iphone": "iPhone", "ipad": "iPad", "muenchen": "München",
                   "nuernberg": "Nürnberg", "mcdonalds": "McDonald's"}
@@ -564,7 +524,6 @@ def _stem(name: str) -> str:
 _DETAIL_KEYS = ("Keywords", "KeywordsSrc", "Notes", "NotesSrc", "Subject", "SubjectSrc", "Artist",
                 "ArtistSrc", "Copyright", "CopyrightSrc", "License", "LicenseSrc")
 
-# --- sources, time zones, keywords (internal/entity/src.go, pkg/time/tz, pkg/txt) -----------
 
 # SrcPriority (internal/entity/src.go): a value from a lower source never replaces one from a
 # higher source; an index sets what the file says with "meta" (or "xmp" from an XMP sidecar).
@@ -686,7 +645,11 @@ def _keyword_words(text: str) -> str:
 
 
 _XMP_TEXT = re.compile(r"<dc:(title|description)>.*?<rdf:li[^>]*>(.*?)</rdf:li>", re.S)
+
+
 _XMP_SUBJECT = re.compile(r"<dc:subject>(.*?)</dc:subject>", re.S)
+
+
 _XMP_LI = re.compile(r"<rdf:li[^>]*>(.*?)</rdf:li>", re.S)
 
 
@@ -974,11 +937,6 @@ class _SearchForm:
     album: FakeAlbum | None = None
 
 
-# ---------------------------------------------------------------------------------------------
-# The fake server
-# ---------------------------------------------------------------------------------------------
-
-
 class FakePhotoPrism:
     """An in-process PhotoPrism look-alike on ``127.0.0.1:<ephemeral port>``.
 
@@ -1079,8 +1037,6 @@ class FakePhotoPrism:
         self._proxy_status = 0  # answered during a proxy outage; 0: connections are refused
         self._back: threading.Timer | None = None
         self._blackhole: list[socket.socket] = []
-
-    # -- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> str:
         """Bind ``127.0.0.1:0``, serve in a daemon thread, and return the site URL."""
@@ -1266,8 +1222,6 @@ class FakePhotoPrism:
             self.preview_token = _rand36(8)
             self._sessions.clear()
 
-    # -- observation ------------------------------------------------------------------------------
-
     def reset_counters(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -1309,8 +1263,6 @@ class FakePhotoPrism:
         with self._lock:
             return len(self._sessions)
 
-    # -- internal id / time helpers ---------------------------------------------------------------
-
     def _new_uid(self, prefix: str) -> str:
         self._uid_seq += 1
         return prefix + "s" + self._salt + _b36(self._uid_seq, 9)
@@ -1326,8 +1278,6 @@ class FakePhotoPrism:
     def _invalidate(self) -> None:
         self._row_cache.clear()
         self._counts_cache = None
-
-    # -- library building -------------------------------------------------------------------------
 
     def _create_photo(
         self,
@@ -1844,8 +1794,6 @@ class FakePhotoPrism:
             photo.details["Keywords"] = _keyword_words(words)
             photo.details.setdefault("KeywordsSrc", "")
 
-    # -- accessors --------------------------------------------------------------------------------
-
     def photos(self) -> list[FakePhoto]:
         """All photos (archived included), oldest first."""
         with self._lock:
@@ -1892,8 +1840,6 @@ class FakePhotoPrism:
             f = self._files[file_uid]
             content, path, synthetic, size, uid = f.content, f.path, f.synthetic, f.size, f.uid
         return b"".join(_iter_body(uid, content, path, synthetic, 0, size))
-
-    # -- albums -----------------------------------------------------------------------------------
 
     def add_album(self, title: str, type: str = "album", photo_uids: Iterable[str] = ()) -> str:
         """Create an album and return its UID (``a…``)."""
@@ -1983,8 +1929,6 @@ class FakePhotoPrism:
     def album(self, album_uid: str) -> FakeAlbum:
         with self._lock:
             return self._albums[album_uid]
-
-    # -- listing ----------------------------------------------------------------------------------
 
     @staticmethod
     def _file_order(f: FakeFile) -> tuple[int, str]:
@@ -2110,8 +2054,6 @@ class FakePhotoPrism:
         c["all"] -= c["review"]
         return c
 
-    # -- request plumbing (called by the handler) -------------------------------------------------
-
     def _record(self, req: _Request) -> None:
         parsed = None
         if "json" in req.header("content-type") and len(req.body) < 65536:
@@ -2183,8 +2125,6 @@ class FakePhotoPrism:
         with self._lock:
             self.bytes_served += n
 
-    # -- responses --------------------------------------------------------------------------------
-
     def _json(
         self,
         status: int,
@@ -2216,8 +2156,6 @@ class FakePhotoPrism:
         with self._lock:
             self.unauthorized += 1
         return self._err(401, "Please log in to your account", req)
-
-    # -- authentication ---------------------------------------------------------------------------
 
     @staticmethod
     def _token_of(req: _Request) -> str | None:
@@ -2506,8 +2444,6 @@ class FakePhotoPrism:
                 del cfg["downloadToken"]
         return cfg
 
-    # -- routing ----------------------------------------------------------------------------------
-
     def _handle(self, req: _Request) -> _Response:
         try:
             return self._route(req)
@@ -2665,8 +2601,6 @@ class FakePhotoPrism:
             b"<html><body>404 page not found</body></html>\n",
         )
 
-    # -- session routes ---------------------------------------------------------------------------
-
     def _route_session(self, req: _Request, seg: list[str]) -> _Response:
         if req.header("cdn-host"):
             return self._not_found(req)
@@ -2741,8 +2675,6 @@ class FakePhotoPrism:
             self._login_bucket.give(cost)
             sess = self._new_session(provider, parent)
         return self._json(200, self._session_json(sess, req), req)
-
-    # -- photos routes ----------------------------------------------------------------------------
 
     def _route_photos(self, req: _Request, seg: list[str]) -> _Response:
         m, n = req.method, len(seg)
@@ -2992,8 +2924,6 @@ class FakePhotoPrism:
         if words and not re.fullmatch(r"[A-Za-z]{0,4} ?\d*", words):
             return words.title()
         return "" if self.new_api else "Unknown"
-
-    # -- search -----------------------------------------------------------------------------------
 
     def _parse_search(self, req: _Request) -> _SearchForm:
         q = req.query
@@ -3303,8 +3233,6 @@ class FakePhotoPrism:
         resp = self._json(200, body, req, headers=headers)
         resp.delay = faults.listing_delay
         return resp
-
-    # -- JSON shapes ------------------------------------------------------------------------------
 
     def _photo_path_name(self, p: FakePhoto) -> tuple[str, str]:
         """Photo ``Path``/``Name`` from its main original (Root "/", not a sidecar)."""
@@ -3633,8 +3561,6 @@ class FakePhotoPrism:
         CreatedAt, name, slug, Priority."""
         return next(label for label in self._labels.values() if label[3] == name)
 
-    # -- downloads --------------------------------------------------------------------------------
-
     def _token_ok(self, token: str) -> bool:
         with self._lock:
             return bool(token) and token in self._valid_tokens
@@ -3723,8 +3649,6 @@ class FakePhotoPrism:
         corrupt = self._take_counter("corrupt_downloads") or corrupt_hash
         stream = _Stream(uid, content, path, synthetic, start, length, use_gzip, truncate, corrupt)
         return _Response(status, headers, stream=stream, delay=delay)
-
-    # -- albums routes ----------------------------------------------------------------------------
 
     def _route_albums(self, req: _Request, seg: list[str]) -> _Response:
         self._require(req)
@@ -3886,8 +3810,6 @@ class FakePhotoPrism:
                 album = self._albums[self.add_album(name)]
             out.append(album)
         return out
-
-    # -- upload and import ------------------------------------------------------------------------
 
     def _upload(self, req: _Request, user_uid: str, raw_token: str) -> _Response:
         sess = self._require(req)
@@ -4174,8 +4096,6 @@ class FakePhotoPrism:
         self._invalidate()
         return handled
 
-    # -- batch ------------------------------------------------------------------------------------
-
     def _batch(self, req: _Request, action: str) -> _Response:
         self._require(req)
         if action not in ("archive", "restore", "delete", "private", "approve"):
@@ -4218,11 +4138,6 @@ class FakePhotoPrism:
             "approve": "Selection approved",
         }[action]
         return self._json(200, {"code": 200, "message": message}, req)
-
-
-# ---------------------------------------------------------------------------------------------
-# Body helpers
-# ---------------------------------------------------------------------------------------------
 
 
 def _related_groups(
@@ -4356,11 +4271,6 @@ def _parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | No
         filename = part.get_filename()
         out.append((name if isinstance(name, str) else "", filename, data))
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# HTTP server and handler
-# ---------------------------------------------------------------------------------------------
 
 
 class _ClientGone(Exception):
