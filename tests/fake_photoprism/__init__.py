@@ -63,11 +63,11 @@ Without a session, ``GET /config`` returns the public config: all counts 0 and
 ``downloadToken``/``previewToken`` the literal ``"public"`` (``ClientPublic``), which is not a
 valid download token outside public mode.
 
-Modules, one job each (see each docstring): ``words``, ``times``, and ``server``
+Modules, one job each (see each docstring): ``words``, ``times``, ``model``, and ``server``
 (``FakePhotoPrism``, which joins the mixins of the others and routes each request).
 """
 
-from tests.fake_photoprism.server import (
+from tests.fake_photoprism.model import (
     MAX_RESULTS,
     NEW_VERSION,
     OLD_VERSION,
@@ -75,13 +75,11 @@ from tests.fake_photoprism.server import (
     FakeClient,
     FakeFile,
     FakePhoto,
-    FakePhotoPrism,
     Faults,
     RateLimits,
     RequestRecord,
-    is_app_password,
-    make_app_password,
 )
+from tests.fake_photoprism.server import FakePhotoPrism, is_app_password, make_app_password
 
 __all__ = [
     "MAX_RESULTS",
