@@ -63,8 +63,9 @@ Without a session, ``GET /config`` returns the public config: all counts 0 and
 ``downloadToken``/``previewToken`` the literal ``"public"`` (``ClientPublic``), which is not a
 valid download token outside public mode.
 
-Modules, one job each (see each docstring): ``words``, ``times``, ``model``, ``media``, and
-``server`` (``FakePhotoPrism``, which joins the mixins of the others and routes each request).
+Modules, one job each (see each docstring): ``words``, ``times``, ``model``, ``media``,
+``http``, and ``server`` (``FakePhotoPrism``, which joins the mixins of the others and routes
+each request).
 """
 
 from tests.fake_photoprism.model import (
