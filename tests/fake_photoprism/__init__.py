@@ -64,10 +64,11 @@ Without a session, ``GET /config`` returns the public config: all counts 0 and
 valid download token outside public mode.
 
 Modules, one job each (see each docstring): ``words``, ``times``, ``model``, ``media``,
-``http``, and ``server`` (``FakePhotoPrism``, which joins the mixins of the others and routes
-each request).
+``http``, ``auth``, and ``server`` (``FakePhotoPrism``, which joins the mixins of the others and
+routes each request).
 """
 
+from tests.fake_photoprism.auth import is_app_password, make_app_password
 from tests.fake_photoprism.model import (
     MAX_RESULTS,
     NEW_VERSION,
@@ -80,7 +81,7 @@ from tests.fake_photoprism.model import (
     RateLimits,
     RequestRecord,
 )
-from tests.fake_photoprism.server import FakePhotoPrism, is_app_password, make_app_password
+from tests.fake_photoprism.server import FakePhotoPrism
 
 __all__ = [
     "MAX_RESULTS",
