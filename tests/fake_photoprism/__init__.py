@@ -65,7 +65,7 @@ valid download token outside public mode.
 
 Modules, one job each (see each docstring): ``words``, ``times``, ``model``, ``media``,
 ``http``, ``auth``, ``sessions``, ``config``, ``faults``, ``library``, ``changes``, ``albums``,
-``counts``, ``search_form``, ``search``, ``views``, ``edits``, and ``server``
+``counts``, ``search_form``, ``search``, ``views``, ``edits``, ``downloads``, and ``server``
 (``FakePhotoPrism``, which joins the mixins of the others and routes each request).
 """
 
