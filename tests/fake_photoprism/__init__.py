@@ -65,8 +65,8 @@ valid download token outside public mode.
 
 Modules, one job each (see each docstring): ``words``, ``times``, ``model``, ``media``,
 ``http``, ``auth``, ``sessions``, ``config``, ``faults``, ``library``, ``changes``, ``albums``,
-``counts``, ``search_form``, ``search``, ``views``, ``edits``, ``downloads``, and ``server``
-(``FakePhotoPrism``, which joins the mixins of the others and routes each request).
+``counts``, ``search_form``, ``search``, ``views``, ``edits``, ``downloads``, ``uploads``, and
+``server`` (``FakePhotoPrism``, which joins the mixins of the others and routes each request).
 """
 
 from tests.fake_photoprism.auth import is_app_password, make_app_password
