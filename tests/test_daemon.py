@@ -88,6 +88,16 @@ class NotifySocket:
             except TimeoutError:
                 return self.messages
 
+    def wait_for(self, prefix: str, count: int = 1, timeout: float = 60) -> None:
+        """Until ``count`` messages starting with ``prefix`` have arrived: the daemon says
+        ``STATUS=last pass ...`` once a pass is over (logged, recorded, alerted) and
+        ``STOPPING=1`` once it took a signal, so a test waits for that, not for a guessed time
+        that a busy machine overruns."""
+        wait_for(lambda: sum(m.startswith(prefix) for m in self.drain()) >= count, timeout)
+
+    def count(self, prefix: str) -> int:
+        return sum(m.startswith(prefix) for m in self.drain())
+
 
 def start_daemon(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -255,7 +265,8 @@ def test_unreachable_server_at_start_keeps_daemon_alive(
                          schedule={"interval": "1s"})
     sock = NotifySocket(tmp_path / "notify.sock")
     proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path)})
-    time.sleep(4)
+    sock.wait_for("STATUS=last pass")  # the first attempt is over, however slow the start
+    time.sleep(3)  # retries 2 s and 4 s later at most, if the backoff holds: 1 to 3 attempts
     assert proc.poll() is None  # still running, trying again with backoff
     code, err = stop(proc)
     assert code == 0
@@ -291,7 +302,7 @@ def test_vanished_target_stops_passes_alerts_and_recovers(
 
 
 def test_daemon_applies_a_deletion_on_its_next_full_walk(
-    lib: Library, target: Path, lib_config: ConfigFactory
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
 ) -> None:
     # One daemon process keeps its session across passes: each full walk must be judged
     # against library totals read around that walk, not the ones from login time.
@@ -300,12 +311,15 @@ def test_daemon_applies_a_deletion_on_its_next_full_walk(
     gone, stays = target / lib.path("gone.jpg"), target / lib.path("stays.jpg")
     config = lib_config(schedule={"interval": "1s", "full_every": "1s"},
                         mirror={"delete": "trash"})
-    proc = start_daemon(config)
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path)})
     try:
         wait_for(lambda: gone.exists() and stays.exists())
         lib.remove(gone_key)
         wait_for(lambda: not gone.exists())
-        time.sleep(2.5)  # a few more full walks of the quiet library
+        # The pass that removed it may still be recording; then two more full walks of the
+        # quiet library, counted as they end rather than guessed from the clock.
+        sock.wait_for("STATUS=last pass", sock.count("STATUS=last pass") + 3)
     finally:
         code, err = stop(proc)
     assert code == 0, err
@@ -325,15 +339,16 @@ def _log_events(stderr: str) -> list[dict[str, object]]:
 
 
 def test_first_start_retries_within_seconds_until_the_server_is_up(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    server: FakePhotoPrism, target: Path, tmp_path: Path, make_config: ConfigFactory
 ) -> None:
     # Compose starts ppsync next to a PhotoPrism that is still migrating its database.
     server.add_photo([("a.jpg", b"a")])
     server.faults.fail_status, server.faults.fail_next_requests = 503, 10**6
     config = make_config(server={"retries": 0}, schedule={"interval": "1h"})
-    proc = start_daemon(config)
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path)})
     try:
-        time.sleep(3)
+        sock.wait_for("STATUS=last pass", 2)  # two attempts failed, each followed by a retry
         assert proc.poll() is None
         server.faults.fail_next_requests = 0  # PhotoPrism is up
         wait_for(lambda: (target / "a.jpg").exists(), timeout=20)  # not an hour later
@@ -372,17 +387,18 @@ def test_first_start_retries_keep_the_client_and_its_session(
 
 
 def test_unreadable_answers_at_start_back_off_an_interval(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    server: FakePhotoPrism, target: Path, tmp_path: Path, make_config: ConfigFactory
 ) -> None:
     # The server is up but answers something ppsync cannot read: retrying within seconds
     # would not help, and it is not "not reachable yet".
     server.add_photo([("a.jpg", b"a")])
     server.faults.malformed_listing = True
     config = make_config(schedule={"interval": "1h"})
-    proc = start_daemon(config)
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path)})
     try:
-        wait_for(lambda: len(server.requests_to("/api/v1/photos", "GET")) >= 1)
-        time.sleep(3)
+        sock.wait_for("STATUS=last pass")  # the pass failed and its backoff is logged
+        time.sleep(3)  # a retry within seconds (the first retry is 2 s) would come meanwhile
     finally:
         code, err = stop(proc)
     assert code == 0, err
@@ -403,13 +419,15 @@ def test_jitter_is_waited_once_by_the_pass_not_also_by_the_schedule(
 
 
 def test_auth_failure_at_start_still_backs_off_a_whole_interval(
-    server: FakePhotoPrism, target: Path, make_config: ConfigFactory
+    server: FakePhotoPrism, target: Path, tmp_path: Path, make_config: ConfigFactory
 ) -> None:
     server.add_photo([("a.jpg", b"a")])
     config = make_config(server={"password": "wrong"}, schedule={"interval": "1h"})
-    proc = start_daemon(config)
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, {"NOTIFY_SOCKET": str(sock.path)})
     try:
-        time.sleep(6)
+        sock.wait_for("STATUS=last pass")  # the login was refused and the backoff logged
+        time.sleep(4)  # a retry within seconds (the first retry is 2 s) would come meanwhile
     finally:
         code, err = stop(proc)
     assert code == 0, err
@@ -538,14 +556,17 @@ def test_sighup_reloads_config_and_webhook_notifies(
     assert "config reloaded" in err
 
 
-def test_second_sigint_exits_at_once(server: FakePhotoPrism, target: Path,
+def test_second_sigint_exits_at_once(server: FakePhotoPrism, target: Path, tmp_path: Path,
                                      make_config: ConfigFactory) -> None:
     server.add_photo([("big.mp4", os.urandom(4 * 1024 * 1024))])
     server.faults.download_rate = 256 * 1024  # ~16 s
-    proc = start_daemon(make_config(schedule={"interval": "1h"}))
+    sock = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(make_config(schedule={"interval": "1h"}),
+                        {"NOTIFY_SOCKET": str(sock.path)})
     wait_for(lambda: any((target / ".ppsync" / "partial").glob("*.part")))
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
+    # The first Ctrl-C handled (two signals before Python's handler runs count as one)
+    sock.wait_for("STOPPING=1")
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=10)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tests.conftest import ConfigFactory, mirrored_files, run_cli
 from tests.kinds import Library
+from tests.test_daemon import wait_for
 
 
 def _recorded_files_are_on_disk(target: Path) -> int:
@@ -41,10 +42,14 @@ def test_sigkill_at_any_point_never_leaves_a_recorded_file_without_its_bytes(
     lib.set_download_rate(2 * 1024 * 1024)  # ~2 s for the library over 4 connections
     config = lib_config(log={"level": "warning"}, mirror={"page_size": 200})
     recorded = []
-    for delay in (0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.2, 2.5):
+    for delay in (0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.5):
+        downloads = lib.download_count()
         proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config),
                                  "sync"], env={"PATH": os.environ.get("PATH", "")},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Killed a while after this run began downloading, not a guessed time after its start,
+        # which a busy machine spends starting Python.
+        wait_for(lambda d=downloads, p=proc: lib.download_count() > d or p.poll() is not None)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

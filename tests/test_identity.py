@@ -415,3 +415,50 @@ def test_another_photoprism_account_sees_the_same_library_and_is_not_refused(
         fake.user_uid = "u" + "9" * 15  # e.g. a dedicated ppsync user instead of admin
         report = sync(lib, tmp_path, target)
         assert report.exit_code == 0 and report.downloaded == 0
+
+
+def test_verify_repair_refuses_another_immich_account(tmp_path: Path, target: Path) -> None:
+    with library("immich") as lib:
+        fill(lib, PHOTOS)
+        assert sync(lib, tmp_path, target).exit_code == 0
+        fake: Any = lib.fake  # type: ignore[attr-defined]
+        fake.auth.user_id = str(uuid.uuid4())  # the key now opens another user's library
+        assert sync(lib, tmp_path, target).exit_code == 4  # sync refuses (right)
+        damaged = target / lib.path("2024/A.jpg")
+        damaged.write_bytes(b"damaged!")
+        downloads = lib.download_count()
+        repair = run_cli(config(lib, tmp_path, target), "verify", "--repair")
+        out = repair.stdout + repair.stderr
+        assert repair.returncode == 4 and "--rebind" in repair.stderr, out
+        assert damaged.read_bytes() == b"damaged!", out  # not set aside: nothing to repair from
+        assert runs(target)[0]["command"] == "repair" and runs(target)[0]["exit_code"] == 4
+        assert lib.download_count() == downloads
+
+
+@pytest.mark.parametrize(("old_kind", "new_kind"),
+                         [("photoprism", "immich"), ("immich", "photoprism")])
+def test_a_rebind_keeps_the_old_servers_album_manifests_aside(
+        old_kind: str, new_kind: str, tmp_path: Path, target: Path) -> None:
+    """Migrated without its albums (restore not run for them first): the manifests may be the
+    only record of which photo was in which album. The re-bind removes the old album folders
+    but keeps every manifest under .ppsync/trash/, and a later pass does not touch them."""
+    albums = {"mode": "symlink"}
+    with library(old_kind) as old, library(new_kind) as new:
+        keys = fill(old, PHOTOS)
+        old.album("Trips", [keys["2024/A.jpg"], keys["2023/C.jpg"]])
+        old.album("Family", [keys["2024/A.jpg"]])
+        new_keys = fill(new, PHOTOS)
+        new.album("Family", [new_keys["2024/B.jpg"]])  # one album restored, another not
+        assert sync(old, tmp_path, target, albums=albums).exit_code == 0
+        manifests = {name: (target / "Albums" / name / ".album.json").read_bytes()
+                     for name in ("Trips", "Family")}
+        report = sync(new, tmp_path, target, rebind=True, albums=albums)
+        assert report.exit_code == 0, report
+        assert not (target / "Albums" / "Trips").exists()  # not an album of the new server
+        family = json.loads((target / "Albums" / "Family" / ".album.json").read_text())
+        assert [m["entry"] for m in family["members"]] == ["B.jpg"]  # the new server's album
+        aside = target / ".ppsync" / "trash" / "Albums"
+        kept = {p.parent.name: p.read_bytes() for p in aside.rglob(".album.json*")}
+        assert kept == manifests
+        assert sync(new, tmp_path, target, albums=albums).exit_code == 0
+        assert {p.parent.name: p.read_bytes() for p in aside.rglob(".album.json*")} == manifests

@@ -114,3 +114,54 @@ def test_a_key_that_may_not_read_its_user_is_exit_3_naming_user_read(
     assert not (target / "2024").exists()
     check = run_cli(path, "check")
     assert check.returncode == 3 and "lacks user.read" in check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("how", ["trash", "archive"])
+def test_a_trashed_live_photo_is_removed_not_a_safety_stop_forever(
+        how: str, immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    for i in range(8):
+        user.upload(f"MORE_{i}.jpg", f"more-{i}".encode() * 30, taken=START)
+    still, video = user.upload_live(("L.heic", b"still" * 40), ("L.mov", b"motion" * 40),
+                                    taken=START)
+    path = config(tmp_path, target, {"url": immich.url, "api_key": immich.add_key(("all",))},
+                  mirror={"delete": "trash", "include_archived": how == "trash"})
+    settings = load_config(path, {})
+    assert run_sync(settings, PassOptions()).exit_code == 0
+    assert len(mirrored_files(target)) == 10
+    if how == "trash":  # the user deletes the live photo (Immich trashes the still)
+        user.trash(still)
+    else:  # or archives it, and the mirror leaves the archive out
+        user.archive(still)
+    assert not immich.lib.assets[video].is_trashed
+    report = run_sync(settings, PassOptions())
+    assert report.exit_code == 0, (report.exit_code, report.safety_stop)
+    assert len(mirrored_files(target)) == 8
+
+
+def test_a_partner_asset_mirrored_by_an_older_version_does_not_block_removals_forever(
+        immich: FakeImmich, tmp_path: Path, target: Path) -> None:
+    user = ImmichUser(immich)
+    mine = user.upload("MINE.jpg", b"m" * 100, taken=START)
+    gone = user.upload("GONE.jpg", b"g" * 100, taken=START)
+    for i in range(6):
+        user.upload(f"MORE_{i}.jpg", f"more-{i}".encode() * 30, taken=START)
+    theirs = user.partner_shares("THEIRS.jpg", b"t" * 100, taken=START)
+    partner = immich.lib.assets[theirs].owner_id
+    immich.lib.assets[theirs].owner_id = ""  # as an older ppsync saw it: one of the timeline's
+    path = config(tmp_path, target, {"url": immich.url, "api_key": immich.add_key(("all",))},
+                  mirror={"delete": "trash", "include_archived": True})
+    settings = load_config(path, {})
+    assert run_sync(settings, PassOptions()).exit_code == 0
+    assert len(mirrored_files(target)) == 9
+    immich.lib.assets[theirs].owner_id = partner  # the upgraded ppsync tells it apart
+    user.trash(gone)  # a real removal on the user's side
+    for _ in range(2):
+        report = run_sync(settings, PassOptions())
+        assert report.exit_code == 0, (report.exit_code, report.safety_stop)
+    files = mirrored_files(target)
+    assert "2024/05/GONE.jpg" not in files, files
+    assert "2024/05/MINE.jpg" in files and mine
+    # the partner's photo leaves the mirror like any asset that left the user's library (here
+    # into .ppsync/trash/, the policy): it was never the user's to back up
+    assert "2024/05/THEIRS.jpg" not in files, files

@@ -188,13 +188,14 @@ def test_sigterm_during_the_wait_ends_a_one_shot_sync_promptly(
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "sync"],
                             env={"PATH": os.environ.get("PATH", "")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while not lib.is_down() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # well into the wait
+    err_lines, reader = _collect(proc)
+    # In the wait: the server went down at the second page and ppsync said it is waiting.
+    _wait_for(lambda: lib.is_down() and any(WAITING in line for line in err_lines))
     proc.send_signal(signal.SIGTERM)
     started = time.monotonic()
-    _, err = proc.communicate(timeout=20)
+    proc.wait(timeout=20)
+    reader.join(timeout=10)
+    err = "".join(err_lines)
     assert proc.returncode == 130, err
     assert time.monotonic() - started < 5
     assert "Traceback" not in err
@@ -210,15 +211,45 @@ def test_sigterm_during_the_wait_stops_the_daemon_promptly(
     proc = subprocess.Popen([sys.executable, "-m", "ppsync", "--config", str(config), "daemon"],
                             env={"PATH": os.environ.get("PATH", "")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err_lines, reader = _collect(proc)
     try:
         wait_for_partial(target / ".ppsync" / "partial", 256 * 1024)
         lib.go_down(60)
-        time.sleep(1.0)  # the download and the pass are waiting for the server
+        # the download and the pass are waiting for the server, as the log says
+        _wait_for(lambda: any(WAITING in line for line in err_lines))
     finally:
         proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    reader.join(timeout=10)
+    err = "".join(err_lines)
     assert proc.returncode == 0, err
     assert time.monotonic() - started < 8
     assert list((target / ".ppsync" / "partial").glob("*.part"))  # kept for resuming
-    assert "waiting for it to come back" in err
+    assert WAITING in err
+
+
+WAITING = "waiting for it to come back"
+
+
+def _collect(proc: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
+    """The process's stderr lines as they come (read by a thread, which ends at the end of
+    the output), so that a test can wait for what the process says instead of guessing how
+    long it takes to say it."""
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

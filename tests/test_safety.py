@@ -1,5 +1,7 @@
 """Invariant 2 and 3: nothing deleted on an incomplete listing or past the limits; nothing
-written outside the target; a missing or unmounted target stops the run; one run per target.
+written outside the target, nor moved out of it or into it from outside through a symlink in
+.ppsync/trash; a missing or unmounted target stops the run, even when unplugged mid-pass with
+its bare mount point left behind; one run per target.
 Each runs against both kinds of server (``lib``, ``tests/kinds.py``) unless it says why not."""
 
 from __future__ import annotations
@@ -275,3 +277,82 @@ def test_state_database_is_private(lib: Library, target: Path, lib_sync: Sync) -
     for name in ("state.db", "lock"):
         mode = os.stat(target / ".ppsync" / name).st_mode & 0o777
         assert mode == 0o600, (name, oct(mode))
+
+
+def test_a_target_unplugged_mid_pass_leaving_an_empty_mount_point_gets_nothing_written(
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
+) -> None:
+    keys = [lib.add(f"p{n}.jpg", f"c{n}".encode()) for n in range(3)]
+    # the state kept outside the target: the README's documented guard for an empty target
+    settings = load_config(lib_config(mirror={"delete": "mirror",
+                                              "state": str(tmp_path / "state.db")}), {})
+    assert run_sync(settings).exit_code == 0
+    lib.remove(keys[0])
+    (target / lib.path("p1.jpg")).unlink()
+    lib.set_download_delay(1.0)
+    parked = tmp_path / "unplugged"
+
+    def unplug() -> None:  # the disk goes; its mount point folder (on the root disk) stays
+        target.rename(parked)
+        target.mkdir()
+
+    threading.Timer(0.4, unplug).start()
+    report = run_sync(settings)
+    lib.set_download_delay(0)
+    created = sorted(str(p.relative_to(target)) for p in target.rglob("*"))
+    assert report.exit_code == 4, (report.exit_code, report.deleted, report.failures)
+    assert report.deleted == 0  # no removal on the strength of a gone disk
+    assert created == []  # nothing written onto the root disk's bare mount point
+    # the disk plugged back in: the pass removes the photo gone from the server, and only it
+    target.rmdir()
+    parked.rename(target)
+    after = run_sync(settings)
+    assert after.exit_code == 0 and after.deleted == 1
+    assert not (target / lib.path("p0.jpg")).exists()
+    assert (target / lib.path("p1.jpg")).read_bytes() == b"c1"
+
+
+def test_take_back_never_moves_a_file_from_outside_the_target(
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
+) -> None:
+    keys = [lib.add(f"2024/05/f{n}.jpg", f"c{n}".encode() * 500) for n in range(2)]
+    rel = lib.path("2024/05/f0.jpg")
+    mirror = {"delete": "trash", "include_archived": False}
+    settings = load_config(lib_config(mirror=mirror), {})
+    assert run_sync(settings).exit_code == 0
+    lib.archive(keys[0])
+    assert run_sync(settings).trashed == 1
+    trash = target / ".ppsync" / "trash"
+    top = rel.split("/")[0]
+    # The user's own photo folder (outside the target) holds the same original; the trash's
+    # top folder now leads there (moved away to free space and linked, say).
+    outside = tmp_path / "my-photos"
+    (outside / rel).parent.mkdir(parents=True)
+    (outside / rel).write_bytes(b"c0" * 500)
+    (trash / top).rename(tmp_path / "old-trash")
+    (trash / top).symlink_to(outside / top)
+    lib.unarchive(keys[0])
+    assert run_sync(settings).exit_code == 0
+    assert (target / rel).read_bytes() == b"c0" * 500
+    assert (outside / rel).exists()  # the user's file outside the target stays where it was
+
+
+def test_a_removal_never_moves_a_photo_out_through_a_symlink_in_the_trash(
+    lib: Library, target: Path, tmp_path: Path, lib_config: ConfigFactory
+) -> None:
+    keys = [lib.add(f"2024/05/g{n}.jpg", f"g{n}".encode() * 500) for n in range(3)]
+    rel = lib.path("2024/05/g0.jpg")
+    settings = load_config(lib_config(mirror={"delete": "trash", "max_delete_percent": 100}),
+                           {})
+    assert run_sync(settings).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    trash = target / ".ppsync" / "trash"
+    trash.mkdir(parents=True, exist_ok=True)
+    (trash / rel.split("/")[0]).symlink_to(elsewhere)  # a link the user made in the trash
+    lib.remove(keys[0])
+    report = run_sync(settings)
+    assert report.exit_code == 1 and report.trashed == 0, report
+    assert "symlink" in report.failures[0].reason
+    assert not any(elsewhere.rglob("*"))  # nothing moved, no folder made, outside the target
+    assert (target / rel).read_bytes() == b"g0" * 500  # the copy stays where it was

@@ -143,21 +143,32 @@ def test_a_photo_and_its_sidecar_and_live_video_go_together(
 def test_a_file_is_sent_only_once_it_has_settled(
     server: FakePhotoPrism, make_config: ConfigFactory, inbox: Path
 ) -> None:
+    # Each pass is timed from when the files last changed, with about 2 s to spare either
+    # way, so a slow pass on a busy machine cannot land on the wrong side of a settle time.
+    settle = 4.0
     fresh = put(inbox, "fresh.jpg", b"still being copied")
     old_mtime = put(inbox, "copied-with-p.jpg", b"cp -p keeps the mtime")
     os.utime(old_mtime, (time.time() - 86400, time.time() - 86400))  # the ctime stays fresh
-    report = upload(make_config, inbox, settle_seconds=2)
+    copied = old_mtime.stat().st_ctime
+    report = upload(make_config, inbox, settle_seconds=settle)
     assert report.waiting == 2 and report.sent == 0 and posts(server) == 0
-    time.sleep(1.2)
+    _sleep_until(copied + settle / 2)
     with fresh.open("ab") as handle:  # still growing: settling starts over
         handle.write(b" more")
-    assert upload(make_config, inbox, settle_seconds=2).sent == 0
-    time.sleep(1.2)
-    report = upload(make_config, inbox, settle_seconds=2)
+    grown = fresh.stat().st_ctime
+    assert upload(make_config, inbox, settle_seconds=settle).sent == 0
+    _sleep_until(copied + settle + 0.05)
+    report = upload(make_config, inbox, settle_seconds=settle)
     assert report.sent == 1 and report.waiting == 1  # the grown file waits a little longer
-    time.sleep(1.0)
-    report = upload(make_config, inbox, settle_seconds=2)
+    _sleep_until(grown + settle + 0.05)
+    report = upload(make_config, inbox, settle_seconds=settle)
     assert report.sent == 1 and server.file_by_hash(sha1(b"still being copied more"))
+
+
+def _sleep_until(when: float) -> None:
+    """Sleep until the wall clock (the one file times and the settle check use) reads ``when``."""
+    while (left := when - time.time()) > 0:
+        time.sleep(left)
 
 
 def test_move_acts_only_on_confirmed_files_and_rejections_are_remembered(

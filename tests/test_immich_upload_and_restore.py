@@ -1,5 +1,6 @@
-"""The review of Immich's upload and restore side (issue 9, findings 4, 5, 9, 10, 13 and the
-one-look-up-per-SHA-1 restore): each test failed on the code before its fix.
+"""Uploading into Immich and restoring a mirror into it (issue 9, findings 4, 5, 9, 10, 13):
+a file without EXIF is dated by its mtime, album titles match exactly, a restore looks up many
+originals in one request, and a migration keeps each photo's taken time in its own zone.
 
 Everything runs against the fake Immich of the v2.5.6 generation (every endpoint checks its
 permission) over real loopback HTTP, with the real command line where a user would use it."""
@@ -143,102 +144,6 @@ def test_restore_looks_up_many_originals_in_one_request(
     checks = fake.requests_to("/assets/bulk-upload-check", "POST")
     assert [len(c.json["assets"]) for c in checks] == [12]
 
-# --- 4. an inbox file whose twin is in the trash -----------------------------------------------
-
-
-def _trashed_twin(fake: FakeImmich, tmp_path: Path) -> tuple[str, Path]:
-    user = ImmichUser(fake)
-    content = b"precious-photo" * 40
-    twin = user.upload("old.jpg", content, taken=T0)
-    user.trash(twin)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "precious.jpg").write_bytes(content)
-    return twin, inbox
-
-
-def test_an_inbox_file_whose_twin_is_in_the_trash_is_brought_back_before_it_is_deleted(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    twin, inbox = _trashed_twin(fake, tmp_path)
-    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
-    result = run_cli(config, "upload")
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
-    assert not fake.lib.assets[twin].is_trashed, out  # back in the library: a real copy
-    assert not (inbox / "precious.jpg").exists(), out
-    assert len(fake.lib.assets) == 1
-    assert "trash" in out, out
-
-
-def test_an_inbox_file_whose_twin_is_in_the_trash_stays_when_the_key_may_not_restore(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    twin, inbox = _trashed_twin(fake, tmp_path)
-    config = _upload_config(fake, tmp_path, target, inbox, after="delete",
-                            permissions=NO_DELETE)
-    for _ in range(2):  # every pass keeps it and says so, until someone acts
-        result = run_cli(config, "upload")
-        out = result.stdout + result.stderr
-        assert result.returncode == 1, out
-        assert (inbox / "precious.jpg").exists(), out
-        assert "precious.jpg" in out and "trash" in out and "asset.delete" in out, out
-    assert fake.lib.assets[twin].is_trashed and len(fake.lib.assets) == 1
-    ImmichUser(fake).restore(twin)  # the user restores it in Immich: the next pass finishes
-    result = run_cli(config, "upload")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert not (inbox / "precious.jpg").exists()
-
-
-def test_a_confirmed_inbox_file_is_not_deleted_once_its_photo_is_trashed(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    """after = "delete" that could not finish (the file was busy) retries next pass; by then
-    the user trashed the uploaded photo: the inbox file is the only lasting copy."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "a.jpg").write_bytes(b"a-photo" * 30)
-    config = _upload_config(fake, tmp_path, target, inbox)
-    assert run_cli(config, "upload").returncode == 0
-    (asset,) = fake.lib.assets.values()
-    ImmichUser(fake).trash(asset.id)
-    config.write_text(config.read_text().replace('after = "keep"', 'after = "delete"'))
-    result = run_cli(config, "upload")
-    assert (inbox / "a.jpg").exists(), result.stdout + result.stderr
-
-
-# --- 5. restore and the trash ----------------------------------------------------------------
-
-
-def test_restore_brings_back_a_photo_that_is_in_the_trash(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    user = ImmichUser(fake)
-    _keep, oops = photos(user, 2)
-    user.favourite(oops)
-    config = _restore_config(fake, tmp_path, target, metadata={"sidecars": "json"})
-    assert run_cli(config, "sync").returncode == 0
-    user.trash(oops)  # deleted by mistake: restore it from the mirror
-    dry = run_cli(config, "restore", "--to", "back", "--dry-run")
-    assert dry.returncode == 0 and fake.lib.assets[oops].is_trashed, dry.stdout + dry.stderr
-    assert "IMG_1.jpg" in dry.stdout and "trash" in dry.stdout, dry.stdout
-    result = run_cli(config, "restore", "--to", "back")
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
-    assert not fake.lib.assets[oops].is_trashed, out
-    assert "from the trash 1" in out, out
-    assert len(fake.lib.assets) == 2 and fake.lib.assets[oops].is_favorite
-
-
-def test_restore_reports_a_trashed_photo_it_may_not_bring_back(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    user = ImmichUser(fake)
-    _keep, oops = photos(user, 2)
-    config = _restore_config(fake, tmp_path, target, permissions=NO_DELETE)
-    assert run_cli(config, "sync").returncode == 0
-    user.trash(oops)
-    result = run_cli(config, "restore", "--to", "back")
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out
-    assert "IMG_1.jpg" in out and "trash" in out and "asset.delete" in out, out
-    assert fake.lib.assets[oops].is_trashed and len(fake.lib.assets) == 2
-
 
 # --- 10. migration keeps taken times ---------------------------------------------------------
 
@@ -304,3 +209,33 @@ def test_the_taken_time_keeps_the_offset_the_sidecar_knows() -> None:
     assert taken_time_change(berlin, there) is None
     assert taken_time_change({"taken_at": "0001-01-01T00:00:00Z"}, server) is None
     assert taken_time_change({"taken_at": "garbage"}, server) is None
+
+
+def test_a_taken_time_equal_to_the_second_is_left_alone() -> None:
+    from ppsync.restore.taken import taken_time_change
+    from ppsync.servers.base import Photo
+
+    immich = Photo(key="p", taken_at="2024-05-12T08:15:00.370Z",
+                   taken_at_local="2024-05-12T10:15:00.370")
+    photoprism = {"taken_at": "2024-05-12T08:15:00Z", "taken_at_local": "2024-05-12T10:15:00Z",
+                  "time_zone": "Europe/Berlin"}
+    assert taken_time_change(photoprism, immich) is None
+    # and the other way round: a sidecar with sub-seconds, a server in whole seconds
+    whole = Photo(key="p", taken_at="2024-05-12T08:15:00Z", taken_at_local="2024-05-12T10:15:00")
+    subsec = {"taken_at": "2024-05-12T08:15:00.370Z", "taken_at_local": "2024-05-12T10:15:00.370"}
+    assert taken_time_change(subsec, whole) is None
+
+
+def test_a_taken_time_a_second_or_a_sub_second_apart_is_still_set() -> None:
+    from ppsync.restore.taken import taken_time_change
+    from ppsync.servers.base import Photo
+
+    sidecar = {"taken_at": "2024-05-12T08:15:00Z", "taken_at_local": "2024-05-12T10:15:00Z"}
+    a_second_later = Photo(key="p", taken_at="2024-05-12T08:15:01.370Z",
+                           taken_at_local="2024-05-12T10:15:01.370")
+    assert taken_time_change(sidecar, a_second_later) == "2024-05-12T10:15:00+02:00"
+    # both sides know sub-seconds, and they differ: burst order is what the sidecar says
+    burst = {"taken_at": "2024-05-12T08:15:00.120Z", "taken_at_local": "2024-05-12T10:15:00.120"}
+    other = Photo(key="p", taken_at="2024-05-12T08:15:00.370Z",
+                  taken_at_local="2024-05-12T10:15:00.370")
+    assert taken_time_change(burst, other) == "2024-05-12T10:15:00.120000+02:00"

@@ -1,21 +1,22 @@
-"""Fixes for review 3 (tests/test_review3.py on the review3 branch), findings 1-4 of the fix
-brief: each test failed before its fix. Against the fakes over loopback, with a real state and
-real files."""
+"""A state from an older ppsync (files, no server identity) binds only to a server proven to be
+its own (reviews 2, 3 and 4): by a complete walk that lists the mirror's keys, or, when its keys
+all left, by the content of several distinct photos (one shared photo, even listed twice, is no
+proof). A change pass proves nothing; a wrong server reached once (a typo in the URL) is
+refused and leaves the state free to follow its own; what waits for the proof is bounded, and
+what did not fit is fetched by the next pass; a state whose photos all left is told to rebind.
+Against the fakes over loopback, with a real state and real files."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import mirrored_files, run_cli, write_config
-from tests.fake_immich import FakeImmich, ImmichUser
-from tests.kinds import library
-
-T0 = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
+from ppsync.mirror.sync import run_sync
+from tests.conftest import mirrored_files
+from tests.kinds import Library, library
 
 
 def _forget_identity(target: Path) -> None:
@@ -27,70 +28,6 @@ def _forget_identity(target: Path) -> None:
         state.delete_meta(IDENTITY_KEY)  # as written by a ppsync before identities
     finally:
         state.close()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeImmich]:
-    with FakeImmich(generation="v2.5") as f:
-        yield f
-
-
-# --- sidecars without album.read: written, without album names, and `check` says so ----------
-
-
-def _sidecar_config(fake: FakeImmich, tmp_path: Path, target: Path, key: str) -> Path:
-    return write_config(tmp_path / "c.toml", {
-        "server": {"kind": "immich", "url": fake.url, "api_key": key, "timeout": 10,
-                   "retries": 1, "retry_backoff": 0.01},
-        "mirror": {"target": str(target)},
-        "metadata": {"sidecars": "json"}})
-
-
-def test_sidecars_without_album_read_are_written_without_album_names(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    """The README asks album.read only for album folders: a key without it still gets its
-    sidecars, pass after pass, with one warning a pass; `check` names what it costs."""
-    import json
-
-    user = ImmichUser(fake)
-    asset = user.upload("a.jpg", b"a" * 300, taken=T0)
-    user.add_to_album(user.create_album("Holidays"), asset)
-    key = fake.add_key(("asset.read", "asset.view", "asset.download", "user.read",
-                        "asset.statistics"))
-    config = _sidecar_config(fake, tmp_path, target, key)
-    check = run_cli(config, "check")
-    out = check.stdout + check.stderr
-    assert "cannot serve sidecars (album names): the API key lacks album.read" in out, out
-    assert "lacking album.read" in out, out
-    for n in range(2):  # the second pass reads the albums again (a new pass), and warns again
-        user.describe(asset, f"pass {n}")  # its sidecar is written again
-        result = run_cli(config, "sync")
-        out = result.stdout + result.stderr
-        assert result.returncode == 0, out
-        sidecars = [p for p in target.rglob("*.json") if ".ppsync" not in p.parts]
-        assert len(sidecars) == 1, f"pass {n}: {out}"
-        assert json.loads(sidecars[0].read_text())["albums"] == [], sidecars[0].read_text()
-        assert f"pass {n}" in sidecars[0].read_text()
-        assert out.count("the sidecars of this pass name no album") == 1, out
-
-
-def test_the_album_map_asks_for_member_ids_only(fake: FakeImmich, tmp_path: Path,
-                                                target: Path) -> None:
-    """The map behind the sidecars' albums holds ids: its member searches ask no EXIF."""
-    import json
-
-    user = ImmichUser(fake)
-    asset = user.upload("a.jpg", b"a" * 300, taken=T0)
-    album = user.create_album("Holidays")
-    user.add_to_album(album, asset)
-    config = _sidecar_config(fake, tmp_path, target, fake.add_key(("all",)))
-    seen: list[dict[str, Any]] = []
-    fake.faults.after_search = seen.append
-    assert run_cli(config, "sync").returncode == 0
-    sidecars = [p for p in target.rglob("*.json") if ".ppsync" not in p.parts]
-    assert [json.loads(p.read_text())["albums"] for p in sidecars] == [[album]]
-    members = [body for body in seen if body.get("albumIds")]
-    assert members and not any(body.get("withExif") for body in members), members
 
 
 # --- unproven: actions dropped past HOLD_LIMIT are planned by the very next pass --------------
@@ -223,28 +160,131 @@ def test_an_old_state_whose_photos_all_left_is_told_to_rebind(tmp_path: Path,
             [b"n" * 300] + [bytes([n + 1]) * 300 for n in range(3)])
 
 
-# --- inbox: content the mirror knows, purged from the server, is sent again ------------------
+# --- a wrong server reached once, a change pass, what waits for the proof ---------------------
 
 
-def test_inbox_file_whose_photo_was_purged_from_immich_is_uploaded_again(
-        fake: FakeImmich, tmp_path: Path, target: Path) -> None:
-    from tests.test_immich_upload_review import _upload_config
+def test_an_old_state_pointed_once_at_a_wrong_server_still_follows_its_own(
+        tmp_path: Path, target: Path) -> None:
+    from ppsync.errors import SafetyStop
+    from tests.test_identity import PHOTOS, bound_to, fill, identity, runs, sync
 
-    user = ImmichUser(fake)
-    content = b"precious-photo" * 40
-    asset = user.upload("old.jpg", content, taken=T0)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    config = _upload_config(fake, tmp_path, target, inbox, after="delete")
-    assert run_cli(config, "sync").returncode == 0  # mirrored (delete = "keep" by default)
-    user.trash(asset)
-    user.purge(asset)  # deleted for good: emptied from the trash
-    (inbox / "precious.jpg").write_bytes(content)  # "I want this back in my library"
-    result = run_cli(config, "upload")
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
-    on_server = [a for a in fake.lib.assets.values() if not a.is_trashed]
-    assert len(on_server) == 1 and on_server[0].id != asset, out
-    assert not (inbox / "precious.jpg").exists(), out  # sent, confirmed, then deleted
-    again = run_cli(config, "upload")  # nothing left to do
-    assert again.returncode == 0 and len(fake.lib.assets) == 1, again.stdout + again.stderr
+    with library("photoprism") as own, library("immich") as wrong:
+        fill(own, PHOTOS)
+        fill(wrong, {"2020/X.jpg": b"x" * 300, "2020/Y.jpg": b"y" * 300})
+        assert sync(own, tmp_path, target).exit_code == 0
+        before = mirrored_files(target)
+        _forget_identity(target)
+        mistaken = sync(wrong, tmp_path, target)  # a typo in [server] url, say
+        # a complete walk that lists none of the mirror's keys: another server, refused
+        assert mistaken.exit_code == 4 and "--rebind" in mistaken.safety_stop, mistaken
+        assert wrong.download_count() == 0 and mirrored_files(target) == before
+        assert identity(target) is None and runs(target)[0]["exit_code"] == 4
+        try:
+            back = sync(own, tmp_path, target)  # the typo fixed
+        except SafetyStop as exc:
+            raise AssertionError(f"its own server refused after one mistaken pass: {exc}") \
+                from None
+        assert back.exit_code == 0 and back.downloaded == 0
+        assert bound_to(target) == ("photoprism", own_url(own))
+        assert mirrored_files(target) == before
+        with pytest.raises(SafetyStop):  # now bound: the wrong server is refused up front
+            sync(wrong, tmp_path, target)
+
+
+def own_url(lib: Any) -> str:
+    from ppsync.mirror.identity import normalise_url
+
+    return normalise_url(lib.url)
+
+
+def test_an_old_state_binds_only_after_a_full_walk_lists_its_files(
+        lib: Library, tmp_path: Path, target: Path) -> None:
+    """A change pass proves nothing (it lists what changed): a state from an older ppsync gets a
+    full walk, which binds it."""
+    from ppsync.mirror.sync import PassOptions, run_sync
+    from tests.test_identity import PHOTOS, bound_to, fill, settings
+
+    fill(lib, PHOTOS)
+    assert run_sync(settings(lib, tmp_path, target)).exit_code == 0
+    _forget_identity(target)
+    lib.add("2024/New.jpg", b"new" * 100)
+    report = run_sync(settings(lib, tmp_path, target), PassOptions(changes_only=True))
+    assert report.command == "sync" and report.exit_code == 0  # walked everything
+    assert report.downloaded == 1
+    assert bound_to(target) == (lib.kind, own_url(lib))
+
+
+def test_an_unproven_server_holds_a_bounded_number_of_actions(
+        tmp_path: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What waits for the proof is bounded (a wrong server's listing is never held in memory);
+    what did not fit is planned again by the next pass, once the walk proved the server."""
+    from datetime import UTC, datetime
+
+    from ppsync.mirror import unproven
+    from tests.test_identity import PHOTOS, bound_to, fill, sync
+
+    monkeypatch.setattr(unproven, "HOLD_LIMIT", 2)
+    with library("immich") as own:
+        fill(own, PHOTOS)
+        assert sync(own, tmp_path, target).exit_code == 0
+        _forget_identity(target)
+        older = datetime(2010, 1, 1, tzinfo=UTC)  # listed before the mirror's own files
+        for n in range(4):
+            own.add(f"OLD{n}.jpg", bytes([n + 1]) * 100, older)
+        first = sync(own, tmp_path, target)
+        assert first.exit_code == 0 and first.downloaded == 2  # held 2, dropped 2
+        assert bound_to(target) == ("immich", own_url(own))
+        second = sync(own, tmp_path, target)
+        assert second.exit_code == 0 and second.downloaded == 2
+        assert len(mirrored_files(target)) == len(PHOTOS) + 4
+
+
+# --- proof by content counts distinct photos, and needs several -----------------------------
+
+
+@pytest.mark.parametrize("kind", ["photoprism", "immich"])
+def test_one_shared_photo_does_not_prove_a_small_mirrors_server(
+        tmp_path: Path, target: Path, kind: str) -> None:
+    from ppsync.errors import SafetyStop
+    from tests.test_identity import bound_to, settings
+
+    with library(kind) as own, library(kind) as other:
+        for n in range(2):
+            own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300)
+        assert run_sync(settings(own, tmp_path, target, mirror=MIRROR)).exit_code == 0
+        before = mirrored_files(target)
+        _forget_identity(target)
+        other.add("2024/shared.jpg", bytes([1]) * 300)  # a family member's copy of one photo
+        other.add("2024/theirs.jpg", b"t" * 300)
+        other.add("2024/theirs2.jpg", b"u" * 300)
+        try:
+            report = run_sync(settings(other, tmp_path, target, mirror=MIRROR))
+            refused = report.exit_code == 4
+        except SafetyStop:
+            refused = True
+        assert refused
+        assert other.download_count() == 0 and mirrored_files(target) == before
+        assert bound_to(target) is None
+
+
+def test_a_shared_photo_listed_twice_counts_once(tmp_path: Path, target: Path) -> None:
+    from ppsync.errors import SafetyStop
+    from tests.test_identity import bound_to, settings
+
+    with library("photoprism") as own, library("photoprism") as other:
+        for n in range(3):
+            own.add(f"2024/{n}.jpg", bytes([n + 1]) * 300)
+        assert run_sync(settings(own, tmp_path, target, mirror=MIRROR)).exit_code == 0
+        before = mirrored_files(target)
+        _forget_identity(target)
+        other.add("2024/shared.jpg", bytes([1]) * 300)  # one photo they share with the mirror,
+        other.add("phone/shared.jpg", bytes([1]) * 300)  # in two of their folders
+        other.add("2024/theirs.jpg", b"t" * 300)
+        try:
+            report = run_sync(settings(other, tmp_path, target, mirror=MIRROR))
+            refused = report.exit_code == 4
+        except SafetyStop:
+            refused = True
+        assert refused
+        assert other.download_count() == 0 and mirrored_files(target) == before
+        assert bound_to(target) is None
