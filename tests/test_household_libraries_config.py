@@ -184,3 +184,59 @@ def test_the_worst_exit_code_wins() -> None:
     assert worst([3, 4, 0]) == 4  # a safety stop needs a person
     assert worst([4, 130]) == 130
     assert worst([]) == 0
+
+
+def test_the_example_household_loads_once_uncommented(tmp_path: Path) -> None:
+    """The [libraries] example of config.example.toml, uncommented, is a valid household."""
+    text = (Path(__file__).parents[1] / "config.example.toml").read_text()
+    start, end = text.index("# [libraries.anna.server]"), text.index("# Other servers")
+    block = "\n".join(line[2:] for line in text[start:end].splitlines()
+                      if line.startswith("# ") and not line.startswith("#  "))
+    block = block.replace("/backup/photos", str(tmp_path / "photos"))
+    for name in ("anna", "ben"):
+        (tmp_path / name).write_text(f"secret0{name}\n")
+        block = block.replace(f"/run/secrets/{name}", str(tmp_path / name))
+    head = text[:text.index("[server]")]
+    rest = text[text.index("[log]"):start]  # the top-level defaults, without [server]/[mirror]
+    path = tmp_path / "ppsync.toml"
+    path.write_text(head + rest + block + "\n")
+    household = load_household(path, {})
+    assert household.names == ["anna", "ben"]
+    anna, ben = (lib.settings for lib in household.libraries)
+    assert anna.server.kind == "immich" and ben.server.kind == "photoprism"
+    assert ben.server.client_secret.get_secret_value() == "secret0ben"
+    assert (anna.schedule.interval, ben.schedule.interval) == ("15m", "1h")
+
+
+def test_the_docker_and_systemd_household_examples_agree_with_the_config(
+        tmp_path: Path) -> None:
+    """docker/household.example.toml loads; each member's secret is one the compose example
+    provides, and each systemd credential is named after a library of that config."""
+    import re
+
+    import yaml
+
+    root = Path(__file__).parents[1]
+    text = (root / "docker" / "household.example.toml").read_text()
+    compose = yaml.safe_load((root / "docker" / "compose.household.example.yaml").read_text())
+    secrets = set(compose["secrets"])
+    assert set(compose["services"]["ppsync"]["secrets"]) == secrets
+    for name in secrets:
+        (tmp_path / name).write_text("secret0value\n")
+    for folder in ("mirror", "state"):
+        (tmp_path / folder).mkdir()
+    for old, new in (("/run/secrets/", f"{tmp_path}/"), ('"/mirror/', f'"{tmp_path}/mirror/'),
+                     ('"/state/', f'"{tmp_path}/state/')):
+        text = text.replace(old, new)
+    path = tmp_path / "ppsync.toml"
+    path.write_text(text)
+    household = load_household(path, {"PPSYNC_MIRROR__TARGET": "/mirror",  # the image's ENV
+                                      "PPSYNC_MIRROR__STATE": "/state/state.db"})
+    assert household.names == ["anna", "ben"]
+    states = {lib.settings.mirror.state_path for lib in household.libraries}
+    assert states == {tmp_path / "state/anna.db", tmp_path / "state/ben.db"}
+    unit = (root / "systemd" / "ppsync-household.service").read_text()
+    credentials = re.findall(r"^LoadCredential=([\w.-]+):", unit, flags=re.M)
+    assert credentials and {c.split(".")[0] for c in credentials} <= set(household.names)
+    assert all(c.split(".")[1] in ("api_key", "password", "token", "client_secret")
+               for c in credentials)
