@@ -258,3 +258,25 @@ def test_commands_over_several_libraries(household: dict[str, Library],
     assert done.returncode == 0, done.stdout + done.stderr
     assert anna_sha1 in household["cleo"].hashes().values()
     assert anna_sha1 not in household["ben"].hashes().values()
+
+
+def test_a_library_waiting_out_its_jitter_holds_no_slot(household: dict[str, Library],
+                                                        tmp_path: Path) -> None:
+    """With one slot, Anna's jitter of up to 10 minutes is waited outside it: Ben's and Cleo's
+    passes run meanwhile (held in the slot, they would wait minutes)."""
+    del household["cleo"]
+    for name, lib in household.items():
+        lib.add(f"a-{name}.jpg", f"first of {name}".encode())
+    config = household_config(tmp_path, household,
+                              top={"schedule": {"interval": "1s", "full_every": "1h",
+                                                "passes_at_once": 1}},
+                              own={"anna": {"schedule": {"jitter": "10m"}}})
+    target = tmp_path / "photos" / "ben"
+    proc = Daemon(config)
+    try:
+        wait_for(lambda: (target / household["ben"].path("a-ben.jpg")).exists(), 60)
+        household["ben"].add("b-ben.jpg", b"second of ben")
+        wait_for(lambda: (target / household["ben"].path("b-ben.jpg")).exists(), 60)
+    finally:
+        exit_code, err = proc.stop()
+    assert exit_code == 0, err[-3000:]

@@ -221,18 +221,24 @@ class Daemon:
 
     def _run_pass_in_slot(self) -> RunReport | None:
         """In a household: wait for one of the slots (``[schedule] passes_at_once``), so that
-        no more passes run at once than the machine should carry; a stop ends the wait."""
+        no more passes run at once than the machine should carry; a stop ends the wait. The
+        backoff and the jitter are waited before, never while holding a slot."""
         if self._slots is None:
             return self._run_pass()
+        now = self._due()
+        if now is None:
+            return None
         while not self._slots.acquire(timeout=0.5):
             if self.stop.is_set():
                 return None
         try:
-            return self._run_pass()
+            return self._run_pass(now)
         finally:
             self._slots.release()
 
-    def _run_pass(self) -> RunReport | None:
+    def _due(self) -> float | None:
+        """When a pass that should run now was due (after ``[schedule] jitter``); None when it
+        should not run (stopping, or backing off after a server error)."""
         if self.stop.is_set():
             return None
         now = time.time()
@@ -242,6 +248,13 @@ class Daemon:
             return None
         jitter = self.settings.schedule.jitter_seconds  # for cron and interval alike
         if jitter and self.stop.wait(random.uniform(0, jitter)):
+            return None
+        return now
+
+    def _run_pass(self, now: float | None = None) -> RunReport | None:
+        if now is None:
+            now = self._due()
+        if now is None or self.stop.is_set():
             return None
         full = full_walk_due(self.settings, now)
         self._alerts.pass_started()
