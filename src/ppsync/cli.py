@@ -398,7 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return _status_json({name: quicks[name] for name in chosen}, args)
                 quick_command = QUICK_COMMANDS[args.command]
                 return _each_library([(name, partial(quick_command, quicks[name], args))
-                                      for name in chosen], bind=False)
+                                      for name in chosen], bind=False,
+                                     meaning=_health_meaning if args.command == "health"
+                                     else exit_meaning)
             from ppsync.config.libraries import load_household
 
             household = load_household(args.config, log_level=log_level,
@@ -428,7 +430,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 ONE_LIBRARY = ("restore", "upload", "plan", "state")
 
 
-def _each_library(runs: list[tuple[str, Callable[[], int]]], *, bind: bool) -> int:
+def _health_meaning(code: int) -> str:
+    return "unhealthy" if code else "healthy"
+
+
+def _each_library(runs: list[tuple[str, Callable[[], int]]], *, bind: bool,
+                  meaning: Callable[[int], str] = exit_meaning) -> int:
     """Run a command for each library, one after another; one library's failure never stops
     the next. A config without [libraries] (one run named "") is exactly as before. Returns the
     worst exit code, and says which library gave it."""
@@ -449,7 +456,7 @@ def _each_library(runs: list[tuple[str, Callable[[], int]]], *, bind: bool) -> i
     if len(codes) > 1:
         gave = [name for name, each in codes.items() if each == code]
         each = ", ".join(f"{name} {codes[name]}" for name in codes)
-        print(f"libraries: exit {code} ({exit_meaning(code)})"
+        print(f"libraries: exit {code} ({meaning(code)})"
               + (f" from {', '.join(gave)}" if code else "") + f" [{each}]", flush=True)
     return code
 
