@@ -281,3 +281,34 @@ def test_a_library_waiting_out_its_jitter_holds_no_slot(household: dict[str, Lib
     finally:
         exit_code, err = proc.stop()
     assert exit_code == 0, err[-3000:]
+
+
+def test_a_new_key_and_a_reload_bring_a_revoked_library_back(household: dict[str, Library],
+                                                              tmp_path: Path) -> None:
+    """Anna's key is revoked; she makes a new one, the config gets it, SIGHUP: Anna's library
+    recovers without a restart, and the others never stopped."""
+    alerts = tmp_path / "alerts.log"
+    notify = {"notify_command": f"sh -c 'echo $PPSYNC_LIBRARY $PPSYNC_EVENT >> {alerts}'"}
+    config = household_config(tmp_path, household, top={"monitor": notify})
+    anna = household["anna"]
+    anna.add("a-anna.jpg", b"first of anna")
+    proc = Daemon(config)
+    try:
+        wait_for(lambda: (tmp_path / "photos/anna" / anna.path("a-anna.jpg")).exists(), 60)
+        old = anna.server_section()["api_key"]
+        revoke_key(anna)
+        wait_for(lambda: "anna failure" in alert_lines(alerts), 60)
+        new = anna.fake.add_key(("all",))  # type: ignore[attr-defined]
+        config.write_text(config.read_text().replace(old, new))
+        anna.add("b-anna.jpg", b"second of anna")
+        household["ben"].add("b-ben.jpg", b"second of ben")
+        proc.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "anna recovery" in alert_lines(alerts), 60)
+        wait_for(lambda: (tmp_path / "photos/anna" / anna.path("b-anna.jpg")).exists(), 30)
+        wait_for(lambda: (tmp_path / "photos/ben" / household["ben"].path("b-ben.jpg"))
+                 .exists(), 30)
+    finally:
+        exit_code, err = proc.stop()
+    assert exit_code == 0, err[-3000:]
+    assert '"config reloaded"' in err
+    assert alert_lines(alerts) == ["anna failure", "anna recovery"]

@@ -433,7 +433,11 @@ class Daemon:
             self._server.close()
             self._server = None
         self.settings = settings
-        self._alerts = Alerts(settings.monitor, self.library)
+        # A household's reload (maybe for another library) must not forget that this library
+        # is failing: its recovery would never be notified. A single library's daemon keeps
+        # its behaviour of old (a reload starts its alerts afresh).
+        self._alerts = Alerts(settings.monitor, self.library,
+                              self._alerts.was_ok if self.library else None)
         self._schedule()
 
     def close(self) -> None:

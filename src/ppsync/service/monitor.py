@@ -195,10 +195,15 @@ def _summary(report: RunReport, library: str = "") -> str:
 class Alerts:
     """Ping URLs around each pass; notify on failure and on recovery (state changes only)."""
 
-    def __init__(self, config: MonitorConfig, library: str = "") -> None:
+    def __init__(self, config: MonitorConfig, library: str = "",
+                 was_ok: bool | None = None) -> None:
         self._config = config
         self._library = library  # with [libraries]: named in every ping and notification
-        self._was_ok: bool | None = None
+        self._was_ok = was_ok  # how the last pass went (None: none yet)
+
+    @property
+    def was_ok(self) -> bool | None:
+        return self._was_ok
 
     def _call(self, what: str, method: str, url: str, content: bytes = b"",
               headers: dict[str, str] | None = None) -> None:
