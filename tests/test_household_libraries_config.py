@@ -240,3 +240,16 @@ def test_the_docker_and_systemd_household_examples_agree_with_the_config(
     assert credentials and {c.split(".")[0] for c in credentials} <= set(household.names)
     assert all(c.split(".")[1] in ("api_key", "password", "token", "client_secret")
                for c in credentials)
+
+
+def test_a_library_may_have_its_own_alerts(tmp_path: Path) -> None:
+    """A Healthchecks.io check per member: [libraries.NAME.monitor] ping_url over the default."""
+    extra = ('[monitor]\nping_url = "https://hc.example/household"\nlisten = "127.0.0.1:9108"\n'
+             '[libraries.ben.monitor]\nping_url = "https://hc.example/ben"\n')
+    path = household_toml(tmp_path)
+    path.write_text(extra + path.read_text())
+    household = load_household(path, {"PPSYNC_LIBRARIES__CLEO__SERVER__API_KEY": KEY_C})
+    pings = {lib.name: lib.settings.monitor.ping_url for lib in household.libraries}
+    assert pings == {"anna": "https://hc.example/household", "ben": "https://hc.example/ben",
+                     "cleo": "https://hc.example/household"}
+    assert {lib.settings.monitor.listen for lib in household.libraries} == {"127.0.0.1:9108"}
