@@ -15,15 +15,18 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ppsync import __version__
 from ppsync.access import translate_denied
+from ppsync.config.choose import choose, worst
 from ppsync.errors import ConfigError, PpsyncError, SafetyStop, ServerError, StateDamaged
 from ppsync.redact import redact
-from ppsync.report import EXIT_MEANINGS
+from ppsync.report import EXIT_MEANINGS, exit_meaning
 
 if TYPE_CHECKING:
     from ppsync.config import Settings
@@ -49,7 +52,14 @@ def build_parser(with_init: bool = True) -> argparse.ArgumentParser:
                         "./ppsync.toml, /etc/ppsync/config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"ppsync {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    plain = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Every command but init: which of a household's libraries ([libraries.NAME]) to work on.
+    library = argparse.ArgumentParser(add_help=False)
+    library.add_argument("--library", action="append", metavar="NAME", help="with "
+                         "[libraries]: work on this library (repeatable); sync, status, "
+                         "health, verify, check and daemon default to all, restore, upload, "
+                         "plan and state need one")
+    commands = _WithLibrary(plain, library)
     sync = commands.add_parser("sync", help="one pass: mirror every original, then exit")
     sync.add_argument("--dry-run", action="store_true", help="show what would happen, change "
                       "nothing")
@@ -84,15 +94,16 @@ def build_parser(with_init: bool = True) -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="upload the mirror's originals into a "
                                   "PhotoPrism and re-apply its metadata sidecars and albums")
     restore.add_argument("--to", required=True, metavar="SERVER", help="'server' (the main "
-                         "[server]), a [servers.NAME] name, or an http(s):// URL (used with the "
-                         "main [server]'s credentials)")
+                         "[server]), a [servers.NAME] name, another library's name (with "
+                         "[libraries]: migrate into its server), or an http(s):// URL (used "
+                         "with the main [server]'s credentials)")
     restore.add_argument("--dry-run", action="store_true", help="show what would happen, "
                          "change nothing")
     commands.add_parser("daemon", help="run sync passes (and upload passes when [upload] is "
                         "enabled) on the [schedule] until stopped")
     commands.add_parser("health", help="exit 0 if the last pass succeeded and is recent "
                         "(reads the state only)")
-    init = commands.add_parser("init", help="write a first config (asked on a terminal, or "
+    init = plain.add_parser("init", help="write a first config (asked on a terminal, or "
                                "from flags), checked against the server; --config names it "
                                "(default ./ppsync.toml)")
     if with_init:
@@ -100,6 +111,19 @@ def build_parser(with_init: bool = True) -> argparse.ArgumentParser:
 
         add_init_arguments(init)
     return parser
+
+
+class _WithLibrary:
+    """``add_subparsers`` whose parsers all take ``--library`` (``plain``: without it)."""
+
+    def __init__(self, plain: Any, parent: argparse.ArgumentParser) -> None:
+        self.plain = plain
+        self._parent = parent
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.plain.add_parser(
+            name, parents=[self._parent], **kwargs)
+        return parser
 
 
 def handle_error(exc: BaseException) -> int:
@@ -146,6 +170,18 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_status(settings: QuickSettings, args: argparse.Namespace) -> int:
     from ppsync.report import status_lines, to_json
+
+    data = _status_data(settings, args)
+    if args.json:
+        print(to_json(data))
+    else:
+        _print(status_lines(data["runs"], data["totals"], args.limit))
+    return 0
+
+
+def _status_data(settings: QuickSettings, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``status`` shows of one library: ``mirror``, ``set_aside`` and ``runs`` for
+    --json, ``runs`` and ``totals`` for the text."""
     from ppsync.state.reader import StateReader, state_exists
 
     path = settings.mirror.state_path
@@ -172,10 +208,8 @@ def cmd_status(settings: QuickSettings, args: argparse.Namespace) -> int:
             state.close()
     if args.json:
         aside = totals.pop("set_aside")
-        print(to_json({"mirror": totals, "set_aside": aside, "runs": runs}))
-    else:
-        _print(status_lines(runs, totals, args.limit))
-    return 0
+        return {"mirror": totals, "set_aside": aside, "runs": runs}
+    return {"runs": runs, "totals": totals}
 
 
 def _open_state(path: Path) -> State:
@@ -353,26 +387,101 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A config, secret, state or mirror this uid may not use: one line, never a traceback.
         with translate_denied(args.config or Path.cwd()):
             if args.command in QUICK_COMMANDS:
-                from ppsync.config.quick import quick_config
+                from ppsync.config.quick import quick_libraries
 
-                quick = quick_config(args.config, log_level=log_level)
+                quicks = dict(quick_libraries(args.config, log_level=log_level))
+                chosen = choose(list(quicks), args.library, command=args.command)
                 # No logging set up: nothing these commands run logs, and structlog would
                 # cost a quarter of their time (tests/test_startup.py holds it unloaded).
                 _stop_like_ctrl_c()
-                return QUICK_COMMANDS[args.command](quick, args)
-            from ppsync.config import load_config
+                if args.command == "status" and args.json and chosen != [""]:
+                    return _status_json({name: quicks[name] for name in chosen}, args)
+                quick_command = QUICK_COMMANDS[args.command]
+                return _each_library([(name, partial(quick_command, quicks[name], args))
+                                      for name in chosen], bind=False,
+                                     meaning=_health_meaning if args.command == "health"
+                                     else exit_meaning)
+            from ppsync.config.libraries import load_household
 
-            settings = load_config(args.config, log_level=log_level,
-                                   credentials=args.command not in STATE_ONLY)
+            household = load_household(args.config, log_level=log_level,
+                                       credentials=args.command not in STATE_ONLY)
+            libraries = household.select(args.library, command=args.command,
+                                         one=args.command in ONE_LIBRARY)
             from ppsync.logs import setup_logging
 
-            setup_logging(settings.log.level, settings.log.format,
-                          daemon=args.command == "daemon")
+            first = household.first
+            setup_logging(first.log.level, first.log.format, daemon=args.command == "daemon")
+            if args.command == "daemon" and household.several:
+                from ppsync.service.household import HouseholdDaemon
+
+                return HouseholdDaemon(args.config, libraries, args.library).run()
             if args.command != "daemon":  # the daemon handles its signals itself
                 _stop_like_ctrl_c()
-            return COMMANDS[args.command](settings, args)
+            if args.command == "restore" and household.several:
+                libraries = [_restore_to_library(libraries[0], household, args.to)]
+            command = COMMANDS[args.command]
+            return _each_library([(lib.name, partial(command, lib.settings, args))
+                                  for lib in libraries], bind=True)
     except (PpsyncError, KeyboardInterrupt) as exc:
         return handle_error(exc)
+
+
+# Commands that work on one library: with several, --library must name it.
+ONE_LIBRARY = ("restore", "upload", "plan", "state")
+
+
+def _health_meaning(code: int) -> str:
+    return "unhealthy" if code else "healthy"
+
+
+def _each_library(runs: list[tuple[str, Callable[[], int]]], *, bind: bool,
+                  meaning: Callable[[int], str] = exit_meaning) -> int:
+    """Run a command for each library, one after another; one library's failure never stops
+    the next. A config without [libraries] (one run named "") is exactly as before. Returns the
+    worst exit code, and says which library gave it."""
+    if runs and runs[0][0] == "":
+        return runs[0][1]()
+    codes: dict[str, int] = {}
+    for name, run in runs:
+        print(f"library {name}:", flush=True)
+        if bind:
+            from ppsync.logs import bind_library
+
+            bind_library(name)
+        try:
+            codes[name] = run()
+        except PpsyncError as exc:
+            codes[name] = handle_error(exc)
+    code = worst(list(codes.values()))
+    if len(codes) > 1:
+        gave = [name for name, each in codes.items() if each == code]
+        each = ", ".join(f"{name} {codes[name]}" for name in codes)
+        print(f"libraries: exit {code} ({meaning(code)})"
+              + (f" from {', '.join(gave)}" if code else "") + f" [{each}]", flush=True)
+    return code
+
+
+def _restore_to_library(library: Any, household: Any, to: str) -> Any:
+    """``restore --library old --to new``: the library ``old`` restored into the server of
+    library ``new`` (a [servers.NAME] of that name still wins, as it always did)."""
+    settings = library.settings
+    if to in settings.servers or to not in household.names:
+        return library
+    if to == library.name:
+        raise ConfigError([f"restore --to {to}: that is the library being restored; name "
+                           "another library (or 'server' to restore into its own server)"])
+    other = household.select([to])[0].settings.server
+    return replace(library, settings=settings.model_copy(
+        update={"servers": {**settings.servers, to: other}}))
+
+
+def _status_json(quicks: dict[str, QuickSettings], args: argparse.Namespace) -> int:
+    """``status --json`` over several libraries: one document, a block per library."""
+    from ppsync.report import to_json
+
+    print(to_json({"libraries": {name: _status_data(settings, args)
+                                 for name, settings in quicks.items()}}))
+    return 0
 
 
 def _stop_like_ctrl_c() -> None:

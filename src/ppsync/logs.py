@@ -113,12 +113,22 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
 
 
 def bind_run(run_id: int, command: str) -> None:
+    library = structlog.contextvars.get_contextvars().get("library")
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(run_id=run_id, command=command)
+    if library is not None:  # a household's library outlives its runs (config.libraries)
+        structlog.contextvars.bind_contextvars(library=library)
 
 
 def unbind_run() -> None:
-    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.unbind_contextvars("run_id", "command")
+
+
+def bind_library(name: str) -> None:
+    """Every later line of this thread (and context) names the library; ``""`` (a config
+    without [libraries]) binds nothing, so its lines stay as they were."""
+    if name:
+        structlog.contextvars.bind_contextvars(library=name)
 
 
 def get_logger(name: str) -> Any:

@@ -43,6 +43,8 @@ from ppsync.errors import ConfigError
 
 # The environment load_config was given (tests pass their own; the CLI passes os.environ).
 _ENVIRON: ContextVar[Mapping[str, str]] = ContextVar("ppsync_environ")
+# With [libraries]: the systemd credentials of library NAME are named ``NAME.api_key`` etc.
+CREDENTIAL_PREFIX: ContextVar[str] = ContextVar("ppsync_credential_prefix", default="")
 
 
 class _GivenEnvSource(EnvSettingsSource):
@@ -125,8 +127,10 @@ def _resolve_secret(
         raw[name] = _read_secret_file(f"{section}.{file_key}", Path(from_file), problems)
         return
     credentials = environ.get("CREDENTIALS_DIRECTORY")
-    if not inline and credentials and (Path(credentials) / name).is_file():
-        raw[name] = _read_secret_file(f"{section}.{name}", Path(credentials) / name, problems)
+    credential = CREDENTIAL_PREFIX.get() + name
+    if not inline and credentials and (Path(credentials) / credential).is_file():
+        raw[name] = _read_secret_file(f"{section}.{name}", Path(credentials) / credential,
+                                      problems)
 
 
 def load_config(
@@ -147,6 +151,16 @@ def load_config(
     path = find_config_path(explicit_path, environ)
     data = read_toml(path) if path is not None else {}
     base_dir = path.parent.absolute() if path is not None else Path.cwd()
+    if "libraries" in data:  # the callers that iterate libraries use config.libraries
+        raise ConfigError(["libraries: this config holds several libraries; ppsync reads it "
+                           "with load_household"])
+    return settings_from(data, environ, base_dir, log_level, credentials)
+
+
+def settings_from(data: dict[str, Any], environ: Mapping[str, str], base_dir: Path,
+                  log_level: str | None, credentials: bool) -> Settings:
+    """``load_config`` for parsed TOML: the model built, secrets read, paths made absolute
+    against ``base_dir``. Raises ``ConfigError`` with every problem."""
     token = _ENVIRON.set(environ)
     try:
         settings = Settings(**data)

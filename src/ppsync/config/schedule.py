@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import (
+    Field,
     field_validator,
     model_validator,
 )
@@ -31,6 +32,9 @@ class ScheduleConfig(Section):
     full_every: str = "24h"  # a fast change pass is replaced by a full walk this often
     jitter: str = "0s"  # random delay added to each pass
     timezone: str = ""  # the zone cron expressions follow; empty: the local zone (TZ)
+    # With [libraries]: how many libraries' passes run at once (household-wide; the others
+    # wait their turn, so a first mirror of a big library holds one slot, never all of them).
+    passes_at_once: int = Field(default=2, ge=1, le=16)
 
     @field_validator("timezone")
     @classmethod

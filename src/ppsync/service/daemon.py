@@ -49,7 +49,7 @@ from ppsync.errors import (
 )
 from ppsync.inbox.report import UploadReport
 from ppsync.inbox.uploader import run_upload
-from ppsync.logs import get_logger, setup_logging
+from ppsync.logs import bind_library, get_logger, setup_logging
 from ppsync.mirror.guards import record_refused_pass, refused_report
 from ppsync.mirror.sync import PassOptions, full_walk_due, run_sync
 from ppsync.models import Failure, RunReport
@@ -157,10 +157,21 @@ def release_memory() -> None:
 
 
 class Daemon:
-    def __init__(self, config_path: Path | None, settings: Settings) -> None:
+    """One library's passes. Alone (a config without [libraries]) it runs the whole daemon
+    (``run``); in a household (``service.household``) it is one member: ``library`` names it
+    in logs, alerts and its job, and the scheduler, the stop event and the slots limiting
+    passes at once are the household's."""
+
+    def __init__(self, config_path: Path | None, settings: Settings, *, library: str = "",
+                 scheduler: BackgroundScheduler | None = None,
+                 stop: threading.Event | None = None,
+                 slots: threading.Semaphore | None = None) -> None:
         self._config_path = config_path
         self.settings = settings
-        self.stop = threading.Event()
+        self.library = library
+        self._job = f"pass:{library}" if library else "pass"
+        self._slots = slots
+        self.stop = stop if stop is not None else threading.Event()
         self._reload = threading.Event()
         self._server: PhotoServer | None = None
         self._ready = False
@@ -169,8 +180,9 @@ class Daemon:
         self._got_through = False  # has a pass reached the server and run (exit 0 or 1)?
         self._first_retries = 0
         self.metrics = Metrics()
-        self._alerts = Alerts(settings.monitor)
-        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._alerts = Alerts(settings.monitor, library)
+        self._scheduler = scheduler if scheduler is not None else BackgroundScheduler(
+            timezone=UTC)
         self._interrupts = 0
         self._stopped_by = ""  # the signal that asked the daemon to stop
 
@@ -193,10 +205,11 @@ class Daemon:
 
     def run_pass(self) -> RunReport | None:
         """One scheduled pass; never raises (a failure is reported, the daemon goes on)."""
+        bind_library(self.library)  # the scheduler's thread: every line names the library
         try:
             try:
                 with translate_denied(self.settings.mirror.state_path):
-                    return self._run_pass()
+                    return self._run_pass_in_slot()
             except ConfigError as exc:  # a path this uid may not use: one line, retried
                 report = refused_report("sync", exc)
                 log.error("pass stopped", error=report.error, exit_code=report.exit_code)
@@ -206,7 +219,26 @@ class Daemon:
             log.exception("pass crashed")
             return None
 
-    def _run_pass(self) -> RunReport | None:
+    def _run_pass_in_slot(self) -> RunReport | None:
+        """In a household: wait for one of the slots (``[schedule] passes_at_once``), so that
+        no more passes run at once than the machine should carry; a stop ends the wait. The
+        backoff and the jitter are waited before, never while holding a slot."""
+        if self._slots is None:
+            return self._run_pass()
+        now = self._due()
+        if now is None:
+            return None
+        while not self._slots.acquire(timeout=0.5):
+            if self.stop.is_set():
+                return None
+        try:
+            return self._run_pass(now)
+        finally:
+            self._slots.release()
+
+    def _due(self) -> float | None:
+        """When a pass that should run now was due (after ``[schedule] jitter``); None when it
+        should not run (stopping, or backing off after a server error)."""
         if self.stop.is_set():
             return None
         now = time.time()
@@ -216,6 +248,13 @@ class Daemon:
             return None
         jitter = self.settings.schedule.jitter_seconds  # for cron and interval alike
         if jitter and self.stop.wait(random.uniform(0, jitter)):
+            return None
+        return now
+
+    def _run_pass(self, now: float | None = None) -> RunReport | None:
+        if now is None:
+            now = self._due()
+        if now is None or self.stop.is_set():
             return None
         full = full_walk_due(self.settings, now)
         self._alerts.pass_started()
@@ -303,7 +342,8 @@ class Daemon:
         self.metrics.record(report, files, size)
         if report.exit_code != 130:
             self._alerts.pass_finished(report)
-        notify(f"STATUS=last pass {report.command} exit {report.exit_code}: "
+        named = f"{self.library}: " if self.library else ""
+        notify(f"STATUS={named}last pass {report.command} exit {report.exit_code}: "
                f"{report.downloaded} downloaded, {report.moved} moved, {report.failed} failed")
         release_memory()
 
@@ -314,9 +354,9 @@ class Daemon:
         at = time.time() + delay
         self._backoff_until = at - 0.5  # scheduled passes before it are skipped
         when = datetime.fromtimestamp(at, UTC)
-        job = self._scheduler.get_job("pass")
+        job = self._scheduler.get_job(self._job)
         if job is not None and (job.next_run_time is None or job.next_run_time > when):
-            self._scheduler.modify_job("pass", next_run_time=when)
+            self._scheduler.modify_job(self._job, next_run_time=when)
         log.warning("the server is not reachable yet; trying again soon", seconds=delay,
                     next_attempt=self._local_time(at))
 
@@ -342,7 +382,7 @@ class Daemon:
     def _schedule(self) -> None:
         period = schedule_period(self.settings.schedule)
         self._scheduler.add_job(
-            self.run_pass, _trigger(self.settings), id="pass", replace_existing=True,
+            self.run_pass, _trigger(self.settings), id=self._job, replace_existing=True,
             max_instances=1, coalesce=True, misfire_grace_time=int(max(30, period / 2)),
             next_run_time=datetime.now(UTC),
         )
@@ -366,7 +406,7 @@ class Daemon:
 
     def _next_run(self) -> datetime | None:
         """When the next pass starts, in the zone the logs use (for the status page)."""
-        job = self._scheduler.get_job("pass")
+        job = self._scheduler.get_job(self._job)
         when = job.next_run_time if job is not None else None
         return when.astimezone(_zone_for_logs(self.settings)) if when is not None else None
 
@@ -384,13 +424,27 @@ class Daemon:
                       problems=[redact(p) for p in exc.problems])
             return
         setup_logging(settings.log.level, settings.log.format, daemon=True)
+        self.take_settings(settings)
+        log.info("config reloaded")
+
+    def take_settings(self, settings: Settings) -> None:
+        """A reloaded config: a new server gets a new session; the schedule is set again."""
         if settings.server != self.settings.server and self._server is not None:
             self._server.close()
             self._server = None
         self.settings = settings
-        self._alerts = Alerts(settings.monitor)
+        # A household's reload (maybe for another library) must not forget that this library
+        # is failing: its recovery would never be notified. A single library's daemon keeps
+        # its behaviour of old (a reload starts its alerts afresh).
+        self._alerts = Alerts(settings.monitor, self.library,
+                              self._alerts.was_ok if self.library else None)
         self._schedule()
-        log.info("config reloaded")
+
+    def close(self) -> None:
+        """Log out of the server (the household calls it once the scheduler stopped)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit code (0 after a clean stop)."""

@@ -13,7 +13,9 @@ import shlex
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -117,26 +119,39 @@ class Metrics:
             self.cycle_done.set(report.scrub_cycle_done_at)
 
 
+@dataclass(frozen=True, slots=True)
+class StatusPages:
+    """The status page's data (/status.json) and its HTML (/)."""
+
+    data: Callable[[], dict[str, Any]]
+    html: Callable[[dict[str, Any]], str]
+
+
 class MonitorServer:
     """``/metrics``, ``/healthz`` and, given ``status``, the status page (``/``) and
     ``/status.json`` on ``[monitor] listen``, served from a daemon thread. Read-only: every
     other method is refused."""
 
-    def __init__(self, listen: str, metrics: Metrics, health: Callable[[], Health],
-                 status: StatusSources | None = None) -> None:
+    def __init__(self, listen: str, metrics: Metrics | CollectorRegistry,
+                 health: Callable[[], Health], status: StatusSources | None = None, *,
+                 pages: StatusPages | None = None) -> None:
         host, _, port = listen.rpartition(":")
+        registry = metrics.registry if isinstance(metrics, Metrics) else metrics
+        if pages is None and status is not None:
+            sources = status
+            pages = StatusPages(lambda: collect(sources), render_html)
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
-                if status is not None and path in ("/", "/index.html"):
+                if pages is not None and path in ("/", "/index.html"):
                     self._send(200, "text/html; charset=utf-8",
-                               render_html(collect(status)).encode())
-                elif status is not None and path == "/status.json":
+                               pages.html(pages.data()).encode())
+                elif pages is not None and path == "/status.json":
                     self._send(200, "application/json",
-                               json.dumps(collect(status), sort_keys=True).encode())
+                               json.dumps(pages.data(), sort_keys=True).encode())
                 elif self.path == "/metrics":
-                    self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
+                    self._send(200, CONTENT_TYPE_LATEST, generate_latest(registry))
                 elif self.path == "/healthz":
                     verdict = health()
                     self._send(200 if verdict.ok else 503, "text/plain; charset=utf-8",
@@ -172,16 +187,23 @@ class MonitorServer:
         self._server.server_close()
 
 
-def _summary(report: RunReport) -> str:
-    return redact("\n".join(summary_lines(report)))
+def _summary(report: RunReport, library: str = "") -> str:
+    named = [f"library: {library}"] if library else []
+    return redact("\n".join(named + summary_lines(report)))
 
 
 class Alerts:
     """Ping URLs around each pass; notify on failure and on recovery (state changes only)."""
 
-    def __init__(self, config: MonitorConfig) -> None:
+    def __init__(self, config: MonitorConfig, library: str = "",
+                 was_ok: bool | None = None) -> None:
         self._config = config
-        self._was_ok: bool | None = None
+        self._library = library  # with [libraries]: named in every ping and notification
+        self._was_ok = was_ok  # how the last pass went (None: none yet)
+
+    @property
+    def was_ok(self) -> bool | None:
+        return self._was_ok
 
     def _call(self, what: str, method: str, url: str, content: bytes = b"",
               headers: dict[str, str] | None = None) -> None:
@@ -201,7 +223,7 @@ class Alerts:
         ok = report.exit_code == 0
         if self._config.ping_url:
             url = self._config.ping_url if ok else f"{self._config.ping_url}/fail"
-            self._call("ping", "POST", url, content=_summary(report).encode())
+            self._call("ping", "POST", url, content=_summary(report, self._library).encode())
         previous, self._was_ok = self._was_ok, ok
         if not ok and previous is not False:
             self._notify("failure", report)
@@ -213,16 +235,20 @@ class Alerts:
     def _notify(self, event: str, report: RunReport) -> None:
         if not (self._config.notify_url or self._config.notify_command):
             return  # nothing to notify: no "notifying" line that promises a message
-        summary = _summary(report)
+        summary = _summary(report, self._library)
         log.info("notifying", notify_event=event)
         if self._config.notify_url:
-            payload = {"event": event, "exit_code": report.exit_code, "run_id": report.run_id,
-                       "summary": summary}
+            payload: dict[str, object] = {"event": event, "exit_code": report.exit_code,
+                                          "run_id": report.run_id, "summary": summary}
+            if self._library:
+                payload["library"] = self._library
             self._call("notification", "POST", self._config.notify_url,
                        content=json.dumps(payload).encode(),
                        headers={"Content-Type": "application/json"})
         if self._config.notify_command:
             env_extra = {"PPSYNC_EVENT": event, "PPSYNC_EXIT_CODE": str(report.exit_code)}
+            if self._library:
+                env_extra["PPSYNC_LIBRARY"] = self._library
             try:
                 subprocess.run(shlex.split(self._config.notify_command), input=summary,
                                text=True, timeout=60, check=False,

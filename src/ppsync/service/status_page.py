@@ -195,3 +195,27 @@ def render_html(data: dict[str, Any]) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def render_household_html(data: dict[str, Any]) -> str:
+    """The page of a household ([libraries]): overall health first, then each library's own
+    page as a section of its own (the same figures as a single library's page)."""
+    e = html.escape
+    healthy = bool(data["healthy"])
+    sections = []
+    for name, library in data["libraries"].items():
+        page = render_html(library)
+        body = page.split("<body>", 1)[1].rsplit("</body>", 1)[0]
+        body = body.replace("<h1>ppsync</h1>", f"<h1>library {e(name)}</h1>", 1)
+        sections.append(f"<section id=library-{e(name)}>{body}</section>")
+    return "\n".join([
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>ppsync: {'healthy' if healthy else 'UNHEALTHY'}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<p id=household class={'ok' if healthy else 'bad'}><strong>"
+        f"{'Healthy' if healthy else 'Unhealthy'}</strong>: {e(data['health'])}</p>",
+        *sections,
+        "</body></html>",
+    ])
