@@ -44,7 +44,8 @@ def build_parser(with_init: bool = True) -> argparse.ArgumentParser:
     command line names ``init``)."""
     parser = argparse.ArgumentParser(
         prog="ppsync",
-        description="Keep a complete, verified copy of a PhotoPrism library on local disk.",
+        description="Keep a complete, verified copy of a PhotoPrism or Immich library on local "
+                    "disk, and put it back into either kind of server.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
