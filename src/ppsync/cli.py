@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from ppsync.config.quick import QuickSettings
     from ppsync.models import Action
     from ppsync.servers.base import ServerInfo
-    from ppsync.state import State
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_MEANINGS.items())
 
@@ -183,40 +182,15 @@ def cmd_status(settings: QuickSettings, args: argparse.Namespace) -> int:
 def _status_data(settings: QuickSettings, args: argparse.Namespace) -> dict[str, Any]:
     """What ``status`` shows of one library: ``mirror``, ``set_aside`` and ``runs`` for
     --json, ``runs`` and ``totals`` for the text."""
-    from ppsync.state.reader import StateReader, state_exists
+    from ppsync.state.summary import read_summary
 
-    path = settings.mirror.state_path
-    totals: dict[str, Any] = {"files": 0, "bytes": 0, "kept": 0,
-                              "set_aside": {"files": 0, "bytes": 0, "oldest": None}}
-    runs: list[dict[str, Any]] = []
-    if state_exists(path):
-        # Read-only where it can; the full way for a state it must migrate first.
-        state = StateReader.open(path) or _open_state(path)
-        try:
-            # A window wider than --limit: identical failures fold into one row each.
-            runs = state.last_runs(args.limit if args.json else args.limit + 500)
-            aside = state.set_aside_totals()  # as the last pass counted them
-            done = state.get_meta("scrub_cycle_done")  # mirror.scrub.CYCLE_DONE_KEY
-            damaged = (state.count_damaged() if isinstance(state, StateReader)
-                       else len(state.damaged_records()))
-            totals = {"files": state.count_active(), "bytes": state.active_bytes(),
-                      "kept": state.count_kept(),
-                      "set_aside": {"files": aside.files, "bytes": aside.bytes,
-                                    "oldest": aside.oldest},
-                      "damaged": damaged,
-                      "scrub_cycle_done_at": int(float(done)) if done else 0}
-        finally:
-            state.close()
+    # A window wider than --limit: identical failures fold into one row each.
+    runs, totals = read_summary(settings.mirror.state_path,
+                                args.limit if args.json else args.limit + 500)
     if args.json:
         aside = totals.pop("set_aside")
         return {"mirror": totals, "set_aside": aside, "runs": runs}
     return {"runs": runs, "totals": totals}
-
-
-def _open_state(path: Path) -> State:
-    from ppsync.state import State
-
-    return State.open(path)
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:

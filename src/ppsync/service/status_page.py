@@ -20,8 +20,9 @@ from typing import Any
 
 from ppsync.config import Settings
 from ppsync.redact import redact
+from ppsync.report import human_size
 from ppsync.service.health import Health, check_health
-from ppsync.state import State
+from ppsync.state.summary import read_summary
 
 REFRESH_SECONDS = 30
 RUNS_SHOWN = 10
@@ -51,33 +52,21 @@ def collect(sources: StatusSources, now: float | None = None) -> dict[str, Any]:
         "next_run": nxt.isoformat() if nxt is not None else None,
         "target": str(target),
         "target_mounted": target.is_dir(),
-        "mirror": {"files": 0, "bytes": 0},
         "disk": None,
-        "set_aside": {"files": 0, "bytes": 0, "oldest": None},
-        "runs": [],
         "failures": [],
     }
     if target.is_dir():
         usage = shutil.disk_usage(target)
         data["disk"] = {"free": usage.free, "total": usage.total}
-    path = settings.mirror.state_path
-    if path.is_file():
-        state = State.open(path)
-        try:
-            data["mirror"] = {"files": state.count_active(), "bytes": state.active_bytes()}
-            aside = state.set_aside_totals()  # as the last pass counted them: no disk walk
-            data["set_aside"] = {"files": aside.files, "bytes": aside.bytes,
-                                 "oldest": aside.oldest}
-            runs = state.last_runs(RUNS_SHOWN)
-        finally:
-            state.close()
-        data["runs"] = [_run(run) for run in runs]
-        newest = next((run for run in runs if run.get("finished")), None)
-        if newest is not None:
-            data["failures"] = [
-                {"path": redact(str(f.get("path", ""))), "reason": redact(str(f.get("reason",
-                                                                                      "")))}
-                for f in newest.get("failures", [])[:FAILURES_SHOWN]]
+    runs, totals = read_summary(settings.mirror.state_path, RUNS_SHOWN)
+    data["mirror"] = {"files": totals["files"], "bytes": totals["bytes"]}
+    data["set_aside"] = totals["set_aside"]
+    data["runs"] = [_run(run) for run in runs]
+    newest = next((run for run in runs if run.get("finished")), None)
+    if newest is not None:
+        data["failures"] = [
+            {"path": redact(str(f.get("path", ""))), "reason": redact(str(f.get("reason", "")))}
+            for f in newest.get("failures", [])[:FAILURES_SHOWN]]
     return data
 
 
@@ -107,15 +96,6 @@ def _run(run: dict[str, Any]) -> dict[str, Any]:
         "removed": run.get("trashed", 0) + run.get("deleted", 0),
         "failed": len(run.get("failures", [])),
     }
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover - the loop always returns
 
 
 def _when(epoch: float | None) -> str:
@@ -160,7 +140,7 @@ def render_html(data: dict[str, Any]) -> str:
             f"<td>{e(run['reason'])}</td></tr>")
     failures = "".join(f"<li><code>{e(f['path'])}</code>: {e(f['reason'])}</li>"
                        for f in data["failures"])
-    aside_text = (f"{aside['files']} files, {_size(aside['bytes'])}"
+    aside_text = (f"{aside['files']} files, {human_size(aside['bytes'])}"
                   + (f", oldest set aside {_when(aside['oldest'])}" if aside["oldest"] else "")
                   + " (.ppsync/trash and .ppsync/replaced)")
     parts = [
@@ -175,10 +155,11 @@ def render_html(data: dict[str, Any]) -> str:
         "<dl>",
         f"<dt>Next run</dt><dd id=next-run>{e(_next(data['next_run']))}</dd>",
         f"<dt>Mirror</dt><dd id=mirror>{data['mirror']['files']} files, "
-        f"{_size(data['mirror']['bytes'])} in <code>{e(data['target'])}</code>"
+        f"{human_size(data['mirror']['bytes'])} in <code>{e(data['target'])}</code>"
         f"{'' if data['target_mounted'] else ' (NOT MOUNTED or missing)'}</dd>",
         "<dt>Free disk space</dt><dd id=disk>"
-        + (f"{_size(disk['free'])} of {_size(disk['total'])}" if disk else "-") + "</dd>",
+        + (f"{human_size(disk['free'])} of {human_size(disk['total'])}" if disk else "-")
+        + "</dd>",
         f"<dt>Set aside</dt><dd id=set-aside>{e(aside_text)}</dd>",
         "</dl>",
         "<h2>Last runs</h2>",

@@ -137,3 +137,4 @@ class StateReader:
         sql = "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(set_aside_at) FROM set_aside"
         files, size, oldest = self._rows(sql)[0]
         return AsideTotals(int(files), int(size), None if oldest is None else float(oldest))
+
