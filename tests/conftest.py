@@ -45,19 +45,26 @@ def lib(server_kind: str) -> Iterator[Library]:
         yield fake
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB filesystem (tmpfs), for running out of space. Needs root to mount."""
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
-                             capture_output=True)
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A real filesystem of ``size`` (tmpfs syntax: "1m") mounted on a new ``folder``, for
+    running out of space; the test skips where it cannot be mounted (needs root)."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(folder)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
-        yield small
+        yield folder
     finally:
-        subprocess.run(["umount", "-l", str(small)], capture_output=True)
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB filesystem (tmpfs), for running out of space. Needs root to mount."""
+    with tmpfs(tmp_path / "small", "1m") as small:
+        yield small
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from ppsync.mirror.sync import PassOptions, run_sync
 from ppsync.models import RunReport
 from ppsync.service.monitor import Alerts
 from ppsync.state import State
-from tests.conftest import config_file, mirrored_files
+from tests.conftest import config_file, mirrored_files, tmpfs
 from tests.kinds import Library
 from tests.test_retention_prunes_only_what_expired import Clock, aside
 
@@ -31,16 +30,8 @@ MiB = 1024 * 1024
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 8 MiB filesystem (tmpfs). Needs root to mount."""
-    disk = tmp_path / "tiny"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)],
-                             capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path / "tiny", "8m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
 def free(path: Path) -> int:
